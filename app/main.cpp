@@ -1,0 +1,17 @@
+// kernelscope: subcommands run headless (run, bench, selftest, ...); anything else opens the
+// desktop app. Errors surface here as one line and a nonzero exit.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  try {
+    if (argc >= 2 && argv[1][0] != '-') return ks::cli::run_subcommand(argc, argv);
+    return ks::cli::run_app(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kernelscope: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,54 @@
+// The backend interface and the registry. Every backend computes the same two operators
+// and fills the same per-stage timing record, so the CLI and the app can race them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernelscope/ops.h"
+
+namespace ks {
+
+// Milliseconds per stage. Stages a backend does not have stay 0 (a CPU backend has no
+// upload); total_ms covers the whole call.
+struct StageTimes {
+  double upload_ms = 0;
+  double kernel_generation_ms = 0;
+  double aggregation_ms = 0;
+  double download_ms = 0;
+  double total_ms = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual std::string description() const = 0;
+  // False when the backend cannot run on this machine (no GPU, no driver...); why_not then
+  // gets a one-line reason.
+  virtual bool available(std::string* why_not = nullptr) const {
+    (void)why_not;
+    return true;
+  }
+  virtual bool supports(const ConvParams& params) const = 0;
+  virtual bool supports(const InvolutionParams& params) const = 0;
+
+  // Inputs are validated by the caller's shape functions; backends may assume valid shapes.
+  virtual Tensor conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
+                        StageTimes* times) = 0;
+  virtual InvolutionResult involution2d(const Tensor& input, const InvolutionParams& params,
+                                        const InvolutionWeights& weights, StageTimes* times) = 0;
+};
+
+// Every backend compiled into this build, available or not, in preference order
+// (fastest first; "cpu-ref" last).
+std::vector<std::string> backend_names();
+// nullptr when no backend has that name. The registry owns the backends.
+Backend* find_backend(const std::string& name);
+// "auto" picks the first available backend in preference order; a named backend must exist
+// and be available. Throws ks::Error otherwise. When auto skips a backend that is compiled in
+// but unusable (no GPU), notice gets a one-line explanation.
+Backend& select_backend(const std::string& name, std::string* notice = nullptr);
+
+}  // namespace ks

@@ -1,0 +1,94 @@
+// Parameters, weights and shape rules of the two operators.
+//
+// conv2d follows PyTorch's F.conv2d; involution2d follows the official d-li14/involution
+// module (reduce 1x1 -> BN(eval) -> ReLU -> span 1x1 generates a KxK kernel per pixel
+// and group), with stride > 1 averaging s x s windows in ceil mode for kernel generation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kernelscope/tensor.h"
+
+namespace ks {
+
+struct ConvParams {
+  int64_t in_channels = 3;
+  int64_t out_channels = 8;
+  int64_t kernel_size = 3;
+  int64_t stride = 1;
+  int64_t padding = 0;
+  int64_t dilation = 1;
+  int64_t groups = 1;
+  bool has_bias = true;
+};
+
+struct ConvWeights {
+  Tensor weight;  // [C_out, C_in/groups, K, K]
+  Tensor bias;    // [C_out], empty when the layer has no bias
+};
+
+struct InvolutionParams {
+  int64_t channels = 3;
+  int64_t kernel_size = 3;  // odd
+  int64_t stride = 1;
+  int64_t dilation = 1;
+  int64_t group_channels = 1;  // channels sharing one generated kernel
+  int64_t reduction = 1;
+
+  int64_t groups() const { return channels / group_channels; }
+  int64_t reduced_channels() const { return channels / reduction; }
+  int64_t padding() const { return dilation * (kernel_size - 1) / 2; }
+  int64_t taps() const { return kernel_size * kernel_size; }
+};
+
+struct InvolutionWeights {
+  Tensor reduce_weight;  // [C/r, C]         conv1.conv.weight
+  Tensor bn_gamma;       // [C/r]            conv1.bn.weight
+  Tensor bn_beta;        // [C/r]            conv1.bn.bias
+  Tensor bn_mean;        // [C/r]            conv1.bn.running_mean
+  Tensor bn_var;         // [C/r]            conv1.bn.running_var
+  float bn_eps = 1e-5f;
+  Tensor span_weight;  // [K*K*G, C/r]     conv2.conv.weight, row g*K*K + ky*K + kx
+  Tensor span_bias;    // [K*K*G]          conv2.conv.bias
+};
+
+struct InvolutionResult {
+  Tensor output;   // [B, C, H_out, W_out]
+  Tensor kernels;  // [B, G, K*K, H_out, W_out]
+};
+
+// Output shapes. They validate the parameters against the input shape [B, C, H, W] and
+// throw ks::Error with a one-line explanation (including the formula) when impossible.
+Shape conv_output_shape(const Shape& input, const ConvParams& params);
+Shape involution_output_shape(const Shape& input, const InvolutionParams& params);
+Shape involution_kernels_shape(const Shape& input, const InvolutionParams& params);
+
+// Checks that the weights have exactly the shapes the parameters imply.
+void validate_conv_weights(const ConvParams& params, const ConvWeights& weights);
+void validate_involution_weights(const InvolutionParams& params, const InvolutionWeights& weights);
+
+// Multiply-adds counted as 2 FLOPs, for the GFLOP/s columns of benchmarks and the race.
+double conv_flops(const Shape& input, const ConvParams& params);
+double involution_flops(const Shape& input, const InvolutionParams& params);
+
+// Bytes of input + weights + outputs (+ generated kernels) an operation needs; callers
+// compare this with a cap before allocating anything.
+int64_t conv_memory_bytes(const Shape& input, const ConvParams& params);
+int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& params);
+// Throws ks::Error("... needs X MiB, more than the memory cap of Y MiB ...") when over.
+void check_memory_cap(int64_t needed_bytes, int64_t cap_bytes, const std::string& what);
+constexpr int64_t kDefaultMemoryCapBytes = int64_t{4} << 30;
+
+// PyTorch's default initialisation (Kaiming-uniform with a = sqrt(5), i.e. U(-1/sqrt(fan_in),
+// 1/sqrt(fan_in)) for weights and biases; BN gamma 1, beta 0, mean 0, var 1), drawn from a
+// seeded generator of our own so results are reproducible across platforms.
+ConvWeights random_conv_weights(const ConvParams& params, uint64_t seed);
+InvolutionWeights random_involution_weights(const InvolutionParams& params, uint64_t seed);
+
+// Returns the names of non-finite values found in the weights ("conv2.conv.weight has 3 NaN"),
+// empty when all are finite. Callers print it as a warning.
+std::string nonfinite_weights_report(const ConvWeights& weights);
+std::string nonfinite_weights_report(const InvolutionWeights& weights);
+
+}  // namespace ks

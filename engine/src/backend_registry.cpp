@@ -1,0 +1,67 @@
+// The registry: every backend compiled into this build, in preference order.
+#include <mutex>
+
+#include "backend_factories.h"
+#include "kernelscope/error.h"
+
+namespace ks {
+namespace {
+
+std::vector<std::unique_ptr<Backend>>& registry() {
+  static std::vector<std::unique_ptr<Backend>> backends;
+  static std::once_flag once;
+  std::call_once(once, [] {
+#ifdef KS_HAVE_CUDA
+    backends.push_back(make_cuda_backend());
+#ifdef KS_HAVE_CUDNN
+    backends.push_back(make_cudnn_backend());
+#endif
+    backends.push_back(make_cuda_naive_backend());
+#endif
+    if (auto cpu = make_cpu_backend()) backends.push_back(std::move(cpu));
+    backends.push_back(make_cpu_ref_backend());
+  });
+  return backends;
+}
+
+}  // namespace
+
+std::vector<std::string> backend_names() {
+  std::vector<std::string> names;
+  for (auto& b : registry()) names.push_back(b->name());
+  return names;
+}
+
+Backend* find_backend(const std::string& name) {
+  for (auto& b : registry())
+    if (b->name() == name) return b.get();
+  return nullptr;
+}
+
+Backend& select_backend(const std::string& name, std::string* notice) {
+  if (name == "auto") {
+    std::string skipped;
+    for (auto& b : registry()) {
+      // The naive and cuDNN variants exist for racing; auto never picks them.
+      if (b->name() == "cuda-naive" || b->name() == "cudnn") continue;
+      std::string why;
+      if (b->available(&why)) {
+        if (notice) *notice = skipped;
+        return *b;
+      }
+      if (skipped.empty()) skipped = b->name() + " unavailable (" + why + "), using the CPU";
+    }
+    throw Error("no backend is available");
+  }
+  Backend* b = find_backend(name);
+  if (!b) {
+    std::string list;
+    for (auto& n : backend_names()) list += (list.empty() ? "" : ", ") + n;
+    throw Error("unknown backend '" + name + "' (this build has: auto, " + list + ")");
+  }
+  std::string why;
+  if (!b->available(&why)) throw Error("backend '" + name + "' is not available: " + why);
+  return *b;
+}
+
+}  // namespace ks

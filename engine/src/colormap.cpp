@@ -1,0 +1,110 @@
+// Colormaps for feature maps and kernels. The diverging map is dark at zero and bright at
+// both ends, so signed maps read well on the app's dark theme and on a projector.
+#include "kernelscope/colormap.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernelscope/error.h"
+
+namespace ks {
+namespace {
+
+using Rgb = std::array<float, 3>;
+
+std::array<uint8_t, 3> interpolate(const Rgb* stops, int count, float t) {
+  const float x = std::clamp(t, 0.0f, 1.0f) * static_cast<float>(count - 1);
+  const int i = std::min(static_cast<int>(x), count - 2);
+  const float f = x - static_cast<float>(i);
+  std::array<uint8_t, 3> rgb{};
+  for (int k = 0; k < 3; ++k)
+    rgb[static_cast<size_t>(k)] = static_cast<uint8_t>(std::lround(
+        stops[i][static_cast<size_t>(k)] * (1 - f) + stops[i + 1][static_cast<size_t>(k)] * f));
+  return rgb;
+}
+
+// Viridis sampled at nine evenly spaced points (the colormap is CC0, by van der Walt & Smith).
+constexpr Rgb kViridis[] = {{68, 1, 84},    {71, 44, 122},  {59, 81, 139},
+                            {44, 113, 142}, {33, 144, 141}, {39, 173, 129},
+                            {92, 200, 99},  {170, 220, 50}, {253, 231, 37}};
+// Negative: sky blue, zero: near-black grey, positive: amber.
+constexpr Rgb kDiverging[] = {
+    {120, 200, 255}, {40, 110, 200}, {38, 38, 42}, {200, 90, 30}, {255, 200, 90}};
+
+}  // namespace
+
+std::array<uint8_t, 3> colormap_rgb(Colormap map, float t) {
+  if (std::isnan(t)) return {255, 0, 255};  // NaN shows as magenta, never as a valid value
+  switch (map) {
+    case Colormap::Viridis:
+      return interpolate(kViridis, 9, t);
+    case Colormap::Diverging:
+      return interpolate(kDiverging, 5, t);
+    case Colormap::Grey:
+    default: {
+      auto v = static_cast<uint8_t>(std::lround(std::clamp(t, 0.0f, 1.0f) * 255.0f));
+      return {v, v, v};
+    }
+  }
+}
+
+std::vector<uint8_t> colormap_lut(Colormap map) {
+  std::vector<uint8_t> lut;
+  lut.reserve(256 * 3);
+  for (int i = 0; i < 256; ++i) {
+    auto rgb = colormap_rgb(map, static_cast<float>(i) / 255.0f);
+    lut.insert(lut.end(), rgb.begin(), rgb.end());
+  }
+  return lut;
+}
+
+Colormap colormap_from_name(const std::string& name) {
+  if (name == "diverging") return Colormap::Diverging;
+  if (name == "viridis") return Colormap::Viridis;
+  if (name == "grey" || name == "gray") return Colormap::Grey;
+  throw Error("unknown colormap '" + name + "' (use diverging, viridis or grey)");
+}
+
+const char* colormap_name(Colormap map) {
+  switch (map) {
+    case Colormap::Diverging:
+      return "diverging";
+    case Colormap::Viridis:
+      return "viridis";
+    default:
+      return "grey";
+  }
+}
+
+ValueRange plane_range(const float* plane, int64_t count, bool symmetric) {
+  float lo = INFINITY, hi = -INFINITY;
+  for (int64_t i = 0; i < count; ++i) {
+    if (!std::isfinite(plane[i])) continue;
+    lo = std::min(lo, plane[i]);
+    hi = std::max(hi, plane[i]);
+  }
+  if (lo > hi) lo = hi = 0;  // empty or all non-finite
+  if (symmetric) {
+    const float m = std::max(std::fabs(lo), std::fabs(hi));
+    lo = -m;
+    hi = m;
+  }
+  if (hi - lo < 1e-12f) {  // a constant plane still maps to a visible colour
+    lo -= 0.5f;
+    hi += 0.5f;
+  }
+  return {lo, hi};
+}
+
+std::vector<uint8_t> colorize_plane(const float* plane, int64_t width, int64_t height, Colormap map,
+                                    ValueRange range) {
+  std::vector<uint8_t> rgb(static_cast<size_t>(width * height * 3));
+  const float scale = 1.0f / (range.hi - range.lo);
+  for (int64_t i = 0; i < width * height; ++i) {
+    auto c = colormap_rgb(map, (plane[i] - range.lo) * scale);
+    std::copy(c.begin(), c.end(), rgb.begin() + i * 3);
+  }
+  return rgb;
+}
+
+}  // namespace ks

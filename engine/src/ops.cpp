@@ -1,0 +1,230 @@
+// Shape rules, validation, cost model and default initialisation of both operators.
+#include "kernelscope/ops.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "kernelscope/error.h"
+
+namespace ks {
+namespace {
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw Error(message);
+}
+
+void check_input_rank(const Shape& input) {
+  require(input.size() == 4, "input must be [B, C, H, W], got " + shape_to_string(input));
+  for (int64_t d : input)
+    require(d > 0, "input dimensions must be positive, got " + shape_to_string(input));
+}
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+void check_shape(const Tensor& t, const Shape& expected, const char* name) {
+  require(t.shape == expected, std::string(name) + " must have shape " + shape_to_string(expected) +
+                                   ", got " + shape_to_string(t.shape));
+}
+
+// splitmix64: small, fast and identical on every platform, unlike std:: distributions.
+struct SeededUniform {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [-bound, bound).
+  float symmetric(float bound) {
+    double u = static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0);
+    return static_cast<float>((2.0 * u - 1.0) * bound);
+  }
+  void fill(Tensor& t, float bound) {
+    for (float& v : t.data) v = symmetric(bound);
+  }
+};
+
+int64_t nonfinite_count(const Tensor& t) {
+  int64_t n = 0;
+  for (float v : t.data) n += !std::isfinite(v);
+  return n;
+}
+
+void report_nonfinite(std::ostringstream& out, const Tensor& t, const char* name) {
+  int64_t n = nonfinite_count(t);
+  if (n == 0) return;
+  if (out.tellp() > 0) out << "; ";
+  out << name << " has " << n << " NaN/Inf value" << (n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+Shape conv_output_shape(const Shape& input, const ConvParams& p) {
+  check_input_rank(input);
+  require(p.kernel_size >= 1, "kernel size must be >= 1, got " + str(p.kernel_size));
+  require(p.stride >= 1, "stride must be >= 1, got " + str(p.stride));
+  require(p.padding >= 0, "padding must be >= 0, got " + str(p.padding));
+  require(p.dilation >= 1, "dilation must be >= 1, got " + str(p.dilation));
+  require(p.groups >= 1, "groups must be >= 1, got " + str(p.groups));
+  require(p.out_channels >= 1, "output channels must be >= 1, got " + str(p.out_channels));
+  require(input[1] == p.in_channels,
+          "input has " + str(input[1]) + " channels but the layer expects " + str(p.in_channels));
+  require(
+      p.in_channels % p.groups == 0,
+      "groups (" + str(p.groups) + ") must divide the input channels (" + str(p.in_channels) + ")");
+  require(p.out_channels % p.groups == 0, "groups (" + str(p.groups) +
+                                              ") must divide the output channels (" +
+                                              str(p.out_channels) + ")");
+  int64_t span = p.dilation * (p.kernel_size - 1) + 1;
+  int64_t out_h = (input[2] + 2 * p.padding - span) / p.stride + 1;
+  int64_t out_w = (input[3] + 2 * p.padding - span) / p.stride + 1;
+  if (input[2] + 2 * p.padding < span || input[3] + 2 * p.padding < span || out_h <= 0 ||
+      out_w <= 0) {
+    throw Error("output size would be <= 0: floor((H + 2p - d(K-1) - 1)/s) + 1 with H=" +
+                str(input[2]) + " W=" + str(input[3]) + " p=" + str(p.padding) +
+                " d=" + str(p.dilation) + " K=" + str(p.kernel_size) + " s=" + str(p.stride));
+  }
+  return {input[0], p.out_channels, out_h, out_w};
+}
+
+static void check_involution_params(const Shape& input, const InvolutionParams& p) {
+  check_input_rank(input);
+  require(p.kernel_size >= 1 && p.kernel_size % 2 == 1,
+          "involution kernel size must be odd and >= 1, got " + str(p.kernel_size));
+  require(p.stride >= 1, "stride must be >= 1, got " + str(p.stride));
+  require(p.dilation >= 1, "dilation must be >= 1, got " + str(p.dilation));
+  require(p.group_channels >= 1, "group channels must be >= 1, got " + str(p.group_channels));
+  require(p.reduction >= 1, "reduction must be >= 1, got " + str(p.reduction));
+  require(input[1] == p.channels,
+          "input has " + str(input[1]) + " channels but the layer expects " + str(p.channels));
+  require(p.channels % p.group_channels == 0, "channels (" + str(p.channels) +
+                                                  ") must be divisible by group channels (" +
+                                                  str(p.group_channels) + ")");
+  require(p.channels / p.reduction >= 1, "reduction (" + str(p.reduction) +
+                                             ") must not exceed the channels (" + str(p.channels) +
+                                             ")");
+}
+
+Shape involution_output_shape(const Shape& input, const InvolutionParams& p) {
+  check_involution_params(input, p);
+  return {input[0], p.channels, ceil_div(input[2], p.stride), ceil_div(input[3], p.stride)};
+}
+
+Shape involution_kernels_shape(const Shape& input, const InvolutionParams& p) {
+  Shape out = involution_output_shape(input, p);
+  return {input[0], p.groups(), p.taps(), out[2], out[3]};
+}
+
+void validate_conv_weights(const ConvParams& p, const ConvWeights& w) {
+  check_shape(w.weight, {p.out_channels, p.in_channels / p.groups, p.kernel_size, p.kernel_size},
+              "conv weight");
+  if (p.has_bias)
+    check_shape(w.bias, {p.out_channels}, "conv bias");
+  else
+    require(w.bias.empty(), "conv bias given but the layer has no bias");
+}
+
+void validate_involution_weights(const InvolutionParams& p, const InvolutionWeights& w) {
+  int64_t cr = p.reduced_channels();
+  check_shape(w.reduce_weight, {cr, p.channels}, "conv1.conv.weight");
+  check_shape(w.bn_gamma, {cr}, "conv1.bn.weight");
+  check_shape(w.bn_beta, {cr}, "conv1.bn.bias");
+  check_shape(w.bn_mean, {cr}, "conv1.bn.running_mean");
+  check_shape(w.bn_var, {cr}, "conv1.bn.running_var");
+  check_shape(w.span_weight, {p.taps() * p.groups(), cr}, "conv2.conv.weight");
+  check_shape(w.span_bias, {p.taps() * p.groups()}, "conv2.conv.bias");
+  require(w.bn_eps > 0, "BN eps must be positive");
+}
+
+double conv_flops(const Shape& input, const ConvParams& p) {
+  Shape out = conv_output_shape(input, p);
+  double macs = static_cast<double>(shape_numel(out)) *
+                static_cast<double>(p.in_channels / p.groups) *
+                static_cast<double>(p.kernel_size * p.kernel_size);
+  return 2.0 * macs;
+}
+
+double involution_flops(const Shape& input, const InvolutionParams& p) {
+  Shape out = involution_output_shape(input, p);
+  double pixels = static_cast<double>(out[0] * out[2] * out[3]);
+  double generation = pixels * static_cast<double>(p.reduced_channels()) *
+                      static_cast<double>(p.channels + p.taps() * p.groups());
+  double aggregation = static_cast<double>(shape_numel(out)) * static_cast<double>(p.taps());
+  return 2.0 * (generation + aggregation);
+}
+
+int64_t conv_memory_bytes(const Shape& input, const ConvParams& p) {
+  Shape out = conv_output_shape(input, p);
+  int64_t weights =
+      p.out_channels * (p.in_channels / p.groups) * p.kernel_size * p.kernel_size + p.out_channels;
+  return 4 * (shape_numel(input) + shape_numel(out) + weights);
+}
+
+int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& p) {
+  Shape out = involution_output_shape(input, p);
+  Shape kernels = involution_kernels_shape(input, p);
+  int64_t weights = p.reduced_channels() * (p.channels + 4 + p.taps() * p.groups() + 1);
+  return 4 * (shape_numel(input) + shape_numel(out) + shape_numel(kernels) + weights);
+}
+
+void check_memory_cap(int64_t needed, int64_t cap, const std::string& what) {
+  if (needed <= cap) return;
+  auto mib = [](int64_t b) { return std::to_string((b + (1 << 20) - 1) >> 20); };
+  throw Error(what + " needs " + mib(needed) + " MiB, more than the memory cap of " + mib(cap) +
+              " MiB (raise it with --max-memory-mb)");
+}
+
+ConvWeights random_conv_weights(const ConvParams& p, uint64_t seed) {
+  SeededUniform rng{seed};
+  ConvWeights w;
+  w.weight = Tensor({p.out_channels, p.in_channels / p.groups, p.kernel_size, p.kernel_size});
+  float bound = 1.0f / std::sqrt(static_cast<float>(w.weight.numel() / p.out_channels));
+  rng.fill(w.weight, bound);
+  if (p.has_bias) {
+    w.bias = Tensor({p.out_channels});
+    rng.fill(w.bias, bound);
+  }
+  return w;
+}
+
+InvolutionWeights random_involution_weights(const InvolutionParams& p, uint64_t seed) {
+  SeededUniform rng{seed};
+  int64_t cr = p.reduced_channels();
+  InvolutionWeights w;
+  w.reduce_weight = Tensor({cr, p.channels});
+  rng.fill(w.reduce_weight, 1.0f / std::sqrt(static_cast<float>(p.channels)));
+  w.bn_gamma = Tensor({cr}, 1.0f);
+  w.bn_beta = Tensor({cr}, 0.0f);
+  w.bn_mean = Tensor({cr}, 0.0f);
+  w.bn_var = Tensor({cr}, 1.0f);
+  float span_bound = 1.0f / std::sqrt(static_cast<float>(cr));
+  w.span_weight = Tensor({p.taps() * p.groups(), cr});
+  rng.fill(w.span_weight, span_bound);
+  w.span_bias = Tensor({p.taps() * p.groups()});
+  rng.fill(w.span_bias, span_bound);
+  return w;
+}
+
+std::string nonfinite_weights_report(const ConvWeights& w) {
+  std::ostringstream out;
+  report_nonfinite(out, w.weight, "weight");
+  report_nonfinite(out, w.bias, "bias");
+  return out.str();
+}
+
+std::string nonfinite_weights_report(const InvolutionWeights& w) {
+  std::ostringstream out;
+  report_nonfinite(out, w.reduce_weight, "conv1.conv.weight");
+  report_nonfinite(out, w.bn_gamma, "conv1.bn.weight");
+  report_nonfinite(out, w.bn_beta, "conv1.bn.bias");
+  report_nonfinite(out, w.bn_mean, "conv1.bn.running_mean");
+  report_nonfinite(out, w.bn_var, "conv1.bn.running_var");
+  report_nonfinite(out, w.span_weight, "conv2.conv.weight");
+  report_nonfinite(out, w.span_bias, "conv2.conv.bias");
+  return out.str();
+}
+
+}  // namespace ks
