@@ -8,4 +8,9 @@ int run_subcommand(int argc, char** argv);
 // "kernelscope [app options]": the desktop app, or a clear message where it cannot start.
 int run_app(int argc, char** argv);
 
+// Each gets the arguments after the subcommand name (argv[0] is the subcommand).
+int run_command(int argc, char** argv);       // app/cli/run_command.cpp
+int bench_command(int argc, char** argv);     // app/cli/bench_command.cpp
+int selftest_command(int argc, char** argv);  // app/cli/selftest_command.cpp
+
 }  // namespace ks::cli

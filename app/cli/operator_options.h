@@ -1,0 +1,59 @@
+// The operator flags shared by "kernelscope run" and the app's scripted mode
+// (--screenshot), and the step that turns them into a ready-to-run operation.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernelscope/ops.h"
+
+namespace ks::cli {
+
+enum class OpKind { Conv, Involution };
+
+// -1 means "not given on the command line": the default or the weights file decides.
+struct OperatorOptions {
+  std::string op = "conv";  // conv | involution
+  std::string input;
+  std::string weights;  // .safetensors; empty: seeded random weights
+  uint64_t seed = 0;
+  int64_t kernel_size = -1;
+  int64_t out_channels = -1;
+  int64_t stride = -1;
+  int64_t padding = -1;
+  int64_t dilation = -1;
+  int64_t groups = -1;
+  int64_t group_channels = -1;
+  int64_t reduction = -1;
+  std::string backend = "auto";
+  int64_t max_memory_mb = kDefaultMemoryCapBytes >> 20;
+};
+
+// Adds --op, --input, --weights, --seed, --kernel-size, --out-channels, --stride, --padding,
+// --dilation, --groups, --group-channels, --reduction, --backend, --max-memory-mb.
+// input_required: "run" needs --input; the app falls back to its bundled sample.
+void add_operator_options(CLI::App& app, OperatorOptions& options, bool input_required);
+
+struct PreparedOperation {
+  OpKind op = OpKind::Conv;
+  Tensor input;  // [B, C, H, W]
+  ConvParams conv;
+  ConvWeights conv_weights;
+  InvolutionParams involution;
+  InvolutionWeights involution_weights;
+  std::vector<std::string> warnings;  // e.g. NaN in weights
+};
+
+// Loads the input and the weights, fills defaults, checks flags against the weights file
+// (a contradiction is an error naming both values), validates shapes and the memory cap.
+// Throws ks::Error with a one-line message.
+PreparedOperation prepare_operation(const OperatorOptions& options);
+
+// Defaults where neither a flag nor a weights file decides.
+constexpr int64_t kDefaultKernelSize = 3;
+constexpr int64_t kDefaultConvOutChannels = 8;
+
+}  // namespace ks::cli
