@@ -1,0 +1,163 @@
+// Turns the shared operator flags into a validated, ready-to-run operation.
+#include "cli/operator_options.h"
+
+#include <string>
+
+#include "kernelscope/error.h"
+#include "kernelscope/io.h"
+
+namespace ks::cli {
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+bool given(int64_t flag) { return flag >= 0; }
+
+// "--kernel-size 5 contradicts the weights file (kernel size 3)"
+void check_flag_matches_file(int64_t flag, int64_t from_file, const char* flag_name,
+                             const char* what) {
+  if (given(flag) && flag != from_file)
+    throw Error(std::string("--") + flag_name + " " + str(flag) +
+                " contradicts the weights file (" + what + " " + str(from_file) + ")");
+}
+
+void check_positive(int64_t flag, const char* flag_name) {
+  if (flag == 0 || flag < -1) throw Error(std::string("--") + flag_name + " must be >= 1");
+}
+
+ConvParams conv_params(const OperatorOptions& o, const Tensor& input, int64_t cap,
+                       ConvWeights* weights, std::vector<std::string>* warnings) {
+  ConvParams p;
+  p.stride = given(o.stride) ? o.stride : 1;
+  p.padding = given(o.padding) ? o.padding : 0;
+  p.dilation = given(o.dilation) ? o.dilation : 1;
+  if (given(o.group_channels) || given(o.reduction))
+    throw Error("--group-channels and --reduction apply to --op involution only");
+  if (!o.weights.empty()) {
+    p.groups = given(o.groups) ? o.groups : 1;
+    const TensorMap tensors = load_safetensors(o.weights);
+    ConvParams from_file = p;
+    *weights = conv_weights_from_tensors(tensors, &from_file);
+    check_flag_matches_file(o.kernel_size, from_file.kernel_size, "kernel-size", "kernel size");
+    check_flag_matches_file(o.out_channels, from_file.out_channels, "out-channels",
+                            "output channels");
+    p = from_file;
+  } else {
+    p.in_channels = input.dim(1);
+    p.out_channels = given(o.out_channels) ? o.out_channels : kDefaultConvOutChannels;
+    p.kernel_size = given(o.kernel_size) ? o.kernel_size : kDefaultKernelSize;
+    p.groups = given(o.groups) ? o.groups : 1;
+    p.has_bias = true;
+  }
+  // Validate the shapes and the memory they need before random weights are allocated.
+  check_memory_cap(conv_memory_bytes(input.shape, p), cap, "this convolution");
+  if (o.weights.empty()) *weights = random_conv_weights(p, o.seed);
+  validate_conv_weights(p, *weights);
+  const std::string bad = nonfinite_weights_report(*weights);
+  if (!bad.empty()) warnings->push_back("weights contain non-finite values: " + bad);
+  return p;
+}
+
+InvolutionParams involution_params(const OperatorOptions& o, const Tensor& input, int64_t cap,
+                                   InvolutionWeights* weights, std::vector<std::string>* warnings) {
+  const int64_t channels = input.dim(1);
+  InvolutionParams p;
+  p.channels = channels;
+  p.stride = given(o.stride) ? o.stride : 1;
+  p.dilation = given(o.dilation) ? o.dilation : 1;
+  if (given(o.out_channels) && o.out_channels != channels)
+    throw Error("involution keeps the channel count: --out-channels " + str(o.out_channels) +
+                " must equal the input's " + str(channels) + " channels");
+  int64_t group_channels = o.group_channels;
+  if (given(o.groups)) {
+    if (o.groups < 1 || channels % o.groups != 0)
+      throw Error("--groups " + str(o.groups) + " must divide the input's " + str(channels) +
+                  " channels");
+    if (given(group_channels) && group_channels * o.groups != channels)
+      throw Error("--groups " + str(o.groups) + " and --group-channels " + str(group_channels) +
+                  " disagree: groups x group channels must equal the " + str(channels) +
+                  " channels");
+    group_channels = channels / o.groups;
+  }
+  if (!o.weights.empty()) {
+    p.kernel_size = given(o.kernel_size) ? o.kernel_size : 0;
+    p.group_channels = given(group_channels) ? group_channels : 0;
+    const TensorMap tensors = load_safetensors(o.weights);
+    InvolutionParams from_file = p;
+    *weights = involution_weights_from_tensors(tensors, &from_file);
+    check_flag_matches_file(o.reduction, from_file.reduction, "reduction", "reduction");
+    check_flag_matches_file(group_channels, from_file.group_channels, "group-channels",
+                            "group channels");
+    check_flag_matches_file(o.kernel_size, from_file.kernel_size, "kernel-size", "kernel size");
+    if (from_file.channels != channels)
+      throw Error("the weights file is for " + str(from_file.channels) +
+                  " channels but the input has " + str(channels));
+    p = from_file;
+  } else {
+    p.kernel_size = given(o.kernel_size) ? o.kernel_size : kDefaultKernelSize;
+    // The paper's settings (16 channels per group, reduction 4) where the channel count
+    // allows them; one kernel per channel and no reduction for small images.
+    p.group_channels = given(group_channels) ? group_channels : (channels % 16 == 0 ? 16 : 1);
+    p.reduction = given(o.reduction) ? o.reduction : (channels >= 16 ? 4 : 1);
+  }
+  if (given(o.padding) && o.padding != p.padding())
+    throw Error("involution pads by d*(K-1)/2 = " + str(p.padding()) + "; --padding " +
+                str(o.padding) + " cannot be honoured");
+  // Validate the shapes and the memory they need before random weights are allocated.
+  check_memory_cap(involution_memory_bytes(input.shape, p), cap, "this involution");
+  if (o.weights.empty()) *weights = random_involution_weights(p, o.seed);
+  validate_involution_weights(p, *weights);
+  const std::string bad = nonfinite_weights_report(*weights);
+  if (!bad.empty()) warnings->push_back("weights contain non-finite values: " + bad);
+  return p;
+}
+
+}  // namespace
+
+void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required) {
+  app.add_option("--op", o.op, "operator")->check(CLI::IsMember({"conv", "involution"}));
+  auto* input = app.add_option("--input", o.input, "image (PNG, JPEG, BMP, ...) or .npy array");
+  if (input_required) input->required();
+  app.add_option("--weights", o.weights, "layer weights (.safetensors, PyTorch key names)");
+  app.add_option("--seed", o.seed, "seed of the random weights (PyTorch's default init)");
+  app.add_option("--kernel-size", o.kernel_size, "kernel size K");
+  app.add_option("--out-channels", o.out_channels, "conv output channels");
+  app.add_option("--stride", o.stride, "stride");
+  app.add_option("--padding", o.padding, "conv zero padding");
+  app.add_option("--dilation", o.dilation, "dilation");
+  app.add_option("--groups", o.groups, "groups (conv) or kernel groups G (involution)");
+  app.add_option("--group-channels", o.group_channels, "involution channels per group");
+  app.add_option("--reduction", o.reduction, "involution reduction ratio r");
+  app.add_option("--backend", o.backend, "auto or a backend name");
+  app.add_option("--max-memory-mb", o.max_memory_mb, "refuse problems that need more memory")
+      ->check(CLI::PositiveNumber);
+}
+
+PreparedOperation prepare_operation(const OperatorOptions& o) {
+  for (auto [value, name] : {std::pair{o.kernel_size, "kernel-size"},
+                             {o.out_channels, "out-channels"},
+                             {o.stride, "stride"},
+                             {o.dilation, "dilation"},
+                             {o.groups, "groups"},
+                             {o.group_channels, "group-channels"},
+                             {o.reduction, "reduction"}})
+    check_positive(value, name);
+  if (o.padding < -1) throw Error("--padding must be >= 0");
+  const int64_t cap = o.max_memory_mb << 20;
+
+  PreparedOperation prepared;
+  prepared.input = load_input(o.input, cap);
+  if (o.op == "involution") {
+    prepared.op = OpKind::Involution;
+    prepared.involution =
+        involution_params(o, prepared.input, cap, &prepared.involution_weights, &prepared.warnings);
+  } else if (o.op == "conv") {
+    prepared.op = OpKind::Conv;
+    prepared.conv = conv_params(o, prepared.input, cap, &prepared.conv_weights, &prepared.warnings);
+  } else {
+    throw Error("unknown --op '" + o.op + "' (use conv or involution)");
+  }
+  return prepared;
+}
+
+}  // namespace ks::cli

@@ -1,0 +1,30 @@
+// Dispatch of "kernelscope <subcommand>".
+#include <cstdio>
+#include <cstring>
+
+#include "cli/commands.h"
+
+namespace ks::cli {
+
+int run_subcommand(int argc, char** argv) {
+  const char* name = argv[1];
+  // Each subcommand parses its own flags; argv[0] becomes the subcommand's name.
+  if (std::strcmp(name, "run") == 0) return run_command(argc - 1, argv + 1);
+  if (std::strcmp(name, "bench") == 0) return bench_command(argc - 1, argv + 1);
+  if (std::strcmp(name, "selftest") == 0) return selftest_command(argc - 1, argv + 1);
+  if (std::strcmp(name, "help") == 0) {
+    std::printf(
+        "usage: kernelscope [app options]          open the desktop app\n"
+        "       kernelscope run --op conv|involution --input FILE --out DIR [...]\n"
+        "       kernelscope bench [--backend NAME] [--json]\n"
+        "       kernelscope selftest\n"
+        "Run any of them with --help for their options.\n");
+    return 0;
+  }
+  std::fprintf(stderr,
+               "kernelscope: error: unknown command '%s' (use run, bench, selftest or help)\n",
+               name);
+  return 2;
+}
+
+}  // namespace ks::cli
