@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine (as root) to a full test run: installs
+# packages, builds everything (CUDA backends too when nvcc exists), runs all tests, checks
+# formatting, reruns the engine and CLI tests under AddressSanitizer + UBSan, and fuzzes
+# the file parsers briefly. Exits nonzero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "setup"
+bash tools/setup.sh --tests
+
+step "format check"
+git ls-files '*.cpp' '*.h' '*.cu' '*.cuh' | xargs clang-format --dry-run --Werror
+
+step "build (Release)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j "$jobs"
+
+step "tests"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+step "engine and CLI tests under AddressSanitizer + UBSan"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKS_SANITIZE=address,undefined \
+  -DKS_BUILD_APP=OFF -DKS_BUILD_BENCH=OFF -DKS_ENABLE_CUDA=OFF
+cmake --build build-asan -j "$jobs"
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'engine|cli'
+
+if [[ -x tools/run_fuzzers.sh ]]; then
+  step "fuzzing the parsers"
+  bash tools/run_fuzzers.sh "${KS_FUZZ_SECONDS:-20}"
+fi
+step "all tests passed"
