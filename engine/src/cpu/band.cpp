@@ -1,0 +1,63 @@
+// The padded, phase-split input band (band.h).
+#include "cpu/band.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ks::cpu {
+
+BandLayout band_layout(const Window& w, int64_t output_rows, int64_t output_width) {
+  BandLayout layout;
+  layout.stride = w.stride;
+  layout.rows = (output_rows - 1) * w.stride + (w.kernel - 1) * w.dilation + 1;
+  // Kernels load whole 8-float vectors: up to 7 floats past the last output column at the
+  // furthest tap, plus rounding to whole vectors for alignment of every row.
+  const int64_t q = output_width + (w.kernel - 1) * w.dilation / w.stride + 8;
+  layout.phase_width = (q + 7) / 8 * 8;
+  return layout;
+}
+
+std::vector<int64_t> tap_offsets(const Window& w, const BandLayout& layout) {
+  std::vector<int64_t> taps;
+  taps.reserve(static_cast<size_t>(w.kernel * w.kernel));
+  for (int64_t ky = 0; ky < w.kernel; ++ky)
+    for (int64_t kx = 0; kx < w.kernel; ++kx) {
+      const int64_t dx = kx * w.dilation;
+      taps.push_back(ky * w.dilation * layout.row_stride() + (dx % w.stride) * layout.phase_width +
+                     dx / w.stride);
+    }
+  return taps;
+}
+
+void fill_band(const float* image, int64_t channels, int64_t height, int64_t width, const Window& w,
+               int64_t first_output_row, const BandLayout& layout, float* band) {
+  const int64_t s = w.stride, Wq = layout.phase_width, row_len = layout.row_stride();
+  const int64_t first_y = first_output_row * s - w.padding;
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t r = 0; r < layout.rows; ++r) {
+      float* dst = band + c * layout.channel_stride() + r * row_len;
+      const int64_t y = first_y + r;
+      if (y < 0 || y >= height) {
+        std::memset(dst, 0, sizeof(float) * static_cast<size_t>(row_len));
+        continue;
+      }
+      const float* src = image + (c * height + y) * width;
+      if (s == 1) {
+        // Columns [0, padding) and past the image are zero; the rest is one memcpy.
+        const int64_t lead = std::min(w.padding, row_len);
+        const int64_t copy = std::max<int64_t>(0, std::min(width, row_len - lead));
+        std::memset(dst, 0, sizeof(float) * static_cast<size_t>(lead));
+        std::memcpy(dst + lead, src, sizeof(float) * static_cast<size_t>(copy));
+        std::memset(dst + lead + copy, 0,
+                    sizeof(float) * static_cast<size_t>(row_len - lead - copy));
+        continue;
+      }
+      for (int64_t phase = 0; phase < s; ++phase)
+        for (int64_t q = 0; q < Wq; ++q) {
+          const int64_t x = q * s + phase - w.padding;
+          dst[phase * Wq + q] = (x >= 0 && x < width) ? src[x] : 0.0f;
+        }
+    }
+}
+
+}  // namespace ks::cpu

@@ -1,0 +1,42 @@
+// The zero-padded copy of the input rows that one band of output rows reads, shared by
+// convolution and involution. Padding is materialised once per band so the inner loops
+// run branch-free over contiguous vectors, and columns are split by stride phase so a
+// strided window still reads contiguous memory:
+//   band[c][r][phase][q] = input[c][first_row + r][q * stride + phase - padding]  (0 outside)
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace ks::cpu {
+
+struct Window {
+  int64_t kernel = 1;
+  int64_t stride = 1;
+  int64_t padding = 0;
+  int64_t dilation = 1;
+};
+
+struct BandLayout {
+  int64_t stride = 1;
+  int64_t rows = 0;         // input rows held
+  int64_t phase_width = 0;  // q extent, with slack for vector loads past the row end
+
+  int64_t row_stride() const { return stride * phase_width; }
+  int64_t channel_stride() const { return rows * row_stride(); }
+  // Offset of output row `local_row` (relative to the band's first) at tap (0, 0).
+  int64_t output_row_offset(int64_t local_row) const { return local_row * stride * row_stride(); }
+};
+
+BandLayout band_layout(const Window& window, int64_t output_rows, int64_t output_width);
+
+// Offsets of the K*K taps (ky-major) relative to output_row_offset(); output column j adds j.
+std::vector<int64_t> tap_offsets(const Window& window, const BandLayout& layout);
+
+// Fills the band for output rows starting at first_output_row from `channels` planes of
+// height x width floats starting at `image`.
+void fill_band(const float* image, int64_t channels, int64_t height, int64_t width,
+               const Window& window, int64_t first_output_row, const BandLayout& layout,
+               float* band);
+
+}  // namespace ks::cpu

@@ -1,0 +1,18 @@
+// The operators of the "cpu" backend (multithreaded, cache-blocked, AVX2/FMA or portable).
+#pragma once
+
+#include "kernelscope/backend.h"
+
+namespace ks::cpu {
+
+Tensor conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights);
+// Fills kernel_generation_ms and aggregation_ms of *times (when given) but not total_ms.
+InvolutionResult involution2d(const Tensor& input, const InvolutionParams& params,
+                              const InvolutionWeights& weights, StageTimes* times);
+
+// Rows of output per band: enough tasks to keep every thread busy, few enough that a band's
+// input (floats_per_row per output row plus a fixed halo) stays in the L2 cache.
+int64_t band_rows(int64_t output_rows, int64_t independent_planes, int64_t floats_per_row,
+                  int64_t halo_floats);
+
+}  // namespace ks::cpu

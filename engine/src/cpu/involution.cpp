@@ -1,0 +1,202 @@
+// Involution on the "cpu" backend, fused per tile of output pixels:
+//   1. X' = the input pixels (stride 1) or their ceil-mode s x s means (stride > 1),
+//   2. t = ReLU(W0' X' + b0), with BN folded into the reduce weights (W0' = scale * W0),
+//   3. the tile's kernels = W1 t + b1, into a cache-resident tile buffer,
+//   4. aggregation from that buffer and the padded input band (no unfolded image),
+//   5. the tile buffer streamed into the [B, G, K*K, H_out, W_out] kernels tensor.
+// Steps 2-3 are 1x1 GEMMs over pixels, done by the same row_product as convolution.
+#include <algorithm>
+#include <cmath>
+
+#include "cpu/band.h"
+#include "cpu/cpu_features.h"
+#include "cpu/cpu_ops.h"
+#include "cpu/kernels.h"
+#include "cpu/parallel.h"
+#include "stopwatch.h"
+
+namespace ks::cpu {
+namespace {
+
+// A [rows x cols] matrix packed in blocks of up to kRowBlock rows, [col][row in block],
+// with its per-row bias: the weight operand of a row_product GEMM.
+struct PackedGemm {
+  struct Block {
+    int64_t first;
+    int count;
+    size_t offset;
+  };
+  std::vector<Block> blocks;
+  std::vector<float> weights;
+  std::vector<float> bias;
+  int64_t cols = 0;
+};
+
+PackedGemm pack_gemm(const float* matrix, const float* row_scale, const float* bias, int64_t rows,
+                     int64_t cols) {
+  PackedGemm g;
+  g.cols = cols;
+  g.bias.assign(bias, bias + rows);
+  g.weights.resize(static_cast<size_t>(rows * cols));
+  size_t offset = 0;
+  for (int64_t first = 0; first < rows; first += kRowBlock) {
+    const int count = static_cast<int>(std::min<int64_t>(kRowBlock, rows - first));
+    g.blocks.push_back({first, count, offset});
+    for (int64_t col = 0; col < cols; ++col)
+      for (int c = 0; c < count; ++c) {
+        const float scale = row_scale ? row_scale[first + c] : 1.0f;
+        g.weights[offset++] = scale * matrix[(first + c) * cols + col];
+      }
+  }
+  return g;
+}
+
+// out[row][j] = act(g.bias[row] + sum_col W[row][col] in[col * in_stride + j]), j < width.
+void run_gemm(const KernelTable& kt, const PackedGemm& g, const float* in, int64_t in_stride,
+              float* out, int64_t out_stride, int64_t width, bool relu) {
+  static const int64_t zero_tap = 0;
+  RowProduct r;
+  r.in = in;
+  r.in_channel_stride = in_stride;
+  r.in_channels = g.cols;
+  r.taps = &zero_tap;
+  r.tap_count = 1;
+  r.out_channel_stride = out_stride;
+  r.width = width;
+  r.relu = relu;
+  for (const auto& blk : g.blocks) {
+    r.weights = g.weights.data() + blk.offset;
+    r.bias = g.bias.data() + blk.first;
+    r.out = out + blk.first * out_stride;
+    r.co_count = blk.count;
+    kt.row_product(r);
+  }
+}
+
+// X' for output row i, columns [j0, j0 + n): the mean of the in-bounds part of each
+// s x s window (ceil mode), into out[c * out_stride + jj].
+void pool_tile(const float* image, int64_t C, int64_t H, int64_t W, int64_t s, int64_t i,
+               int64_t j0, int64_t n, float* out, int64_t out_stride) {
+  const int64_t y0 = i * s, y1 = std::min(y0 + s, H);
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t jj = 0; jj < n; ++jj) {
+      const int64_t x0 = (j0 + jj) * s, x1 = std::min(x0 + s, W);
+      float sum = 0;
+      for (int64_t yy = y0; yy < y1; ++yy)
+        for (int64_t xx = x0; xx < x1; ++xx) sum += image[(c * H + yy) * W + xx];
+      out[c * out_stride + jj] = sum / static_cast<float>((y1 - y0) * (x1 - x0));
+    }
+}
+
+struct ThreadScratch {
+  std::vector<float> band, pooled, reduced, kernels;
+  double generation_ms = 0, aggregation_ms = 0;
+};
+
+}  // namespace
+
+InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
+                              const InvolutionWeights& w, StageTimes* times) {
+  Stopwatch wall;
+  InvolutionResult result;
+  result.output = Tensor(involution_output_shape(x.shape, p));
+  result.kernels = Tensor(involution_kernels_shape(x.shape, p));
+  const int64_t B = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  const int64_t H_out = result.output.dim(2), W_out = result.output.dim(3);
+  const int64_t KK = p.taps(), G = p.groups(), gc = p.group_channels, CR = p.reduced_channels();
+  const int64_t s = p.stride, HW_out = H_out * W_out;
+  const Window win{p.kernel_size, s, p.padding(), p.dilation};
+
+  // BN(eval) is affine per reduced channel: fold its scale into W0 and its shift into a bias.
+  std::vector<float> scale(static_cast<size_t>(CR)), shift(static_cast<size_t>(CR));
+  for (size_t m = 0; m < scale.size(); ++m) {
+    scale[m] = w.bn_gamma.data[m] / std::sqrt(w.bn_var.data[m] + w.bn_eps);
+    shift[m] = w.bn_beta.data[m] - w.bn_mean.data[m] * scale[m];
+  }
+  const PackedGemm reduce = pack_gemm(w.reduce_weight.ptr(), scale.data(), shift.data(), CR, C);
+  const PackedGemm span = pack_gemm(w.span_weight.ptr(), nullptr, w.span_bias.ptr(), G * KK, CR);
+  const KernelTable& kt = kernels_for_this_cpu();
+
+  // Tile width: the tile's G*K*K kernel rows (~256 KB) stay in L2 between steps 3 and 5.
+  const int64_t tile = std::clamp<int64_t>((64 * 1024 / (G * KK)) / 8 * 8, 8, 512);
+  const int64_t ld = (std::min(tile, W_out) + 7) / 8 * 8;  // row stride of tile buffers
+  const BandLayout one_row = band_layout(win, 1, W_out);
+  const int64_t rows =
+      band_rows(H_out, B, C * s * one_row.row_stride(), C * one_row.channel_stride());
+  const int64_t bands = (H_out + rows - 1) / rows;
+  std::vector<ThreadScratch> scratch(static_cast<size_t>(thread_count()));
+
+  parallel_tasks(B * bands, [&](int64_t task, int thread) {
+    ThreadScratch& ts = scratch[static_cast<size_t>(thread)];
+    Stopwatch clock;
+    const int64_t b = task / bands, i0 = (task % bands) * rows, i1 = std::min(H_out, i0 + rows);
+    const BandLayout layout = band_layout(win, i1 - i0, W_out);
+    ts.band.resize(static_cast<size_t>(C * layout.channel_stride()));
+    // Tile buffers are read up to 7 floats past a row's width; zero them so those lanes
+    // hold numbers, never garbage.
+    ts.pooled.resize(static_cast<size_t>(C * ld), 0.0f);
+    ts.reduced.resize(static_cast<size_t>(CR * ld), 0.0f);
+    ts.kernels.resize(static_cast<size_t>(G * KK * ld), 0.0f);
+    const float* image = x.ptr() + b * C * H * W;
+    fill_band(image, C, H, W, win, i0, layout, ts.band.data());
+    const std::vector<int64_t> taps = tap_offsets(win, layout);
+    const int64_t centre = win.padding * layout.row_stride() + win.padding;  // stride 1 only
+    double aggregation_ms = 0;
+
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t row_offset = layout.output_row_offset(i - i0);
+      for (int64_t j0 = 0; j0 < W_out; j0 += tile) {
+        const int64_t n = std::min(tile, W_out - j0);
+        const float* pooled = ts.band.data() + row_offset + centre + j0;
+        int64_t pooled_stride = layout.channel_stride();
+        if (s > 1) {
+          pool_tile(image, C, H, W, s, i, j0, n, ts.pooled.data(), ld);
+          pooled = ts.pooled.data();
+          pooled_stride = ld;
+        }
+        run_gemm(kt, reduce, pooled, pooled_stride, ts.reduced.data(), ld, n, true);
+        run_gemm(kt, span, ts.reduced.data(), ld, ts.kernels.data(), ld, n, false);
+
+        Stopwatch stage;
+        Aggregation a;
+        a.kern_stride = ld;
+        a.in_channel_stride = layout.channel_stride();
+        a.taps = taps.data();
+        a.tap_count = KK;
+        a.out_channel_stride = HW_out;
+        a.width = n;
+        for (int64_t c0 = 0; c0 < C; c0 += a.channels) {
+          const int64_t g = c0 / gc;  // blocks stop at group ends: they share one kernel
+          a.channels = std::min<int64_t>(kAggregateBlock, (g + 1) * gc - c0);
+          a.kern = ts.kernels.data() + g * KK * ld;
+          a.in = ts.band.data() + c0 * layout.channel_stride() + row_offset + j0;
+          a.out = result.output.ptr() + ((b * C + c0) * H_out + i) * W_out + j0;
+          kt.aggregate(a);
+        }
+        aggregation_ms += stage.elapsed_ms();
+
+        float* dst = result.kernels.ptr() + b * G * KK * HW_out + i * W_out + j0;
+        for (int64_t row = 0; row < G * KK; ++row)
+          kt.copy_out(dst + row * HW_out, ts.kernels.data() + row * ld, n);
+      }
+    }
+    ts.aggregation_ms += aggregation_ms;
+    ts.generation_ms += clock.elapsed_ms() - aggregation_ms;
+  });
+
+  if (times) {
+    // The stages interleave per tile, so only the threads' busy time can be split; the wall
+    // time of the call (allocation included) is reported in the same proportion.
+    double generation = 0, aggregation = 0;
+    for (const ThreadScratch& ts : scratch) {
+      generation += ts.generation_ms;
+      aggregation += ts.aggregation_ms;
+    }
+    const double elapsed = wall.elapsed_ms(), busy = generation + aggregation;
+    times->kernel_generation_ms = busy > 0 ? elapsed * generation / busy : elapsed;
+    times->aggregation_ms = busy > 0 ? elapsed * aggregation / busy : 0;
+  }
+  return result;
+}
+
+}  // namespace ks::cpu

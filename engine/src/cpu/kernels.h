@@ -1,0 +1,69 @@
+// The inner loops of the "cpu" backend, in two builds: *_avx2.cpp (AVX2/FMA intrinsics)
+// and the portable loops the compiler vectorises for the baseline ISA. Drivers pick one
+// table per call with kernels_for_this_cpu().
+#pragma once
+
+#include <cstdint>
+
+namespace ks::cpu {
+
+// co_count output rows of a weighted sum of shifted input rows:
+//   out[c][j] = act(bias[c] + sum_{ci,k} weights[(ci*tap_count + k)*co_count + c]
+//                                        * in[ci*in_channel_stride + taps[k] + j])
+// A convolution row has one tap per kernel position; a 1x1 GEMM (involution kernel
+// generation) has a single tap at offset 0. Loads may run up to 7 floats past `width`
+// (callers pad their buffers); stores never do.
+struct RowProduct {
+  const float* in = nullptr;
+  int64_t in_channel_stride = 0;
+  int64_t in_channels = 0;
+  const int64_t* taps = nullptr;
+  int64_t tap_count = 0;
+  const float* weights = nullptr;  // packed [in_channels][tap_count][co_count]
+  const float* bias = nullptr;     // co_count values, or nullptr for none
+  float* out = nullptr;
+  int64_t out_channel_stride = 0;
+  int64_t width = 0;
+  int co_count = 0;  // 1..kRowBlock
+  bool relu = false;
+};
+constexpr int kRowBlock = 4;
+
+// Involution aggregation for `channels` channels that share one generated kernel:
+//   out[c][j] = sum_k kern[k*kern_stride + j] * in[c*in_channel_stride + taps[k] + j]
+// Same padding contract as RowProduct.
+struct Aggregation {
+  const float* kern = nullptr;
+  int64_t kern_stride = 0;
+  const float* in = nullptr;
+  int64_t in_channel_stride = 0;
+  int64_t channels = 0;  // 1..kAggregateBlock
+  const int64_t* taps = nullptr;
+  int64_t tap_count = 0;
+  float* out = nullptr;
+  int64_t out_channel_stride = 0;
+  int64_t width = 0;
+};
+constexpr int kAggregateBlock = 4;
+
+// The two builds of each loop; row_product_avx2 and friends live in *_avx2.cpp and may only
+// run when cpu_has_avx2_fma().
+void row_product_portable(const RowProduct& r);
+void row_product_avx2(const RowProduct& r);
+void aggregate_portable(const Aggregation& a);
+void aggregate_avx2(const Aggregation& a);
+// A copy whose destination is not read again soon (the generated kernels tensor): the
+// AVX2 build streams it past the caches instead of evicting the working set.
+void copy_out_portable(float* dst, const float* src, int64_t count);
+void copy_out_avx2(float* dst, const float* src, int64_t count);
+
+struct KernelTable {
+  void (*row_product)(const RowProduct&);
+  void (*aggregate)(const Aggregation&);
+  void (*copy_out)(float* dst, const float* src, int64_t count);
+};
+
+// AVX2/FMA when the CPU has it and the portable path is not forced (cpu_features.h).
+const KernelTable& kernels_for_this_cpu();
+
+}  // namespace ks::cpu

@@ -1,0 +1,73 @@
+// AVX2/FMA build of the row product (kernels.h). Register blocking: CO output rows x NV
+// vectors of 8 pixels stay in ymm registers for the whole reduction, so each input vector
+// loaded feeds CO FMAs and each broadcast weight feeds NV FMAs.
+#include <immintrin.h>
+
+#include "cpu/avx2_util.h"
+#include "cpu/kernels.h"
+
+namespace ks::cpu {
+namespace {
+
+template <int CO, int NV>
+inline void chunk(const RowProduct& r, int64_t j0, int64_t valid) {
+  __m256 acc[CO][NV];
+  for (int c = 0; c < CO; ++c) {
+    const __m256 b = r.bias ? _mm256_set1_ps(r.bias[c]) : _mm256_setzero_ps();
+    for (int v = 0; v < NV; ++v) acc[c][v] = b;
+  }
+  const float* w = r.weights;
+  for (int64_t ci = 0; ci < r.in_channels; ++ci) {
+    const float* base = r.in + ci * r.in_channel_stride + j0;
+    for (int64_t k = 0; k < r.tap_count; ++k, w += CO) {
+      const float* p = base + r.taps[k];
+      __m256 x[NV];
+      for (int v = 0; v < NV; ++v) x[v] = _mm256_loadu_ps(p + 8 * v);
+      for (int c = 0; c < CO; ++c) {
+        const __m256 wc = _mm256_broadcast_ss(w + c);
+        for (int v = 0; v < NV; ++v) acc[c][v] = _mm256_fmadd_ps(wc, x[v], acc[c][v]);
+      }
+    }
+  }
+  for (int c = 0; c < CO; ++c) {
+    float* o = r.out + c * r.out_channel_stride + j0;
+    for (int v = 0; v < NV; ++v) {
+      const __m256 y = r.relu ? _mm256_max_ps(acc[c][v], _mm256_setzero_ps()) : acc[c][v];
+      store_lanes(o + 8 * v, y, valid - 8 * v);
+    }
+  }
+}
+
+// The last, partial chunk of a row: as few vectors as cover the remaining pixels.
+template <int CO, int NV>
+inline void tail(const RowProduct& r, int64_t j0, int64_t valid) {
+  if constexpr (NV > 1) {
+    if (valid <= 8 * (NV - 1)) return tail<CO, NV - 1>(r, j0, valid);
+  }
+  chunk<CO, NV>(r, j0, valid);
+}
+
+template <int CO, int NV>
+void row(const RowProduct& r) {
+  int64_t j = 0;
+  for (; j + 8 * NV <= r.width; j += 8 * NV) chunk<CO, NV>(r, j, 8 * NV);
+  if (j < r.width) tail<CO, NV>(r, j, r.width - j);
+}
+
+}  // namespace
+
+void row_product_avx2(const RowProduct& r) {
+  // About 12 accumulators per block: the rest of the 16 ymm registers hold inputs/weights.
+  switch (r.co_count) {
+    case 1:
+      return row<1, 8>(r);
+    case 2:
+      return row<2, 6>(r);
+    case 3:
+      return row<3, 4>(r);
+    default:
+      return row<4, 3>(r);
+  }
+}
+
+}  // namespace ks::cpu

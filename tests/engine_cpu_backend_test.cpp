@@ -1,0 +1,175 @@
+// Focused tests of the "cpu" backend against cpu-ref: row tails that are not multiples of
+// any vector or register block, band edges, every parameter, batch, and both builds of the
+// inner loops (the portable one forced on AVX2 machines).
+#include <string>
+
+#include "cpu/cpu_features.h"
+#include "cpu_ref/reference.h"
+#include "kernelscope/backend.h"
+#include "test_util.h"
+
+namespace ks {
+namespace {
+
+// Runs the body once per inner-loop build available on this machine.
+class CpuBackendTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    const bool portable = GetParam();
+    if (!portable && !cpu::cpu_has_avx2_fma()) GTEST_SKIP() << "this CPU has no AVX2/FMA";
+    cpu::force_portable_path(portable);
+    backend_ = find_backend("cpu");
+    ASSERT_NE(backend_, nullptr) << "the cpu backend is not registered";
+  }
+  void TearDown() override { cpu::force_portable_path(false); }
+
+  void check_conv(const Shape& input_shape, const ConvParams& p, uint64_t seed) {
+    const Tensor x = test::random_tensor(input_shape, seed);
+    const ConvWeights w = random_conv_weights(p, seed + 1);
+    StageTimes times;
+    const Tensor got = backend_->conv2d(x, p, w, &times);
+    EXPECT_TRUE(test::all_close(got, ref::conv2d(x, p, w)))
+        << "input " << shape_to_string(input_shape) << " C_out " << p.out_channels << " K "
+        << p.kernel_size << " s " << p.stride << " p " << p.padding << " d " << p.dilation << " g "
+        << p.groups << " bias " << p.has_bias;
+    EXPECT_GE(times.total_ms, 0.0);
+  }
+
+  void check_involution(const Shape& input_shape, const InvolutionParams& p, uint64_t seed) {
+    const Tensor x = test::random_tensor(input_shape, seed);
+    InvolutionWeights w = random_involution_weights(p, seed + 1);
+    // Non-trivial BN statistics, so the folding of BN into the reduce weights is exercised.
+    for (size_t m = 0; m < w.bn_mean.data.size(); ++m) {
+      w.bn_mean.data[m] = 0.1f * static_cast<float>(m % 3) - 0.1f;
+      w.bn_var.data[m] = 0.5f + 0.25f * static_cast<float>(m % 4);
+      w.bn_gamma.data[m] = 1.0f - 0.2f * static_cast<float>(m % 2);
+      w.bn_beta.data[m] = 0.05f * static_cast<float>(m % 5);
+    }
+    StageTimes times;
+    const InvolutionResult got = backend_->involution2d(x, p, w, &times);
+    const Tensor kernels = ref::involution_kernels(x, p, w);
+    const std::string what = "input " + shape_to_string(input_shape) + " K " +
+                             std::to_string(p.kernel_size) + " s " + std::to_string(p.stride) +
+                             " d " + std::to_string(p.dilation) + " gc " +
+                             std::to_string(p.group_channels) + " r " + std::to_string(p.reduction);
+    EXPECT_TRUE(test::all_close(got.kernels, kernels)) << "kernels, " << what;
+    EXPECT_TRUE(test::all_close(got.output, ref::involution_aggregate(x, kernels, p)))
+        << "output, " << what;
+    EXPECT_GT(times.total_ms, 0.0);
+    EXPECT_LE(times.kernel_generation_ms + times.aggregation_ms, times.total_ms * 1.001);
+  }
+
+  Backend* backend_ = nullptr;
+};
+
+ConvParams conv(int64_t cin, int64_t cout, int64_t k, int64_t stride, int64_t pad, int64_t dilation,
+                int64_t groups, bool bias) {
+  ConvParams p;
+  p.in_channels = cin;
+  p.out_channels = cout;
+  p.kernel_size = k;
+  p.stride = stride;
+  p.padding = pad;
+  p.dilation = dilation;
+  p.groups = groups;
+  p.has_bias = bias;
+  return p;
+}
+
+InvolutionParams involution(int64_t c, int64_t k, int64_t stride, int64_t dilation, int64_t gc,
+                            int64_t r) {
+  InvolutionParams p;
+  p.channels = c;
+  p.kernel_size = k;
+  p.stride = stride;
+  p.dilation = dilation;
+  p.group_channels = gc;
+  p.reduction = r;
+  return p;
+}
+
+TEST_P(CpuBackendTest, ConvRowTailsOfEveryLength) {
+  // Widths 1..41 cover every tail of the 8-float vectors and 24/32/48/64-pixel blocks.
+  for (int64_t w = 1; w <= 41; w += 4) check_conv({1, 2, 5, w}, conv(2, 3, 3, 1, 1, 1, 1, true), w);
+  for (int64_t w : {63, 64, 65, 97}) check_conv({1, 1, 3, w}, conv(1, 1, 3, 1, 1, 1, 1, true), w);
+}
+
+TEST_P(CpuBackendTest, ConvOutputChannelBlocks) {
+  // 1..9 output channels: full blocks of 4 plus every remainder.
+  for (int64_t cout = 1; cout <= 9; ++cout)
+    check_conv({1, 3, 9, 13}, conv(3, cout, 3, 1, 0, 1, 1, cout % 2 == 0), cout);
+}
+
+TEST_P(CpuBackendTest, ConvStrideDilationPadding) {
+  for (int64_t stride : {1, 2, 3})
+    for (int64_t dilation : {1, 2})
+      for (int64_t pad : {0, 1, 3})
+        check_conv({1, 3, 17, 19}, conv(3, 5, 3, stride, pad, dilation, 1, true),
+                   static_cast<uint64_t>(stride * 100 + dilation * 10 + pad));
+}
+
+TEST_P(CpuBackendTest, ConvEvenKernelsAndLargePadding) {
+  check_conv({1, 2, 10, 11}, conv(2, 3, 2, 1, 0, 1, 1, true), 1);
+  check_conv({1, 2, 10, 11}, conv(2, 3, 4, 1, 2, 1, 1, false), 2);
+  check_conv({1, 2, 10, 11}, conv(2, 3, 4, 2, 3, 2, 1, true), 3);
+  check_conv({1, 1, 3, 4}, conv(1, 2, 5, 1, 4, 1, 1, true), 4);  // padding wider than image
+}
+
+TEST_P(CpuBackendTest, ConvGroupsDepthwiseAndBatch) {
+  check_conv({3, 6, 11, 12}, conv(6, 4, 3, 1, 1, 1, 2, true), 1);
+  check_conv({2, 3, 21, 30}, conv(3, 3, 7, 1, 3, 1, 3, true), 2);  // depthwise
+  check_conv({2, 4, 9, 10}, conv(4, 8, 3, 2, 1, 1, 4, false), 3);  // multiplier 2
+  check_conv({1, 12, 8, 9}, conv(12, 6, 1, 1, 0, 1, 3, true), 4);  // 1x1 grouped
+}
+
+TEST_P(CpuBackendTest, ConvManyChannels) {
+  check_conv({1, 32, 14, 15}, conv(32, 20, 3, 1, 1, 1, 1, true), 1);
+}
+
+TEST_P(CpuBackendTest, ConvTallImageSpansManyBands) {
+  check_conv({1, 3, 203, 37}, conv(3, 5, 5, 1, 2, 1, 1, true), 1);
+}
+
+TEST_P(CpuBackendTest, InvolutionRowTailsAndTiles) {
+  for (int64_t w : {1, 7, 8, 9, 23, 33})
+    check_involution({1, 4, 6, w}, involution(4, 3, 1, 1, 2, 2), static_cast<uint64_t>(w));
+  // Wider than one kernel tile (512 pixels for a single group of 9 taps).
+  check_involution({1, 3, 3, 530}, involution(3, 3, 1, 1, 3, 1), 7);
+}
+
+TEST_P(CpuBackendTest, InvolutionStrideCeilModeAndDilation) {
+  // Odd sizes with stride 2 and 3 leave partial pooling windows at the right and bottom.
+  for (int64_t stride : {1, 2, 3})
+    for (int64_t dilation : {1, 2})
+      check_involution({1, 6, 13, 11}, involution(6, 3, stride, dilation, 3, 2),
+                       static_cast<uint64_t>(stride * 10 + dilation));
+  check_involution({1, 4, 15, 17}, involution(4, 5, 2, 1, 1, 1), 9);
+}
+
+TEST_P(CpuBackendTest, InvolutionGroupsNotMultiplesOfTheBlock) {
+  check_involution({1, 10, 9, 12}, involution(10, 3, 1, 1, 5, 2), 1);  // blocks 4+1 per group
+  check_involution({1, 6, 9, 12}, involution(6, 7, 1, 1, 6, 3), 2);
+  check_involution({1, 16, 9, 10}, involution(16, 7, 1, 1, 16, 4), 3);
+}
+
+TEST_P(CpuBackendTest, InvolutionBatchAndManyChannels) {
+  check_involution({3, 8, 10, 9}, involution(8, 3, 1, 1, 4, 4), 1);
+  check_involution({2, 64, 7, 9}, involution(64, 7, 1, 1, 16, 4), 2);
+  check_involution({1, 3, 40, 21}, involution(3, 7, 1, 1, 1, 1), 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, CpuBackendTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return std::string(info.param ? "Portable" : "Avx2");
+                         });
+
+TEST(CpuBackend, IsRegisteredBeforeTheReference) {
+  const std::vector<std::string> names = backend_names();
+  ASSERT_NE(find_backend("cpu"), nullptr);
+  EXPECT_EQ(select_backend("cpu").name(), "cpu");
+  EXPECT_LT(std::find(names.begin(), names.end(), "cpu") - names.begin(),
+            std::find(names.begin(), names.end(), "cpu-ref") - names.begin());
+}
+
+}  // namespace
+}  // namespace ks
