@@ -8,6 +8,7 @@ only reads the committed outputs; run this again only to regenerate them:
 import json
 import os
 import struct
+import zlib
 
 import numpy as np
 import torch
@@ -34,6 +35,20 @@ def write_safetensors(path, tensors):
     text += b" " * ((8 - len(text) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def write_png_grey16(path, width, height, values):
+    """A 16-bit greyscale PNG built chunk by chunk (no imaging library needed): stb_image
+    reduces it to 8 bits, which the C++ test checks."""
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+    rows = b"".join(b"\x00" + struct.pack(">%dH" % width, *values[y * width:(y + 1) * width])
+                    for y in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows))
+                + chunk(b"IEND", b""))
 
 
 def main():
@@ -71,6 +86,8 @@ def main():
         np.lib.format.write_array(f, arr.astype("<f4"), version=(2, 0))
     np.save(os.path.join(OUT, "fortran.npy"), np.asfortranarray(arr.reshape(2, 3).astype("<f4")))
     np.save(os.path.join(OUT, "int32.npy"), arr.astype("<i4"))
+
+    write_png_grey16(os.path.join(OUT, "grey16.png"), 2, 2, [0, 65535, 0x8080, 0x0101])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,99 @@
+// Images through stb_image (decoding) and stb_image_write (PNG export). Debian's libstb holds
+// the implementations; we only include the declarations.
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include <climits>
+#include <memory>
+
+#include "io/io_detail.h"
+#include "kernelscope/error.h"
+#include "kernelscope/io.h"
+
+namespace ks {
+
+using namespace io_detail;
+
+namespace {
+
+struct StbiFree {
+  void operator()(stbi_uc* pixels) const { stbi_image_free(pixels); }
+};
+
+std::string stb_reason() {
+  const char* reason = stbi_failure_reason();
+  return reason ? one_line(reason) : "unknown error";
+}
+
+void append_to_vector(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(context);
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  out->insert(out->end(), bytes, bytes + size);
+}
+
+Tensor decode_image(const std::vector<uint8_t>& bytes, int64_t max_bytes) {
+  if (bytes.empty()) throw Error("empty file");
+  if (bytes.size() > static_cast<size_t>(INT_MAX))
+    throw Error("file too large for the image decoder (" + std::to_string(bytes.size()) +
+                " bytes)");
+  const int length = static_cast<int>(bytes.size());
+  int width = 0, height = 0, file_channels = 0;
+  // The header alone gives the size: refuse oversized images before decoding any pixels.
+  if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &file_channels))
+    throw Error("not a readable image (" + stb_reason() + ")");
+  const int channels = file_channels <= 2 ? 1 : 3;  // alpha is dropped
+  if (width <= 0 || height <= 0) throw Error("image has no pixels");
+  const int64_t numel = int64_t{width} * height * channels;
+  check_memory_cap(numel * 4, max_bytes,
+                   "image of " + std::to_string(width) + "x" + std::to_string(height) + " with " +
+                       std::to_string(channels) + (channels == 1 ? " channel" : " channels"));
+
+  int got_width = 0, got_height = 0, ignored = 0;
+  // Asking stb for 1 or 3 channels makes it drop alpha (and convert 16-bit to 8-bit) for us.
+  std::unique_ptr<stbi_uc, StbiFree> pixels(
+      stbi_load_from_memory(bytes.data(), length, &got_width, &got_height, &ignored, channels));
+  if (!pixels) throw Error("cannot decode image (" + stb_reason() + ")");
+  if (got_width != width || got_height != height)
+    throw Error("image decoder disagrees about the size");
+
+  Tensor tensor;
+  tensor.shape = {1, channels, height, width};
+  tensor.data.resize(static_cast<size_t>(numel));
+  const size_t plane = static_cast<size_t>(width) * height;
+  const stbi_uc* src = pixels.get();
+  // Interleaved HWC bytes -> planar CHW floats in [0, 1].
+  for (size_t i = 0; i < plane; ++i)
+    for (int c = 0; c < channels; ++c)
+      tensor.data[c * plane + i] = static_cast<float>(src[i * channels + c]) / 255.0f;
+  return tensor;
+}
+
+}  // namespace
+
+Tensor load_image(const std::string& path, int64_t max_bytes) {
+  const std::vector<uint8_t> bytes = read_file_bytes(path, source_file_cap(max_bytes));
+  try {
+    return decode_image(bytes, max_bytes);
+  } catch (...) {
+    rethrow_with_path(path);
+  }
+}
+
+void save_png_rgb(const std::string& path, int width, int height, const std::vector<uint8_t>& rgb) {
+  if (width <= 0 || height <= 0)
+    throw Error(path + ": cannot write a " + std::to_string(width) + "x" + std::to_string(height) +
+                " PNG");
+  if (int64_t{width} * 3 > INT_MAX)
+    throw Error(path + ": image too wide for PNG export (" + std::to_string(width) + " pixels)");
+  const int64_t expected = int64_t{width} * height * 3;
+  if (static_cast<int64_t>(rgb.size()) != expected)
+    throw Error(path + ": " + std::to_string(rgb.size()) + " bytes of RGB data for a " +
+                std::to_string(width) + "x" + std::to_string(height) + " image, which needs " +
+                std::to_string(expected));
+  std::vector<uint8_t> png;
+  if (!stbi_write_png_to_func(append_to_vector, &png, width, height, 3, rgb.data(), width * 3))
+    throw Error(path + ": PNG encoding failed");
+  write_file_atomically(path, png.data(), png.size());
+}
+
+}  // namespace ks
