@@ -7,6 +7,7 @@
 // Steps 2-3 are 1x1 GEMMs over pixels, done by the same row_product as convolution.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "cpu/band.h"
 #include "cpu/cpu_features.h"
@@ -124,6 +125,9 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
   const int64_t rows =
       band_rows(H_out, B, C * s * one_row.row_stride(), C * one_row.channel_stride());
   const int64_t bands = (H_out + rows - 1) / rows;
+  // Streaming stores skip the read-for-ownership of a tensor far larger than the caches, but
+  // are slower than plain stores while the (just zero-filled) tensor is still cached.
+  const bool stream_kernels = result.kernels.numel() * sizeof(float) > (size_t{32} << 20);
   std::vector<ThreadScratch> scratch(static_cast<size_t>(thread_count()));
 
   parallel_tasks(B * bands, [&](int64_t task, int thread) {
@@ -176,8 +180,13 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
         aggregation_ms += stage.elapsed_ms();
 
         float* dst = result.kernels.ptr() + b * G * KK * HW_out + i * W_out + j0;
-        for (int64_t row = 0; row < G * KK; ++row)
-          kt.copy_out(dst + row * HW_out, ts.kernels.data() + row * ld, n);
+        for (int64_t row = 0; row < G * KK; ++row) {
+          if (stream_kernels)
+            kt.copy_out(dst + row * HW_out, ts.kernels.data() + row * ld, n);
+          else
+            std::memcpy(dst + row * HW_out, ts.kernels.data() + row * ld,
+                        sizeof(float) * static_cast<size_t>(n));
+        }
       }
     }
     ts.aggregation_ms += aggregation_ms;

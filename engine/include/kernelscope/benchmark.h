@@ -1,0 +1,68 @@
+// The standard benchmark problems and a timer for one backend on one problem, shared by
+// `kernelscope bench`, the benchmark programs in bench/ and the app's race.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kernelscope/backend.h"
+
+namespace ks {
+
+enum class BenchOp { conv2d, involution2d };
+
+struct BenchProblem {
+  std::string name;  // short label, e.g. "conv 1080p K3"
+  BenchOp op = BenchOp::conv2d;
+  Shape input;  // [B, C, H, W]
+  ConvParams conv;
+  InvolutionParams involution;
+  // Cheap enough that the single-threaded reference finishes in about a second.
+  bool small = false;
+};
+
+// The shapes KernelScope's performance targets are stated on (docs/performance.md).
+const std::vector<BenchProblem>& standard_problems();
+
+// "[1, 3, 1080, 1920] -> 8, K3 p1" style description of the problem's parameters.
+std::string describe_problem(const BenchProblem& problem);
+double problem_flops(const BenchProblem& problem);
+
+struct BenchOptions {
+  int warmup = 1;
+  int repeats = 5;
+  // Stop repeating once this much time was spent (at least one timed run always happens).
+  double max_seconds = 20;
+};
+
+struct BenchResult {
+  double median_ms = 0;
+  double min_ms = 0;
+  double gflops = 0;  // at the median time
+  StageTimes stages;  // of the run closest to the median
+  int runs = 0;
+};
+
+// Seeded inputs in [0, 1) (like an image) and PyTorch-default weights for a problem.
+struct BenchInputs {
+  Tensor input;
+  ConvWeights conv;
+  InvolutionWeights involution;
+};
+BenchInputs make_bench_inputs(const BenchProblem& problem);
+// One call of the problem's operator; the result is discarded.
+void run_problem(Backend& backend, const BenchProblem& problem, const BenchInputs& inputs,
+                 StageTimes* times);
+
+// Times backend on the problem with seeded random input and PyTorch-default weights.
+// Throws ks::Error when the backend does not support it.
+BenchResult time_problem(Backend& backend, const BenchProblem& problem,
+                         const BenchOptions& options = {});
+
+// Makes the C allocator keep freed blocks for reuse instead of returning them to the OS,
+// so repeated runs time the computation rather than the kernel zeroing fresh pages (over a
+// second for the 400 MB of kernels of a 1080p involution on some virtual machines).
+// Process-wide; the CLI benchmark and the app call it once.
+void keep_freed_memory_for_reuse();
+
+}  // namespace ks
