@@ -1,0 +1,370 @@
+// The CUDA backends behind the Backend interface: "cuda" (tiled kernels), "cuda-naive"
+// (one thread per element, the baseline) and "cudnn" (convolution only). They share the
+// device probe, the upload/download code and the cudaEvent stage timing; only the kernels
+// launched between the events differ.
+#include <cuda_runtime_api.h>
+
+#include <climits>
+#include <cmath>
+#include <mutex>
+
+#include "backend_factories.h"
+#include "cuda/cuda_check.h"
+#include "cuda/cuda_ops.h"
+#include "cuda/device_buffer.h"
+#include "kernelscope/error.h"
+#ifdef KS_HAVE_CUDNN
+#include "cuda/cudnn_conv.h"
+#endif
+
+namespace ks {
+namespace {
+
+using cuda::DeviceBuffer;
+
+std::string cuda_version_string(int version) {  // 13000 -> "13.0"
+  return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+}
+
+// cudaGetDeviceCount's error codes in words a user can act on.
+std::string describe_startup_error(cudaError_t status) {
+  switch (status) {
+    case cudaErrorNoDevice:
+      return "no CUDA-capable GPU found";
+    case cudaErrorInsufficientDriver: {
+      int driver = 0;
+      cudaDriverGetVersion(&driver);
+      if (driver == 0) return "no NVIDIA driver found (libcuda.so.1 is not installed)";
+      return "the NVIDIA driver supports CUDA " + cuda_version_string(driver) +
+             " but this build needs CUDA " + cuda_version_string(CUDART_VERSION) +
+             "; update the driver";
+    }
+    case cudaErrorSystemDriverMismatch:
+      return "the NVIDIA kernel module and driver library versions differ (reboot after a "
+             "driver update?)";
+    case cudaErrorDevicesUnavailable:
+      return "every GPU is busy or in a compute mode that forbids new processes";
+    case cudaErrorInitializationError:
+      return "the NVIDIA driver failed to initialise";
+    default:
+      return std::string("CUDA cannot start: ") + cudaGetErrorName(status) + " (" +
+             cudaGetErrorString(status) + ")";
+  }
+}
+
+struct DeviceStatus {
+  bool usable = false;
+  std::string why_not;
+};
+
+// Probed once: the answer does not change while the process runs, and a machine without a
+// driver answers in microseconds, so the registry may ask as often as it likes.
+DeviceStatus probe_device() {
+  DeviceStatus s;
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    s.why_not = describe_startup_error(status);
+    return s;
+  }
+  if (count == 0) {
+    s.why_not = "no CUDA-capable GPU found";
+    return s;
+  }
+  int device = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    s.why_not = std::string("cannot query the GPU: ") + cudaGetErrorString(cudaGetLastError());
+    return s;
+  }
+  if (major * 10 + minor < 75) {
+    s.why_not = "the GPU has compute capability " + std::to_string(major) + "." +
+                std::to_string(minor) + "; this build needs 7.5 (Turing) or newer";
+    return s;
+  }
+  if (!cuda::kernel_image_loadable(&s.why_not)) return s;
+  s.usable = true;
+  return s;
+}
+
+const DeviceStatus& device_status() {
+  static const DeviceStatus status = probe_device();
+  return status;
+}
+
+int to_int(int64_t v, const char* what) {
+  if (v > INT_MAX) throw Error(std::string(what) + " is too large for the CUDA backends");
+  return static_cast<int>(v);
+}
+
+cuda::ConvDims conv_dims(const Shape& in, const ConvParams& p, const Shape& out) {
+  return {to_int(in[0], "batch"),
+          to_int(in[1], "channels"),
+          to_int(in[2], "height"),
+          to_int(in[3], "width"),
+          to_int(out[1], "output channels"),
+          to_int(out[2], "output height"),
+          to_int(out[3], "output width"),
+          to_int(p.kernel_size, "kernel size"),
+          to_int(p.stride, "stride"),
+          to_int(p.padding, "padding"),
+          to_int(p.dilation, "dilation"),
+          to_int(p.groups, "groups"),
+          p.has_bias};
+}
+
+cuda::InvolutionDims involution_dims(const Shape& in, const InvolutionParams& p, const Shape& out) {
+  return {to_int(in[0], "batch"),
+          to_int(in[1], "channels"),
+          to_int(in[2], "height"),
+          to_int(in[3], "width"),
+          to_int(out[2], "output height"),
+          to_int(out[3], "output width"),
+          to_int(p.kernel_size, "kernel size"),
+          to_int(p.stride, "stride"),
+          to_int(p.dilation, "dilation"),
+          to_int(p.padding(), "padding"),
+          to_int(p.group_channels, "group channels"),
+          to_int(p.groups(), "groups"),
+          to_int(p.reduced_channels(), "reduced channels")};
+}
+
+// One stream, the stage events and grow-only buffers, created on first use so that merely
+// registering the backend never touches the driver.
+class GpuSession {
+ public:
+  static constexpr int kEvents = 5;
+
+  GpuSession() = default;
+  GpuSession(const GpuSession&) = delete;
+  GpuSession& operator=(const GpuSession&) = delete;
+  // Errors ignored: destructors must not throw, and at process exit the runtime may already
+  // be unloaded.
+  ~GpuSession() {
+    for (cudaEvent_t& e : events_)
+      if (e) cudaEventDestroy(e);
+    if (stream_) cudaStreamDestroy(stream_);
+    cudaGetLastError();
+  }
+
+  cudaStream_t stream() {
+    if (!stream_) {
+      KS_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+      for (cudaEvent_t& e : events_) KS_CUDA_CHECK(cudaEventCreate(&e));
+    }
+    return stream_;
+  }
+  void mark(int i) { KS_CUDA_CHECK(cudaEventRecord(events_[i], stream())); }
+  void wait(int i) { KS_CUDA_CHECK(cudaEventSynchronize(events_[i])); }
+  double ms_between(int a, int b) {
+    float ms = 0;
+    KS_CUDA_CHECK(cudaEventElapsedTime(&ms, events_[a], events_[b]));
+    return ms;
+  }
+
+  const float* upload(DeviceBuffer<float>& buffer, const float* data, size_t count) {
+    float* device = buffer.reserve(count);
+    if (count)
+      KS_CUDA_CHECK(
+          cudaMemcpyAsync(device, data, count * sizeof(float), cudaMemcpyHostToDevice, stream()));
+    return device;
+  }
+  const float* upload(DeviceBuffer<float>& buffer, const Tensor& t) {
+    return upload(buffer, t.ptr(), t.data.size());
+  }
+  void download(Tensor& t, const float* device) {
+    if (!t.data.empty())
+      KS_CUDA_CHECK(cudaMemcpyAsync(t.ptr(), device, t.data.size() * sizeof(float),
+                                    cudaMemcpyDeviceToHost, stream()));
+  }
+
+  DeviceBuffer<float> input, output, weight, bias, kernels, scratch;
+  DeviceBuffer<float> reduce_weight, bn_scale, bn_shift, span_weight, span_bias;
+
+ private:
+  cudaStream_t stream_ = nullptr;
+  cudaEvent_t events_[kEvents] = {};
+};
+
+enum class Variant { Tiled, Naive, Cudnn };
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(Variant variant) : variant_(variant) {}
+
+  std::string name() const override {
+    switch (variant_) {
+      case Variant::Tiled:
+        return "cuda";
+      case Variant::Naive:
+        return "cuda-naive";
+      case Variant::Cudnn:
+        return "cudnn";
+    }
+    return "cuda";
+  }
+  std::string description() const override {
+    switch (variant_) {
+      case Variant::Tiled:
+        return "CUDA kernels: shared-memory tiled convolution and involution";
+      case Variant::Naive:
+        return "CUDA, one thread per output element (the official involution CuPy algorithm)";
+      case Variant::Cudnn:
+        return "cuDNN convolution (convolution only)";
+    }
+    return "";
+  }
+
+  bool available(std::string* why_not) const override {
+    const DeviceStatus& device = device_status();
+    if (!device.usable) {
+      if (why_not) *why_not = device.why_not;
+      return false;
+    }
+#ifdef KS_HAVE_CUDNN
+    if (variant_ == Variant::Cudnn) return cuda::cudnn_loadable(why_not);
+#endif
+    return true;
+  }
+
+  bool supports(const ConvParams&) const override { return true; }
+  bool supports(const InvolutionParams&) const override { return variant_ != Variant::Cudnn; }
+
+  Tensor conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
+                StageTimes* times) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    require_available();
+    const Shape out_shape = conv_output_shape(input.shape, params);
+    const cuda::ConvDims d = conv_dims(input.shape, params, out_shape);
+    Tensor out(out_shape);
+    GpuSession& s = session_;
+    const cudaStream_t stream = s.stream();
+
+    s.mark(0);
+    const float* x = s.upload(s.input, input);
+    const float* w = s.upload(s.weight, weights.weight);
+    const float* b = params.has_bias ? s.upload(s.bias, weights.bias) : nullptr;
+    float* y = s.output.reserve(out.data.size());
+    s.mark(1);
+    switch (variant_) {
+      case Variant::Tiled:
+        cuda::conv2d_tiled(d, x, w, b, y, stream);
+        break;
+      case Variant::Naive:
+        cuda::conv2d_naive(d, x, w, b, y, stream);
+        break;
+      case Variant::Cudnn:
+#ifdef KS_HAVE_CUDNN
+        cudnn_.forward(d, x, w, b, y, stream);
+#endif
+        break;
+    }
+    s.mark(2);
+    s.download(out, y);
+    s.mark(3);
+    s.wait(3);
+    if (times) {
+      *times = {};
+      times->upload_ms = s.ms_between(0, 1);
+      times->aggregation_ms = s.ms_between(1, 2);
+      times->download_ms = s.ms_between(2, 3);
+      times->total_ms = s.ms_between(0, 3);
+    }
+    return out;
+  }
+
+  InvolutionResult involution2d(const Tensor& input, const InvolutionParams& params,
+                                const InvolutionWeights& weights, StageTimes* times) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (variant_ == Variant::Cudnn)
+      throw Error("the cudnn backend computes convolution only; use cuda for involution");
+    require_available();
+    const Shape out_shape = involution_output_shape(input.shape, params);
+    const cuda::InvolutionDims d = involution_dims(input.shape, params, out_shape);
+    InvolutionResult result;
+    result.output = Tensor(out_shape);
+    result.kernels = Tensor(involution_kernels_shape(input.shape, params));
+    GpuSession& s = session_;
+    const cudaStream_t stream = s.stream();
+
+    // BN in eval mode is an affine map per channel: fold it once, in double, on the host.
+    const size_t reduced = static_cast<size_t>(d.reduced_channels);
+    std::vector<float> scale(reduced), shift(reduced);
+    for (size_t m = 0; m < reduced; ++m) {
+      const double sc = weights.bn_gamma.data[m] /
+                        std::sqrt(static_cast<double>(weights.bn_var.data[m]) + weights.bn_eps);
+      scale[m] = static_cast<float>(sc);
+      shift[m] = static_cast<float>(weights.bn_beta.data[m] - weights.bn_mean.data[m] * sc);
+    }
+
+    s.mark(0);
+    const float* x = s.upload(s.input, input);
+    cuda::GenerationWeights w;
+    w.reduce_weight = s.upload(s.reduce_weight, weights.reduce_weight);
+    w.bn_scale = s.upload(s.bn_scale, scale.data(), scale.size());
+    w.bn_shift = s.upload(s.bn_shift, shift.data(), shift.size());
+    w.span_weight = s.upload(s.span_weight, weights.span_weight);
+    w.span_bias = s.upload(s.span_bias, weights.span_bias);
+    float* kernels = s.kernels.reserve(result.kernels.data.size());
+    float* y = s.output.reserve(result.output.data.size());
+    const bool naive = variant_ == Variant::Naive;
+    const long long scratch_floats =
+        naive ? cuda::naive_generation_scratch_floats(d) : cuda::fused_generation_scratch_floats(d);
+    float* scratch = s.scratch.reserve(static_cast<size_t>(scratch_floats));
+    s.mark(1);
+    if (naive)
+      cuda::involution_generate_naive(d, x, w, kernels, scratch, stream);
+    else
+      cuda::involution_generate_fused(d, x, w, kernels, scratch, stream);
+    s.mark(2);
+    if (naive)
+      cuda::involution_aggregate_naive(d, x, kernels, y, stream);
+    else
+      cuda::involution_aggregate_tiled(d, x, kernels, y, stream);
+    s.mark(3);
+    s.download(result.output, y);
+    s.download(result.kernels, kernels);
+    s.mark(4);
+    s.wait(4);
+    if (times) {
+      *times = {};
+      times->upload_ms = s.ms_between(0, 1);
+      times->kernel_generation_ms = s.ms_between(1, 2);
+      times->aggregation_ms = s.ms_between(2, 3);
+      times->download_ms = s.ms_between(3, 4);
+      times->total_ms = s.ms_between(0, 4);
+    }
+    return result;
+  }
+
+ private:
+  void require_available() const {
+    std::string why;
+    if (!available(&why)) throw Error("backend '" + name() + "' is not available: " + why);
+  }
+
+  Variant variant_;
+  std::mutex mutex_;  // one call at a time: the session's buffers are shared state
+  GpuSession session_;
+#ifdef KS_HAVE_CUDNN
+  cuda::CudnnConvolution cudnn_;
+#endif
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend() {
+  return std::make_unique<CudaBackend>(Variant::Tiled);
+}
+std::unique_ptr<Backend> make_cuda_naive_backend() {
+  return std::make_unique<CudaBackend>(Variant::Naive);
+}
+#ifdef KS_HAVE_CUDNN
+std::unique_ptr<Backend> make_cudnn_backend() {
+  return std::make_unique<CudaBackend>(Variant::Cudnn);
+}
+#endif
+
+}  // namespace ks
