@@ -72,6 +72,8 @@ Tensor conv2d(const Tensor& x, const ConvParams& p, const ConvWeights& w) {
   const int64_t rows = band_rows(H_out, B * groups, cin_g * p.stride * one_row.row_stride(),
                                  cin_g * one_row.channel_stride());
   const int64_t bands = (H_out + rows - 1) / rows;
+  // Outputs beyond the last-level cache are only written: stream them (kernels.h).
+  const bool stream_output = y.numel() * sizeof(float) > (size_t{16} << 20);
   std::vector<std::vector<float>> scratch(static_cast<size_t>(thread_count()));
 
   parallel_tasks(B * groups * bands, [&](int64_t task, int thread) {
@@ -90,6 +92,7 @@ Tensor conv2d(const Tensor& x, const ConvParams& p, const ConvWeights& w) {
     r.tap_count = static_cast<int64_t>(taps.size());
     r.out_channel_stride = H_out * W_out;
     r.width = W_out;
+    r.stream = stream_output;
     // Block-outer: a block's packed weights stay in L1 across the band's rows.
     for (const ChannelBlock& blk : blocks) {
       if (blk.first / cout_g != g) continue;

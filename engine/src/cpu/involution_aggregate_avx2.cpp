@@ -3,6 +3,8 @@
 // registers over all K*K taps.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include <cstring>
 
 #include "cpu/avx2_util.h"
@@ -42,9 +44,15 @@ inline void tail(const Aggregation& a, int64_t j0, int64_t valid) {
 
 template <int CB, int NV>
 void row(const Aggregation& a) {
+  // Vectors spread evenly over the fewest chunks, so a row of 7 vectors runs as 3+2+2
+  // rather than 3+3+1 (a 1-vector chunk reloads every weight for 8 pixels).
+  const int64_t vectors = (a.width + 7) / 8, chunks = (vectors + NV - 1) / NV;
   int64_t j = 0;
-  for (; j + 8 * NV <= a.width; j += 8 * NV) chunk<CB, NV>(a, j, 8 * NV);
-  if (j < a.width) tail<CB, NV>(a, j, a.width - j);
+  for (int64_t i = 0; i < chunks; ++i) {
+    const int64_t n = 8 * (vectors / chunks + (i < vectors % chunks ? 1 : 0));
+    tail<CB, NV>(a, j, std::min(n, a.width - j));
+    j += n;
+  }
 }
 
 }  // namespace

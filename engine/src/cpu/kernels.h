@@ -26,6 +26,9 @@ struct RowProduct {
   int64_t width = 0;
   int co_count = 0;  // 1..kRowBlock
   bool relu = false;
+  // Streaming (non-temporal) stores for outputs far larger than the caches: no
+  // read-for-ownership of lines that are only written. The portable build ignores it.
+  bool stream = false;
 };
 constexpr int kRowBlock = 4;
 

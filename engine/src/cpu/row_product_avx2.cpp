@@ -3,6 +3,10 @@
 // loaded feeds CO FMAs and each broadcast weight feeds NV FMAs.
 #include <immintrin.h>
 
+#include <algorithm>
+
+#include <cstdint>
+
 #include "cpu/avx2_util.h"
 #include "cpu/kernels.h"
 
@@ -33,7 +37,11 @@ inline void chunk(const RowProduct& r, int64_t j0, int64_t valid) {
     float* o = r.out + c * r.out_channel_stride + j0;
     for (int v = 0; v < NV; ++v) {
       const __m256 y = r.relu ? _mm256_max_ps(acc[c][v], _mm256_setzero_ps()) : acc[c][v];
-      store_lanes(o + 8 * v, y, valid - 8 * v);
+      float* dst = o + 8 * v;
+      if (r.stream && valid - 8 * v >= 8 && (reinterpret_cast<uintptr_t>(dst) & 31) == 0)
+        _mm256_stream_ps(dst, y);
+      else
+        store_lanes(dst, y, valid - 8 * v);
     }
   }
 }
@@ -49,9 +57,16 @@ inline void tail(const RowProduct& r, int64_t j0, int64_t valid) {
 
 template <int CO, int NV>
 void row(const RowProduct& r) {
+  // Vectors spread evenly over the fewest chunks, so a row of 7 vectors runs as 3+2+2
+  // rather than 3+3+1 (a 1-vector chunk reloads every weight for 8 pixels).
+  const int64_t vectors = (r.width + 7) / 8, chunks = (vectors + NV - 1) / NV;
   int64_t j = 0;
-  for (; j + 8 * NV <= r.width; j += 8 * NV) chunk<CO, NV>(r, j, 8 * NV);
-  if (j < r.width) tail<CO, NV>(r, j, r.width - j);
+  for (int64_t i = 0; i < chunks; ++i) {
+    const int64_t n = 8 * (vectors / chunks + (i < vectors % chunks ? 1 : 0));
+    tail<CO, NV>(r, j, std::min(n, r.width - j));
+    j += n;
+  }
+  if (r.stream) _mm_sfence();  // order the weakly-ordered streaming stores before returning
 }
 
 }  // namespace
