@@ -81,6 +81,46 @@ TEST(PyTorchFixtures, CpuRefBackendMatchesTorch) {
   }
 }
 
+// The engine's own weight loaders must read PyTorch's state_dict names and shapes into the
+// same parameters and weights the fixture loader derived from the `params` tensor.
+TEST(PyTorchFixtures, WeightLoadersReadTorchStateDicts) {
+  for (const std::string& path : test::fixture_paths(Op::Conv)) {
+    SCOPED_TRACE(path);
+    const Fixture f = test::load_fixture(path);
+    ConvParams p;
+    p.kernel_size = 0;  // the file decides
+    ConvWeights w;
+    ASSERT_NO_THROW(w = conv_weights_from_tensors(load_safetensors(path), &p));
+    EXPECT_EQ(p.in_channels / p.groups, f.conv.in_channels / f.conv.groups);
+    EXPECT_EQ(p.out_channels, f.conv.out_channels);
+    EXPECT_EQ(p.kernel_size, f.conv.kernel_size);
+    EXPECT_EQ(p.has_bias, f.conv.has_bias);
+    EXPECT_EQ(w.weight.data, f.conv_weights.weight.data);
+    EXPECT_EQ(w.bias.data, f.conv_weights.bias.data);
+  }
+  for (const std::string& path : test::fixture_paths(Op::Involution)) {
+    SCOPED_TRACE(path);
+    const Fixture f = test::load_fixture(path);
+    // Involution files do not determine K and G separately; give K as a user would.
+    InvolutionParams p;
+    p.kernel_size = f.involution.kernel_size;
+    InvolutionWeights w;
+    ASSERT_NO_THROW(w = involution_weights_from_tensors(load_safetensors(path), &p));
+    EXPECT_EQ(p.channels, f.involution.channels);
+    EXPECT_EQ(p.groups(), f.involution.groups());
+    EXPECT_EQ(p.reduced_channels(), f.involution.reduced_channels());
+    const InvolutionWeights& e = f.involution_weights;
+    EXPECT_EQ(w.reduce_weight.data, e.reduce_weight.data);
+    EXPECT_EQ(w.bn_gamma.data, e.bn_gamma.data);
+    EXPECT_EQ(w.bn_beta.data, e.bn_beta.data);
+    EXPECT_EQ(w.bn_mean.data, e.bn_mean.data);
+    EXPECT_EQ(w.bn_var.data, e.bn_var.data);
+    EXPECT_EQ(w.span_weight.data, e.span_weight.data);
+    EXPECT_EQ(w.span_bias.data, e.span_bias.data);
+    EXPECT_EQ(w.bn_eps, e.bn_eps);
+  }
+}
+
 // The loader must reject a fixture whose parameters contradict its tensors, or the whole
 // comparison could run on misread cases.
 TEST(PyTorchFixtures, LoaderRejectsInconsistentParams) {
