@@ -51,16 +51,17 @@ def keep_freed_memory_for_reuse():
 
 
 def find_engine(explicit):
-    """The command that runs our benchmark: kernelscope bench, else ks_bench."""
+    """The command that runs our benchmark: the most recently built kernelscope (whose bench
+    subcommand works) or ks_bench under build*/."""
     if explicit:
         return [explicit] if explicit.endswith("ks_bench") else [explicit, "bench"]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for exe in sorted(glob.glob(os.path.join(root, "build*", "app", "kernelscope"))):
-        probe = subprocess.run([exe, "bench", "--help"], capture_output=True)
-        if probe.returncode == 0:
-            return [exe, "bench"]
-    for exe in sorted(glob.glob(os.path.join(root, "build*", "bench", "ks_bench"))):
-        return [exe]
+    candidates = glob.glob(os.path.join(root, "build*", "app", "kernelscope"))
+    candidates += glob.glob(os.path.join(root, "build*", "bench", "ks_bench"))
+    for exe in sorted(candidates, key=os.path.getmtime, reverse=True):
+        command = [exe] if exe.endswith("ks_bench") else [exe, "bench"]
+        if subprocess.run(command + ["--help"], capture_output=True).returncode == 0:
+            return command
     sys.exit("no kernelscope or ks_bench binary found under build*/; build first or pass --engine")
 
 

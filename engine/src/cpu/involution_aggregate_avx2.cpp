@@ -16,20 +16,27 @@ namespace {
 template <int CB, int NV>
 inline void chunk(const Aggregation& a, int64_t j0, int64_t valid) {
   __m256 acc[CB][NV];
+#pragma GCC unroll 16
   for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[c][v] = _mm256_setzero_ps();
   const float* kern = a.kern + j0;
   const float* in = a.in + j0;
   for (int64_t k = 0; k < a.tap_count; ++k, kern += a.kern_stride) {
     __m256 kv[NV];
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) kv[v] = _mm256_loadu_ps(kern + 8 * v);
     const float* x = in + a.taps[k];
+#pragma GCC unroll 16
     for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 16
       for (int v = 0; v < NV; ++v)
         acc[c][v] =
             _mm256_fmadd_ps(kv[v], _mm256_loadu_ps(x + c * a.in_channel_stride + 8 * v), acc[c][v]);
   }
+#pragma GCC unroll 16
   for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v)
       store_lanes(a.out + c * a.out_channel_stride + j0 + 8 * v, acc[c][v], valid - 8 * v);
 }

@@ -16,8 +16,10 @@ namespace {
 template <int CO, int NV>
 inline void chunk(const RowProduct& r, int64_t j0, int64_t valid) {
   __m256 acc[CO][NV];
+#pragma GCC unroll 16
   for (int c = 0; c < CO; ++c) {
     const __m256 b = r.bias ? _mm256_set1_ps(r.bias[c]) : _mm256_setzero_ps();
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[c][v] = b;
   }
   const float* w = r.weights;
@@ -26,15 +28,20 @@ inline void chunk(const RowProduct& r, int64_t j0, int64_t valid) {
     for (int64_t k = 0; k < r.tap_count; ++k, w += CO) {
       const float* p = base + r.taps[k];
       __m256 x[NV];
+#pragma GCC unroll 16
       for (int v = 0; v < NV; ++v) x[v] = _mm256_loadu_ps(p + 8 * v);
+#pragma GCC unroll 16
       for (int c = 0; c < CO; ++c) {
         const __m256 wc = _mm256_broadcast_ss(w + c);
+#pragma GCC unroll 16
         for (int v = 0; v < NV; ++v) acc[c][v] = _mm256_fmadd_ps(wc, x[v], acc[c][v]);
       }
     }
   }
+#pragma GCC unroll 16
   for (int c = 0; c < CO; ++c) {
     float* o = r.out + c * r.out_channel_stride + j0;
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       const __m256 y = r.relu ? _mm256_max_ps(acc[c][v], _mm256_setzero_ps()) : acc[c][v];
       float* dst = o + 8 * v;
