@@ -48,11 +48,15 @@ int64_t band_rows(int64_t output_rows, int64_t planes, int64_t floats_per_row,
   constexpr int64_t kBandBudgetFloats = 96 * 1024;  // ~384 KB of a 512 KB-1 MB L2
   const int64_t by_cache = std::max<int64_t>(
       1, (kBandBudgetFloats - halo_floats) / std::max<int64_t>(1, floats_per_row));
-  // At least 4 tasks per thread so dynamic scheduling evens out the edges.
-  const int64_t wanted_tasks = 4 * thread_count();
-  const int64_t bands_per_plane = (wanted_tasks + planes - 1) / planes;
-  const int64_t by_threads = std::max<int64_t>(1, output_rows / bands_per_plane);
-  return std::max<int64_t>(1, std::min({by_cache, by_threads, output_rows}));
+  const int64_t threads = thread_count();
+  int64_t bands =
+      std::max((output_rows + by_cache - 1) / by_cache, (threads + planes - 1) / planes);
+  // With few tasks, a whole number of tasks per thread keeps every thread busy to the end;
+  // with many, dynamic scheduling evens out the remainder.
+  if (bands * planes < 4 * threads)
+    bands = ((bands * planes + threads - 1) / threads * threads + planes - 1) / planes;
+  bands = std::min(bands, output_rows);
+  return (output_rows + bands - 1) / bands;
 }
 
 Tensor conv2d(const Tensor& x, const ConvParams& p, const ConvWeights& w) {

@@ -74,19 +74,22 @@ void run_gemm(const KernelTable& kt, const PackedGemm& g, const float* in, int64
   }
 }
 
-// X' for output row i, columns [j0, j0 + n): the mean of the in-bounds part of each
-// s x s window (ceil mode), into out[c * out_stride + jj].
-void pool_tile(const float* image, int64_t C, int64_t H, int64_t W, int64_t s, int64_t i,
-               int64_t j0, int64_t n, float* out, int64_t out_stride) {
-  const int64_t y0 = i * s, y1 = std::min(y0 + s, H);
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t jj = 0; jj < n; ++jj) {
-      const int64_t x0 = (j0 + jj) * s, x1 = std::min(x0 + s, W);
+// X' for the flat output pixels [p0, p0 + n) (p = i * W_out + j): the mean of the in-bounds
+// part of each s x s window (ceil mode; a plain copy when s = 1), into out[c * out_stride + q].
+void pool_pixels(const float* image, int64_t C, int64_t H, int64_t W, int64_t s, int64_t W_out,
+                 int64_t p0, int64_t n, float* out, int64_t out_stride) {
+  for (int64_t q = 0; q < n; ++q) {
+    const int64_t i = (p0 + q) / W_out, j = (p0 + q) % W_out;
+    const int64_t y0 = i * s, y1 = std::min(y0 + s, H);
+    const int64_t x0 = j * s, x1 = std::min(x0 + s, W);
+    const float inverse_count = 1.0f / static_cast<float>((y1 - y0) * (x1 - x0));
+    for (int64_t c = 0; c < C; ++c) {
       float sum = 0;
       for (int64_t yy = y0; yy < y1; ++yy)
         for (int64_t xx = x0; xx < x1; ++xx) sum += image[(c * H + yy) * W + xx];
-      out[c * out_stride + jj] = sum / static_cast<float>((y1 - y0) * (x1 - x0));
+      out[c * out_stride + q] = sum * inverse_count;
     }
+  }
 }
 
 struct ThreadScratch {
@@ -120,7 +123,7 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
 
   // Tile width: the tile's G*K*K kernel rows (~256 KB) stay in L2 between steps 3 and 5.
   const int64_t tile = std::clamp<int64_t>((64 * 1024 / (G * KK)) / 8 * 8, 8, 512);
-  const int64_t ld = (std::min(tile, W_out) + 7) / 8 * 8;  // row stride of tile buffers
+  const int64_t ld = (std::min(tile, HW_out) + 7) / 8 * 8;  // row stride of tile buffers
   const BandLayout one_row = band_layout(win, 1, W_out);
   const int64_t rows =
       band_rows(H_out, B, C * s * one_row.row_stride(), C * one_row.channel_stride());
@@ -144,49 +147,52 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
     const float* image = x.ptr() + b * C * H * W;
     fill_band(image, C, H, W, win, i0, layout, ts.band.data());
     const std::vector<int64_t> taps = tap_offsets(win, layout);
-    const int64_t centre = win.padding * layout.row_stride() + win.padding;  // stride 1 only
     double aggregation_ms = 0;
 
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t row_offset = layout.output_row_offset(i - i0);
-      for (int64_t j0 = 0; j0 < W_out; j0 += tile) {
-        const int64_t n = std::min(tile, W_out - j0);
-        const float* pooled = ts.band.data() + row_offset + centre + j0;
-        int64_t pooled_stride = layout.channel_stride();
-        if (s > 1) {
-          pool_tile(image, C, H, W, s, i, j0, n, ts.pooled.data(), ld);
-          pooled = ts.pooled.data();
-          pooled_stride = ld;
-        }
-        run_gemm(kt, reduce, pooled, pooled_stride, ts.reduced.data(), ld, n, true);
-        run_gemm(kt, span, ts.reduced.data(), ld, ts.kernels.data(), ld, n, false);
+    // Tiles run over flat output pixels, so small images still fill whole tiles; a
+    // tile's pixels are contiguous in the kernels tensor and, at stride 1, in the input.
+    for (int64_t p0 = i0 * W_out; p0 < i1 * W_out; p0 += tile) {
+      const int64_t n = std::min(tile, i1 * W_out - p0);
+      const float* pooled = image + p0;  // stride 1: X' is the input itself
+      int64_t pooled_stride = H * W;
+      // Loads may run 7 floats past the tile: copy the input's last pixels instead.
+      if (s > 1 || p0 + (n + 7) / 8 * 8 > H * W) {
+        pool_pixels(image, C, H, W, s, W_out, p0, n, ts.pooled.data(), ld);
+        pooled = ts.pooled.data();
+        pooled_stride = ld;
+      }
+      run_gemm(kt, reduce, pooled, pooled_stride, ts.reduced.data(), ld, n, true);
+      run_gemm(kt, span, ts.reduced.data(), ld, ts.kernels.data(), ld, n, false);
 
-        Stopwatch stage;
-        Aggregation a;
-        a.kern_stride = ld;
-        a.in_channel_stride = layout.channel_stride();
-        a.taps = taps.data();
-        a.tap_count = KK;
-        a.out_channel_stride = HW_out;
-        a.width = n;
+      Stopwatch stage;
+      Aggregation a;
+      a.kern_stride = ld;
+      a.in_channel_stride = layout.channel_stride();
+      a.taps = taps.data();
+      a.tap_count = KK;
+      a.out_channel_stride = HW_out;
+      for (int64_t p = p0; p < p0 + n; p += a.width) {  // one output row segment at a time
+        const int64_t i = p / W_out, j = p % W_out;
+        a.width = std::min(W_out - j, p0 + n - p);
         for (int64_t c0 = 0; c0 < C; c0 += a.channels) {
           const int64_t g = c0 / gc;  // blocks stop at group ends: they share one kernel
           a.channels = std::min<int64_t>(kAggregateBlock, (g + 1) * gc - c0);
-          a.kern = ts.kernels.data() + g * KK * ld;
-          a.in = ts.band.data() + c0 * layout.channel_stride() + row_offset + j0;
-          a.out = result.output.ptr() + ((b * C + c0) * H_out + i) * W_out + j0;
+          a.kern = ts.kernels.data() + g * KK * ld + (p - p0);
+          a.in =
+              ts.band.data() + c0 * layout.channel_stride() + layout.output_row_offset(i - i0) + j;
+          a.out = result.output.ptr() + ((b * C + c0) * H_out + i) * W_out + j;
           kt.aggregate(a);
         }
-        aggregation_ms += stage.elapsed_ms();
+      }
+      aggregation_ms += stage.elapsed_ms();
 
-        float* dst = result.kernels.ptr() + b * G * KK * HW_out + i * W_out + j0;
-        for (int64_t row = 0; row < G * KK; ++row) {
-          if (stream_kernels)
-            kt.copy_out(dst + row * HW_out, ts.kernels.data() + row * ld, n);
-          else
-            std::memcpy(dst + row * HW_out, ts.kernels.data() + row * ld,
-                        sizeof(float) * static_cast<size_t>(n));
-        }
+      float* dst = result.kernels.ptr() + b * G * KK * HW_out + p0;
+      for (int64_t row = 0; row < G * KK; ++row) {
+        if (stream_kernels)
+          kt.copy_out(dst + row * HW_out, ts.kernels.data() + row * ld, n);
+        else
+          std::memcpy(dst + row * HW_out, ts.kernels.data() + row * ld,
+                      sizeof(float) * static_cast<size_t>(n));
       }
     }
     ts.aggregation_ms += aggregation_ms;
