@@ -1,0 +1,558 @@
+// kernelscope with no subcommand: the desktop app. Parses the app's flags (the operator flags
+// of `kernelscope run` plus screenshot/session/window options), opens a GLFW window with an
+// OpenGL 3.3 core context and Dear ImGui, and runs the frame loop: drain the worker's
+// results, submit changed settings, draw the panels. In scripted mode (--screenshot) it
+// renders until the result is on screen, saves the window (and panel exports) and exits.
+#include <epoxy/gl.h>
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/operator_options.h"
+#include "cli/preset.h"
+#include "gui/app_state.h"
+#include "gui/export.h"
+#include "gui/file_browser.h"
+#include "gui/layout.h"
+#include "gui/menu.h"
+#include "gui/session.h"
+#include "gui/weights.h"
+#include "kernelscope/io.h"
+
+namespace ks::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace ks::app;
+
+struct AppOptions {
+  OperatorOptions op;
+  std::string screenshot;
+  int frames = 3;
+  std::string session;
+  float ui_scale = 0;  // 0: keep the session's
+  int width = 1600, height = 1000;
+  std::string export_dir;
+  bool compare = false;
+  bool relu = false;
+  std::string colormap;
+  std::string scale;
+  float timeout_s = 120;
+  bool op_given = false;  // --op on the command line (its default says nothing)
+  bool seed_given = false;
+  bool backend_given = false;
+  bool memory_given = false;
+};
+
+std::vector<std::string> g_dropped;  // filled by the GLFW drop callback, drained per frame
+std::string g_glfw_error;
+
+void on_drop(GLFWwindow*, int count, const char** paths) {
+  for (int i = 0; i < count; ++i) g_dropped.emplace_back(paths[i]);
+}
+
+void on_glfw_error(int, const char* text) { g_glfw_error = text ? text : "unknown GLFW error"; }
+
+// The bundled assets: the source tree's (compiled in), then next to the executable.
+std::string find_assets_dir() {
+  std::vector<fs::path> candidates;
+#ifdef KS_SOURCE_ASSET_DIR
+  candidates.emplace_back(KS_SOURCE_ASSET_DIR);
+#endif
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path dir = exe.parent_path();
+    for (const char* rel : {"assets", "../assets", "../../assets", "../share/kernelscope/assets"})
+      candidates.push_back(dir / rel);
+  }
+  for (const auto& c : candidates)
+    if (fs::is_directory(c / "samples", ec)) return fs::weakly_canonical(c, ec).string();
+  return "";
+}
+
+// Flags given on the command line (and a --preset scene, which fills what the flags leave
+// open) override the session.
+void apply_options(const AppOptions& o, AppState* app) {
+  OpSettings& s = app->settings;
+  const OperatorOptions op = resolve_preset_options(o.op);
+  if (!o.op.preset.empty()) {
+    const Preset scene = load_preset(o.op.preset);
+    s.relu = scene.activation == "relu";
+    app->view.colormap = colormap_from_name(scene.colormap);
+  }
+  if (!op.input.empty()) app->image_path = op.input;
+  if (o.compare)
+    s.operation = Operation::Both;
+  else if (!op.op.empty() && (o.op_given || !o.op.preset.empty()))
+    s.operation = op.op == "involution" ? Operation::Involution : Operation::Convolution;
+  auto set = [](int64_t flag, int* field) {
+    if (flag >= 0) *field = static_cast<int>(flag);
+  };
+  set(op.kernel_size, &s.kernel_size);
+  set(op.out_channels, &s.out_channels);
+  set(op.stride, &s.stride);
+  set(op.padding, &s.padding);
+  set(op.dilation, &s.dilation);
+  set(op.group_channels, &s.group_channels);
+  set(op.reduction, &s.reduction);
+  if (op.groups >= 0) {
+    // As in `kernelscope run`: --groups is the conv groups, or G for involution.
+    if (s.operation == Operation::Involution && op.group_channels < 0)
+      s.group_channels = -static_cast<int>(op.groups);  // resolved once C is known
+    else
+      s.groups = static_cast<int>(op.groups);
+  }
+  // Without an explicit padding, keep the output the size of the input ("same").
+  if (op.padding < 0 && op.kernel_size >= 0) s.padding = s.dilation * (s.kernel_size - 1) / 2;
+  if (!op.weights.empty()) {
+    s.weights = WeightSource::File;
+    s.weights_file = op.weights;
+  } else if (op.kernel == "grid") {
+    s.weights = WeightSource::Custom;
+    s.custom_kernel = op.kernel_grid;
+  } else if (!op.kernel.empty()) {
+    if (!weight_source_from_name(op.kernel, &s.weights))
+      throw std::runtime_error("unknown --kernel '" + op.kernel + "'");
+  } else if (o.seed_given) {
+    s.weights = WeightSource::Random;
+  }
+  if (o.seed_given || !o.op.preset.empty()) s.seed = op.seed;
+  if (o.relu) s.relu = true;
+  if (o.backend_given) s.backend = op.backend;
+  if (o.memory_given) s.max_memory_mb = op.max_memory_mb;
+  if (!o.colormap.empty()) app->view.colormap = colormap_from_name(o.colormap);
+  if (o.scale == "map") app->view.scale = ScaleMode::PerMap;
+  if (o.scale == "layer") app->view.scale = ScaleMode::PerLayer;
+  if (o.scale == "symmetric") app->view.scale = ScaleMode::Symmetric;
+  if (o.ui_scale > 0) app->view.ui_scale = o.ui_scale;
+  if (!o.export_dir.empty()) app->view.export_dir = o.export_dir;
+}
+
+// Dark theme, DejaVu Sans where installed, everything scaled by `scale`.
+void setup_style_and_fonts(float scale, bool rebuild) {
+  ImGuiIO& io = ImGui::GetIO();
+  io.Fonts->Clear();
+  const char* dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  std::error_code ec;
+  if (fs::exists(dejavu, ec)) {
+    io.Fonts->AddFontFromFileTTF(dejavu, 15.0f * scale);
+  } else {
+    ImFontConfig config;
+    config.SizePixels = 13.0f * scale;
+    io.Fonts->AddFontDefault(&config);
+  }
+  if (rebuild) {
+    ImGui_ImplOpenGL3_DestroyFontsTexture();
+    ImGui_ImplOpenGL3_CreateFontsTexture();
+  }
+  ImGuiStyle& style = ImGui::GetStyle();
+  style = ImGuiStyle();
+  ImGui::StyleColorsDark(&style);
+  style.WindowRounding = 0;
+  style.FrameRounding = 3;
+  style.GrabRounding = 3;
+  style.WindowBorderSize = 1;
+  style.WindowPadding = ImVec2(8, 6);
+  style.ItemSpacing = ImVec2(7, 5);
+  style.Colors[ImGuiCol_WindowBg] = ImVec4(0.085f, 0.09f, 0.10f, 1.0f);
+  style.Colors[ImGuiCol_TitleBg] = ImVec4(0.12f, 0.14f, 0.18f, 1.0f);
+  style.Colors[ImGuiCol_TitleBgActive] = ImVec4(0.16f, 0.22f, 0.32f, 1.0f);
+  style.ScaleAllSizes(scale);
+}
+
+// Applies one worker result to the state; stale results only bring their image news.
+void take_result(AppState& app, ComputeResult&& r, bool* upload) {
+  if (!r.load_error.empty()) {
+    app.set_error(r.load_error);
+    app.image_path = r.image.path;  // keep showing what is loaded
+  }
+  if (r.race) {
+    app.race_rows = std::move(r.race_rows);
+    app.race_notice = r.notice;
+    app.race_running = false;
+    return;
+  }
+  if (r.id != app.latest_id) return;  // a newer request is on its way
+  const bool new_image = !app.image.full || app.image.full != r.image.full;
+  if (new_image) {
+    app.fit_view = true;
+    app.focus.pinned = false;
+    app.enlarged_map = -1;
+  }
+  app.image = r.image;
+  app.result = std::move(r);
+  app.have_result = true;
+  // A settings "-G" placeholder for involution groups resolves to C / G here (see above).
+  app.history_ms.push_back(static_cast<float>(app.result.job_ms));
+  while (app.history_ms.size() > 120) app.history_ms.pop_front();
+  *upload = true;
+}
+
+// --groups G for involution needs the channel count: group channels = C / G.
+void resolve_group_placeholder(AppState& app) {
+  if (app.settings.group_channels >= 0 || !app.image.compute) return;
+  const int c = static_cast<int>(app.image.compute->dim(1));
+  const int g = -app.settings.group_channels;
+  app.settings.group_channels = g > 0 && c % g == 0 ? c / g : 1;
+  app.dirty = true;
+}
+
+void submit(AppState& app, bool race) {
+  ComputeRequest req;
+  req.id = app.next_id++;
+  req.settings = app.settings;
+  if (req.settings.group_channels < 0) req.settings.group_channels = 1;
+  req.image_path = app.image_path;
+  req.fallback_path = app.default_image;
+  req.race = race;
+  if (!race) app.latest_id = req.id;
+  app.worker->submit(std::move(req));
+}
+
+void do_exports(AppState& app) {
+  const std::pair<bool*, ExportPanel> jobs[] = {{&app.export_input, ExportPanel::Input},
+                                                {&app.export_kernels, ExportPanel::Kernels},
+                                                {&app.export_maps, ExportPanel::FeatureMaps}};
+  for (const auto& [flag, panel] : jobs) {
+    if (!*flag) continue;
+    *flag = false;
+    try {
+      const auto files = export_panel(app, panel, export_folder(app));
+      std::string list;
+      for (const auto& f : files) {
+        list += (list.empty() ? "" : ", ") + f;
+        std::printf("kernelscope: wrote %s\n", f.c_str());
+      }
+      app.set_status("wrote " + list);
+    } catch (const std::exception& e) {
+      app.set_error(std::string("export failed: ") + e.what());
+    }
+  }
+}
+
+bool save_screenshot(AppState& app, GLFWwindow* window, const std::string& path) {
+  int w = 0, h = 0;
+  glfwGetFramebufferSize(window, &w, &h);
+  try {
+    const fs::path p(path);
+    std::error_code ec;
+    if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+    save_png_rgb(path, w, h, read_window_rgb(w, h));
+    std::printf("kernelscope: wrote %s\n", path.c_str());
+    app.set_status("wrote " + path);
+    return true;
+  } catch (const std::exception& e) {
+    app.set_error(std::string("screenshot failed: ") + e.what());
+    return false;
+  }
+}
+
+void handle_shortcuts(AppState& app) {
+  const ImGuiIO& io = ImGui::GetIO();
+  if (ImGui::IsKeyPressed(GLFW_KEY_F12, false)) app.screenshot_requested = true;
+  if (io.WantTextInput) return;
+  if (ImGui::IsKeyPressed(GLFW_KEY_F, false) && !io.KeyCtrl) app.fit_view = true;
+  if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_O, false)) {
+    open_file_browser(BrowsePurpose::OpenImage, app.image_path);
+  }
+  if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_S, false)) app.save_session_requested = true;
+  if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_Q, false)) app.quit_requested = true;
+}
+
+void handle_browser(AppState& app) {
+  if (app.open_browser) {
+    app.open_browser = false;
+    open_file_browser(
+        static_cast<BrowsePurpose>(app.browser_purpose),
+        app.settings.weights_file.empty() ? app.image_path : app.settings.weights_file);
+  }
+  std::string path;
+  BrowsePurpose purpose;
+  if (!draw_file_browser(&path, &purpose)) return;
+  std::string error;
+  switch (purpose) {
+    case BrowsePurpose::SaveSession:
+      if (save_session(path, app, &error)) {
+        app.session_path = path;
+        app.set_status("saved session " + path);
+      } else {
+        app.set_error(error);
+      }
+      break;
+    case BrowsePurpose::ExportDir:
+      app.view.export_dir = path;
+      app.set_status("exports go to " + path);
+      break;
+    default:
+      open_path(app, path);
+  }
+}
+
+int run(const AppOptions& options) {
+  const bool scripted = !options.screenshot.empty();
+  const char* display = std::getenv("DISPLAY");
+  const char* wayland = std::getenv("WAYLAND_DISPLAY");
+  if ((!display || !*display) && (!wayland || !*wayland)) {
+    std::fprintf(stderr,
+                 "kernelscope: no display (DISPLAY is not set), so the desktop app cannot open; "
+                 "use `kernelscope run` for headless work\n");
+    return 1;
+  }
+  glfwSetErrorCallback(on_glfw_error);
+  if (!glfwInit()) {
+    std::fprintf(stderr,
+                 "kernelscope: cannot open the display (%s); use `kernelscope run` for headless "
+                 "work\n",
+                 g_glfw_error.c_str());
+    return 1;
+  }
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
+  glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+  glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
+  // Scripted runs need the exact pixel size asked for; interactive windows follow the DPI.
+  glfwWindowHint(GLFW_SCALE_TO_MONITOR, scripted ? GLFW_FALSE : GLFW_TRUE);
+  GLFWwindow* window =
+      glfwCreateWindow(options.width, options.height, "KernelScope", nullptr, nullptr);
+  if (!window) {
+    std::fprintf(stderr,
+                 "kernelscope: cannot create an OpenGL 3.3 window (%s); use `kernelscope run` "
+                 "for headless work\n",
+                 g_glfw_error.c_str());
+    glfwTerminate();
+    return 1;
+  }
+  glfwMakeContextCurrent(window);
+  glfwSwapInterval(scripted ? 0 : 1);
+  glfwSetDropCallback(window, on_drop);
+
+  AppState app;
+  app.assets_dir = find_assets_dir();
+  if (!app.assets_dir.empty()) app.default_image = app.assets_dir + "/samples/shapes.png";
+  app.image_path = app.default_image;
+  // Interactive runs continue the last session; scripted runs start clean unless asked.
+  std::string error;
+  const std::string session =
+      options.session.empty() && !scripted ? default_session_path() : options.session;
+  std::error_code ec;
+  if (!session.empty() && (fs::exists(session, ec) || !options.session.empty())) {
+    if (load_session(session, &app, &error))
+      app.session_path = session;
+    else
+      app.set_error(error);
+  }
+  int exit_code = 0;
+  try {
+    apply_options(options, &app);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kernelscope: error: %s\n", e.what());
+    glfwDestroyWindow(window);
+    glfwTerminate();
+    return 2;
+  }
+
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = nullptr;  // the layout is ours and lives in the session
+  // Scripted screenshots must not depend on where the display's pointer happens to be.
+  if (scripted) io.ConfigFlags |= ImGuiConfigFlags_NoMouse;
+  float content_scale = 1, unused = 1;
+  glfwGetWindowContentScale(window, &content_scale, &unused);
+  float applied_scale = app.view.ui_scale * content_scale;
+  setup_style_and_fonts(applied_scale, false);
+  ImGui_ImplGlfw_InitForOpenGL(window, true);
+  ImGui_ImplOpenGL3_Init("#version 330 core");
+
+  ColormapPass colormap;
+  if (!colormap.init(&error)) {
+    std::fprintf(stderr, "kernelscope: %s\n", error.c_str());
+    exit_code = 1;
+  }
+  {
+    Worker worker;
+    app.worker = &worker;
+    app.colormap = &colormap;
+
+    const auto start = std::chrono::steady_clock::now();
+    int frames_since_result = -1;
+    bool saved = false;
+    while (!glfwWindowShouldClose(window) && !app.quit_requested && exit_code == 0) {
+      const auto frame_start = std::chrono::steady_clock::now();
+      glfwPollEvents();
+      if (glfwGetWindowAttrib(window, GLFW_ICONIFIED)) {  // nothing to draw while minimised
+        glfwWaitEventsTimeout(0.1);
+        continue;
+      }
+      for (const std::string& path : g_dropped) open_path(app, path);
+      g_dropped.clear();
+
+      bool upload = false;
+      ComputeResult result;
+      while (worker.poll(&result)) take_result(app, std::move(result), &upload);
+      resolve_group_placeholder(app);
+      if (upload) frames_since_result = 0;
+      if (upload || (app.view_dirty && app.have_result)) {
+        upload_result_textures(app);
+        app.view_dirty = false;
+      }
+      if (app.dirty) {
+        app.dirty = false;
+        submit(app, false);
+      }
+      // A race waits until the current computation is done, so it cannot displace it.
+      if (app.race_requested && !worker.busy()) {
+        app.race_requested = false;
+        app.race_running = true;
+        app.race_rows.clear();
+        submit(app, true);
+      }
+
+      // The UI scale applies once the slider is let go, not on every drag step.
+      const float wanted_scale = app.view.ui_scale * content_scale;
+      if (wanted_scale != applied_scale && !ImGui::IsMouseDown(ImGuiMouseButton_Left)) {
+        applied_scale = wanted_scale;
+        setup_style_and_fonts(applied_scale, true);
+      }
+
+      ImGui_ImplOpenGL3_NewFrame();
+      ImGui_ImplGlfw_NewFrame();
+      ImGui::NewFrame();
+      app.focus.hover = app.hover_next;
+      app.focus.hover_x = app.hover_next_x;
+      app.focus.hover_y = app.hover_next_y;
+      app.hover_next = false;
+      handle_shortcuts(app);
+      const float menu_h = draw_main_menu(app);
+      const std::vector<PanelRect> rects = draw_layout(app, menu_h);
+      handle_browser(app);
+      ImGui::Render();
+
+      int fb_w = 0, fb_h = 0;
+      glfwGetFramebufferSize(window, &fb_w, &fb_h);
+      glViewport(0, 0, fb_w, fb_h);
+      glClearColor(0.05f, 0.05f, 0.06f, 1.0f);
+      glClear(GL_COLOR_BUFFER_BIT);
+      ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+
+      if (app.save_session_requested) {
+        app.save_session_requested = false;
+        const std::string path =
+            app.session_path.empty() ? default_session_path() : app.session_path;
+        if (save_session(path, app, &error))
+          app.set_status("saved session " + path);
+        else
+          app.set_error(error);
+      }
+      do_exports(app);
+      if (app.screenshot_requested) {
+        app.screenshot_requested = false;
+        std::error_code mk;
+        fs::create_directories(export_folder(app), mk);
+        save_screenshot(app, window, export_stem(export_folder(app), "window") + ".png");
+      }
+
+      if (scripted) {
+        if (frames_since_result >= 0) ++frames_since_result;
+        const bool settled = app.have_result && !worker.busy() && !app.dirty &&
+                             frames_since_result >= std::max(options.frames, 2);
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (settled || elapsed > options.timeout_s) {
+          if (!settled) {
+            std::fprintf(stderr, "kernelscope: no result after %.0f s; saving what is on screen\n",
+                         elapsed);
+            exit_code = 1;
+          }
+          if (!options.export_dir.empty()) {
+            app.export_input = app.export_kernels = app.export_maps = true;
+            do_exports(app);
+          }
+          for (const PanelRect& r : rects)
+            std::printf("kernelscope: panel \"%s\" %.0f %.0f %.0f %.0f\n", r.name.c_str(),
+                        static_cast<double>(r.x), static_cast<double>(r.y),
+                        static_cast<double>(r.w), static_cast<double>(r.h));
+          if (!app.error.empty()) std::printf("kernelscope: shown error: %s\n", app.error.c_str());
+          saved = save_screenshot(app, window, options.screenshot);
+          if (!saved) exit_code = 1;
+          glfwSwapBuffers(window);
+          break;
+        }
+      }
+      glfwSwapBuffers(window);
+      if (!scripted) {
+        // Without vsync (some drivers, remote displays) cap the loop near 120 FPS.
+        const auto spent = std::chrono::steady_clock::now() - frame_start;
+        if (spent < std::chrono::milliseconds(8))
+          std::this_thread::sleep_for(std::chrono::milliseconds(8) - spent);
+      }
+    }
+    if (!scripted) {
+      const std::string path = default_session_path();
+      if (!path.empty() && !save_session(path, app, &error))
+        std::fprintf(stderr, "kernelscope: %s\n", error.c_str());
+    }
+    app.conv_view.release();
+    app.involution_view.release();
+    if (app.input_texture) glDeleteTextures(1, &app.input_texture);
+    app.worker = nullptr;
+  }  // the worker joins here, before the GL context goes away
+  colormap.shutdown();
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplGlfw_Shutdown();
+  ImGui::DestroyContext();
+  glfwDestroyWindow(window);
+  glfwTerminate();
+  return exit_code;
+}
+
+}  // namespace
+
+int run_app(int argc, char** argv) {
+  CLI::App cli{"KernelScope desktop app: convolution and involution, live."};
+  AppOptions o;
+  add_operator_options(cli, o.op, /*input_required=*/false);
+  cli.add_option("--screenshot", o.screenshot,
+                 "scripted mode: render until the result is shown, save the window as PNG, exit");
+  cli.add_option("--frames", o.frames, "frames to render after the result arrives (scripted)")
+      ->check(CLI::PositiveNumber);
+  cli.add_option("--session", o.session, "session JSON to load");
+  cli.add_option("--ui-scale", o.ui_scale, "UI scale (HiDPI, projectors)")
+      ->check(CLI::Range(0.5, 3.0));
+  cli.add_option("--width", o.width, "window width")->check(CLI::Range(320, 8192));
+  cli.add_option("--height", o.height, "window height")->check(CLI::Range(240, 8192));
+  cli.add_option("--export-dir", o.export_dir,
+                 "export folder; in scripted mode every panel is exported there");
+  cli.add_flag("--compare", o.compare, "convolution and involution side by side");
+  cli.add_flag("--relu", o.relu, "apply ReLU after the operation");
+  cli.add_option("--colormap", o.colormap, "diverging, viridis or grey")
+      ->check(CLI::IsMember({"diverging", "viridis", "grey"}));
+  cli.add_option("--scale", o.scale, "feature map scaling: map, layer or symmetric")
+      ->check(CLI::IsMember({"map", "layer", "symmetric"}));
+  cli.add_option("--timeout", o.timeout_s, "scripted mode: give up after this many seconds");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  o.op_given = cli.count("--op") > 0;
+  o.seed_given = cli.count("--seed") > 0;
+  o.backend_given = cli.count("--backend") > 0;
+  o.memory_given = cli.count("--max-memory-mb") > 0;
+  return run(o);
+}
+
+}  // namespace ks::cli

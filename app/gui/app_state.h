@@ -1,0 +1,113 @@
+// Everything the panels share: the settings, the latest result and its textures, what the
+// mouse points at, and the messages shown to the user. Owned by run_app, used on the UI
+// thread only.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "gui/compute.h"
+#include "gui/gl_util.h"
+#include "gui/settings.h"
+#include "gui/worker.h"
+
+namespace ks::app {
+
+// One operation's output as shown: a texture per output channel, plus the involution
+// kernel-sum heatmap.
+struct LayerView {
+  std::vector<MapTexture> maps;
+  std::vector<ValueRange> ranges;  // the range each map is drawn with
+  ValueRange layer_range;
+  GLuint composite = 0;  // RGB composite when there are 3 channels
+  int composite_w = 0, composite_h = 0;
+  MapTexture kernel_sum;
+  ValueRange kernel_sum_range;
+  float kernel_abs_max = 0;  // over all generated kernels, for glyph colours
+  void release();
+};
+
+// Where the user is looking, in input-image pixel coordinates: the centre of the receptive
+// field of the hovered output pixel, or the pixel under the cursor on the input.
+struct Focus {
+  bool hover = false;
+  int hover_x = 0, hover_y = 0;
+  bool pinned = false;
+  int pin_x = 0, pin_y = 0;
+  // The point kernels and receptive fields are shown for: hover, else pin, else centre.
+  bool current(int* x, int* y) const;
+};
+
+struct AppState {
+  OpSettings settings;
+  ViewSettings view;
+  std::string image_path;  // what is shown (or being loaded); "" = built-in test pattern
+  std::string session_path;
+
+  Worker* worker = nullptr;
+  ColormapPass* colormap = nullptr;
+  uint64_t next_id = 1;
+  uint64_t latest_id = 0;   // newest compute request; older results are stale
+  bool dirty = true;        // settings changed: submit a compute request
+  bool view_dirty = false;  // view changed: redraw the textures from the current result
+  bool race_requested = false;
+
+  bool have_result = false;
+  ComputeResult result;  // the result on screen
+  ImageSlot image;
+  GLuint input_texture = 0;
+  int input_tex_w = 0, input_tex_h = 0;
+  LayerView conv_view, involution_view;
+
+  Focus focus;
+  // Panels report hover here while drawing; it becomes focus.hover at the next frame, so
+  // every panel draws the same focus within a frame whatever their order.
+  bool hover_next = false;
+  int hover_next_x = 0, hover_next_y = 0;
+  // Input view: screen pixels per image pixel and the image point at the view's centre.
+  float zoom = 1.0f;
+  float centre_x = 0, centre_y = 0;
+  bool fit_view = true;
+  int kernel_group = 0;   // involution group whose kernels the field/heatmap shows
+  int enlarged_map = -1;  // feature map shown large, -1 none
+  bool enlarged_involution = false;
+
+  // Timing.
+  std::deque<float> history_ms;  // compute time of recent results
+  double draw_ms = 0;            // texture upload + colour-map pass of the last result
+  std::vector<RaceRow> race_rows;
+  bool race_running = false;
+  std::string race_notice;
+
+  // Messages: the last error (red) and the last "wrote ..." or notice line.
+  std::string error;
+  std::string status;
+  std::chrono::steady_clock::time_point status_time;
+  void set_status(const std::string& text);
+  void set_error(const std::string& text);
+
+  // Requests from menus, keys and panels, carried out by the main loop.
+  bool screenshot_requested = false;
+  bool export_input = false, export_kernels = false, export_maps = false;
+  bool open_browser = false;
+  int browser_purpose = 0;  // a BrowsePurpose (file_browser.h)
+  bool save_session_requested = false;
+  bool quit_requested = false;
+  std::string assets_dir;     // where the bundled samples live ("" when not found)
+  std::string default_image;  // the bundled sample shown first
+};
+
+// Display helpers shared by the panels.
+std::string operation_label(Operation op);
+// The output pixel whose receptive field is centred nearest to input pixel (x, y), or false
+// when the parameters are invalid. For convolution (involution=false) and involution.
+bool output_pixel_for(const AppState& app, bool involution, int x, int y, int* ox, int* oy);
+// Receptive field of output pixel (ox, oy) in input coordinates: top-left and extent.
+void receptive_field(const AppState& app, bool involution, int ox, int oy, int* x0, int* y0,
+                     int* extent, int* step);
+// Uploads the current result's image and maps into textures (after a result or view change).
+void upload_result_textures(AppState& app);
+
+}  // namespace ks::app

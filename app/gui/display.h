@@ -1,0 +1,24 @@
+// CPU helpers of the display path, shared by the texture upload and the PNG export so a saved
+// figure shows what the screen shows.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "gui/settings.h"
+#include "kernelscope/colormap.h"
+#include "kernelscope/tensor.h"
+
+namespace ks::app {
+
+// [1, C, H, W] -> RGB bytes: channels 0-2 (or channel 0 as grey), values in [0, 1] or the
+// tensor's own range when it leaves [0, 1].
+std::vector<uint8_t> image_to_rgb(const Tensor& image);
+// The range of each channel of [1, C, H, W] under a scale mode; *layer gets the layer range.
+std::vector<ValueRange> map_ranges(const Tensor& output, ScaleMode mode, ValueRange* layer);
+// [H, W]: the sum of the K*K taps of one group's generated kernels, from [1, G, K*K, H, W].
+Tensor kernel_sum_plane(const Tensor& kernels, int group);
+// Channels 0-2 of [1, 3, H, W] as RGB, each mapped through the same range.
+std::vector<uint8_t> composite_rgb(const Tensor& output, ValueRange range);
+
+}  // namespace ks::app

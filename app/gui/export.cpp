@@ -1,0 +1,280 @@
+// Panel exports (see export.h). Figures are drawn on the CPU with the same colour maps and
+// ranges as the screen.
+#include "gui/export.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+
+#include "gui/display.h"
+#include "gui/figure.h"
+#include "gui/weights.h"
+#include "kernelscope/error.h"
+#include "kernelscope/io.h"
+
+namespace ks::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kMargin = 12;
+constexpr float kCaptionSize = 16;
+
+std::string image_name(const AppState& app) {
+  return app.image_path.empty() ? "test pattern" : fs::path(app.image_path).filename().string();
+}
+
+// Caption block: title line, parameter line, image line. Returns its height.
+int caption_height() { return kMargin + 3 * 22; }
+
+void draw_caption(Canvas& c, const std::string& title, const std::string& params,
+                  const std::string& image) {
+  c.text(title, kMargin, kMargin, kCaptionSize + 2, 250);
+  c.text(params, kMargin, kMargin + 22, kCaptionSize, 210);
+  c.text(image, kMargin, kMargin + 44, kCaptionSize, 170);
+}
+
+std::string image_line(const AppState& app) {
+  const Tensor& t = *app.image.compute;
+  std::string s = "input " + image_name(app) + " " + shape_to_string(t.shape);
+  if (app.image.downscale > 1) s += " (preview 1/" + std::to_string(app.image.downscale) + ")";
+  return s;
+}
+
+void save_png(const std::string& path, const Canvas& c, std::vector<std::string>* written) {
+  save_png_rgb(path, c.width, c.height, c.rgb);
+  written->push_back(path);
+}
+
+void save_array(const std::string& path, const Tensor& t, std::vector<std::string>* written) {
+  save_npy(path, t);
+  written->push_back(path);
+}
+
+void export_input(const AppState& app, const std::string& dir, std::vector<std::string>* out) {
+  const Tensor& image = *app.image.compute;
+  const int w = static_cast<int>(image.dim(3)), h = static_cast<int>(image.dim(2));
+  const int width = std::max(w + 2 * kMargin, 520);
+  Canvas c(width, caption_height() + h + kMargin);
+  draw_caption(c, "KernelScope input", image_line(app),
+               "values in [0, 1]; channels 0-2 shown as RGB");
+  c.blit(image_to_rgb(image), w, h, kMargin, caption_height());
+  const std::string stem = export_stem(dir, "input");
+  save_png(stem + ".png", c, out);
+  save_array(stem + ".npy", image, out);
+}
+
+void export_maps(const AppState& app, bool involution, const std::string& dir,
+                 std::vector<std::string>* out) {
+  const OpResult& r = involution ? app.result.involution : app.result.conv;
+  if (!r.ran) return;
+  const Tensor& o = r.output;
+  const int n = static_cast<int>(o.dim(1)), h = static_cast<int>(o.dim(2)),
+            w = static_cast<int>(o.dim(3));
+  ValueRange layer;
+  const std::vector<ValueRange> ranges = map_ranges(o, app.view.scale, &layer);
+  const bool composite = n == 3 && app.view.rgb_composite;
+  const int tiles = n + (composite ? 1 : 0);
+  const int cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(tiles))));
+  const int rows = (tiles + cols - 1) / cols;
+  const int label = 20, gap = 8;
+  const int grid_w = cols * (w + gap) - gap, grid_h = rows * (h + label + gap);
+  const int width = std::max(grid_w + 2 * kMargin, 640);
+  Canvas c(width, caption_height() + grid_h + 50 + kMargin);
+  draw_caption(
+      c, std::string("KernelScope feature maps: ") + (involution ? "involution" : "convolution"),
+      parameters_caption(app, involution),
+      image_line(app) + " -> output " + shape_to_string(o.shape));
+  const int plane = h * w;
+  for (int i = 0; i < tiles; ++i) {
+    const int x = kMargin + (i % cols) * (w + gap);
+    const int y = caption_height() + (i / cols) * (h + label + gap);
+    if (i < n) {
+      c.text("channel " + std::to_string(i), x, y, 14, 200);
+      c.blit(colorize_plane(o.ptr() + static_cast<int64_t>(i) * plane, w, h, app.view.colormap,
+                            ranges[static_cast<size_t>(i)]),
+             w, h, x, y + label);
+    } else {
+      c.text("RGB of channels 0-2", x, y, 14, 200);
+      ValueRange l;
+      map_ranges(o, ScaleMode::PerLayer, &l);
+      c.blit(composite_rgb(o, l), w, h, x, y + label);
+    }
+  }
+  const char* scale = app.view.scale == ScaleMode::PerMap
+                          ? "per-map scale (range of the layer shown)"
+                      : app.view.scale == ScaleMode::PerLayer ? "per-layer scale"
+                                                              : "symmetric about 0";
+  c.legend(app.view.colormap, layer, kMargin, caption_height() + grid_h + 6,
+           std::min(360, width - 2 * kMargin), scale);
+  const std::string stem = export_stem(dir, involution ? "involution-maps" : "conv-maps");
+  save_png(stem + ".png", c, out);
+  save_array(stem + ".npy", o, out);
+}
+
+std::vector<uint8_t> kernel_rgb(const float* taps, int k, float abs_max) {
+  std::vector<uint8_t> rgb(static_cast<size_t>(k * k * 3));
+  const float m = abs_max > 0 ? abs_max : 1.0f;
+  for (int i = 0; i < k * k; ++i) {
+    const auto col = colormap_rgb(Colormap::Diverging, 0.5f + 0.5f * taps[i] / m);
+    std::copy(col.begin(), col.end(), rgb.begin() + i * 3);
+  }
+  return rgb;
+}
+
+void export_conv_kernels(const AppState& app, const std::string& dir,
+                         std::vector<std::string>* out) {
+  const OpResult& r = app.result.conv;
+  if (!r.ran) return;
+  const Tensor& wt = r.conv_weights.weight;
+  const int o = static_cast<int>(wt.dim(0)), in = static_cast<int>(wt.dim(1)),
+            k = static_cast<int>(wt.dim(2));
+  const int scale = std::max(4, 72 / k), tile = k * scale, gap = 6, label = 44;
+  float m = 0;
+  for (float v : wt.data)
+    if (std::isfinite(v)) m = std::max(m, std::fabs(v));
+  const int width = std::max(label + in * (tile + gap) + kMargin * 2, 640);
+  const int grid_h = o * (tile + gap);
+  Canvas c(width, caption_height() + 20 + grid_h + 50 + kMargin);
+  draw_caption(
+      c, "KernelScope convolution filter bank (rows: output channel, columns: input of its group)",
+      parameters_caption(app, false), "weight " + shape_to_string(wt.shape));
+  for (int i = 0; i < o; ++i) {
+    const int y = caption_height() + 20 + i * (tile + gap);
+    c.text(std::to_string(i), kMargin, y + tile / 2 - 8, 14, 200);
+    for (int j = 0; j < in; ++j)
+      c.blit(kernel_rgb(wt.ptr() + (static_cast<int64_t>(i) * in + j) * k * k, k, m), k, k,
+             kMargin + label + j * (tile + gap), y, scale);
+  }
+  c.legend(Colormap::Diverging, {-m, m}, kMargin, caption_height() + 20 + grid_h + 6,
+           std::min(360, width - 2 * kMargin), "weight");
+  const std::string stem = export_stem(dir, "conv-kernels");
+  save_png(stem + ".png", c, out);
+  save_array(stem + ".npy", wt, out);
+}
+
+void export_involution_kernels(const AppState& app, const std::string& dir,
+                               std::vector<std::string>* out) {
+  const OpResult& r = app.result.involution;
+  if (!r.ran) return;
+  const Tensor& kt = r.kernels;
+  const int g_count = static_cast<int>(kt.dim(1)), k = static_cast<int>(r.involution.kernel_size);
+  const int ho = static_cast<int>(kt.dim(3)), wo = static_cast<int>(kt.dim(4)), taps = k * k;
+  int fx = 0, fy = 0, ox = wo / 2, oy = ho / 2;
+  if (app.focus.current(&fx, &fy)) output_pixel_for(app, true, fx, fy, &ox, &oy);
+  const int group = std::clamp(app.kernel_group, 0, g_count - 1);
+  const Tensor sum = kernel_sum_plane(kt, group);
+  ValueRange sum_range = plane_range(sum.ptr(), sum.numel(), true);
+  if (sum_range.hi <= sum_range.lo) sum_range = {sum_range.lo - 1, sum_range.hi + 1};
+  const int scale = std::max(6, 96 / k), tile = k * scale, gap = 10;
+  std::vector<float> kernel(static_cast<size_t>(taps));
+  float m = 0;
+  for (int g = 0; g < g_count; ++g)
+    for (int t = 0; t < taps; ++t)
+      m = std::max(m,
+                   std::fabs(kt.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox]));
+  const int kernels_w = g_count * (tile + gap);
+  const int width = std::max({kernels_w + 2 * kMargin, wo + 2 * kMargin, 640});
+  const int top = caption_height();
+  const int sum_top = top + 20 + tile + 50;
+  Canvas c(width, sum_top + 20 + ho + 50 + kMargin);
+  draw_caption(c, "KernelScope involution: generated kernels", parameters_caption(app, true),
+               "kernels " + shape_to_string(kt.shape));
+  c.text("kernels of each group at output (" + std::to_string(ox) + ", " + std::to_string(oy) + ")",
+         kMargin, top, 14, 200);
+  for (int g = 0; g < g_count; ++g) {
+    for (int t = 0; t < taps; ++t)
+      kernel[static_cast<size_t>(t)] =
+          kt.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox];
+    c.blit(kernel_rgb(kernel.data(), k, m), k, k, kMargin + g * (tile + gap), top + 20, scale);
+  }
+  c.legend(Colormap::Diverging, {-m, m}, kMargin, top + 20 + tile + 6,
+           std::min(300, width - 2 * kMargin), "tap value");
+  c.text("sum of the taps per output pixel, group " + std::to_string(group), kMargin, sum_top, 14,
+         200);
+  c.blit(colorize_plane(sum.ptr(), wo, ho, Colormap::Diverging, sum_range), wo, ho, kMargin,
+         sum_top + 20);
+  c.legend(Colormap::Diverging, sum_range, kMargin, sum_top + 20 + ho + 6,
+           std::min(300, width - 2 * kMargin), "kernel sum");
+  const std::string stem = export_stem(dir, "involution-kernels");
+  save_png(stem + ".png", c, out);
+  save_array(stem + ".npy", kt, out);
+}
+
+}  // namespace
+
+std::string export_folder(const AppState& app) {
+  if (!app.view.export_dir.empty()) return app.view.export_dir;
+  const char* home = std::getenv("HOME");
+  return home && *home ? (fs::path(home) / "kernelscope-exports").string() : std::string(".");
+}
+
+std::string export_stem(const std::string& dir, const std::string& suffix) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  const std::string base =
+      (fs::path(dir) / (std::string("kernelscope-") + stamp + "-" + suffix)).string();
+  std::string stem = base;
+  std::error_code ec;
+  for (int i = 2; fs::exists(stem + ".png", ec) || fs::exists(stem + ".npy", ec); ++i)
+    stem = base + "-" + std::to_string(i);
+  return stem;
+}
+
+std::string parameters_caption(const AppState& app, bool involution) {
+  const OpSettings& s = app.settings;
+  const OpResult& r = involution ? app.result.involution : app.result.conv;
+  std::string text;
+  if (involution) {
+    const InvolutionParams& p = r.involution;
+    text = "involution K=" + std::to_string(p.kernel_size) + " stride " + std::to_string(p.stride) +
+           " dilation " + std::to_string(p.dilation) + " (padding " + std::to_string(p.padding()) +
+           ") group channels " + std::to_string(p.group_channels) +
+           " (G=" + std::to_string(p.groups()) + ") reduction " + std::to_string(p.reduction);
+  } else {
+    const ConvParams& p = r.conv;
+    text = "convolution K=" + std::to_string(p.kernel_size) + " stride " +
+           std::to_string(p.stride) + " padding " + std::to_string(p.padding) + " dilation " +
+           std::to_string(p.dilation) + " groups " + std::to_string(p.groups) + " out channels " +
+           std::to_string(p.out_channels);
+  }
+  text += std::string(", weights ") + weight_source_name(s.weights);
+  if (s.weights == WeightSource::Random) text += " (seed " + std::to_string(s.seed) + ")";
+  if (involution && s.weights != WeightSource::Random && s.weights != WeightSource::File)
+    text += " (variation " + std::to_string(s.variation).substr(0, 4) + ")";
+  text += s.relu ? ", ReLU" : ", no activation";
+  text += ", backend " + r.backend;
+  return text;
+}
+
+std::vector<std::string> export_panel(const AppState& app, ExportPanel panel,
+                                      const std::string& dir) {
+  if (!app.have_result || !app.image.compute) throw Error("nothing to export yet");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir)) throw Error("cannot create the export folder " + dir);
+  std::vector<std::string> written;
+  switch (panel) {
+    case ExportPanel::Input:
+      export_input(app, dir, &written);
+      break;
+    case ExportPanel::Kernels:
+      export_conv_kernels(app, dir, &written);
+      export_involution_kernels(app, dir, &written);
+      break;
+    case ExportPanel::FeatureMaps:
+      export_maps(app, false, dir, &written);
+      export_maps(app, true, dir, &written);
+      break;
+  }
+  if (written.empty()) throw Error("nothing to export: the operation did not run");
+  return written;
+}
+
+}  // namespace ks::app

@@ -1,0 +1,148 @@
+// Main menu bar and the status line at its right end.
+#include "gui/menu.h"
+
+#include <imgui.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
+#include "gui/export.h"
+#include "gui/file_browser.h"
+#include "gui/session.h"
+
+namespace ks::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> sample_files(const std::string& assets) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  if (assets.empty()) return files;
+  for (fs::directory_iterator it(fs::path(assets) / "samples", ec), end; !ec && it != end;
+       it.increment(ec))
+    if (it->is_regular_file()) files.push_back(it->path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+void browse(AppState& app, BrowsePurpose purpose) {
+  std::string start = app.image_path;
+  if (purpose == BrowsePurpose::ExportDir) start = export_folder(app);
+  if (purpose == BrowsePurpose::LoadSession || purpose == BrowsePurpose::SaveSession)
+    start = app.session_path.empty() ? default_session_path() : app.session_path;
+  open_file_browser(purpose, start);
+}
+
+std::string lowercase_extension(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return ext;
+}
+
+}  // namespace
+
+void open_path(AppState& app, const std::string& path) {
+  const std::string ext = lowercase_extension(path);
+  if (ext == ".safetensors") {
+    app.settings.weights = WeightSource::File;
+    app.settings.weights_file = path;
+    app.dirty = true;
+    app.set_status("weights from " + path);
+  } else if (ext == ".json") {
+    std::string error;
+    if (load_session(path, &app, &error)) {
+      app.session_path = path;
+      app.dirty = app.view_dirty = true;
+      app.set_status("loaded session " + path);
+    } else {
+      app.set_error(error);
+    }
+  } else {
+    app.image_path = path;
+    app.dirty = true;
+  }
+}
+
+float draw_main_menu(AppState& app) {
+  float height = 0;
+  if (!ImGui::BeginMainMenuBar()) return height;
+  height = ImGui::GetWindowSize().y;
+  if (ImGui::BeginMenu("File")) {
+    if (ImGui::MenuItem("Open image...", "Ctrl+O")) browse(app, BrowsePurpose::OpenImage);
+    if (ImGui::BeginMenu("Samples")) {
+      const auto files = sample_files(app.assets_dir);
+      if (files.empty()) ImGui::TextDisabled("no samples found");
+      for (const auto& f : files)
+        if (ImGui::MenuItem(f.filename().string().c_str())) open_path(app, f.string());
+      if (ImGui::MenuItem("built-in test pattern")) open_path(app, "");
+      ImGui::EndMenu();
+    }
+    if (ImGui::MenuItem("Open weights (.safetensors)...")) browse(app, BrowsePurpose::OpenWeights);
+    ImGui::Separator();
+    if (ImGui::MenuItem("Save session", "Ctrl+S")) app.save_session_requested = true;
+    if (ImGui::MenuItem("Save session as...")) browse(app, BrowsePurpose::SaveSession);
+    if (ImGui::MenuItem("Load session...")) browse(app, BrowsePurpose::LoadSession);
+    ImGui::Separator();
+    if (ImGui::MenuItem("Save window screenshot", "F12")) app.screenshot_requested = true;
+    if (ImGui::MenuItem("Export input (PNG + npy)")) app.export_input = true;
+    if (ImGui::MenuItem("Export kernels (PNG + npy)")) app.export_kernels = true;
+    if (ImGui::MenuItem("Export feature maps (PNG + npy)")) app.export_maps = true;
+    if (ImGui::MenuItem("Export folder...")) browse(app, BrowsePurpose::ExportDir);
+    ImGui::TextDisabled("exports go to %s", export_folder(app).c_str());
+    ImGui::Separator();
+    if (ImGui::MenuItem("Quit", "Ctrl+Q")) app.quit_requested = true;
+    ImGui::EndMenu();
+  }
+  if (ImGui::BeginMenu("View")) {
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 8);
+    ImGui::SliderFloat("UI scale", &app.view.ui_scale, 0.6f, 2.5f, "%.2f");
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("For projectors and HiDPI screens; applied on release.");
+    if (ImGui::MenuItem("Reset layout")) {
+      const ViewSettings defaults;
+      app.view.left_fraction = defaults.left_fraction;
+      app.view.middle_fraction = defaults.middle_fraction;
+      app.view.input_fraction = defaults.input_fraction;
+      app.view.maps_fraction = defaults.maps_fraction;
+    }
+    if (ImGui::MenuItem("Fit image", "F")) app.fit_view = true;
+    if (ImGui::MenuItem("Kernel field overlay", nullptr, &app.view.kernel_field)) {
+    }
+    ImGui::EndMenu();
+  }
+  if (ImGui::BeginMenu("Help")) {
+    ImGui::TextUnformatted(
+        "Input: wheel zooms around the cursor, drag pans, click pins a pixel,\n"
+        "right-click unpins. Hover a feature map to see its receptive field.\n"
+        "Drop an image, .safetensors or session .json onto the window to open it.\n"
+        "F12 saves a screenshot; F fits the image; Ctrl+O opens, Ctrl+S saves the session.\n"
+        "docs/app.md has the full guide.");
+    ImGui::EndMenu();
+  }
+
+  // Status at the right: busy indicator, then the latest error or message.
+  ImGui::Separator();
+  if (app.worker && app.worker->busy()) {
+    const char spinner[] = "|/-\\";
+    ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "%c computing %.1f s",
+                       spinner[static_cast<int>(ImGui::GetTime() * 8) % 4],
+                       app.worker->busy_seconds());
+  } else {
+    ImGui::TextDisabled("ready");
+  }
+  if (!app.error.empty()) {
+    ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "error: %s", app.error.c_str());
+    if (ImGui::SmallButton("x")) app.error.clear();
+  } else if (!app.status.empty() &&
+             std::chrono::steady_clock::now() - app.status_time < std::chrono::seconds(12)) {
+    ImGui::TextColored(ImVec4(0.6f, 0.9f, 0.6f, 1), "%s", app.status.c_str());
+  }
+  ImGui::EndMainMenuBar();
+  return height;
+}
+
+}  // namespace ks::app

@@ -1,0 +1,76 @@
+// What the user chose: the operation and its parameters (which trigger a recompute) and
+// the view settings (which only change how results are drawn). Both persist in the session.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernelscope/colormap.h"
+
+namespace ks::app {
+
+enum class Operation { Convolution, Involution, Both };
+
+// Where the weights come from. The presets are single K x K kernels spread over the layer
+// (weights.h explains how); Custom is the editable grid.
+enum class WeightSource {
+  Identity,
+  Box,
+  Gaussian,
+  Sharpen,
+  SobelX,
+  SobelY,
+  Laplacian,
+  Emboss,
+  Custom,
+  Random,
+  File
+};
+constexpr int kWeightSourceCount = 11;
+const char* weight_source_name(WeightSource source);  // "identity", "sobel-x", ...
+bool weight_source_from_name(const std::string& name, WeightSource* source);
+
+enum class ScaleMode { PerMap, PerLayer, Symmetric };
+
+struct OpSettings {
+  Operation operation = Operation::Both;
+  int kernel_size = 3;
+  int stride = 1;
+  int padding = 1;  // convolution only; involution always pads dilation*(K-1)/2
+  int dilation = 1;
+  int groups = 1;          // convolution
+  int out_channels = 8;    // convolution
+  int group_channels = 1;  // involution: channels sharing one generated kernel
+  int reduction = 1;       // involution
+  bool relu = false;       // activation applied after the operation
+  WeightSource weights = WeightSource::Random;
+  uint64_t seed = 0;
+  // Involution presets: the preset is the span bias; this scales a random span weight
+  // added on top, so kernels start equal everywhere and can be made to vary with the pixel.
+  float variation = 0.0f;
+  std::vector<float> custom_kernel;  // K*K, row-major, used by WeightSource::Custom
+  std::string weights_file;          // .safetensors, used by WeightSource::File
+  std::string backend = "auto";
+  bool preview = true;  // compute on a downscaled copy of images above kPreviewPixels
+  int64_t max_memory_mb = 4096;
+};
+
+constexpr int64_t kPreviewPixels = 2'000'000;
+
+struct ViewSettings {
+  Colormap colormap = Colormap::Diverging;
+  ScaleMode scale = ScaleMode::PerLayer;
+  bool rgb_composite = true;  // shown when there are exactly 3 output channels
+  bool kernel_field = false;  // involution kernel glyphs over the input
+  bool grid_values = true;    // pixel grid and values at high zoom
+  float ui_scale = 1.0f;
+  // Layout fractions of the panel grid, changed by dragging the gaps between panels.
+  float left_fraction = 0.22f;
+  float middle_fraction = 0.36f;
+  float input_fraction = 0.58f;
+  float maps_fraction = 0.68f;
+  std::string export_dir;
+};
+
+}  // namespace ks::app

@@ -1,0 +1,112 @@
+// Preset kernels and the weights the app feeds to the engine.
+#include "gui/weights.h"
+
+#include <algorithm>
+
+#include "kernelscope/error.h"
+#include "kernelscope/io.h"
+#include "kernelscope/kernel_presets.h"
+
+namespace ks::app {
+
+namespace {
+
+// The presets use the engine's names (kernelscope/kernel_presets.h), as the CLI's --kernel.
+const char* const kSourceNames[kWeightSourceCount] = {"identity", "box",     "gaussian",  "sharpen",
+                                                      "sobel_x",  "sobel_y", "laplacian", "emboss",
+                                                      "custom",   "random",  "file"};
+
+}  // namespace
+
+const char* weight_source_name(WeightSource source) {
+  const int i = static_cast<int>(source);
+  return i >= 0 && i < kWeightSourceCount ? kSourceNames[i] : "?";
+}
+
+bool weight_source_from_name(const std::string& given, WeightSource* source) {
+  std::string name = given;
+  std::replace(name.begin(), name.end(), '-', '_');
+  for (int i = 0; i < kWeightSourceCount; ++i)
+    if (name == kSourceNames[i]) {
+      *source = static_cast<WeightSource>(i);
+      return true;
+    }
+  return false;
+}
+
+const char* const kPresetMappingHelp =
+    "Convolution: output channel o filters input channel (o mod C_in/groups) of its group\n"
+    "with the preset; every other tap is 0 and the bias is 0. With 3 output channels\n"
+    "'identity' reproduces the image.\n"
+    "Involution: the preset is the span bias of every group and the span weight is\n"
+    "'variation' x a seeded random matrix. At variation 0 every pixel gets exactly the\n"
+    "preset (involution = depthwise convolution); raise it to let the kernel depend on\n"
+    "the pixel. Reduce and BN keep their default initialisation.";
+
+std::vector<float> preset_kernel(WeightSource source, int k) {
+  // WeightSource lists the engine's presets first and in the same order.
+  if (static_cast<int>(source) > static_cast<int>(WeightSource::Emboss))
+    throw Error(std::string(weight_source_name(source)) + " is not a preset kernel");
+  return kernel_preset(static_cast<KernelPreset>(source), k);
+}
+
+namespace {
+
+// The K x K kernel the user picked (preset or grid), or empty for random/file weights.
+std::vector<float> chosen_kernel(const OpSettings& s) {
+  if (s.weights == WeightSource::Random || s.weights == WeightSource::File) return {};
+  if (s.weights == WeightSource::Custom) {
+    std::vector<float> grid = s.custom_kernel;
+    grid.resize(static_cast<size_t>(s.kernel_size * s.kernel_size), 0.0f);
+    return grid;
+  }
+  return preset_kernel(s.weights, s.kernel_size);
+}
+
+}  // namespace
+
+ConvWeights make_conv_weights(const OpSettings& s, ConvParams* p) {
+  if (s.weights == WeightSource::File) {
+    if (s.weights_file.empty()) throw Error("no weights file chosen");
+    ConvParams from_file = *p;
+    ConvWeights w = conv_weights_from_tensors(load_safetensors(s.weights_file), &from_file);
+    if (from_file.in_channels != p->in_channels)
+      throw Error("the weights file expects " + std::to_string(from_file.in_channels) +
+                  " input channels, the image has " + std::to_string(p->in_channels));
+    p->kernel_size = from_file.kernel_size;
+    p->out_channels = from_file.out_channels;
+    p->groups = from_file.groups;
+    p->has_bias = from_file.has_bias;
+    return w;
+  }
+  const std::vector<float> kernel = chosen_kernel(s);
+  if (kernel.empty()) return random_conv_weights(*p, s.seed);
+  return conv_weights_from_kernel(*p, kernel, KernelSpread::PerChannel);
+}
+
+InvolutionWeights make_involution_weights(const OpSettings& s, InvolutionParams* p) {
+  if (s.weights == WeightSource::File) {
+    if (s.weights_file.empty()) throw Error("no weights file chosen");
+    InvolutionParams from_file = *p;
+    from_file.kernel_size = 0;  // let the file decide K (and so G)
+    from_file.group_channels = 0;
+    InvolutionWeights w =
+        involution_weights_from_tensors(load_safetensors(s.weights_file), &from_file);
+    if (from_file.channels != p->channels)
+      throw Error("the weights file is for " + std::to_string(from_file.channels) +
+                  " channels, the image has " + std::to_string(p->channels));
+    *p = from_file;
+    return w;
+  }
+  const std::vector<float> kernel = chosen_kernel(s);
+  if (kernel.empty()) return random_involution_weights(*p, s.seed);
+  InvolutionWeights w = involution_weights_from_kernel(*p, kernel, s.seed);
+  if (s.variation != 0) {
+    // The seeded default-init span weight, scaled: kernels now depend on the pixel.
+    w.span_weight = random_involution_weights(*p, s.seed).span_weight;
+    for (auto& v : w.span_weight.data) v *= s.variation;
+  }
+  return w;
+}
+
+}  // namespace ks::app

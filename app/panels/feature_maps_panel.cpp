@@ -1,0 +1,171 @@
+// Feature maps panel: every output channel in a grid (click one to enlarge it), the colour
+// map, the scaling (per map, per layer, symmetric about 0) with a legend, and an RGB
+// composite when a layer has exactly 3 channels. "both" shows the two layers side by side.
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "gui/widgets.h"
+#include "panels/panels.h"
+
+namespace ks::app {
+
+namespace {
+
+// Reports the hovered output pixel of a map drawn at `pos` with `size`: a tooltip with the
+// value, and the focus for the other panels (the centre of its receptive field).
+void hover_map(AppState& app, bool involution, int channel, ImVec2 pos, ImVec2 size) {
+  if (!ImGui::IsItemHovered()) return;
+  const OpResult& r = involution ? app.result.involution : app.result.conv;
+  const int ho = static_cast<int>(r.output.dim(2)), wo = static_cast<int>(r.output.dim(3));
+  const ImVec2 mouse = ImGui::GetIO().MousePos;
+  const int x = std::clamp(static_cast<int>((mouse.x - pos.x) / size.x * wo), 0, wo - 1);
+  const int y = std::clamp(static_cast<int>((mouse.y - pos.y) / size.y * ho), 0, ho - 1);
+  int x0 = 0, y0 = 0, extent = 1, step = 1;
+  receptive_field(app, involution, x, y, &x0, &y0, &extent, &step);
+  app.hover_next = true;
+  app.hover_next_x = x0 + extent / 2;
+  app.hover_next_y = y0 + extent / 2;
+  if (channel >= 0)
+    ImGui::SetTooltip("channel %d  (%d, %d)\nvalue %g\nclick to %s", channel, x, y,
+                      static_cast<double>(r.output.at(0, channel, y, x)),
+                      app.enlarged_map >= 0 ? "return to the grid" : "enlarge");
+  else
+    ImGui::SetTooltip("RGB composite of channels 0-2  (%d, %d)", x, y);
+}
+
+// Largest tile size that fits n tiles of aspect w/h into the region.
+int best_columns(int n, ImVec2 region, float aspect, float label_h, float* tile_w) {
+  int best = 1;
+  *tile_w = 0;
+  for (int cols = 1; cols <= n; ++cols) {
+    const int rows = (n + cols - 1) / cols;
+    const float w = std::min(region.x / cols - 6, ((region.y / rows) - label_h - 6) * aspect);
+    if (w > *tile_w) {
+      *tile_w = w;
+      best = cols;
+    }
+  }
+  return best;
+}
+
+void layer_grid(AppState& app, bool involution, ImVec2 region) {
+  const OpResult& r = involution ? app.result.involution : app.result.conv;
+  LayerView& view = involution ? app.involution_view : app.conv_view;
+  ImGui::Text("%s  %s  (%s)", involution ? "involution" : "convolution",
+              shape_to_string(r.output.shape).c_str(), r.backend.c_str());
+  const float legend_w = std::min(260.0f, region.x - 8);
+  draw_legend(app.view.colormap, view.layer_range, legend_w,
+              app.view.scale == ScaleMode::PerMap ? "each map: own range" : "value");
+  const int channels = static_cast<int>(view.maps.size());
+  if (channels == 0) return;
+  const int ho = static_cast<int>(r.output.dim(2)), wo = static_cast<int>(r.output.dim(3));
+  const float aspect = static_cast<float>(wo) / static_cast<float>(std::max(1, ho));
+  const float label_h = ImGui::GetTextLineHeight();
+  ImVec2 avail = ImGui::GetContentRegionAvail();
+  avail.x = region.x;
+
+  if (app.enlarged_map >= 0 && app.enlarged_involution == involution &&
+      app.enlarged_map < channels) {
+    const int c = app.enlarged_map;
+    ImGui::Text("channel %d   range %s .. %s", c,
+                short_number(view.ranges[static_cast<size_t>(c)].lo).c_str(),
+                short_number(view.ranges[static_cast<size_t>(c)].hi).c_str());
+    const float h = avail.y - label_h * 2;
+    const float w = std::min(avail.x - 4, h * aspect);
+    const ImVec2 pos = ImGui::GetCursorScreenPos();
+    ImGui::Image(view.maps[static_cast<size_t>(c)].imgui_id(), ImVec2(w, w / aspect));
+    hover_map(app, involution, c, pos, ImVec2(w, w / aspect));
+    if (ImGui::IsItemClicked()) app.enlarged_map = -1;
+    return;
+  }
+
+  const bool composite = view.composite && app.view.rgb_composite && channels == 3;
+  const int tiles = channels + (composite ? 1 : 0);
+  float tile_w = 0;
+  const int cols = best_columns(tiles, avail, aspect, label_h, &tile_w);
+  tile_w = std::max(tile_w, 24.0f);
+  const float tile_h = tile_w / aspect;
+  const ImVec2 origin = ImGui::GetCursorScreenPos();
+  for (int i = 0; i < tiles; ++i) {
+    const ImVec2 pos(origin.x + (i % cols) * (tile_w + 6),
+                     origin.y + (i / cols) * (tile_h + label_h + 6));
+    ImGui::SetCursorScreenPos(pos);
+    if (i < channels) {
+      ImGui::TextDisabled("%d", i);
+      // A text item moves the cursor back to the window's left edge; the image belongs under
+      // its own label.
+      const ImVec2 img(pos.x, pos.y + label_h);
+      ImGui::SetCursorScreenPos(img);
+      ImGui::Image(view.maps[static_cast<size_t>(i)].imgui_id(), ImVec2(tile_w, tile_h));
+      hover_map(app, involution, i, img, ImVec2(tile_w, tile_h));
+      if (ImGui::IsItemClicked()) {
+        app.enlarged_map = i;
+        app.enlarged_involution = involution;
+      }
+    } else {
+      ImGui::TextDisabled("RGB 0-2");
+      const ImVec2 img(pos.x, pos.y + label_h);
+      ImGui::SetCursorScreenPos(img);
+      ImGui::Image(reinterpret_cast<void*>(static_cast<intptr_t>(view.composite)),
+                   ImVec2(tile_w, tile_h));
+      hover_map(app, involution, -1, img, ImVec2(tile_w, tile_h));
+    }
+  }
+  const int rows = (tiles + cols - 1) / cols;
+  ImGui::SetCursorScreenPos(origin);
+  ImGui::Dummy(ImVec2(cols * (tile_w + 6), rows * (tile_h + label_h + 6)));
+}
+
+}  // namespace
+
+void draw_feature_maps_panel(AppState& app) {
+  const float font = ImGui::GetFontSize();
+  int map = static_cast<int>(app.view.colormap);
+  ImGui::SetNextItemWidth(font * 6.5f);
+  if (ImGui::Combo("##colormap", &map, "diverging\0viridis\0grey\0")) {
+    app.view.colormap = static_cast<Colormap>(map);
+    app.view_dirty = true;
+  }
+  ImGui::SameLine();
+  int scale = static_cast<int>(app.view.scale);
+  ImGui::SetNextItemWidth(font * 8.5f);
+  if (ImGui::Combo("##scale", &scale, "per map\0per layer\0symmetric 0\0")) {
+    app.view.scale = static_cast<ScaleMode>(scale);
+    app.view_dirty = true;
+  }
+  ImGui::SameLine();
+  if (ImGui::Checkbox("RGB composite", &app.view.rgb_composite)) app.view_dirty = true;
+  ImGui::SameLine();
+  if (ImGui::SmallButton("Save PNG+npy")) app.export_maps = true;
+  if (app.enlarged_map >= 0) {
+    ImGui::SameLine();
+    if (ImGui::SmallButton("Back to grid")) app.enlarged_map = -1;
+  }
+  if (!app.have_result) {
+    ImGui::TextDisabled("waiting for the first result...");
+    return;
+  }
+  const bool conv = app.result.conv.ran, inv = app.result.involution.ran;
+  if (!conv && !inv) {
+    ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "nothing computed: see the parameters panel");
+    return;
+  }
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  if (conv && inv) {
+    const float half = avail.x * 0.5f - 4;
+    ImGui::BeginChild("conv maps", ImVec2(half, 0), false, ImGuiWindowFlags_NoScrollbar);
+    layer_grid(app, false, ImVec2(half, avail.y));
+    ImGui::EndChild();
+    ImGui::SameLine();
+    ImGui::BeginChild("involution maps", ImVec2(0, 0), false, ImGuiWindowFlags_NoScrollbar);
+    layer_grid(app, true, ImVec2(half, avail.y));
+    ImGui::EndChild();
+  } else {
+    layer_grid(app, inv, avail);
+  }
+}
+
+}  // namespace ks::app

@@ -1,0 +1,238 @@
+// Input panel: the image with zoom (wheel, around the cursor) and pan (drag); at high zoom a
+// pixel grid with the values in the cells; the receptive field of the focused output pixel,
+// the pinned pixel and, for involution, a field of kernel glyphs over the image.
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "gui/widgets.h"
+#include "panels/panels.h"
+
+namespace ks::app {
+
+namespace {
+
+struct View {
+  ImVec2 origin, size;
+  float zoom, cx, cy;
+  ImVec2 to_screen(float x, float y) const {
+    return ImVec2(origin.x + size.x * 0.5f + (x - cx) * zoom,
+                  origin.y + size.y * 0.5f + (y - cy) * zoom);
+  }
+  float image_x(float sx) const { return cx + (sx - origin.x - size.x * 0.5f) / zoom; }
+  float image_y(float sy) const { return cy + (sy - origin.y - size.y * 0.5f) / zoom; }
+};
+
+void draw_grid_and_values(ImDrawList* draw, const View& v, const Tensor& image, int x0, int y0,
+                          int x1, int y1, bool values) {
+  const ImU32 line = IM_COL32(0, 0, 0, 110);
+  for (int x = x0; x <= x1; ++x)
+    draw->AddLine(v.to_screen(static_cast<float>(x), static_cast<float>(y0)),
+                  v.to_screen(static_cast<float>(x), static_cast<float>(y1)), line);
+  for (int y = y0; y <= y1; ++y)
+    draw->AddLine(v.to_screen(static_cast<float>(x0), static_cast<float>(y)),
+                  v.to_screen(static_cast<float>(x1), static_cast<float>(y)), line);
+  if (!values) return;
+  const int channels = static_cast<int>(std::min<int64_t>(image.dim(1), 4));
+  const float line_h = ImGui::GetTextLineHeight();
+  if (v.zoom < ImGui::CalcTextSize("-0.00").x + 4 || v.zoom < line_h * channels + 2) return;
+  for (int y = y0; y < y1; ++y)
+    for (int x = x0; x < x1; ++x) {
+      const ImVec2 p = v.to_screen(static_cast<float>(x), static_cast<float>(y));
+      float lum = 0;
+      for (int c = 0; c < channels; ++c) lum += image.at(0, c, y, x) / channels;
+      const ImU32 col = lum > 0.55f ? IM_COL32(0, 0, 0, 255) : IM_COL32(255, 255, 255, 255);
+      const float top = p.y + (v.zoom - line_h * channels) * 0.5f;
+      for (int c = 0; c < channels; ++c) {
+        const std::string s = short_number(image.at(0, c, y, x));
+        const float w = ImGui::CalcTextSize(s.c_str()).x;
+        draw->AddText(ImVec2(p.x + (v.zoom - w) * 0.5f, top + line_h * c), col, s.c_str());
+      }
+    }
+}
+
+// Small K x K glyphs of the generated kernels on a grid of output positions, spaced so they
+// do not overlap at the current zoom.
+void draw_kernel_field(ImDrawList* draw, const View& v, const AppState& app) {
+  const OpResult& r = app.result.involution;
+  if (!r.ran || r.kernels.empty()) return;
+  const int k = static_cast<int>(r.involution.kernel_size);
+  const int s = static_cast<int>(r.involution.stride);
+  const int taps = k * k;
+  const int g = std::clamp(app.kernel_group, 0, static_cast<int>(r.kernels.dim(1)) - 1);
+  const int ho = static_cast<int>(r.kernels.dim(3)), wo = static_cast<int>(r.kernels.dim(4));
+  const float cell = std::max(2.0f, std::min(6.0f, v.zoom * s * 0.8f / k));
+  const float glyph = cell * k;
+  const int step = std::max(1, static_cast<int>(std::ceil((glyph + 3) / (v.zoom * s))));
+  const float centre = 0.5f * static_cast<float>(r.involution.dilation * (k - 1));
+  const int pad = static_cast<int>(r.involution.padding());
+  std::vector<float> kernel(static_cast<size_t>(taps));
+  for (int oy = step / 2; oy < ho; oy += step)
+    for (int ox = step / 2; ox < wo; ox += step) {
+      // Centre of this output pixel's receptive field in image coordinates.
+      const ImVec2 c = v.to_screen(static_cast<float>(ox * s - pad) + centre + 0.5f,
+                                   static_cast<float>(oy * s - pad) + centre + 0.5f);
+      if (c.x < v.origin.x - glyph || c.y < v.origin.y - glyph ||
+          c.x > v.origin.x + v.size.x + glyph || c.y > v.origin.y + v.size.y + glyph)
+        continue;
+      for (int t = 0; t < taps; ++t)
+        kernel[static_cast<size_t>(t)] =
+            r.kernels.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox];
+      draw_kernel_heatmap(draw, ImVec2(c.x - glyph * 0.5f, c.y - glyph * 0.5f), cell, k,
+                          kernel.data(), app.involution_view.kernel_abs_max, false);
+    }
+}
+
+void draw_receptive_fields(ImDrawList* draw, const View& v, const AppState& app, int fx, int fy) {
+  const struct {
+    bool involution;
+    ImU32 colour;
+  } ops[2] = {{false, IM_COL32(255, 220, 0, 255)}, {true, IM_COL32(0, 230, 255, 255)}};
+  for (const auto& op : ops) {
+    const OpResult& r = op.involution ? app.result.involution : app.result.conv;
+    if (!r.ran) continue;
+    int ox = 0, oy = 0, x0 = 0, y0 = 0, extent = 1, step = 1;
+    if (!output_pixel_for(app, op.involution, fx, fy, &ox, &oy)) continue;
+    receptive_field(app, op.involution, ox, oy, &x0, &y0, &extent, &step);
+    draw->AddRect(v.to_screen(static_cast<float>(x0), static_cast<float>(y0)),
+                  v.to_screen(static_cast<float>(x0 + extent), static_cast<float>(y0 + extent)),
+                  op.colour, 0, 0, 2.0f);
+    if (step > 1) {  // dilation: mark the taps that are actually read
+      for (int ty = y0; ty < y0 + extent; ty += step)
+        for (int tx = x0; tx < x0 + extent; tx += step)
+          draw->AddRect(v.to_screen(static_cast<float>(tx), static_cast<float>(ty)),
+                        v.to_screen(static_cast<float>(tx + 1), static_cast<float>(ty + 1)),
+                        op.colour);
+    }
+  }
+}
+
+}  // namespace
+
+void draw_input_panel(AppState& app) {
+  if (!app.image.compute || !app.input_texture) {
+    ImGui::TextDisabled("loading the image...");
+    return;
+  }
+  const Tensor& image = *app.image.compute;
+  const int iw = static_cast<int>(image.dim(3)), ih = static_cast<int>(image.dim(2));
+  const std::string name = app.image_path.empty()
+                               ? std::string("built-in test pattern")
+                               : std::filesystem::path(app.image_path).filename().string();
+  ImGui::Text("%s  %d x %d x %d", name.c_str(), static_cast<int>(app.image.full->dim(3)),
+              static_cast<int>(app.image.full->dim(2)), static_cast<int>(image.dim(1)));
+  if (app.image.downscale > 1) {
+    ImGui::SameLine();
+    ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "preview 1/%d", app.image.downscale);
+  }
+  if (ImGui::SmallButton("Fit")) app.fit_view = true;
+  ImGui::SameLine();
+  if (ImGui::SmallButton("1:1")) app.zoom = 1;
+  ImGui::SameLine();
+  ImGui::Checkbox("grid+values", &app.view.grid_values);
+  ImGui::SameLine();
+  if (ImGui::Checkbox("kernel field", &app.view.kernel_field)) app.view_dirty = true;
+  ImGui::SameLine();
+  if (ImGui::SmallButton("Save PNG+npy")) app.export_input = true;
+  if (app.focus.pinned) {
+    ImGui::SameLine();
+    if (ImGui::SmallButton("Unpin")) app.focus.pinned = false;
+  }
+
+  const float status_h = ImGui::GetTextLineHeightWithSpacing();
+  ImVec2 size = ImGui::GetContentRegionAvail();
+  size.y -= status_h;
+  if (size.x < 16 || size.y < 16) return;
+  const ImVec2 origin = ImGui::GetCursorScreenPos();
+  ImGui::InvisibleButton("canvas", size,
+                         ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonRight);
+  const bool hovered = ImGui::IsItemHovered();
+  ImGuiIO& io = ImGui::GetIO();
+
+  if (app.fit_view) {
+    app.zoom = std::min(size.x / iw, size.y / ih);
+    app.centre_x = iw * 0.5f;
+    app.centre_y = ih * 0.5f;
+    app.fit_view = false;
+  }
+  View v{origin, size, app.zoom, app.centre_x, app.centre_y};
+  if (hovered && io.MouseWheel != 0) {
+    // Zoom around the cursor: the image point under it stays under it.
+    const float px = v.image_x(io.MousePos.x), py = v.image_y(io.MousePos.y);
+    app.zoom = std::clamp(app.zoom * std::pow(1.2f, io.MouseWheel), 0.02f, 256.0f);
+    app.centre_x = px - (io.MousePos.x - origin.x - size.x * 0.5f) / app.zoom;
+    app.centre_y = py - (io.MousePos.y - origin.y - size.y * 0.5f) / app.zoom;
+  }
+  if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 3.0f)) {
+    app.centre_x -= io.MouseDelta.x / app.zoom;
+    app.centre_y -= io.MouseDelta.y / app.zoom;
+  }
+  v = View{origin, size, app.zoom, app.centre_x, app.centre_y};
+
+  int mx = -1, my = -1;
+  if (hovered) {
+    mx = static_cast<int>(std::floor(v.image_x(io.MousePos.x)));
+    my = static_cast<int>(std::floor(v.image_y(io.MousePos.y)));
+    if (mx < 0 || my < 0 || mx >= iw || my >= ih) mx = my = -1;
+  }
+  // A click that did not drag pins the pixel; right click unpins.
+  if (ImGui::IsItemDeactivated() && mx >= 0 && io.MouseDragMaxDistanceSqr[0] < 9.0f) {
+    app.focus.pinned = true;
+    app.focus.pin_x = mx;
+    app.focus.pin_y = my;
+  }
+  if (hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) app.focus.pinned = false;
+  if (mx >= 0) {
+    app.hover_next = true;
+    app.hover_next_x = mx;
+    app.hover_next_y = my;
+  }
+
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  draw->PushClipRect(origin, ImVec2(origin.x + size.x, origin.y + size.y), true);
+  draw->AddRectFilled(origin, ImVec2(origin.x + size.x, origin.y + size.y),
+                      IM_COL32(20, 20, 22, 255));
+  set_magnification(app.input_texture, app.zoom >= 3);
+  draw->AddImage(reinterpret_cast<void*>(static_cast<intptr_t>(app.input_texture)),
+                 v.to_screen(0, 0), v.to_screen(static_cast<float>(iw), static_cast<float>(ih)));
+  if (app.zoom >= 8 && app.view.grid_values) {
+    const int x0 = std::max(0, static_cast<int>(v.image_x(origin.x)));
+    const int y0 = std::max(0, static_cast<int>(v.image_y(origin.y)));
+    const int x1 = std::min(iw, static_cast<int>(v.image_x(origin.x + size.x)) + 1);
+    const int y1 = std::min(ih, static_cast<int>(v.image_y(origin.y + size.y)) + 1);
+    draw_grid_and_values(draw, v, image, x0, y0, x1, y1, true);
+  }
+  if (app.view.kernel_field) draw_kernel_field(draw, v, app);
+  int fx = 0, fy = 0;
+  if (app.focus.current(&fx, &fy)) draw_receptive_fields(draw, v, app, fx, fy);
+  if (app.focus.pinned) {
+    const ImVec2 a =
+        v.to_screen(static_cast<float>(app.focus.pin_x), static_cast<float>(app.focus.pin_y));
+    const ImVec2 b(a.x + std::max(app.zoom, 3.0f), a.y + std::max(app.zoom, 3.0f));
+    draw->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), IM_COL32(255, 60, 60, 255), 0,
+                  0, 2.0f);
+  }
+  draw->PopClipRect();
+
+  // Status line: what is under the cursor (or pinned).
+  int sx = mx, sy = my;
+  if (sx < 0 && app.focus.pinned) {
+    sx = app.focus.pin_x;
+    sy = app.focus.pin_y;
+  }
+  if (sx >= 0) {
+    std::string values;
+    for (int c = 0; c < std::min<int>(static_cast<int>(image.dim(1)), 4); ++c)
+      values += (c ? " " : "") + short_number(image.at(0, c, sy, sx));
+    ImGui::Text("x %d  y %d  [%s]%s   zoom %.2fx", sx, sy, values.c_str(),
+                mx < 0 ? " (pinned)" : "", static_cast<double>(app.zoom));
+  } else {
+    ImGui::TextDisabled("wheel: zoom  drag: pan  click: pin  right-click: unpin   zoom %.2fx",
+                        static_cast<double>(app.zoom));
+  }
+}
+
+}  // namespace ks::app

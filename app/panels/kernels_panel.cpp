@@ -1,0 +1,157 @@
+// Kernels panel. Convolution: the filter bank, one K x K heatmap per (output, input) pair.
+// Involution: the G kernels generated at the focused pixel, with values on hover, and the
+// per-pixel kernel-sum heatmap of one group.
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "gui/widgets.h"
+#include "panels/panels.h"
+
+namespace ks::app {
+
+namespace {
+
+float abs_max(const std::vector<float>& v) {
+  float m = 0;
+  for (float x : v)
+    if (std::isfinite(x)) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+void filter_bank(const OpResult& r) {
+  const Tensor& w = r.conv_weights.weight;  // [C_out, C_in/groups, K, K]
+  const int out = static_cast<int>(w.dim(0)), in = static_cast<int>(w.dim(1)),
+            k = static_cast<int>(w.dim(2));
+  const float m = abs_max(w.data);
+  ImGui::Text("filter bank [%d, %d, %d, %d]", out, in, k, k);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("rows: output channel, columns: input channel of its group; hover a tap");
+  draw_legend(Colormap::Diverging, {-m, m}, std::min(220.0f, ImGui::GetContentRegionAvail().x),
+              "weight");
+  ImGui::BeginChild("bank", ImVec2(0, 0), false, ImGuiWindowFlags_HorizontalScrollbar);
+  // Cells large enough to read, small enough that a 64-channel bank still scrolls sensibly.
+  const float avail = ImGui::GetContentRegionAvail().x;
+  const float gap = 6;
+  const float cell = std::clamp((avail - 40) / (in * k) - gap / k, 3.0f, 22.0f);
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  for (int o = 0; o < out; ++o) {
+    ImGui::Text("%2d", o);
+    ImGui::SameLine(36);
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    for (int i = 0; i < in; ++i) {
+      const ImVec2 at(p.x + i * (cell * k + gap), p.y);
+      const float* taps = w.ptr() + (static_cast<int64_t>(o) * in + i) * k * k;
+      const int hovered = draw_kernel_heatmap(draw, at, cell, k, taps, m, cell >= 20);
+      if (hovered >= 0) {
+        const float bias = r.conv_weights.bias.empty() ? 0.0f : r.conv_weights.bias.data[o];
+        ImGui::SetTooltip("out %d, in %d, tap (%d, %d)\nweight %g\nbias %g", o, i, hovered / k,
+                          hovered % k, static_cast<double>(taps[hovered]),
+                          static_cast<double>(bias));
+      }
+    }
+    ImGui::Dummy(ImVec2(in * (cell * k + gap), cell * k + 2));
+  }
+  ImGui::EndChild();
+}
+
+void generated_kernels(AppState& app) {
+  const OpResult& r = app.result.involution;
+  const Tensor& kernels = r.kernels;  // [1, G, K*K, H_out, W_out]
+  const int g_count = static_cast<int>(kernels.dim(1)),
+            k = static_cast<int>(r.involution.kernel_size);
+  const int ho = static_cast<int>(kernels.dim(3)), wo = static_cast<int>(kernels.dim(4));
+  int fx = 0, fy = 0, ox = wo / 2, oy = ho / 2;
+  const bool focused = app.focus.current(&fx, &fy);
+  if (focused) output_pixel_for(app, true, fx, fy, &ox, &oy);
+  ImGui::Text("%d generated kernel%s at output (%d, %d)%s", g_count, g_count == 1 ? "" : "s", ox,
+              oy, focused ? (app.focus.hover ? "" : "  (pinned)") : "  (centre; hover or pin)");
+  const int taps = k * k;
+  std::vector<float> kernel(static_cast<size_t>(taps));
+  float m = 0;
+  for (int g = 0; g < g_count; ++g)
+    for (int t = 0; t < taps; ++t)
+      m = std::max(
+          m, std::fabs(kernels.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox]));
+
+  // The kernels in a row (wrapping when G is large), the kernel-sum heatmap below them.
+  const float avail = ImGui::GetContentRegionAvail().x;
+  const int per_row = std::max(1, std::min(g_count, 6));
+  const float cell = std::clamp((avail - 10 * per_row) / (per_row * k), 3.0f, 30.0f);
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  for (int g = 0; g < g_count; ++g) {
+    for (int t = 0; t < taps; ++t)
+      kernel[static_cast<size_t>(t)] =
+          kernels.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox];
+    const ImVec2 at(p.x + (g % per_row) * (cell * k + 10), p.y + (g / per_row) * (cell * k + 10));
+    const int hovered = draw_kernel_heatmap(draw, at, cell, k, kernel.data(), m, cell >= 26);
+    if (hovered >= 0)
+      ImGui::SetTooltip("group %d, tap (%d, %d): %g", g, hovered / k, hovered % k,
+                        static_cast<double>(kernel[static_cast<size_t>(hovered)]));
+  }
+  const int rows = (g_count + per_row - 1) / per_row;
+  ImGui::Dummy(ImVec2(avail, rows * (cell * k + 10)));
+
+  ImGui::TextDisabled("sum of taps per pixel");
+  if (g_count > 1) {
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+    if (ImGui::SliderInt("group", &app.kernel_group, 0, g_count - 1)) app.view_dirty = true;
+  }
+  const LayerView& view = app.involution_view;
+  if (!view.kernel_sum.rgba) return;
+  const float legend_h = ImGui::GetTextLineHeight() * 2.2f;
+  const float height =
+      std::min(avail * ho / std::max(1, wo), ImGui::GetContentRegionAvail().y - legend_h);
+  const float width = height * wo / std::max(1, ho);
+  if (height <= 8) return;
+  const ImVec2 img = ImGui::GetCursorScreenPos();
+  ImGui::Image(view.kernel_sum.imgui_id(), ImVec2(width, height));
+  if (ImGui::IsItemHovered()) {
+    const ImVec2 mouse = ImGui::GetIO().MousePos;
+    const int x = std::clamp(static_cast<int>((mouse.x - img.x) / width * wo), 0, wo - 1);
+    const int y = std::clamp(static_cast<int>((mouse.y - img.y) / height * ho), 0, ho - 1);
+    const int g = std::clamp(app.kernel_group, 0, g_count - 1);
+    double sum = 0;
+    for (int t = 0; t < taps; ++t)
+      sum += kernels.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + y) * wo + x];
+    ImGui::SetTooltip("(%d, %d): %g", x, y, sum);
+    app.hover_next = true;  // hovering the heatmap focuses that output pixel
+    app.hover_next_x = x * static_cast<int>(r.involution.stride);
+    app.hover_next_y = y * static_cast<int>(r.involution.stride);
+  }
+  draw_legend(Colormap::Diverging, view.kernel_sum_range, std::max(width, 120.0f), "kernel sum");
+}
+
+}  // namespace
+
+void draw_kernels_panel(AppState& app) {
+  if (!app.have_result) {
+    ImGui::TextDisabled("waiting for the first result...");
+    return;
+  }
+  if (ImGui::SmallButton("Save PNG+npy")) app.export_kernels = true;
+  const bool conv = app.result.conv.ran, inv = app.result.involution.ran;
+  if (!conv && !inv) {
+    ImGui::TextDisabled("nothing computed: see the parameters panel");
+    return;
+  }
+  if (conv && inv) {
+    const float w = ImGui::GetContentRegionAvail().x;
+    ImGui::BeginChild("conv kernels", ImVec2(w * 0.42f, 0), false);
+    filter_bank(app.result.conv);
+    ImGui::EndChild();
+    ImGui::SameLine();
+    ImGui::BeginChild("involution kernels", ImVec2(0, 0), false);
+    generated_kernels(app);
+    ImGui::EndChild();
+  } else if (conv) {
+    filter_bank(app.result.conv);
+  } else {
+    generated_kernels(app);
+  }
+}
+
+}  // namespace ks::app

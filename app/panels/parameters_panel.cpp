@@ -1,0 +1,264 @@
+// Parameters panel: operation, shape parameters, weights, activation and backend. Every
+// change marks the settings dirty (the main loop then submits a compute request); impossible
+// combinations are explained inline with the output-size formula.
+#include <imgui.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+
+#include "gui/weights.h"
+#include "gui/widgets.h"
+#include "kernelscope/backend.h"
+#include "kernelscope/error.h"
+#include "panels/panels.h"
+
+namespace ks::app {
+
+namespace {
+
+const ImVec4 kRed(1.0f, 0.45f, 0.4f, 1.0f);
+
+bool slider(const char* label, int* value, int lo, int hi, const char* help = nullptr) {
+  ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
+  const bool changed = ImGui::SliderInt(label, value, lo, hi, "%d", ImGuiSliderFlags_AlwaysClamp);
+  if (help) help_marker(help);
+  return changed;
+}
+
+// Output size for the current parameters, or the engine's explanation of why not.
+void shape_line(const char* title, bool involution, const AppState& app, int64_t channels,
+                int64_t h, int64_t w) {
+  const OpSettings& s = app.settings;
+  const Shape in = {1, channels, h, w};
+  try {
+    Shape out;
+    int64_t pad = 0;
+    if (involution) {
+      InvolutionParams p = involution_params(s, channels);
+      out = involution_output_shape(in, p);
+      pad = p.padding();
+    } else {
+      out = conv_output_shape(in, conv_params(s, channels));
+      pad = s.padding;
+    }
+    ImGui::Text("%s: %s -> %s", title, shape_to_string(in).c_str(), shape_to_string(out).c_str());
+    ImGui::TextDisabled("  H_out = floor((H + 2p - d(K-1) - 1)/s) + 1");
+    ImGui::TextDisabled("        = floor((%lld + %lld - %lld - 1)/%d) + 1 = %lld",
+                        static_cast<long long>(h), static_cast<long long>(2 * pad),
+                        static_cast<long long>(s.dilation * (s.kernel_size - 1)), s.stride,
+                        static_cast<long long>(out[2]));
+  } catch (const std::exception& e) {
+    ImGui::PushStyleColor(ImGuiCol_Text, kRed);
+    ImGui::TextWrapped("%s: %s", title, e.what());
+    ImGui::PopStyleColor();
+  }
+}
+
+bool weights_section(AppState& app) {
+  OpSettings& s = app.settings;
+  bool changed = false;
+  ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
+  if (ImGui::BeginCombo("weights", weight_source_name(s.weights))) {
+    for (int i = 0; i < kWeightSourceCount; ++i) {
+      const auto source = static_cast<WeightSource>(i);
+      if (ImGui::Selectable(weight_source_name(source), s.weights == source)) {
+        // Starting the editable grid from the preset on screen is what one usually wants.
+        if (source == WeightSource::Custom && s.weights != WeightSource::Random &&
+            s.weights != WeightSource::File) {
+          try {
+            s.custom_kernel = preset_kernel(s.weights, s.kernel_size);
+          } catch (const std::exception&) {  // no K x K form: start from zeros
+          }
+        }
+        s.weights = source;
+        changed = true;
+      }
+    }
+    ImGui::EndCombo();
+  }
+  help_marker(kPresetMappingHelp);
+  if (s.weights == WeightSource::Random) {
+    int seed = static_cast<int>(s.seed);
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
+    if (ImGui::InputInt("seed", &seed)) {
+      s.seed = static_cast<uint64_t>(std::max(0, seed));
+      changed = true;
+    }
+    ImGui::SameLine();
+    if (ImGui::SmallButton("new")) {
+      s.seed = std::random_device{}() % 100000;
+      changed = true;
+    }
+  }
+  if (s.weights == WeightSource::File) {
+    ImGui::TextWrapped("%s", s.weights_file.empty() ? "(no file)" : s.weights_file.c_str());
+    if (ImGui::SmallButton("Choose .safetensors...")) {
+      app.open_browser = true;
+      app.browser_purpose = 1;
+    }
+  }
+  if (s.weights == WeightSource::Custom) {
+    const int k = s.kernel_size;
+    s.custom_kernel.resize(static_cast<size_t>(k * k), 0.0f);
+    const float cell =
+        std::min(ImGui::GetFontSize() * 3.2f, (ImGui::GetContentRegionAvail().x - 4) / k - 4);
+    ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(3, 3));
+    for (int y = 0; y < k; ++y)
+      for (int x = 0; x < k; ++x) {
+        ImGui::PushID(y * k + x);
+        if (x) ImGui::SameLine();
+        ImGui::SetNextItemWidth(cell);
+        changed |= ImGui::DragFloat("##w", &s.custom_kernel[static_cast<size_t>(y * k + x)], 0.01f,
+                                    -100, 100, "%.2f");
+        ImGui::PopID();
+      }
+    ImGui::PopStyleVar();
+    if (ImGui::SmallButton("zero")) {
+      std::fill(s.custom_kernel.begin(), s.custom_kernel.end(), 0.0f);
+      changed = true;
+    }
+  }
+  if (s.operation != Operation::Convolution && s.weights != WeightSource::Random &&
+      s.weights != WeightSource::File) {
+    ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
+    changed |= ImGui::SliderFloat("variation", &s.variation, 0.0f, 2.0f, "%.2f");
+    help_marker(
+        "Involution only: scale of the random span weight added to the preset.\n"
+        "0 = the same kernel at every pixel.");
+  }
+  return changed;
+}
+
+bool backend_section(AppState& app) {
+  bool changed = false;
+  ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
+  if (ImGui::BeginCombo("backend", app.settings.backend.c_str())) {
+    if (ImGui::Selectable("auto", app.settings.backend == "auto")) {
+      app.settings.backend = "auto";
+      changed = true;
+    }
+    for (const std::string& name : backend_names()) {
+      Backend* b = find_backend(name);
+      std::string why;
+      const bool ok = b && b->available(&why);
+      const std::string label = ok ? name : name + "  (" + why + ")";
+      if (ImGui::Selectable(label.c_str(), app.settings.backend == name,
+                            ok ? 0 : ImGuiSelectableFlags_Disabled)) {
+        app.settings.backend = name;
+        changed = true;
+      }
+      if (b && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", b->description().c_str());
+    }
+    ImGui::EndCombo();
+  }
+  return changed;
+}
+
+}  // namespace
+
+void draw_parameters_panel(AppState& app) {
+  OpSettings& s = app.settings;
+  const Tensor* image = app.image.compute.get();
+  const int64_t channels = image ? image->dim(1) : 3;
+  const int64_t h = image ? image->dim(2) : 240, w = image ? image->dim(3) : 320;
+  bool changed = false;
+
+  int op = static_cast<int>(s.operation);
+  changed |= ImGui::RadioButton("conv", &op, 0);
+  ImGui::SameLine();
+  changed |= ImGui::RadioButton("involution", &op, 1);
+  ImGui::SameLine();
+  changed |= ImGui::RadioButton("both", &op, 2);
+  s.operation = static_cast<Operation>(op);
+  const bool conv = s.operation != Operation::Involution;
+  const bool inv = s.operation != Operation::Convolution;
+
+  section("shape");
+  changed |= slider("kernel size", &s.kernel_size, 1, 15,
+                    inv ? "K x K taps. Involution needs an odd K." : "K x K taps.");
+  changed |= slider("stride", &s.stride, 1, 8);
+  changed |= slider("dilation", &s.dilation, 1, 8, "Spacing between taps: d(K-1)+1 pixels wide.");
+  if (conv) {
+    changed |= slider("padding", &s.padding, 0, 32,
+                      "Zero padding of the convolution. Involution always pads d(K-1)/2.");
+    ImGui::SameLine();
+    if (ImGui::SmallButton("same")) {
+      s.padding = s.dilation * (s.kernel_size - 1) / 2;
+      changed = true;
+    }
+  }
+  if (conv) {
+    section("convolution");
+    changed |= slider("out channels", &s.out_channels, 1, 64);
+    changed |= slider("groups", &s.groups, 1, static_cast<int>(std::max<int64_t>(channels, 1)),
+                      "Input and output channels split into this many groups;\n"
+                      "both counts must be divisible by it.");
+    if (ImGui::SmallButton("standard")) {
+      s.groups = 1;
+      changed = true;
+    }
+    ImGui::SameLine();
+    if (ImGui::SmallButton("depthwise")) {
+      s.groups = static_cast<int>(channels);
+      s.out_channels = static_cast<int>(channels);
+      changed = true;
+    }
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s", s.groups == 1          ? "standard"
+                              : s.groups == channels ? "depthwise"
+                                                     : "grouped");
+  }
+  if (inv) {
+    section("involution");
+    changed |= slider("group channels", &s.group_channels, 1, static_cast<int>(channels),
+                      "Channels sharing one generated kernel; must divide C.\nG = C / group "
+                      "channels kernels per pixel.");
+    changed |= slider("reduction", &s.reduction, 1, static_cast<int>(channels),
+                      "Kernel generation squeezes C to C/r channels; r must divide C.");
+    if (channels % s.group_channels == 0)
+      ImGui::TextDisabled("G = %lld kernel%s per pixel",
+                          static_cast<long long>(channels / s.group_channels),
+                          channels / s.group_channels == 1 ? "" : "s");
+  }
+
+  section("weights & activation");
+  changed |= weights_section(app);
+  int act = s.relu ? 1 : 0;
+  ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
+  if (ImGui::Combo("activation", &act, "none\0ReLU\0")) {
+    s.relu = act == 1;
+    changed = true;
+  }
+
+  section("compute");
+  changed |= backend_section(app);
+  if (ImGui::Checkbox("downscaled preview above 2 MP", &s.preview)) changed = true;
+  if (app.image.full) {
+    const int64_t px = app.image.full->dim(2) * app.image.full->dim(3);
+    if (px > kPreviewPixels)
+      ImGui::TextDisabled("image is %.1f MP; computing at 1/%d", static_cast<double>(px) / 1e6,
+                          app.image.downscale);
+  }
+  int cap = static_cast<int>(s.max_memory_mb);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
+  if (ImGui::InputInt("memory cap MiB", &cap, 256, 1024, ImGuiInputTextFlags_EnterReturnsTrue)) {
+    s.max_memory_mb = std::max(16, cap);
+    changed = true;
+  }
+
+  section("output size");
+  if (conv) shape_line("conv", false, app, channels, h, w);
+  if (inv) shape_line("involution", true, app, channels, h, w);
+  for (const OpResult* r : {&app.result.conv, &app.result.involution})
+    if (app.have_result && !r->error.empty()) {
+      ImGui::PushStyleColor(ImGuiCol_Text, kRed);
+      ImGui::TextWrapped("%s", r->error.c_str());
+      ImGui::PopStyleColor();
+    }
+  if (app.have_result && !app.result.notice.empty())
+    ImGui::TextWrapped("note: %s", app.result.notice.c_str());
+  if (changed) app.dirty = true;
+}
+
+}  // namespace ks::app

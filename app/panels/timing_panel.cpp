@@ -1,0 +1,141 @@
+// Timing panel: per-stage milliseconds of the backend in use, a history plot, FPS, and the
+// race: every available backend on the current parameters (run by the worker), tabulated.
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "gui/widgets.h"
+#include "panels/panels.h"
+
+namespace ks::app {
+
+namespace {
+
+void stage_table(const AppState& app) {
+  const OpResult* ops[2] = {&app.result.conv, &app.result.involution};
+  const char* names[2] = {"conv", "involution"};
+  if (!ImGui::BeginTable("stages", 7,
+                         ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit))
+    return;
+  for (const char* h : {"op", "backend", "kernel gen", "aggregate", "upload", "download", "draw"})
+    ImGui::TableSetupColumn(h);
+  ImGui::TableHeadersRow();
+  for (int i = 0; i < 2; ++i) {
+    if (!ops[i]->ran) continue;
+    const StageTimes& t = ops[i]->times;
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(names[i]);
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(ops[i]->backend.c_str());
+    for (double ms : {t.kernel_generation_ms, t.aggregation_ms, t.upload_ms, t.download_ms}) {
+      ImGui::TableNextColumn();
+      ImGui::Text("%.2f", ms);
+    }
+    ImGui::TableNextColumn();
+    ImGui::Text("%.2f", app.draw_ms);  // GL upload + colour-map pass, both layers together
+  }
+  ImGui::EndTable();
+}
+
+void race_table(const AppState& app) {
+  double ref_conv = -1, ref_inv = -1;
+  for (const RaceRow& row : app.race_rows)
+    if (row.backend == "cpu-ref") {
+      ref_conv = row.conv_ms;
+      ref_inv = row.involution_ms;
+    }
+  if (!ImGui::BeginTable("race", 7, ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit))
+    return;
+  for (const char* h :
+       {"backend", "conv ms", "GFLOP/s", "vs cpu-ref", "inv ms", "GFLOP/s", "vs cpu-ref"})
+    ImGui::TableSetupColumn(h);
+  ImGui::TableHeadersRow();
+  for (const RaceRow& row : app.race_rows) {
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(row.backend.c_str());
+    if (!row.note.empty() && row.conv_ms < 0 && row.involution_ms < 0) {
+      ImGui::TableNextColumn();
+      ImGui::TextDisabled("%s", row.note.c_str());
+      continue;
+    }
+    const double ms[2] = {row.conv_ms, row.involution_ms};
+    const double gf[2] = {row.conv_gflops, row.involution_gflops};
+    const double ref[2] = {ref_conv, ref_inv};
+    for (int i = 0; i < 2; ++i) {
+      ImGui::TableNextColumn();
+      if (ms[i] < 0) {
+        ImGui::TextDisabled("-");
+        ImGui::TableNextColumn();
+        ImGui::TableNextColumn();
+        continue;
+      }
+      ImGui::Text("%.2f", ms[i]);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.2f", gf[i]);
+      ImGui::TableNextColumn();
+      if (ref[i] > 0)
+        ImGui::Text("%.1fx", ref[i] / ms[i]);
+      else
+        ImGui::TextDisabled("-");
+    }
+  }
+  ImGui::EndTable();
+}
+
+}  // namespace
+
+void draw_timing_panel(AppState& app) {
+  const ImGuiIO& io = ImGui::GetIO();
+  ImGui::Text("%.0f FPS (%.1f ms/frame)", static_cast<double>(io.Framerate),
+              1000.0 / static_cast<double>(std::max(io.Framerate, 1.0f)));
+  ImGui::SameLine();
+  if (app.worker && app.worker->busy()) {
+    const char spinner[] = "|/-\\";
+    ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "%c computing %.1f s",
+                       spinner[static_cast<int>(ImGui::GetTime() * 8) % 4],
+                       app.worker->busy_seconds());
+  } else if (app.have_result) {
+    ImGui::TextDisabled("job %.1f ms", app.result.job_ms);
+  }
+  ImGui::SameLine();
+  ImGui::BeginDisabled(app.race_running);
+  if (ImGui::SmallButton(app.race_running ? "racing..." : "Race all backends"))
+    app.race_requested = true;
+  ImGui::EndDisabled();
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip(
+        "Runs every available backend on the current parameters in the worker\n"
+        "(best of a few runs) and tabulates ms, GFLOP/s and speed-up over cpu-ref.");
+
+  // Stages on top at full width; below, the history plot beside the race table.
+  if (app.have_result) stage_table(app);
+  const float half = ImGui::GetContentRegionAvail().x * 0.5f;
+  ImGui::BeginChild("history", ImVec2(half - 4, 0), false);
+  std::vector<float> history(app.history_ms.begin(), app.history_ms.end());
+  if (!history.empty()) {
+    const float top = *std::max_element(history.begin(), history.end());
+    char overlay[64];
+    std::snprintf(overlay, sizeof overlay, "compute ms (last %.2f, max %.2f)",
+                  static_cast<double>(history.back()), static_cast<double>(top));
+    ImGui::PlotLines("##history", history.data(), static_cast<int>(history.size()), 0, overlay,
+                     0.0f, top * 1.1f + 1e-3f,
+                     ImVec2(ImGui::GetContentRegionAvail().x,
+                            std::max(40.0f, ImGui::GetContentRegionAvail().y - 4)));
+  }
+  ImGui::EndChild();
+  ImGui::SameLine();
+  ImGui::BeginChild("race", ImVec2(0, 0), false);
+  if (app.race_rows.empty())
+    ImGui::TextDisabled(app.race_running ? "racing..."
+                                         : "race: press the button to compare backends");
+  else
+    race_table(app);
+  if (!app.race_notice.empty()) ImGui::TextWrapped("%s", app.race_notice.c_str());
+  ImGui::EndChild();
+}
+
+}  // namespace ks::app
