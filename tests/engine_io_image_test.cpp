@@ -11,6 +11,16 @@
 namespace ks {
 namespace {
 
+// A test::make_temp_dir that is removed again when the test ends.
+struct TempDir {
+  explicit TempDir(const std::string& tag) : path(test::make_temp_dir(tag)) {}
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  const std::string path;
+};
+
 template <typename F>
 ::testing::AssertionResult throws_with(F&& f, const std::string& needle) {
   try {
@@ -48,7 +58,8 @@ std::vector<uint8_t> pattern(int width, int height, int channels) {
 
 class ImageIo : public ::testing::Test {
  protected:
-  std::string dir_ = test::make_temp_dir("image_io");
+  TempDir temp_{"image_io"};
+  const std::string& dir_ = temp_.path;
 };
 
 TEST_F(ImageIo, RgbPngRoundTripIsPlanarAndScaledToUnitRange) {
@@ -115,13 +126,44 @@ TEST_F(ImageIo, BadFilesAreOneLineErrorsNamingTheFile) {
   const std::string good = slurp(dir_ + "/good.png");
   write_bytes(dir_ + "/truncated.png", good.substr(0, good.size() / 2));
   EXPECT_TRUE(throws_with([&] { load_image(dir_ + "/truncated.png"); },
-                          dir_ + "/truncated.png: cannot decode image"));
-  // Garbage over the compressed pixel data (the header stays valid).
+                          dir_ + "/truncated.png: truncated PNG: chunk 'IDAT' says"));
+  write_bytes(dir_ + "/no_end.png", good.substr(0, good.size() - 12));
+  EXPECT_TRUE(throws_with([&] { load_image(dir_ + "/no_end.png"); }, "truncated PNG: no IEND"));
+
+  // Garbage over the compressed pixel data, with every chunk length intact.
+  const size_t idat = good.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  const size_t idat_length =
+      (static_cast<uint8_t>(good[idat - 2]) << 8) | static_cast<uint8_t>(good[idat - 1]);
+  ASSERT_GT(idat_length, 40u);
   std::string corrupt = good;
-  for (size_t i = 60; i < corrupt.size() - 20; ++i) corrupt[i] = static_cast<char>(i * 7);
+  for (size_t i = idat + 6; i < idat + idat_length - 10; ++i) corrupt[i] = static_cast<char>(i * 7);
   write_bytes(dir_ + "/corrupt.png", corrupt);
   EXPECT_TRUE(throws_with([&] { load_image(dir_ + "/corrupt.png"); },
                           dir_ + "/corrupt.png: cannot decode image"));
+
+  // A chunk claiming 2 GiB: stb would allocate that much before noticing the file is short.
+  std::string lying = good;
+  lying.replace(idat - 4, 4, std::string("\x7f\xff\xff\xf0", 4));
+  write_bytes(dir_ + "/lying.png", lying);
+  EXPECT_TRUE(throws_with([&] { load_image(dir_ + "/lying.png"); },
+                          "truncated PNG: chunk 'IDAT' says 2147483632 bytes"));
+}
+
+TEST_F(ImageIo, JpegWithAnImpossibleHuffmanTableIsRefused) {
+  const std::vector<uint8_t> rgb = pattern(8, 8, 3);
+  const std::string path = dir_ + "/a.jpg";
+  ASSERT_TRUE(stbi_write_jpg(path.c_str(), 8, 8, 3, rgb.data(), 90));
+  EXPECT_EQ(load_image(path).shape, (Shape{1, 3, 8, 8}));  // the untouched file decodes
+
+  // 16 counts of 255 claim 4080 codes; stb would write them past its 257-entry table.
+  std::string jpeg = slurp(path);
+  const size_t dht = jpeg.find("\xff\xc4");
+  ASSERT_NE(dht, std::string::npos);
+  for (size_t i = 0; i < 16; ++i) jpeg[dht + 5 + i] = '\xff';
+  write_bytes(dir_ + "/bad.jpg", jpeg);
+  EXPECT_TRUE(throws_with([&] { load_image(dir_ + "/bad.jpg"); },
+                          dir_ + "/bad.jpg: corrupt JPEG: Huffman table defines 4080 codes"));
 }
 
 TEST_F(ImageIo, OversizedImagesAreRefusedBeforeDecoding) {

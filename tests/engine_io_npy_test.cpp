@@ -13,6 +13,16 @@
 namespace ks {
 namespace {
 
+// A test::make_temp_dir that is removed again when the test ends.
+struct TempDir {
+  explicit TempDir(const std::string& tag) : path(test::make_temp_dir(tag)) {}
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  const std::string path;
+};
+
 template <typename F>
 ::testing::AssertionResult throws_with(F&& f, const std::string& needle) {
   try {
@@ -74,7 +84,8 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 }
 
 TEST(NpyIo, RoundTripKeepsShapeAndValuesExactly) {
-  const std::string dir = test::make_temp_dir("npy_roundtrip");
+  const TempDir temp("npy_roundtrip");
+  const std::string& dir = temp.path;
   for (const Shape& shape : {Shape{2, 3, 4, 5}, Shape{7}, Shape{}, Shape{0, 3}, Shape{1, 1, 1}}) {
     const Tensor original = test::random_tensor(shape, 42);
     const std::string path = dir + "/t.npy";
@@ -87,7 +98,8 @@ TEST(NpyIo, RoundTripKeepsShapeAndValuesExactly) {
 }
 
 TEST(NpyIo, WrittenHeaderIsWhatNumpyWrites) {
-  const std::string dir = test::make_temp_dir("npy_header");
+  const TempDir temp("npy_header");
+  const std::string& dir = temp.path;
   save_npy(dir + "/a.npy", Tensor({3}, 1.5f));
   std::ifstream in(dir + "/a.npy", std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), {});
@@ -208,7 +220,8 @@ TEST(NpyIo, HugeShapesAreRefusedBeforeAllocating) {
 }
 
 TEST(NpyIo, FileErrorsNameTheFile) {
-  const std::string dir = test::make_temp_dir("npy_errors");
+  const TempDir temp("npy_errors");
+  const std::string& dir = temp.path;
   EXPECT_TRUE(
       throws_with([&] { load_npy(dir + "/missing.npy"); }, dir + "/missing.npy: no such file"));
   EXPECT_TRUE(throws_with([&] { load_npy(dir); }, dir + ": is a directory"));
@@ -224,7 +237,8 @@ TEST(NpyIo, FileErrorsNameTheFile) {
 }
 
 TEST(NpyIo, SaveFailuresLeaveNothingBehind) {
-  const std::string dir = test::make_temp_dir("npy_save_fail");
+  const TempDir temp("npy_save_fail");
+  const std::string& dir = temp.path;
   EXPECT_TRUE(throws_with([&] { save_npy(dir + "/no/such/dir/a.npy", Tensor({2})); },
                           dir + "/no/such/dir/a.npy: cannot create"));
   // Renaming onto a directory fails after the temporary file was written: it must go away.
@@ -251,7 +265,8 @@ TEST(NpyIo, ReadsAndWritesWhatNumpyDoes) {
                           fixtures + "int32.npy: unsupported npy dtype '<i4'"));
 
   // Our writer produces numpy's bytes exactly.
-  const std::string dir = test::make_temp_dir("npy_numpy");
+  const TempDir temp("npy_numpy");
+  const std::string& dir = temp.path;
   Tensor t({1, 2, 3});
   t.data = expected;
   save_npy(dir + "/ours.npy", t);

@@ -13,6 +13,16 @@
 namespace ks {
 namespace {
 
+// A test::make_temp_dir that is removed again when the test ends.
+struct TempDir {
+  explicit TempDir(const std::string& tag) : path(test::make_temp_dir(tag)) {}
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  const std::string path;
+};
+
 template <typename F>
 ::testing::AssertionResult throws_with(F&& f, const std::string& needle) {
   try {
@@ -58,7 +68,8 @@ std::string entry(const std::string& name, const std::string& dtype, const std::
 }
 
 TEST(SafetensorsIo, RoundTripKeepsEveryTensor) {
-  const std::string dir = test::make_temp_dir("st_roundtrip");
+  const TempDir temp("st_roundtrip");
+  const std::string& dir = temp.path;
   TensorMap tensors;
   tensors["weight"] = test::random_tensor({4, 2, 3, 3}, 1);
   tensors["bias"] = test::random_tensor({4}, 2);
@@ -224,7 +235,8 @@ TEST(SafetensorsIo, HugeShapesAreRefusedBeforeAllocating) {
 }
 
 TEST(SafetensorsIo, FileErrorsNameTheFile) {
-  const std::string dir = test::make_temp_dir("st_errors");
+  const TempDir temp("st_errors");
+  const std::string& dir = temp.path;
   EXPECT_TRUE(throws_with([&] { load_safetensors(dir + "/missing.safetensors"); },
                           dir + "/missing.safetensors: no such file"));
   std::ofstream(dir + "/junk.safetensors", std::ios::binary) << st_bytes("{nope", "");

@@ -1,11 +1,23 @@
 // Layer weights <-> PyTorch state_dict tensors: round trips through safetensors, what the file
 // determines about the parameters, and the errors for missing or inconsistent tensors.
+#include <filesystem>
+
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "test_util.h"
 
 namespace ks {
 namespace {
+
+// A test::make_temp_dir that is removed again when the test ends.
+struct TempDir {
+  explicit TempDir(const std::string& tag) : path(test::make_temp_dir(tag)) {}
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  const std::string path;
+};
 
 template <typename F>
 ::testing::AssertionResult throws_with(F&& f, const std::string& needle) {
@@ -40,7 +52,8 @@ TEST(WeightsIo, ConvRoundTripThroughSafetensors) {
   p.kernel_size = 3;
   p.groups = 2;
   const ConvWeights w = random_conv_weights(p, 7);
-  const std::string path = test::make_temp_dir("conv_weights") + "/conv.safetensors";
+  const TempDir temp("conv_weights");
+  const std::string path = temp.path + "/conv.safetensors";
   save_safetensors(path, conv_weights_to_tensors(w));
   TensorMap loaded = load_safetensors(path);
   loaded["num_batches_tracked"] = Tensor({1});  // extra keys are ignored
@@ -120,7 +133,8 @@ TEST(WeightsIo, InvolutionRoundTripWritesPyTorchShapes) {
   EXPECT_EQ(tensors.at("conv2.conv.bias").shape, (Shape{36}));
   EXPECT_EQ(tensors.at("conv1.bn.running_var").shape, (Shape{4}));
 
-  const std::string path = test::make_temp_dir("inv_weights") + "/inv.safetensors";
+  const TempDir temp("inv_weights");
+  const std::string path = temp.path + "/inv.safetensors";
   save_safetensors(path, tensors);
   InvolutionParams read = involution(1, 0, 0, 1);  // nothing known: K and G inferred
   read.stride = 2;

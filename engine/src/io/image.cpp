@@ -4,8 +4,11 @@
 #include <stb_image_write.h>
 
 #include <climits>
+#include <cstring>
+#include <limits>
 #include <memory>
 
+#include "io/image_guards.h"
 #include "io/io_detail.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
@@ -31,34 +34,42 @@ void append_to_vector(void* context, void* data, int size) {
   out->insert(out->end(), bytes, bytes + size);
 }
 
-Tensor decode_image(const std::vector<uint8_t>& bytes, int64_t max_bytes) {
-  if (bytes.empty()) throw Error("empty file");
-  if (bytes.size() > static_cast<size_t>(INT_MAX))
-    throw Error("file too large for the image decoder (" + std::to_string(bytes.size()) +
-                " bytes)");
-  const int length = static_cast<int>(bytes.size());
+}  // namespace
+
+Tensor io_detail::decode_image(const uint8_t* data, size_t size, int64_t max_bytes) {
+  if (size == 0) throw Error("empty file");
+  if (size > static_cast<size_t>(INT_MAX))
+    throw Error("file too large for the image decoder (" + std::to_string(size) + " bytes)");
+  check_png_chunks(data, size);
+  check_jpeg_huffman_tables(data, size);
+  const int length = static_cast<int>(size);
   int width = 0, height = 0, file_channels = 0;
   // The header alone gives the size: refuse oversized images before decoding any pixels.
-  if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &file_channels))
+  if (!stbi_info_from_memory(data, length, &width, &height, &file_channels))
     throw Error("not a readable image (" + stb_reason() + ")");
   const int channels = file_channels <= 2 ? 1 : 3;  // alpha is dropped
   if (width <= 0 || height <= 0) throw Error("image has no pixels");
-  const int64_t numel = int64_t{width} * height * channels;
-  check_memory_cap(numel * 4, max_bytes,
+  // width * height < 2^62, but times channels * 4 can overflow int64: saturate instead, well
+  // below the limit because the cap check rounds the value up to MiB.
+  const int64_t pixel_count = int64_t{width} * height;
+  constexpr int64_t kSaturated = std::numeric_limits<int64_t>::max() / 2;
+  const int64_t float_bytes =
+      pixel_count > kSaturated / (4 * channels) ? kSaturated : pixel_count * channels * 4;
+  check_memory_cap(float_bytes, max_bytes,
                    "image of " + std::to_string(width) + "x" + std::to_string(height) + " with " +
                        std::to_string(channels) + (channels == 1 ? " channel" : " channels"));
 
   int got_width = 0, got_height = 0, ignored = 0;
   // Asking stb for 1 or 3 channels makes it drop alpha (and convert 16-bit to 8-bit) for us.
   std::unique_ptr<stbi_uc, StbiFree> pixels(
-      stbi_load_from_memory(bytes.data(), length, &got_width, &got_height, &ignored, channels));
+      stbi_load_from_memory(data, length, &got_width, &got_height, &ignored, channels));
   if (!pixels) throw Error("cannot decode image (" + stb_reason() + ")");
   if (got_width != width || got_height != height)
     throw Error("image decoder disagrees about the size");
 
   Tensor tensor;
   tensor.shape = {1, channels, height, width};
-  tensor.data.resize(static_cast<size_t>(numel));
+  tensor.data.resize(static_cast<size_t>(pixel_count * channels));  // within the cap: no overflow
   const size_t plane = static_cast<size_t>(width) * height;
   const stbi_uc* src = pixels.get();
   // Interleaved HWC bytes -> planar CHW floats in [0, 1].
@@ -68,12 +79,10 @@ Tensor decode_image(const std::vector<uint8_t>& bytes, int64_t max_bytes) {
   return tensor;
 }
 
-}  // namespace
-
 Tensor load_image(const std::string& path, int64_t max_bytes) {
   const std::vector<uint8_t> bytes = read_file_bytes(path, source_file_cap(max_bytes));
   try {
-    return decode_image(bytes, max_bytes);
+    return decode_image(bytes.data(), bytes.size(), max_bytes);
   } catch (...) {
     rethrow_with_path(path);
   }

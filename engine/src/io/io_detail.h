@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "kernelscope/tensor.h"
+
 namespace ks::io_detail {
 
 // Loads assemble values from bytes, so they are correct whatever the host byte order.
@@ -47,6 +49,9 @@ std::string one_line(std::string text);
 // sources are twice the size of their float32 result, plus room for headers. The readers
 // check the exact tensor size against max_bytes after parsing the header.
 int64_t source_file_cap(int64_t max_bytes);
+
+// load_image without the file: what the image fuzzer and load_image share.
+Tensor decode_image(const uint8_t* data, size_t size, int64_t max_bytes);
 
 // "path: message" for an error raised while reading `path`.
 [[noreturn]] void rethrow_with_path(const std::string& path);

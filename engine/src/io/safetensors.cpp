@@ -145,9 +145,9 @@ TensorMap parse_safetensors(const uint8_t* data, size_t size, int64_t max_bytes)
     // Offsets may overlap, so many entries can share the same bytes: cap the sum of the
     // decoded sizes, not the file size.
     const int64_t bytes = entries.back().numel * 4;
-    total_bytes = bytes > std::numeric_limits<int64_t>::max() - total_bytes
-                      ? std::numeric_limits<int64_t>::max()
-                      : total_bytes + bytes;
+    // Saturate well below int64's limit: the cap check rounds the value up to MiB.
+    constexpr int64_t kSaturated = std::numeric_limits<int64_t>::max() / 2;
+    total_bytes = bytes > kSaturated - total_bytes ? kSaturated : total_bytes + bytes;
     check_memory_cap(total_bytes, max_bytes, "safetensors tensors");
   }
 
