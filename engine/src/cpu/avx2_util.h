@@ -1,4 +1,6 @@
 // Helpers shared by the *_avx2.cpp files; include only from files built with -mavx2 -mfma.
+// Those files avoid standard-library templates: an out-of-line copy instantiated there would
+// carry AVX2 code that the linker could pick for the portable path too.
 #pragma once
 
 #include <immintrin.h>

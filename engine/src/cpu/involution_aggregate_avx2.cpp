@@ -3,8 +3,6 @@
 // registers over all K*K taps.
 #include <immintrin.h>
 
-#include <algorithm>
-
 #include <cstring>
 
 #include "cpu/avx2_util.h"
@@ -57,7 +55,7 @@ void row(const Aggregation& a) {
   int64_t j = 0;
   for (int64_t i = 0; i < chunks; ++i) {
     const int64_t n = 8 * (vectors / chunks + (i < vectors % chunks ? 1 : 0));
-    tail<CB, NV>(a, j, std::min(n, a.width - j));
+    tail<CB, NV>(a, j, n < a.width - j ? n : a.width - j);
     j += n;
   }
 }

@@ -3,8 +3,6 @@
 // loaded feeds CO FMAs and each broadcast weight feeds NV FMAs.
 #include <immintrin.h>
 
-#include <algorithm>
-
 #include <cstdint>
 
 #include "cpu/avx2_util.h"
@@ -70,7 +68,7 @@ void row(const RowProduct& r) {
   int64_t j = 0;
   for (int64_t i = 0; i < chunks; ++i) {
     const int64_t n = 8 * (vectors / chunks + (i < vectors % chunks ? 1 : 0));
-    tail<CO, NV>(r, j, std::min(n, r.width - j));
+    tail<CO, NV>(r, j, n < r.width - j ? n : r.width - j);
     j += n;
   }
   if (r.stream) _mm_sfence();  // order the weakly-ordered streaming stores before returning
