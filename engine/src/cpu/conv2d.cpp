@@ -29,8 +29,7 @@ void pack_conv_weights(const ConvParams& p, const Tensor& weight, std::vector<Ch
   for (int64_t first = 0; first < p.out_channels;) {
     // Blocks never straddle a group boundary.
     const int64_t cout_g = p.out_channels / p.groups;
-    const int64_t group_end = (first / cout_g + 1) * cout_g;
-    const int count = static_cast<int>(std::min<int64_t>(kRowBlock, group_end - first));
+    const int count = even_row_block(first % cout_g, cout_g);
     blocks->push_back({first, count, offset});
     for (int64_t ci = 0; ci < cin_g; ++ci)
       for (int64_t k = 0; k < KK; ++k)
@@ -42,6 +41,11 @@ void pack_conv_weights(const ConvParams& p, const Tensor& weight, std::vector<Ch
 }
 
 }  // namespace
+
+int even_row_block(int64_t done, int64_t total) {
+  const int64_t remaining = total - done, blocks = (remaining + kRowBlock - 1) / kRowBlock;
+  return static_cast<int>((remaining + blocks - 1) / blocks);
+}
 
 int64_t band_rows(int64_t output_rows, int64_t planes, int64_t floats_per_row,
                   int64_t halo_floats) {

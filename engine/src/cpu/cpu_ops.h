@@ -15,4 +15,8 @@ InvolutionResult involution2d(const Tensor& input, const InvolutionParams& param
 int64_t band_rows(int64_t output_rows, int64_t independent_planes, int64_t floats_per_row,
                   int64_t halo_floats);
 
+// Size of the next block of rows of a row_product when `done` of `total` rows are blocked:
+// at most kRowBlock, spread evenly (5 rows run as 3 + 2, not 4 + 1 with a wasteful 1-row block).
+int even_row_block(int64_t done, int64_t total);
+
 }  // namespace ks::cpu

@@ -40,14 +40,15 @@ PackedGemm pack_gemm(const float* matrix, const float* row_scale, const float* b
   g.bias.assign(bias, bias + rows);
   g.weights.resize(static_cast<size_t>(rows * cols));
   size_t offset = 0;
-  for (int64_t first = 0; first < rows; first += kRowBlock) {
-    const int count = static_cast<int>(std::min<int64_t>(kRowBlock, rows - first));
+  for (int64_t first = 0; first < rows;) {
+    const int count = even_row_block(first, rows);
     g.blocks.push_back({first, count, offset});
     for (int64_t col = 0; col < cols; ++col)
       for (int c = 0; c < count; ++c) {
         const float scale = row_scale ? row_scale[first + c] : 1.0f;
         g.weights[offset++] = scale * matrix[(first + c) * cols + col];
       }
+    first += count;
   }
   return g;
 }
