@@ -3,8 +3,10 @@
 
 #include <string>
 
+#include "cli/preset.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
+#include "kernelscope/kernel_presets.h"
 
 namespace ks::cli {
 namespace {
@@ -23,6 +25,14 @@ void check_flag_matches_file(int64_t flag, int64_t from_file, const char* flag_n
 
 void check_positive(int64_t flag, const char* flag_name) {
   if (flag == 0 || flag < -1) throw Error(std::string("--") + flag_name + " must be >= 1");
+}
+
+// The --kernel (or preset) kernel for this K; a file and a kernel cannot both decide.
+std::vector<float> named_kernel(const OperatorOptions& o, int64_t kernel_size) {
+  PresetWeights w;
+  w.preset = o.kernel;
+  w.grid = o.kernel_grid;
+  return preset_kernel_values(w, kernel_size);
 }
 
 ConvParams conv_params(const OperatorOptions& o, const Tensor& input, int64_t cap,
@@ -51,7 +61,9 @@ ConvParams conv_params(const OperatorOptions& o, const Tensor& input, int64_t ca
   }
   // Validate the shapes and the memory they need before random weights are allocated.
   check_memory_cap(conv_memory_bytes(input.shape, p), cap, "this convolution");
-  if (o.weights.empty()) *weights = random_conv_weights(p, o.seed);
+  if (o.weights.empty())
+    *weights = o.kernel.empty() ? random_conv_weights(p, o.seed)
+                                : conv_weights_from_kernel(p, named_kernel(o, p.kernel_size));
   validate_conv_weights(p, *weights);
   const std::string bad = nonfinite_weights_report(*weights);
   if (!bad.empty()) warnings->push_back("weights contain non-finite values: " + bad);
@@ -105,7 +117,10 @@ InvolutionParams involution_params(const OperatorOptions& o, const Tensor& input
                 str(o.padding) + " cannot be honoured");
   // Validate the shapes and the memory they need before random weights are allocated.
   check_memory_cap(involution_memory_bytes(input.shape, p), cap, "this involution");
-  if (o.weights.empty()) *weights = random_involution_weights(p, o.seed);
+  if (o.weights.empty())
+    *weights = o.kernel.empty()
+                   ? random_involution_weights(p, o.seed)
+                   : involution_weights_from_kernel(p, named_kernel(o, p.kernel_size), o.seed);
   validate_involution_weights(p, *weights);
   const std::string bad = nonfinite_weights_report(*weights);
   if (!bad.empty()) warnings->push_back("weights contain non-finite values: " + bad);
@@ -115,9 +130,17 @@ InvolutionParams involution_params(const OperatorOptions& o, const Tensor& input
 }  // namespace
 
 void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required) {
-  app.add_option("--op", o.op, "operator")->check(CLI::IsMember({"conv", "involution"}));
+  auto* op = app.add_option("--op", o.op, "operator")->check(CLI::IsMember({"conv", "involution"}));
   auto* input = app.add_option("--input", o.input, "image (PNG, JPEG, BMP, ...) or .npy array");
   if (input_required) input->required();
+  // A preset brings its own image and operator: option callbacks run before CLI11 checks
+  // requirements, so this one can lift --input's, and clear the default --op for the preset.
+  app.add_option("--preset", o.preset, "scene (.json, assets/presets/); flags override it")
+      ->each([&o, op, input](const std::string&) {
+        input->required(false);
+        if (op->count() == 0) o.op.clear();
+      });
+  app.add_option("--kernel", o.kernel, "named kernel instead of random weights (sobel_x, ...)");
   app.add_option("--weights", o.weights, "layer weights (.safetensors, PyTorch key names)");
   app.add_option("--seed", o.seed, "seed of the random weights (PyTorch's default init)");
   app.add_option("--kernel-size", o.kernel_size, "kernel size K");
@@ -133,7 +156,10 @@ void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required
       ->check(CLI::PositiveNumber);
 }
 
-PreparedOperation prepare_operation(const OperatorOptions& o) {
+PreparedOperation prepare_operation(const OperatorOptions& given) {
+  const OperatorOptions o = resolve_preset_options(given);
+  if (!o.weights.empty() && !o.kernel.empty())
+    throw Error("--kernel and --weights both set the weights; give one");
   for (auto [value, name] : {std::pair{o.kernel_size, "kernel-size"},
                              {o.out_channels, "out-channels"},
                              {o.stride, "stride"},

@@ -30,11 +30,19 @@ struct OperatorOptions {
   int64_t reduction = -1;
   std::string backend = "auto";
   int64_t max_memory_mb = kDefaultMemoryCapBytes >> 20;
+  // --preset FILE (cli/preset.h): a scene that fills every field no flag gave. op is
+  // cleared after parsing when --op was not given, so the preset can decide it.
+  std::string preset;
+  // --kernel NAME: one named K x K kernel (kernelscope/kernel_presets.h) spread over the
+  // layer instead of random weights; "grid" takes kernel_grid (from a preset).
+  std::string kernel;
+  std::vector<float> kernel_grid;
 };
 
 // Adds --op, --input, --weights, --seed, --kernel-size, --out-channels, --stride, --padding,
-// --dilation, --groups, --group-channels, --reduction, --backend, --max-memory-mb.
-// input_required: "run" needs --input; the app falls back to its bundled sample.
+// --dilation, --groups, --group-channels, --reduction, --backend, --max-memory-mb, --preset,
+// --kernel. input_required: "run" needs --input (or --preset); the app falls back to its
+// bundled sample.
 void add_operator_options(CLI::App& app, OperatorOptions& options, bool input_required);
 
 struct PreparedOperation {

@@ -12,6 +12,7 @@ int run_subcommand(int argc, char** argv) {
   if (std::strcmp(name, "run") == 0) return run_command(argc - 1, argv + 1);
   if (std::strcmp(name, "bench") == 0) return bench_command(argc - 1, argv + 1);
   if (std::strcmp(name, "selftest") == 0) return selftest_command(argc - 1, argv + 1);
+  if (std::strcmp(name, "animate") == 0) return animate_command(argc - 1, argv + 1);
   if (std::strcmp(name, "help") == 0) {
     std::printf(
         "usage: kernelscope [app options]          open the desktop app\n"

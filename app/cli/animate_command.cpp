@@ -1,0 +1,299 @@
+// "kernelscope animate": the step-through as slides. Moves the window along a path of output
+// pixels and writes one PNG per position (input with the window, the K x K patch, kernel
+// and products with their sum, the output map filling in), optionally an animated GIF.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/operator_options.h"
+#include "cli/preset.h"
+#include "kernelscope/backend.h"
+#include "kernelscope/error.h"
+#include "kernelscope/explain.h"
+#include "kernelscope/io.h"
+#include "kernelscope/notebook_variant.h"
+#include "render/font.h"
+#include "render/gif.h"
+#include "render/step_view.h"
+
+namespace ks::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct AnimateOptions {
+  std::string out_dir;
+  std::string gif;
+  std::string path = "row";  // pixel | row | all
+  std::string pixel;         // "y,x"
+  std::string variant;       // paper | notebook; empty: the preset's, else paper
+  std::string caption;
+  std::string colormap;
+  std::string font = render::Font::default_font_path();
+  int frames = 12;
+  int64_t channel = -1;
+  float scale = 1.0f;
+  int delay_ms = 600;
+  bool json = false;
+};
+
+struct Pixel {
+  int64_t i = 0, j = 0;
+};
+
+Pixel parse_pixel(const std::string& text) {
+  Pixel p;
+  char extra = 0;
+  long long y = -1, x = -1;
+  if (std::sscanf(text.c_str(), "%lld,%lld%c", &y, &x, &extra) != 2 || y < 0 || x < 0)
+    throw Error("--pixel must be ROW,COLUMN with integers >= 0, got '" + text + "'");
+  p.i = y;
+  p.j = x;
+  return p;
+}
+
+// The output pixels the window visits, evenly spaced along the chosen path.
+std::vector<Pixel> window_path(const std::string& path, int frames, Pixel start, int64_t H,
+                               int64_t W) {
+  std::vector<Pixel> out;
+  if (path == "pixel") return {start};
+  const int64_t count = path == "row" ? W : H * W;
+  const int64_t n = std::min<int64_t>(frames, count);
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t step = n == 1 ? 0 : (k * (count - 1) + (n - 1) / 2) / (n - 1);
+    out.push_back(path == "row" ? Pixel{start.i, step} : Pixel{step / W, step % W});
+  }
+  return out;
+}
+
+void remove_old_frames(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("frame_", 0) == 0 && e.path().extension() == ".png") fs::remove(e.path(), ec);
+  }
+}
+
+void apply_relu(Tensor& t) {
+  for (float& v : t.data) v = std::max(v, 0.0f);
+}
+
+// Everything a frame needs, computed once: the paper's operators or the notebook variant.
+struct Scene {
+  std::string kind;  // conv | involution | notebook
+  Tensor input;
+  Tensor output;  // as displayed (after the activation)
+  Tensor raw;     // the operator's output (before it), what the sums must equal
+  ConvParams conv;
+  ConvWeights conv_weights;
+  InvolutionParams inv;
+  InvolutionWeights inv_weights;
+  NotebookVariantParams notebook;
+  NotebookVariantResult notebook_result;
+};
+
+Scene paper_scene(const OperatorOptions& options) {
+  const PreparedOperation op = prepare_operation(options);
+  for (const auto& w : op.warnings) std::fprintf(stderr, "kernelscope: warning: %s\n", w.c_str());
+  // The reference backend: the step-through's sums are accumulated exactly like it, so the
+  // numbers on the slide and the map agree to the last bit.
+  Backend* backend = find_backend("cpu-ref");
+  if (!backend) throw Error("the cpu-ref backend is missing from this build");
+  Scene s;
+  s.input = op.input;
+  if (op.op == OpKind::Conv) {
+    s.kind = "conv";
+    s.conv = op.conv;
+    s.conv_weights = op.conv_weights;
+    s.raw = backend->conv2d(s.input, s.conv, s.conv_weights, nullptr);
+  } else {
+    s.kind = "involution";
+    s.inv = op.involution;
+    s.inv_weights = op.involution_weights;
+    s.raw = backend->involution2d(s.input, s.inv, s.inv_weights, nullptr).output;
+  }
+  return s;
+}
+
+Scene notebook_scene(const OperatorOptions& o, int64_t preset_padding) {
+  if (o.op == "conv") throw Error("--variant notebook is an involution variant; drop --op conv");
+  if (!o.weights.empty() || !o.kernel.empty())
+    throw Error(
+        "the notebook variant uses seeded random weights (--seed); --weights and "
+        "--kernel apply to the paper's operators");
+  if (o.groups >= 0 || o.dilation >= 0)
+    throw Error("the notebook variant has no --groups or --dilation (use --group-channels)");
+  Scene s;
+  s.kind = "notebook";
+  s.input = load_input(o.input, o.max_memory_mb << 20);
+  NotebookVariantParams& p = s.notebook;
+  p.channels = s.input.dim(1);
+  p.kernel_size = o.kernel_size > 0 ? o.kernel_size : 3;
+  p.group_channels = o.group_channels > 0 ? o.group_channels : 1;
+  p.reduction = o.reduction > 0 ? o.reduction : 1;
+  p.stride = o.stride > 0 ? o.stride : 1;
+  p.padding = o.padding >= 0 ? o.padding : std::max<int64_t>(preset_padding, 0);
+  notebook_variant_output_shape(s.input.shape, p);  // explains stride > 1 before any work
+  s.notebook_result =
+      notebook_variant_involution(s.input, p, random_notebook_variant_weights(p, o.seed));
+  s.raw = s.notebook_result.output;
+  return s;
+}
+
+render::StepView view_at(const Scene& s, int64_t channel, Pixel px, float* explained) {
+  if (s.kind == "conv") {
+    const ConvPixelExplanation e =
+        explain_conv_pixel(s.input, s.conv, s.conv_weights, 0, channel, px.i, px.j);
+    *explained = e.output;
+    return render::conv_step_view(s.input, s.conv, s.conv_weights, s.output, e);
+  }
+  if (s.kind == "involution") {
+    const InvolutionPixelExplanation e =
+        explain_involution_pixel(s.input, s.inv, s.inv_weights, 0, channel, px.i, px.j);
+    *explained = e.output;
+    return render::involution_step_view(s.input, s.inv, s.output, e);
+  }
+  render::StepView v =
+      render::notebook_step_view(s.input, s.notebook, s.notebook_result, 0, channel, px.i, px.j);
+  v.output = &s.output;
+  *explained = s.notebook_result.output.at(0, channel, px.i, px.j);
+  return v;
+}
+
+}  // namespace
+
+int animate_command(int argc, char** argv) {
+  CLI::App app{"Step the window across the image: PNG frames (and a GIF) for slides",
+               "kernelscope animate"};
+  OperatorOptions options;
+  AnimateOptions a;
+  add_operator_options(app, options, /*input_required=*/true);
+  app.add_option("--out", a.out_dir, "directory for frame_0000.png ... (created)")->required();
+  app.add_option("--gif", a.gif, "also write an animated GIF here");
+  app.add_option("--frames", a.frames, "number of window positions along the path")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--path", a.path, "pixel: only --pixel; row: along its row; all: the whole map")
+      ->check(CLI::IsMember({"pixel", "row", "all"}));
+  app.add_option("--pixel", a.pixel,
+                 "output pixel ROW,COLUMN (default: the preset's or the centre)");
+  app.add_option("--channel", a.channel, "output channel to explain (default 0)");
+  app.add_option("--variant", a.variant, "involution variant: paper, or notebook (KxK span)")
+      ->check(CLI::IsMember({"paper", "notebook"}));
+  app.add_option("--caption", a.caption, "caption under the title (default: the preset's)");
+  app.add_option("--colormap", a.colormap, "output colormap: diverging, viridis, grey")
+      ->check(CLI::IsMember({"diverging", "viridis", "grey"}));
+  app.add_option("--scale", a.scale, "frame size: 1 = 1280x720, 1.5 = 1920x1080")
+      ->check(CLI::Range(0.5f, 4.0f));
+  app.add_option("--delay-ms", a.delay_ms, "GIF time per frame")->check(CLI::Range(20, 60000));
+  app.add_option("--font", a.font, "TrueType font for the text");
+  app.add_flag("--json", a.json, "print a JSON summary with each frame's pixel and value");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  // --op defaults to conv; the notebook variant needs to know whether it was asked for.
+  if (app.get_option("--op")->count() == 0 && a.variant == "notebook") options.op.clear();
+  Preset preset;
+  const bool have_preset = !options.preset.empty();
+  if (have_preset) preset = load_preset(options.preset);
+  const std::string variant = !a.variant.empty() ? a.variant
+                              : have_preset      ? preset.variant
+                                                 : "paper";
+  OperatorOptions resolved = options;
+  if (have_preset) {
+    resolved = options_from_preset(preset, options.preset, options);
+    resolved.preset.clear();  // applied here, so the variant can override the preset's
+  }
+  if (resolved.op.empty()) resolved.op = variant == "notebook" ? "involution" : "conv";
+
+  // Everything that can fail on bad input fails before the first file is written.
+  const render::Font font(a.font);
+  Scene scene = variant == "notebook" ? notebook_scene(resolved, have_preset ? preset.padding : -1)
+                                      : paper_scene(resolved);
+  const std::string activation = have_preset ? preset.activation : "none";
+  scene.output = scene.raw;
+  if (activation == "relu") apply_relu(scene.output);
+  const int64_t C_out = scene.raw.dim(1), H_out = scene.raw.dim(2), W_out = scene.raw.dim(3);
+  const int64_t channel = a.channel >= 0                       ? a.channel
+                          : have_preset && preset.channel >= 0 ? preset.channel
+                                                               : 0;
+  if (channel >= C_out)
+    throw Error("--channel " + std::to_string(channel) + " is outside the output's " +
+                std::to_string(C_out) + " channels");
+  Pixel start{H_out / 2, W_out / 2};
+  if (!a.pixel.empty())
+    start = parse_pixel(a.pixel);
+  else if (have_preset && preset.pixel_y >= 0)
+    start = {preset.pixel_y, preset.pixel_x};
+  if (start.i >= H_out || start.j >= W_out)
+    throw Error("--pixel " + std::to_string(start.i) + "," + std::to_string(start.j) +
+                " is outside the " + std::to_string(H_out) + "x" + std::to_string(W_out) +
+                " output");
+  const std::vector<Pixel> path = window_path(a.path, a.frames, start, H_out, W_out);
+  const std::string caption = !a.caption.empty() ? a.caption : have_preset ? preset.caption : "";
+  const Colormap colormap = colormap_from_name(!a.colormap.empty() ? a.colormap
+                                               : have_preset       ? preset.colormap
+                                                                   : "diverging");
+
+  const fs::path dir(a.out_dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error("cannot create output directory " + a.out_dir + ": " + ec.message());
+  remove_old_frames(dir);
+  std::unique_ptr<render::GifWriter> gif;
+  nlohmann::json frames = nlohmann::json::array();
+  for (size_t f = 0; f < path.size(); ++f) {
+    const Pixel px = path[f];
+    float explained = 0;
+    render::StepView view = view_at(scene, channel, px, &explained);
+    const float engine = scene.raw.at(0, channel, px.i, px.j);
+    if (std::fabs(explained - engine) > 1e-5f * (1 + std::fabs(engine)))
+      std::fprintf(stderr, "kernelscope: warning: explained sum %g differs from the output %g\n",
+                   explained, engine);
+    if (activation == "relu")
+      view.sum_lines.push_back("ReLU → " + render::format_number(std::max(explained, 0.0f), 4));
+    view.caption = caption;
+    view.colormap = colormap;
+    view.filled = a.path == "pixel" ? -1 : px.i * W_out + px.j + 1;
+    const render::Canvas canvas = render::render_step_frame(view, font, a.scale);
+    char name[32];
+    std::snprintf(name, sizeof name, "frame_%04zu.png", f);
+    canvas.save_png((dir / name).string());
+    if (!a.gif.empty()) {
+      if (!gif)
+        gif = std::make_unique<render::GifWriter>(a.gif, canvas.width(), canvas.height(),
+                                                  std::max(a.delay_ms / 10, 2));
+      gif->add_frame(canvas.rgb());
+    }
+    frames.push_back({{"file", name}, {"i", px.i}, {"j", px.j}, {"value", explained}});
+  }
+  if (gif) gif->finish();
+
+  if (a.json) {
+    nlohmann::json j = {{"op", scene.kind},
+                        {"variant", variant},
+                        {"channel", channel},
+                        {"input_shape", scene.input.shape},
+                        {"output_shape", scene.raw.shape},
+                        {"out_dir", a.out_dir},
+                        {"frames", frames}};
+    if (!a.gif.empty()) j["gif"] = a.gif;
+    if (!caption.empty()) j["caption"] = caption;
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("%s %s -> %s, channel %lld: wrote %zu frames to %s%s%s\n", scene.kind.c_str(),
+                shape_to_string(scene.input.shape).c_str(),
+                shape_to_string(scene.raw.shape).c_str(), static_cast<long long>(channel),
+                path.size(), a.out_dir.c_str(), a.gif.empty() ? "" : " and ", a.gif.c_str());
+  }
+  return 0;
+}
+
+}  // namespace ks::cli

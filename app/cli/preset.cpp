@@ -1,0 +1,278 @@
+// Reading, writing and applying preset scenes (see preset.h and docs/teaching.md).
+#include "cli/preset.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "kernelscope/error.h"
+#include "kernelscope/io.h"
+#include "kernelscope/kernel_presets.h"
+
+namespace ks::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::set<std::string> kFields = {
+    "name",         "caption",    "image",   "op",       "variant", "kernel_size",
+    "out_channels", "stride",     "padding", "dilation", "groups",  "group_channels",
+    "reduction",    "activation", "weights", "colormap", "pixel",   "channel"};
+
+// Reads one field with a message naming it when the type is wrong.
+class Reader {
+ public:
+  Reader(const json& j, std::string origin) : j_(j), origin_(std::move(origin)) {}
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error("preset " + origin_ + ": " + what);
+  }
+  void text(const char* key, std::string* out, bool required = false) const {
+    if (!j_.contains(key)) {
+      if (required) fail(std::string("missing field '") + key + "'");
+      return;
+    }
+    if (!j_[key].is_string()) fail(std::string("field '") + key + "' must be a string");
+    *out = j_[key].get<std::string>();
+  }
+  void integer(const char* key, int64_t* out, int64_t min) const {
+    if (!j_.contains(key)) return;
+    if (!j_[key].is_number_integer() || j_[key].get<int64_t>() < min)
+      fail(std::string("field '") + key + "' must be an integer >= " + std::to_string(min));
+    *out = j_[key].get<int64_t>();
+  }
+  void one_of(const char* key, std::string* out, std::initializer_list<const char*> allowed) const {
+    text(key, out);
+    for (const char* a : allowed)
+      if (*out == a) return;
+    std::string list;
+    for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+    fail(std::string("field '") + key + "' is '" + *out + "' (use " + list + ")");
+  }
+
+ private:
+  const json& j_;
+  std::string origin_;
+};
+
+// The grid as a flat or nested (rows) array of numbers.
+std::vector<float> read_grid(const json& g, const Reader& r) {
+  std::vector<float> values;
+  if (!g.is_array()) r.fail("weights.grid must be an array of numbers (flat or rows)");
+  for (const json& v : g) {
+    if (v.is_array()) {
+      for (const json& w : v) {
+        if (!w.is_number()) r.fail("weights.grid must hold numbers only");
+        values.push_back(w.get<float>());
+      }
+    } else if (v.is_number()) {
+      values.push_back(v.get<float>());
+    } else {
+      r.fail("weights.grid must hold numbers only");
+    }
+  }
+  return values;
+}
+
+PresetWeights read_weights(const json& w, const Reader& r) {
+  PresetWeights out;
+  if (!w.is_object()) r.fail("field 'weights' must be an object");
+  for (auto it = w.begin(); it != w.end(); ++it)
+    if (it.key() != "preset" && it.key() != "seed" && it.key() != "grid" && it.key() != "file")
+      r.fail("unknown field 'weights." + it.key() + "'");
+  if (w.contains("file")) {
+    if (!w["file"].is_string()) r.fail("weights.file must be a string");
+    out.file = w["file"].get<std::string>();
+    out.preset = "file";
+  }
+  if (w.contains("grid")) {
+    out.grid = read_grid(w["grid"], r);
+    out.preset = "grid";
+  }
+  if (w.contains("preset")) {
+    if (!w["preset"].is_string()) r.fail("weights.preset must be a string");
+    out.preset = w["preset"].get<std::string>();
+  }
+  if (w.contains("seed")) {
+    if (!w["seed"].is_number_unsigned()) r.fail("weights.seed must be an integer >= 0");
+    out.seed = w["seed"].get<uint64_t>();
+  }
+  if (out.preset == "file" && out.file.empty()) r.fail("weights.preset 'file' needs weights.file");
+  if (out.preset == "grid" && out.grid.empty()) r.fail("weights.preset 'grid' needs weights.grid");
+  if (out.preset != "random" && out.preset != "grid" && out.preset != "file") {
+    try {
+      kernel_preset_from_name(out.preset);
+    } catch (const Error& e) {
+      r.fail(std::string("weights.preset: ") + e.what() + ", random, grid or file");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Preset preset_from_json(const json& j, const std::string& origin) {
+  const Reader r(j, origin);
+  if (!j.is_object()) r.fail("the file must hold one JSON object");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!kFields.count(it.key())) r.fail("unknown field '" + it.key() + "'");
+  Preset p;
+  r.text("name", &p.name, /*required=*/true);
+  r.text("caption", &p.caption);
+  r.text("image", &p.image, /*required=*/true);
+  r.one_of("op", &p.op, {"conv", "involution"});
+  r.one_of("variant", &p.variant, {"paper", "notebook"});
+  if (p.variant == "notebook" && p.op != "involution")
+    r.fail("variant 'notebook' is an involution variant: set op to 'involution'");
+  r.integer("kernel_size", &p.kernel_size, 1);
+  r.integer("out_channels", &p.out_channels, 1);
+  r.integer("stride", &p.stride, 1);
+  r.integer("padding", &p.padding, 0);
+  r.integer("dilation", &p.dilation, 1);
+  r.integer("groups", &p.groups, 1);
+  r.integer("group_channels", &p.group_channels, 1);
+  r.integer("reduction", &p.reduction, 1);
+  r.integer("channel", &p.channel, 0);
+  r.one_of("activation", &p.activation, {"none", "relu"});
+  r.one_of("colormap", &p.colormap, {"diverging", "viridis", "grey"});
+  if (j.contains("weights")) p.weights = read_weights(j["weights"], r);
+  if (j.contains("pixel")) {
+    const json& px = j["pixel"];
+    if (!px.is_array() || px.size() != 2 || !px[0].is_number_integer() ||
+        !px[1].is_number_integer() || px[0].get<int64_t>() < 0 || px[1].get<int64_t>() < 0)
+      r.fail("field 'pixel' must be [row, column] with integers >= 0");
+    p.pixel_y = px[0].get<int64_t>();
+    p.pixel_x = px[1].get<int64_t>();
+  }
+  if (p.weights.preset == "grid" && p.kernel_size > 0 &&
+      static_cast<int64_t>(p.weights.grid.size()) != p.kernel_size * p.kernel_size)
+    r.fail("weights.grid has " + std::to_string(p.weights.grid.size()) +
+           " values but kernel_size " + std::to_string(p.kernel_size) + " needs " +
+           std::to_string(p.kernel_size * p.kernel_size));
+  return p;
+}
+
+json preset_to_json(const Preset& p) {
+  json j;
+  j["name"] = p.name;
+  if (!p.caption.empty()) j["caption"] = p.caption;
+  j["image"] = p.image;
+  j["op"] = p.op;
+  if (p.variant != "paper") j["variant"] = p.variant;
+  for (auto [key, value] : {std::pair<const char*, int64_t>{"kernel_size", p.kernel_size},
+                            {"out_channels", p.out_channels},
+                            {"stride", p.stride},
+                            {"padding", p.padding},
+                            {"dilation", p.dilation},
+                            {"groups", p.groups},
+                            {"group_channels", p.group_channels},
+                            {"reduction", p.reduction}})
+    if (value >= 0) j[key] = value;
+  j["activation"] = p.activation;
+  json w;
+  w["preset"] = p.weights.preset;
+  if (p.weights.preset == "random" || p.weights.seed != 0) w["seed"] = p.weights.seed;
+  if (!p.weights.grid.empty()) w["grid"] = p.weights.grid;
+  if (!p.weights.file.empty()) w["file"] = p.weights.file;
+  j["weights"] = w;
+  j["colormap"] = p.colormap;
+  if (p.pixel_y >= 0 && p.pixel_x >= 0) j["pixel"] = {p.pixel_y, p.pixel_x};
+  if (p.channel >= 0) j["channel"] = p.channel;
+  return j;
+}
+
+Preset load_preset(const std::string& path) {
+  const std::vector<uint8_t> bytes = read_file_bytes(path, int64_t{1} << 20);
+  json j;
+  try {
+    j = json::parse(bytes.begin(), bytes.end());
+  } catch (const json::parse_error& e) {
+    throw Error("preset " + path + ": not valid JSON (" + e.what() + ")");
+  }
+  return preset_from_json(j, path);
+}
+
+void save_preset(const std::string& path, const Preset& preset) {
+  const std::string text = preset_to_json(preset).dump(2) + "\n";
+  write_file_atomically(path, text.data(), text.size());
+}
+
+std::vector<std::string> list_presets(const std::string& directory) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(directory, ec))
+    if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path().string());
+  if (ec) throw Error("cannot list presets in " + directory + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string resolve_preset_path(const std::string& relative, const std::string& preset_path) {
+  const fs::path p(relative);
+  if (p.is_absolute()) return relative;
+  const fs::path dir = fs::absolute(preset_path).parent_path();
+  const fs::path candidates[] = {dir.parent_path() / p, dir / p};
+  for (const fs::path& c : candidates)
+    if (fs::exists(c)) return c.lexically_normal().string();
+  throw Error("preset " + preset_path + ": '" + relative + "' not found in " +
+              candidates[0].parent_path().lexically_normal().string() + " or " + dir.string());
+}
+
+std::vector<float> preset_kernel_values(const PresetWeights& w, int64_t kernel_size) {
+  if (w.preset == "random" || w.preset == "file") return {};
+  if (w.preset == "grid") {
+    if (static_cast<int64_t>(w.grid.size()) != kernel_size * kernel_size)
+      throw Error("the kernel grid has " + std::to_string(w.grid.size()) +
+                  " values but K=" + std::to_string(kernel_size) + " needs " +
+                  std::to_string(kernel_size * kernel_size));
+    return w.grid;
+  }
+  return kernel_preset(kernel_preset_from_name(w.preset), kernel_size);
+}
+
+OperatorOptions options_from_preset(const Preset& p, const std::string& preset_path,
+                                    const OperatorOptions& given) {
+  OperatorOptions o = given;
+  if (o.op.empty()) o.op = p.op;
+  if (o.input.empty()) o.input = resolve_preset_path(p.image, preset_path);
+  auto fill = [](int64_t* flag, int64_t from_preset) {
+    if (*flag < 0) *flag = from_preset;
+  };
+  fill(&o.kernel_size, p.kernel_size);
+  fill(&o.out_channels, p.out_channels);
+  fill(&o.stride, p.stride);
+  if (p.variant != "notebook") fill(&o.padding, p.padding);  // the variant's own padding
+  fill(&o.dilation, p.dilation);
+  fill(&o.groups, p.groups);
+  fill(&o.group_channels, p.group_channels);
+  fill(&o.reduction, p.reduction);
+  // Weights: a --weights file, --kernel or a --seed on the command line win as a whole.
+  const bool weights_given = !o.weights.empty() || !o.kernel.empty() || o.seed != 0;
+  if (!weights_given) {
+    o.seed = p.weights.seed;
+    if (p.weights.preset == "file") {
+      o.weights = resolve_preset_path(p.weights.file, preset_path);
+    } else if (p.weights.preset != "random") {
+      o.kernel = p.weights.preset;
+      o.kernel_grid = p.weights.grid;
+    }
+  }
+  return o;
+}
+
+OperatorOptions resolve_preset_options(const OperatorOptions& options) {
+  if (options.preset.empty()) {
+    OperatorOptions o = options;
+    if (o.op.empty()) o.op = "conv";
+    return o;
+  }
+  const Preset p = load_preset(options.preset);
+  if (p.variant == "notebook")
+    throw Error("preset " + options.preset +
+                " uses the notebook's involution variant, which `kernelscope animate` and the "
+                "app compute; `run` computes the paper's operators");
+  return options_from_preset(p, options.preset, options);
+}
+
+}  // namespace ks::cli

@@ -1,0 +1,258 @@
+// Runs the real binary for the teaching features: "kernelscope animate" (frames, GIF, the
+// numbers it reports equal the reference output), --preset and --kernel on "run", every
+// shipped preset, and the failure paths (one line on stderr, nonzero exit).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "cpu_ref/reference.h"
+#include "kernelscope/io.h"
+#include "kernelscope/kernel_presets.h"
+#include "kernelscope/notebook_variant.h"
+#include "test_util.h"
+
+namespace ks {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+CommandResult kernelscope(const std::string& args) {
+  const std::string dir = test::make_temp_dir("cli_anim_io");
+  const std::string cmd =
+      std::string(KS_CLI_PATH) + " " + args + " >" + dir + "/out 2>" + dir + "/err </dev/null";
+  const int status = std::system(cmd.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text(dir + "/out");
+  r.err = read_text(dir + "/err");
+  fs::remove_all(dir);
+  return r;
+}
+
+std::string asset(const std::string& name) { return std::string(KS_ASSET_DIR) + "/" + name; }
+std::string preset(const std::string& name) { return asset("presets/" + name); }
+
+int count_files(const fs::path& dir, const std::string& ext) {
+  int n = 0;
+  for (auto& e : fs::directory_iterator(dir)) n += e.path().extension() == ext;
+  return n;
+}
+
+int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+void expect_one_line_error(const CommandResult& r, const std::string& fragment) {
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(fragment), std::string::npos)
+      << "expected '" << fragment << "' in " << r.err;
+}
+
+ConvParams sobel_scene_params(const Tensor& x, int64_t k) {
+  ConvParams p;
+  p.in_channels = x.dim(1);
+  p.out_channels = 3;
+  p.kernel_size = k;
+  p.padding = 1;
+  return p;
+}
+
+TEST(CliAnimate, SobelPresetWritesFramesGifAndTheReferenceValues) {
+  const std::string out = test::make_temp_dir("cli_anim");
+  const CommandResult r =
+      kernelscope("animate --preset " + preset("02_sobel_x_shapes.json") + " --frames 4 --out " +
+                  out + " --gif " + out + "/sobel.gif --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count_files(out, ".png"), 4);
+  ASSERT_TRUE(fs::exists(out + "/sobel.gif"));
+  EXPECT_FALSE(fs::exists(out + "/sobel.gif.tmp"));
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["op"], "conv");
+  ASSERT_EQ(j["frames"].size(), 4u);
+
+  // The values the frames print are the reference convolution at those pixels.
+  const Tensor x = load_input(asset("samples/shapes.png"));
+  const ConvParams p = sobel_scene_params(x, 3);
+  const Tensor y =
+      ref::conv2d(x, p, conv_weights_from_kernel(p, kernel_preset(KernelPreset::SobelX, 3)));
+  bool some_edge = false;
+  for (const auto& f : j["frames"]) {
+    const int64_t i = f["i"], jj = f["j"];
+    EXPECT_EQ(i, 85);  // the preset's row
+    EXPECT_FLOAT_EQ(f["value"].get<float>(), y.at(0, 1, i, jj)) << i << "," << jj;
+    some_edge |= std::fabs(f["value"].get<float>()) > 0.1f;
+  }
+  EXPECT_TRUE(some_edge) << "the row crosses the square's edges";
+  EXPECT_EQ(j["frames"][0]["j"], 0);
+  EXPECT_EQ(j["frames"][3]["j"], 319);
+
+  // Frames are 1280x720 and the GIF's first frame matches the first PNG (palette-reduced).
+  const Tensor png = load_image(out + "/frame_0000.png");
+  const Tensor gif = load_image(out + "/sobel.gif");
+  EXPECT_EQ(png.shape, (Shape{1, 3, 720, 1280}));
+  ASSERT_EQ(gif.shape, png.shape);
+  double diff = 0;
+  for (size_t k = 0; k < png.data.size(); ++k) diff += std::fabs(png.data[k] - gif.data[k]);
+  EXPECT_LT(diff / static_cast<double>(png.data.size()), 3.0 / 255)
+      << "GIF decodes to another image";
+  fs::remove_all(out);
+}
+
+TEST(CliAnimate, InvolutionPixelValueEqualsReference) {
+  const std::string out = test::make_temp_dir("cli_anim");
+  const CommandResult r =
+      kernelscope("animate --op involution --input " + asset("samples/checker.png") +
+                  " --kernel-size 5 --stride 2 --seed 4 --path pixel --pixel 0,3"
+                  " --out " +
+                  out + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count_files(out, ".png"), 1);
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  const Tensor x = load_input(asset("samples/checker.png"));
+  InvolutionParams p;
+  p.channels = 1;
+  p.kernel_size = 5;
+  p.stride = 2;
+  const InvolutionWeights w = random_involution_weights(p, 4);
+  const Tensor y = ref::involution_aggregate(x, ref::involution_kernels(x, p, w), p);
+  EXPECT_FLOAT_EQ(j["frames"][0]["value"].get<float>(), y.at(0, 0, 0, 3));
+  fs::remove_all(out);
+}
+
+TEST(CliAnimate, NotebookVariantShrinksTheMapAndMatchesTheEngine) {
+  const std::string out = test::make_temp_dir("cli_anim");
+  const CommandResult r = kernelscope("animate --preset " + preset("08_notebook_variant.json") +
+                                      " --path all --frames 3 --out " + out + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["variant"], "notebook");
+  EXPECT_EQ(j["output_shape"], nlohmann::json({1, 3, 238, 318}));
+  const Tensor x = load_input(asset("samples/shapes.png"));
+  NotebookVariantParams p;
+  const NotebookVariantResult nb =
+      notebook_variant_involution(x, p, random_notebook_variant_weights(p, 0));
+  for (const auto& f : j["frames"])
+    EXPECT_FLOAT_EQ(f["value"].get<float>(), nb.output.at(0, 0, f["i"], f["j"]));
+  fs::remove_all(out);
+}
+
+TEST(CliAnimate, VariantSwitchOnPlainInvolutionFlags) {
+  const std::string out = test::make_temp_dir("cli_anim");
+  const CommandResult r =
+      kernelscope("animate --variant notebook --input " + asset("samples/checker.png") +
+                  " --path pixel --pixel 5,5 --out " + out + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["output_shape"], nlohmann::json({1, 1, 190, 190}));
+  expect_one_line_error(kernelscope("animate --variant notebook --stride 2 --input " +
+                                    asset("samples/checker.png") + " --out " + out),
+                        "stride 1");
+  fs::remove_all(out);
+}
+
+TEST(CliAnimate, EveryShippedPresetRenders) {
+  int presets = 0;
+  for (const auto& e : fs::directory_iterator(asset("presets"))) {
+    if (e.path().extension() != ".json") continue;
+    ++presets;
+    const std::string out = test::make_temp_dir("cli_anim");
+    const CommandResult r =
+        kernelscope("animate --preset " + e.path().string() + " --path pixel --out " + out);
+    EXPECT_EQ(r.exit_code, 0) << e.path() << ": " << r.err;
+    EXPECT_EQ(count_files(out, ".png"), 1) << e.path();
+    fs::remove_all(out);
+  }
+  EXPECT_GE(presets, 6);
+}
+
+TEST(CliAnimate, BadRequestsFailWithOneLine) {
+  const std::string out = test::make_temp_dir("cli_anim");
+  const std::string shapes = " --input " + asset("samples/shapes.png") + " --out " + out;
+  expect_one_line_error(kernelscope("animate" + shapes + " --pixel 500,2"), "outside");
+  expect_one_line_error(kernelscope("animate" + shapes + " --pixel 2"), "ROW,COLUMN");
+  expect_one_line_error(kernelscope("animate" + shapes + " --channel 8"), "channel");
+  expect_one_line_error(kernelscope("animate" + shapes + " --font /nonexistent.ttf"), "font");
+  EXPECT_NE(kernelscope("animate --out " + out).exit_code, 0) << "no input, no preset";
+  EXPECT_EQ(count_files(out, ".png"), 0);
+  fs::remove_all(out);
+}
+
+TEST(CliPreset, RunWithPresetEqualsReferenceAndFlagsOverride) {
+  const std::string out = test::make_temp_dir("cli_preset");
+  const Tensor x = load_input(asset("samples/shapes.png"));
+  for (int64_t k : {3, 5}) {
+    const std::string extra = k == 3 ? "" : " --kernel-size 5";
+    const CommandResult r = kernelscope("run --preset " + preset("02_sobel_x_shapes.json") + extra +
+                                        " --no-png --out " + out);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const ConvParams p = sobel_scene_params(x, k);
+    const Tensor expected =
+        ref::conv2d(x, p, conv_weights_from_kernel(p, kernel_preset(KernelPreset::SobelX, k)));
+    EXPECT_TRUE(test::all_close(load_npy(out + "/output.npy"), expected, 1e-5f, 1e-5f))
+        << "K=" << k;
+  }
+  // --op on the command line beats the preset's op.
+  const CommandResult inv =
+      kernelscope("run --preset " + preset("02_sobel_x_shapes.json") +
+                  " --op involution --padding 1 --no-png --out " + out + " --json");
+  ASSERT_EQ(inv.exit_code, 0) << inv.err;
+  EXPECT_EQ(nlohmann::json::parse(inv.out)["op"], "involution");
+  fs::remove_all(out);
+}
+
+TEST(CliPreset, KernelFlagIdentityReproducesTheImage) {
+  const std::string out = test::make_temp_dir("cli_preset");
+  const CommandResult r = kernelscope("run --input " + asset("samples/landscape.png") +
+                                      " --kernel identity --out-channels 3 --padding 1 --no-png"
+                                      " --out " +
+                                      out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(test::all_close(load_npy(out + "/output.npy"),
+                              load_input(asset("samples/landscape.png")), 0, 0));
+  fs::remove_all(out);
+}
+
+TEST(CliPreset, BadPresetsAndConflictsFailWithOneLine) {
+  const std::string out = test::make_temp_dir("cli_preset");
+  const std::string bad = out + "/bad.json";
+  std::ofstream(bad) << R"({"name": "x", "image": "samples/shapes.png", "kernel": 3})";
+  expect_one_line_error(kernelscope("run --preset " + bad + " --out " + out),
+                        "unknown field 'kernel'");
+  std::ofstream(bad) << R"({"name": "x", "image": "samples/missing.png"})";
+  expect_one_line_error(kernelscope("run --preset " + bad + " --out " + out), "missing.png");
+  std::ofstream(bad)
+      << R"({"name": "x", "image": "samples/shapes.png", "weights": {"preset": "blur"}})";
+  expect_one_line_error(kernelscope("run --preset " + bad + " --out " + out), "blur");
+  std::ofstream(bad) << "{not json";
+  expect_one_line_error(kernelscope("run --preset " + bad + " --out " + out), "not valid JSON");
+  expect_one_line_error(
+      kernelscope("run --preset " + preset("08_notebook_variant.json") + " --out " + out),
+      "animate");
+  expect_one_line_error(kernelscope("run --input " + asset("samples/shapes.png") +
+                                    " --kernel laplacian --kernel-size 4 --out " + out),
+                        "K=4");
+  EXPECT_FALSE(fs::exists(out + "/output.npy"));
+  fs::remove_all(out);
+}
+
+}  // namespace
+}  // namespace ks
