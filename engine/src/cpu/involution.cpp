@@ -1,9 +1,10 @@
 // Involution on the "cpu" backend, fused per tile of output pixels:
 //   1. X' = the input pixels (stride 1) or their ceil-mode s x s means (stride > 1),
 //   2. t = ReLU(W0' X' + b0), with BN folded into the reduce weights (W0' = scale * W0),
-//   3. the tile's kernels = W1 t + b1, into a cache-resident tile buffer,
-//   4. aggregation from that buffer and the padded input band (no unfolded image),
-//   5. the tile buffer streamed into the [B, G, K*K, H_out, W_out] kernels tensor.
+//   3. the tile's kernels = W1 t + b1, into the [B, G, K*K, H_out, W_out] kernels tensor
+//      while it fits the caches, else into a cache-resident tile buffer,
+//   4. aggregation from those kernels and the padded input band (no unfolded image),
+//   5. for a large tensor, the tile buffer streamed into it past the caches.
 // Steps 2-3 are 1x1 GEMMs over pixels, done by the same row_product as convolution.
 #include <algorithm>
 #include <cmath>
@@ -163,11 +164,17 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
         pooled_stride = ld;
       }
       run_gemm(kt, reduce, pooled, pooled_stride, ts.reduced.data(), ld, n, true);
-      run_gemm(kt, span, ts.reduced.data(), ld, ts.kernels.data(), ld, n, false);
+      // Kernels that stay cached go straight into the result tensor (no copy); those that
+      // are streamed, and the tensor's last pixels (read 7 floats past the end), use the tile.
+      float* kernels_out = result.kernels.ptr() + b * G * KK * HW_out + p0;
+      const bool direct = !stream_kernels && p0 + (n + 7) / 8 * 8 <= HW_out;
+      float* kern = direct ? kernels_out : ts.kernels.data();
+      const int64_t kern_stride = direct ? HW_out : ld;
+      run_gemm(kt, span, ts.reduced.data(), ld, kern, kern_stride, n, false);
 
       Stopwatch stage;
       Aggregation a;
-      a.kern_stride = ld;
+      a.kern_stride = kern_stride;
       a.in_channel_stride = layout.channel_stride();
       a.taps = taps.data();
       a.tap_count = KK;
@@ -178,7 +185,7 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
         for (int64_t c0 = 0; c0 < C; c0 += a.channels) {
           const int64_t g = c0 / gc;  // blocks stop at group ends: they share one kernel
           a.channels = std::min<int64_t>(kAggregateBlock, (g + 1) * gc - c0);
-          a.kern = ts.kernels.data() + g * KK * ld + (p - p0);
+          a.kern = kern + g * KK * kern_stride + (p - p0);
           a.in =
               ts.band.data() + c0 * layout.channel_stride() + layout.output_row_offset(i - i0) + j;
           a.out = result.output.ptr() + ((b * C + c0) * H_out + i) * W_out + j;
@@ -187,12 +194,11 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
       }
       aggregation_ms += stage.elapsed_ms();
 
-      float* dst = result.kernels.ptr() + b * G * KK * HW_out + p0;
-      for (int64_t row = 0; row < G * KK; ++row) {
+      for (int64_t row = 0; !direct && row < G * KK; ++row) {
         if (stream_kernels)
-          kt.copy_out(dst + row * HW_out, ts.kernels.data() + row * ld, n);
+          kt.copy_out(kernels_out + row * HW_out, ts.kernels.data() + row * ld, n);
         else
-          std::memcpy(dst + row * HW_out, ts.kernels.data() + row * ld,
+          std::memcpy(kernels_out + row * HW_out, ts.kernels.data() + row * ld,
                       sizeof(float) * static_cast<size_t>(n));
       }
     }
