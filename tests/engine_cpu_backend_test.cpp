@@ -1,6 +1,6 @@
 // Focused tests of the "cpu" backend against cpu-ref: row tails that are not multiples of
-// any vector or register block, band edges, every parameter, batch, and both builds of the
-// inner loops (the portable one forced on AVX2 machines).
+// any vector or register block, band edges, every parameter, batch, and every build of the
+// inner loops this machine can run (AVX-512, AVX2, portable: the better ones capped off).
 #include <string>
 
 #include "cpu/cpu_features.h"
@@ -12,16 +12,20 @@ namespace ks {
 namespace {
 
 // Runs the body once per inner-loop build available on this machine.
-class CpuBackendTest : public ::testing::TestWithParam<bool> {
+class CpuBackendTest : public ::testing::TestWithParam<cpu::CpuPath> {
  protected:
   void SetUp() override {
-    const bool portable = GetParam();
-    if (!portable && !cpu::cpu_has_avx2_fma()) GTEST_SKIP() << "this CPU has no AVX2/FMA";
-    cpu::force_portable_path(portable);
+    const cpu::CpuPath path = GetParam();
+    if (path == cpu::CpuPath::avx512 && !cpu::cpu_has_avx512())
+      GTEST_SKIP() << "this CPU has no AVX-512";
+    if (path == cpu::CpuPath::avx2 && !cpu::cpu_has_avx2_fma())
+      GTEST_SKIP() << "this CPU has no AVX2/FMA";
+    cpu::limit_path(path);
+    ASSERT_EQ(cpu::active_path(), path);
     backend_ = find_backend("cpu");
     ASSERT_NE(backend_, nullptr) << "the cpu backend is not registered";
   }
-  void TearDown() override { cpu::force_portable_path(false); }
+  void TearDown() override { cpu::limit_path(cpu::CpuPath::avx512); }
 
   void check_conv(const Shape& input_shape, const ConvParams& p, uint64_t seed) {
     const Tensor x = test::random_tensor(input_shape, seed);
@@ -89,9 +93,12 @@ InvolutionParams involution(int64_t c, int64_t k, int64_t stride, int64_t dilati
 }
 
 TEST_P(CpuBackendTest, ConvRowTailsOfEveryLength) {
-  // Widths 1..41 cover every tail of the 8-float vectors and 24/32/48/64-pixel blocks.
-  for (int64_t w = 1; w <= 41; w += 4) check_conv({1, 2, 5, w}, conv(2, 3, 3, 1, 1, 1, 1, true), w);
-  for (int64_t w : {63, 64, 65, 97}) check_conv({1, 1, 3, w}, conv(1, 1, 3, 1, 1, 1, 1, true), w);
+  // Every width up to 50 covers each tail of the 8- and 16-float vectors; the wider ones
+  // straddle the largest register blocks (AVX2 64 pixels, AVX-512 96, 112 and 192).
+  for (int64_t w = 1; w <= 50; ++w) check_conv({1, 2, 5, w}, conv(2, 3, 3, 1, 1, 1, 1, true), w);
+  for (int64_t w : {63, 64, 65, 95, 96, 97, 113, 191, 193})
+    check_conv({1, 1, 3, w}, conv(1, 1, 3, 1, 1, 1, 1, true), w);
+  for (int64_t w : {95, 97, 113}) check_conv({1, 3, 4, w}, conv(3, 7, 3, 1, 1, 1, 1, true), w);
 }
 
 TEST_P(CpuBackendTest, ConvOutputChannelBlocks) {
@@ -158,9 +165,18 @@ TEST_P(CpuBackendTest, InvolutionBatchAndManyChannels) {
   check_involution({1, 3, 40, 21}, involution(3, 7, 1, 1, 1, 1), 3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, CpuBackendTest, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return std::string(info.param ? "Portable" : "Avx2");
+INSTANTIATE_TEST_SUITE_P(Paths, CpuBackendTest,
+                         ::testing::Values(cpu::CpuPath::avx512, cpu::CpuPath::avx2,
+                                           cpu::CpuPath::portable),
+                         [](const ::testing::TestParamInfo<cpu::CpuPath>& info) {
+                           switch (info.param) {
+                             case cpu::CpuPath::avx512:
+                               return std::string("Avx512");
+                             case cpu::CpuPath::avx2:
+                               return std::string("Avx2");
+                             default:
+                               return std::string("Portable");
+                           }
                          });
 
 TEST(CpuBackend, IsRegisteredBeforeTheReference) {

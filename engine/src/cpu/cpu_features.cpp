@@ -1,4 +1,4 @@
-// Run-time dispatch between the AVX2/FMA kernels and the portable ones.
+// Run-time dispatch between the AVX-512, AVX2/FMA and portable builds of the inner loops.
 #include "cpu/cpu_features.h"
 
 #include <atomic>
@@ -9,12 +9,12 @@
 
 namespace ks::cpu {
 namespace {
-std::atomic<bool> g_force_portable{false};
+std::atomic<CpuPath> g_limit{CpuPath::avx512};
 }  // namespace
 
+// __builtin_cpu_supports also checks that the OS saves the wider registers (XCR0).
 bool cpu_has_avx2_fma() {
 #if defined(__x86_64__) || defined(__i386__)
-  // Checked once: the answer cannot change while the process runs.
   static const bool supported = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -25,11 +25,37 @@ bool cpu_has_avx2_fma() {
 #endif
 }
 
-void force_portable_path(bool force) { g_force_portable.store(force); }
+bool cpu_has_avx512() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool supported = [] {
+    __builtin_cpu_init();
+    return cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f");
+  }();
+  return supported;
+#else
+  return false;
+#endif
+}
 
-bool use_avx2() { return !g_force_portable.load() && cpu_has_avx2_fma(); }
+void limit_path(CpuPath highest) { g_limit.store(highest); }
 
-const char* active_path_name() { return use_avx2() ? "avx2+fma" : "portable"; }
+CpuPath active_path() {
+  const CpuPath limit = g_limit.load();
+  if (limit == CpuPath::avx512 && cpu_has_avx512()) return CpuPath::avx512;
+  if (limit != CpuPath::portable && cpu_has_avx2_fma()) return CpuPath::avx2;
+  return CpuPath::portable;
+}
+
+const char* active_path_name() {
+  switch (active_path()) {
+    case CpuPath::avx512:
+      return "avx512";
+    case CpuPath::avx2:
+      return "avx2+fma";
+    default:
+      return "portable";
+  }
+}
 
 int thread_count() {
 #ifdef _OPENMP

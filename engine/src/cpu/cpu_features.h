@@ -1,18 +1,23 @@
 // Run-time CPU feature selection and threading helpers of the "cpu" backend. One binary
-// carries an AVX2/FMA path and a portable path; the choice is made here, once per call.
+// carries AVX-512, AVX2/FMA and portable builds of the inner loops; the choice is made
+// here, once per call.
 #pragma once
 
 #include <cstdint>
 
 namespace ks::cpu {
 
-// True when the processor (and OS) supports AVX2 and FMA.
+enum class CpuPath { avx512, avx2, portable };
+
+// What the processor (and OS) supports.
 bool cpu_has_avx2_fma();
-// Tests force the portable path to cover it on AVX2 machines; false restores detection.
-void force_portable_path(bool force);
-// The path the kernels take now: AVX2/FMA when supported and not forced off.
-bool use_avx2();
-// "avx2+fma" or "portable", for descriptions and benchmark tables.
+bool cpu_has_avx512();
+// Caps the path the kernels take, so tests cover every build on a machine that has the best
+// one: avx512 (no cap, the default), avx2, or portable.
+void limit_path(CpuPath highest);
+// The path the kernels take now: the best the CPU supports within the cap.
+CpuPath active_path();
+// "avx512", "avx2+fma" or "portable", for descriptions and benchmark tables.
 const char* active_path_name();
 // Worker threads the parallel loops use (all cores by default).
 int thread_count();

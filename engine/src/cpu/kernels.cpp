@@ -1,4 +1,4 @@
-// Picks the AVX2/FMA or the portable build of the inner loops, once per operator call.
+// Picks the AVX-512, AVX2/FMA or portable build of the inner loops, once per operator call.
 #include "cpu/kernels.h"
 
 #include "cpu/cpu_features.h"
@@ -8,7 +8,16 @@ namespace ks::cpu {
 const KernelTable& kernels_for_this_cpu() {
   static const KernelTable portable{row_product_portable, aggregate_portable, copy_out_portable};
   static const KernelTable avx2{row_product_avx2, aggregate_avx2, copy_out_avx2};
-  return use_avx2() ? avx2 : portable;
+  // The aggregation is bound by loads, not arithmetic: its AVX2 build serves both.
+  static const KernelTable avx512{row_product_avx512, aggregate_avx2, copy_out_avx2};
+  switch (active_path()) {
+    case CpuPath::avx512:
+      return avx512;
+    case CpuPath::avx2:
+      return avx2;
+    default:
+      return portable;
+  }
 }
 
 }  // namespace ks::cpu

@@ -1,6 +1,6 @@
-// The inner loops of the "cpu" backend, in two builds: *_avx2.cpp (AVX2/FMA intrinsics)
-// and the portable loops the compiler vectorises for the baseline ISA. Drivers pick one
-// table per call with kernels_for_this_cpu().
+// The inner loops of the "cpu" backend, in several builds: *_avx2.cpp (AVX2/FMA intrinsics),
+// row_product_avx512.cpp, and the portable loops the compiler vectorises for the baseline
+// ISA. Drivers pick one table per call with kernels_for_this_cpu().
 #pragma once
 
 #include <cstdint>
@@ -53,6 +53,7 @@ constexpr int kAggregateBlock = 4;
 // run when cpu_has_avx2_fma().
 void row_product_portable(const RowProduct& r);
 void row_product_avx2(const RowProduct& r);
+void row_product_avx512(const RowProduct& r);  // only when cpu_has_avx512()
 void aggregate_portable(const Aggregation& a);
 void aggregate_avx2(const Aggregation& a);
 // A copy whose destination is not read again soon (the generated kernels tensor): the
