@@ -35,6 +35,8 @@ struct AnimateOptions {
   std::string caption;
   std::string colormap;
   std::string font = render::Font::default_font_path();
+  std::string demo;         // directory of presets to step through
+  std::string save_preset;  // write the scene as a preset here
   int frames = 12;
   int64_t channel = -1;
   float scale = 1.0f;
@@ -165,6 +167,118 @@ render::StepView view_at(const Scene& s, int64_t channel, Pixel px, float* expla
   return v;
 }
 
+// Output files of a run: the frames' directory and the GIF that frames are appended to
+// (shared by every scene of a demo).
+struct Outputs {
+  std::string gif_path;
+  int delay_cs = 60;
+  std::unique_ptr<render::GifWriter> gif;
+};
+
+// Renders one scene (the flags, or a preset with the flags on top) into dir. Returns the
+// JSON summary. save_preset (may be empty) receives the scene as a preset.
+nlohmann::json animate_scene(OperatorOptions options, bool op_given, const AnimateOptions& a,
+                             const render::Font& font, const fs::path& dir, Outputs* out,
+                             const std::string& save_preset) {
+  // --op defaults to conv; a preset or the notebook variant decide it unless it was given.
+  if (!op_given && (a.variant == "notebook" || !options.preset.empty())) options.op.clear();
+  Preset preset;
+  const bool have_preset = !options.preset.empty();
+  if (have_preset) preset = load_preset(options.preset);
+  const std::string variant = !a.variant.empty() ? a.variant
+                              : have_preset      ? preset.variant
+                                                 : "paper";
+  OperatorOptions resolved = options;
+  if (have_preset) {
+    resolved = options_from_preset(preset, options.preset, options);
+    resolved.preset.clear();  // applied here, so the variant can override the preset's
+  }
+  if (resolved.op.empty()) resolved.op = variant == "notebook" ? "involution" : "conv";
+
+  // Everything that can fail on bad input fails before the first file is written.
+  Scene scene = variant == "notebook" ? notebook_scene(resolved, have_preset ? preset.padding : -1)
+                                      : paper_scene(resolved);
+  const std::string activation = have_preset ? preset.activation : "none";
+  scene.output = scene.raw;
+  if (activation == "relu") apply_relu(scene.output);
+  const int64_t C_out = scene.raw.dim(1), H_out = scene.raw.dim(2), W_out = scene.raw.dim(3);
+  const int64_t channel = a.channel >= 0                       ? a.channel
+                          : have_preset && preset.channel >= 0 ? preset.channel
+                                                               : 0;
+  if (channel >= C_out)
+    throw Error("--channel " + std::to_string(channel) + " is outside the output's " +
+                std::to_string(C_out) + " channels");
+  Pixel start{H_out / 2, W_out / 2};
+  if (!a.pixel.empty())
+    start = parse_pixel(a.pixel);
+  else if (have_preset && preset.pixel_y >= 0)
+    start = {preset.pixel_y, preset.pixel_x};
+  if (start.i >= H_out || start.j >= W_out)
+    throw Error("--pixel " + std::to_string(start.i) + "," + std::to_string(start.j) +
+                " is outside the " + std::to_string(H_out) + "x" + std::to_string(W_out) +
+                " output");
+  const std::vector<Pixel> path = window_path(a.path, a.frames, start, H_out, W_out);
+  const std::string caption = !a.caption.empty() ? a.caption : have_preset ? preset.caption : "";
+  const std::string colormap_name = !a.colormap.empty() ? a.colormap
+                                    : have_preset       ? preset.colormap
+                                                        : "diverging";
+
+  if (!save_preset.empty()) {
+    Preset saved = preset_from_options(resolved, save_preset);
+    saved.name = have_preset ? preset.name : fs::path(save_preset).stem().string();
+    saved.caption = caption;
+    saved.variant = variant;
+    if (variant == "notebook") saved.padding = scene.notebook.padding;
+    saved.activation = activation;
+    saved.colormap = colormap_name;
+    saved.pixel_y = start.i;
+    saved.pixel_x = start.j;
+    saved.channel = channel;
+    cli::save_preset(save_preset, saved);
+  }
+
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error("cannot create output directory " + dir.string() + ": " + ec.message());
+  remove_old_frames(dir);
+  nlohmann::json frames = nlohmann::json::array();
+  for (size_t f = 0; f < path.size(); ++f) {
+    const Pixel px = path[f];
+    float explained = 0;
+    render::StepView view = view_at(scene, channel, px, &explained);
+    const float engine = scene.raw.at(0, channel, px.i, px.j);
+    if (std::fabs(explained - engine) > 1e-5f * (1 + std::fabs(engine)))
+      std::fprintf(stderr, "kernelscope: warning: explained sum %g differs from the output %g\n",
+                   explained, engine);
+    if (activation == "relu")
+      view.sum_lines.push_back("ReLU → " + render::format_number(std::max(explained, 0.0f), 4));
+    view.caption = caption;
+    view.colormap = colormap_from_name(colormap_name);
+    view.filled = a.path == "pixel" ? -1 : px.i * W_out + px.j + 1;
+    const render::Canvas canvas = render::render_step_frame(view, font, a.scale);
+    char name[32];
+    std::snprintf(name, sizeof name, "frame_%04zu.png", f);
+    canvas.save_png((dir / name).string());
+    if (!out->gif_path.empty()) {
+      if (!out->gif)
+        out->gif = std::make_unique<render::GifWriter>(out->gif_path, canvas.width(),
+                                                       canvas.height(), out->delay_cs);
+      out->gif->add_frame(canvas.rgb());
+    }
+    frames.push_back({{"file", name}, {"i", px.i}, {"j", px.j}, {"value", explained}});
+  }
+  nlohmann::json j = {{"op", scene.kind},
+                      {"variant", variant},
+                      {"channel", channel},
+                      {"input_shape", scene.input.shape},
+                      {"output_shape", scene.raw.shape},
+                      {"out_dir", dir.string()},
+                      {"frames", frames}};
+  if (have_preset) j["preset"] = options.preset;
+  if (!caption.empty()) j["caption"] = caption;
+  return j;
+}
+
 }  // namespace
 
 int animate_command(int argc, char** argv) {
@@ -191,6 +305,9 @@ int animate_command(int argc, char** argv) {
       ->check(CLI::Range(0.5f, 4.0f));
   app.add_option("--delay-ms", a.delay_ms, "GIF time per frame")->check(CLI::Range(20, 60000));
   app.add_option("--font", a.font, "TrueType font for the text");
+  app.add_option("--demo", a.demo, "demo mode: every preset in this directory, one folder each")
+      ->each([&app](const std::string&) { app.get_option("--input")->required(false); });
+  app.add_option("--save-preset", a.save_preset, "save this scene as a preset (.json)");
   app.add_flag("--json", a.json, "print a JSON summary with each frame's pixel and value");
   try {
     app.parse(argc, argv);
@@ -198,101 +315,48 @@ int animate_command(int argc, char** argv) {
     return app.exit(e);
   }
 
-  // --op defaults to conv; the notebook variant needs to know whether it was asked for.
-  if (app.get_option("--op")->count() == 0 && a.variant == "notebook") options.op.clear();
-  Preset preset;
-  const bool have_preset = !options.preset.empty();
-  if (have_preset) preset = load_preset(options.preset);
-  const std::string variant = !a.variant.empty() ? a.variant
-                              : have_preset      ? preset.variant
-                                                 : "paper";
-  OperatorOptions resolved = options;
-  if (have_preset) {
-    resolved = options_from_preset(preset, options.preset, options);
-    resolved.preset.clear();  // applied here, so the variant can override the preset's
-  }
-  if (resolved.op.empty()) resolved.op = variant == "notebook" ? "involution" : "conv";
-
-  // Everything that can fail on bad input fails before the first file is written.
-  const render::Font font(a.font);
-  Scene scene = variant == "notebook" ? notebook_scene(resolved, have_preset ? preset.padding : -1)
-                                      : paper_scene(resolved);
-  const std::string activation = have_preset ? preset.activation : "none";
-  scene.output = scene.raw;
-  if (activation == "relu") apply_relu(scene.output);
-  const int64_t C_out = scene.raw.dim(1), H_out = scene.raw.dim(2), W_out = scene.raw.dim(3);
-  const int64_t channel = a.channel >= 0                       ? a.channel
-                          : have_preset && preset.channel >= 0 ? preset.channel
-                                                               : 0;
-  if (channel >= C_out)
-    throw Error("--channel " + std::to_string(channel) + " is outside the output's " +
-                std::to_string(C_out) + " channels");
-  Pixel start{H_out / 2, W_out / 2};
-  if (!a.pixel.empty())
-    start = parse_pixel(a.pixel);
-  else if (have_preset && preset.pixel_y >= 0)
-    start = {preset.pixel_y, preset.pixel_x};
-  if (start.i >= H_out || start.j >= W_out)
-    throw Error("--pixel " + std::to_string(start.i) + "," + std::to_string(start.j) +
-                " is outside the " + std::to_string(H_out) + "x" + std::to_string(W_out) +
-                " output");
-  const std::vector<Pixel> path = window_path(a.path, a.frames, start, H_out, W_out);
-  const std::string caption = !a.caption.empty() ? a.caption : have_preset ? preset.caption : "";
-  const Colormap colormap = colormap_from_name(!a.colormap.empty() ? a.colormap
-                                               : have_preset       ? preset.colormap
-                                                                   : "diverging");
-
-  const fs::path dir(a.out_dir);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error("cannot create output directory " + a.out_dir + ": " + ec.message());
-  remove_old_frames(dir);
-  std::unique_ptr<render::GifWriter> gif;
-  nlohmann::json frames = nlohmann::json::array();
-  for (size_t f = 0; f < path.size(); ++f) {
-    const Pixel px = path[f];
-    float explained = 0;
-    render::StepView view = view_at(scene, channel, px, &explained);
-    const float engine = scene.raw.at(0, channel, px.i, px.j);
-    if (std::fabs(explained - engine) > 1e-5f * (1 + std::fabs(engine)))
-      std::fprintf(stderr, "kernelscope: warning: explained sum %g differs from the output %g\n",
-                   explained, engine);
-    if (activation == "relu")
-      view.sum_lines.push_back("ReLU → " + render::format_number(std::max(explained, 0.0f), 4));
-    view.caption = caption;
-    view.colormap = colormap;
-    view.filled = a.path == "pixel" ? -1 : px.i * W_out + px.j + 1;
-    const render::Canvas canvas = render::render_step_frame(view, font, a.scale);
-    char name[32];
-    std::snprintf(name, sizeof name, "frame_%04zu.png", f);
-    canvas.save_png((dir / name).string());
-    if (!a.gif.empty()) {
-      if (!gif)
-        gif = std::make_unique<render::GifWriter>(a.gif, canvas.width(), canvas.height(),
-                                                  std::max(a.delay_ms / 10, 2));
-      gif->add_frame(canvas.rgb());
+  const bool op_given = app.get_option("--op")->count() > 0;
+  const render::Font font(a.font);  // a missing font fails before any work
+  Outputs out;
+  out.gif_path = a.gif;
+  out.delay_cs = std::max(a.delay_ms / 10, 2);
+  nlohmann::json summary;
+  if (!a.demo.empty()) {
+    if (!a.save_preset.empty()) throw Error("--save-preset saves one scene; drop --demo");
+    // Demo mode: every preset of the directory in file-name order, each into its own
+    // folder, all into one GIF; flags given here apply to every scene.
+    const std::vector<std::string> presets = list_presets(a.demo);
+    if (presets.empty()) throw Error("no presets (*.json) in " + a.demo);
+    summary["scenes"] = nlohmann::json::array();
+    for (const std::string& file : presets) {
+      OperatorOptions scene_options = options;
+      scene_options.preset = file;
+      const fs::path dir = fs::path(a.out_dir) / fs::path(file).stem();
+      summary["scenes"].push_back(
+          animate_scene(scene_options, op_given, a, font, dir, &out, /*save_preset=*/""));
     }
-    frames.push_back({{"file", name}, {"i", px.i}, {"j", px.j}, {"value", explained}});
-  }
-  if (gif) gif->finish();
-
-  if (a.json) {
-    nlohmann::json j = {{"op", scene.kind},
-                        {"variant", variant},
-                        {"channel", channel},
-                        {"input_shape", scene.input.shape},
-                        {"output_shape", scene.raw.shape},
-                        {"out_dir", a.out_dir},
-                        {"frames", frames}};
-    if (!a.gif.empty()) j["gif"] = a.gif;
-    if (!caption.empty()) j["caption"] = caption;
-    std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("%s %s -> %s, channel %lld: wrote %zu frames to %s%s%s\n", scene.kind.c_str(),
-                shape_to_string(scene.input.shape).c_str(),
-                shape_to_string(scene.raw.shape).c_str(), static_cast<long long>(channel),
-                path.size(), a.out_dir.c_str(), a.gif.empty() ? "" : " and ", a.gif.c_str());
+    summary = animate_scene(options, op_given, a, font, a.out_dir, &out, a.save_preset);
   }
+  if (out.gif) out.gif->finish();
+
+  if (!a.gif.empty()) summary["gif"] = a.gif;
+  if (!a.save_preset.empty()) summary["saved_preset"] = a.save_preset;
+  if (a.json) {
+    std::printf("%s\n", summary.dump().c_str());
+    return 0;
+  }
+  const nlohmann::json scenes =
+      summary.contains("scenes") ? summary["scenes"] : nlohmann::json::array({summary});
+  for (const auto& s : scenes)
+    std::printf("%s %s -> %s, channel %lld: wrote %zu frames to %s\n",
+                s["op"].get<std::string>().c_str(),
+                shape_to_string(s["input_shape"].get<Shape>()).c_str(),
+                shape_to_string(s["output_shape"].get<Shape>()).c_str(),
+                static_cast<long long>(s["channel"].get<int64_t>()), s["frames"].size(),
+                s["out_dir"].get<std::string>().c_str());
+  if (!a.gif.empty()) std::printf("wrote %s\n", a.gif.c_str());
+  if (!a.save_preset.empty()) std::printf("saved the scene as %s\n", a.save_preset.c_str());
   return 0;
 }
 

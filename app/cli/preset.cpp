@@ -194,6 +194,10 @@ Preset load_preset(const std::string& path) {
 }
 
 void save_preset(const std::string& path, const Preset& preset) {
+  const fs::path parent = fs::absolute(path).parent_path();
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw Error("cannot create " + parent.string() + ": " + ec.message());
   const std::string text = preset_to_json(preset).dump(2) + "\n";
   write_file_atomically(path, text.data(), text.size());
 }
@@ -259,6 +263,42 @@ OperatorOptions options_from_preset(const Preset& p, const std::string& preset_p
     }
   }
   return o;
+}
+
+namespace {
+
+// `path` relative to `base` when it lies inside it, else absolute.
+std::string portable_path(const std::string& path, const fs::path& base) {
+  const fs::path abs = fs::absolute(path).lexically_normal();
+  const fs::path rel = abs.lexically_relative(base);
+  if (!rel.empty() && *rel.begin() != "..") return rel.generic_string();
+  return abs.string();
+}
+
+}  // namespace
+
+Preset preset_from_options(const OperatorOptions& o, const std::string& save_path) {
+  const fs::path assets = fs::absolute(save_path).lexically_normal().parent_path().parent_path();
+  Preset p;
+  p.op = o.op.empty() ? "conv" : o.op;
+  p.image = portable_path(o.input, assets);
+  p.kernel_size = o.kernel_size;
+  p.out_channels = o.out_channels;
+  p.stride = o.stride;
+  p.padding = o.padding;
+  p.dilation = o.dilation;
+  p.groups = o.groups;
+  p.group_channels = o.group_channels;
+  p.reduction = o.reduction;
+  p.weights.seed = o.seed;
+  if (!o.weights.empty()) {
+    p.weights.preset = "file";
+    p.weights.file = portable_path(o.weights, assets);
+  } else if (!o.kernel.empty()) {
+    p.weights.preset = o.kernel;
+    p.weights.grid = o.kernel_grid;
+  }
+  return p;
 }
 
 OperatorOptions resolve_preset_options(const OperatorOptions& options) {

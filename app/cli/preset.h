@@ -73,6 +73,11 @@ OperatorOptions options_from_preset(const Preset& preset, const std::string& pre
 // options.preset empty: returns options unchanged; otherwise loads and applies that file.
 OperatorOptions resolve_preset_options(const OperatorOptions& options);
 
+// The reverse: a preset that reproduces these resolved options (image and weights paths
+// made relative to the assets directory of save_path, i.e. its parent's parent, when they
+// lie inside it, absolute otherwise). The caller adds name, caption and view fields.
+Preset preset_from_options(const OperatorOptions& options, const std::string& save_path);
+
 // The K*K kernel a preset's weights name (named kernel or grid), empty for random/file.
 std::vector<float> preset_kernel_values(const PresetWeights& weights, int64_t kernel_size);
 

@@ -105,7 +105,8 @@ StepView conv_step_view(const Tensor& input, const ConvParams& p, const ConvWeig
   v.products.assign(e.products.begin() + first, e.products.begin() + last);
   v.patch_label =
       "input channel " + str(v.shown_channel) + " (" + rows_cols(e.receptive_field) + ")";
-  v.kernel_label = "weight[out " + str(e.out_channel) + ", in " + str(static_cast<int64_t>(best)) + "]";
+  v.kernel_label =
+      "weight[out " + str(e.out_channel) + ", in " + str(static_cast<int64_t>(best)) + "]";
   v.products_label = "patch × kernel";
 
   const size_t shown_limit = 6;

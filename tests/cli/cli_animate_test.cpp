@@ -196,6 +196,47 @@ TEST(CliAnimate, BadRequestsFailWithOneLine) {
   fs::remove_all(out);
 }
 
+TEST(CliAnimate, DemoModeRendersEveryPresetIntoOneGif) {
+  const std::string out = test::make_temp_dir("cli_anim");
+  const CommandResult r =
+      kernelscope("animate --demo " + asset("presets") + " --frames 2 --scale 0.5 --out " + out +
+                  " --gif " + out + "/demo.gif --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_GE(j["scenes"].size(), 6u);
+  size_t frames = 0;
+  for (const auto& scene : j["scenes"]) {
+    EXPECT_FALSE(scene["caption"].get<std::string>().empty()) << scene["preset"];
+    EXPECT_EQ(count_files(scene["out_dir"].get<std::string>(), ".png"),
+              static_cast<int>(scene["frames"].size()));
+    frames += scene["frames"].size();
+  }
+  EXPECT_GE(frames, 2 * j["scenes"].size() - 1);
+  EXPECT_EQ(load_image(out + "/demo.gif").shape, (Shape{1, 3, 360, 640}));
+  fs::remove_all(out);
+}
+
+TEST(CliAnimate, SavedPresetReproducesTheScene) {
+  const std::string out = test::make_temp_dir("cli_anim");
+  const std::string saved = out + "/presets/saved.json";
+  const std::string flags = " --path pixel --pixel 40,50 --out " + out + "/frames --json";
+  const CommandResult first =
+      kernelscope("animate --op involution --input " + asset("samples/landscape.png") +
+                  " --kernel-size 5 --stride 2 --seed 9 --channel 2 --caption hello" + flags +
+                  " --save-preset " + saved);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const nlohmann::json preset_json = nlohmann::json::parse(read_text(saved));
+  EXPECT_EQ(preset_json["caption"], "hello");
+  EXPECT_EQ(preset_json["kernel_size"], 5);
+  const CommandResult second = kernelscope("animate --preset " + saved + flags);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const nlohmann::json a = nlohmann::json::parse(first.out), b = nlohmann::json::parse(second.out);
+  EXPECT_EQ(a["frames"], b["frames"]);
+  EXPECT_EQ(b["channel"], 2);
+  EXPECT_EQ(b["op"], "involution");
+  fs::remove_all(out);
+}
+
 TEST(CliPreset, RunWithPresetEqualsReferenceAndFlagsOverride) {
   const std::string out = test::make_temp_dir("cli_preset");
   const Tensor x = load_input(asset("samples/shapes.png"));
