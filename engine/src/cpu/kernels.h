@@ -1,5 +1,5 @@
 // The inner loops of the "cpu" backend, in several builds: *_avx2.cpp (AVX2/FMA intrinsics),
-// row_product_avx512.cpp, and the portable loops the compiler vectorises for the baseline
+// *_avx512.cpp, and the portable loops the compiler vectorises for the baseline
 // ISA. Drivers pick one table per call with kernels_for_this_cpu().
 #pragma once
 
