@@ -50,6 +50,10 @@ struct AppOptions {
   std::string colormap;
   std::string scale;
   float timeout_s = 120;
+  float zoom = 0;        // scripted: input zoom (0 = fit)
+  std::vector<int> pin;  // scripted: pinned pixel x y
+  bool race = false;     // scripted: run the race before the screenshot
+  bool kernel_field = false;
   bool op_given = false;  // --op on the command line (its default says nothing)
   bool seed_given = false;
   bool backend_given = false;
@@ -139,6 +143,12 @@ void apply_options(const AppOptions& o, AppState* app) {
   if (o.scale == "symmetric") app->view.scale = ScaleMode::Symmetric;
   if (o.ui_scale > 0) app->view.ui_scale = o.ui_scale;
   if (!o.export_dir.empty()) app->view.export_dir = o.export_dir;
+  if (o.kernel_field) app->view.kernel_field = true;
+  if (o.pin.size() == 2) {
+    app->focus.pinned = true;
+    app->focus.pin_x = o.pin[0];
+    app->focus.pin_y = o.pin[1];
+  }
 }
 
 // Dark theme, DejaVu Sans where installed, everything scaled by `scale`.
@@ -174,7 +184,7 @@ void setup_style_and_fonts(float scale, bool rebuild) {
 }
 
 // Applies one worker result to the state; stale results only bring their image news.
-void take_result(AppState& app, ComputeResult&& r, bool* upload) {
+void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
   if (!r.load_error.empty()) {
     app.set_error(r.load_error);
     app.image_path = r.image.path;  // keep showing what is loaded
@@ -183,13 +193,14 @@ void take_result(AppState& app, ComputeResult&& r, bool* upload) {
     app.race_rows = std::move(r.race_rows);
     app.race_notice = r.notice;
     app.race_running = false;
+    *raced = true;
     return;
   }
   if (r.id != app.latest_id) return;  // a newer request is on its way
   const bool new_image = !app.image.full || app.image.full != r.image.full;
   if (new_image) {
     app.fit_view = true;
-    app.focus.pinned = false;
+    if (app.image.full) app.focus.pinned = false;  // a pin from the command line survives
     app.enlarged_map = -1;
   }
   app.image = r.image;
@@ -389,6 +400,7 @@ int run(const AppOptions& options) {
 
     const auto start = std::chrono::steady_clock::now();
     int frames_since_result = -1;
+    bool scripted_setup_done = false;
     bool saved = false;
     while (!glfwWindowShouldClose(window) && !app.quit_requested && exit_code == 0) {
       const auto frame_start = std::chrono::steady_clock::now();
@@ -400,11 +412,24 @@ int run(const AppOptions& options) {
       for (const std::string& path : g_dropped) open_path(app, path);
       g_dropped.clear();
 
-      bool upload = false;
+      bool upload = false, raced = false;
       ComputeResult result;
-      while (worker.poll(&result)) take_result(app, std::move(result), &upload);
+      while (worker.poll(&result)) take_result(app, std::move(result), &upload, &raced);
       resolve_group_placeholder(app);
-      if (upload) frames_since_result = 0;
+      if (upload || raced) frames_since_result = 0;  // tables auto-size over a few frames
+      if (scripted && upload && !scripted_setup_done) {
+        // Scripted zoom and race act once the first result (and so the image) is there.
+        scripted_setup_done = true;
+        if (options.race) app.race_requested = true;
+        if (options.zoom > 0) {
+          app.fit_view = false;
+          app.zoom = options.zoom;
+          app.centre_x =
+              app.focus.pinned ? app.focus.pin_x + 0.5f : app.image.compute->dim(3) * 0.5f;
+          app.centre_y =
+              app.focus.pinned ? app.focus.pin_y + 0.5f : app.image.compute->dim(2) * 0.5f;
+        }
+      }
       if (upload || (app.view_dirty && app.have_result)) {
         upload_result_textures(app);
         app.view_dirty = false;
@@ -468,6 +493,7 @@ int run(const AppOptions& options) {
       if (scripted) {
         if (frames_since_result >= 0) ++frames_since_result;
         const bool settled = app.have_result && !worker.busy() && !app.dirty &&
+                             !app.race_requested && !app.race_running &&
                              frames_since_result >= std::max(options.frames, 2);
         const double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -543,6 +569,11 @@ int run_app(int argc, char** argv) {
   cli.add_option("--scale", o.scale, "feature map scaling: map, layer or symmetric")
       ->check(CLI::IsMember({"map", "layer", "symmetric"}));
   cli.add_option("--timeout", o.timeout_s, "scripted mode: give up after this many seconds");
+  cli.add_option("--zoom", o.zoom, "scripted mode: input zoom, centred on --pin")
+      ->check(CLI::Range(0.05, 256.0));
+  cli.add_option("--pin", o.pin, "pin the input pixel X Y")->expected(2);
+  cli.add_flag("--race", o.race, "scripted mode: race every backend before the screenshot");
+  cli.add_flag("--kernel-field", o.kernel_field, "show the involution kernel field on the input");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -30,6 +30,13 @@ std::string image_name(const AppState& app) {
 // Caption block: title line, parameter line, image line. Returns its height.
 int caption_height() { return kMargin + 3 * 22; }
 
+// A canvas at least as wide as its caption lines.
+int fit_width(int width, const std::vector<std::string>& lines) {
+  for (const auto& line : lines)
+    width = std::max(width, text_width(line, kCaptionSize + 2) + 2 * kMargin);
+  return width;
+}
+
 void draw_caption(Canvas& c, const std::string& title, const std::string& params,
                   const std::string& image) {
   c.text(title, kMargin, kMargin, kCaptionSize + 2, 250);
@@ -57,7 +64,7 @@ void save_array(const std::string& path, const Tensor& t, std::vector<std::strin
 void export_input(const AppState& app, const std::string& dir, std::vector<std::string>* out) {
   const Tensor& image = *app.image.compute;
   const int w = static_cast<int>(image.dim(3)), h = static_cast<int>(image.dim(2));
-  const int width = std::max(w + 2 * kMargin, 520);
+  const int width = fit_width(std::max(w + 2 * kMargin, 520), {image_line(app)});
   Canvas c(width, caption_height() + h + kMargin);
   draw_caption(c, "KernelScope input", image_line(app),
                "values in [0, 1]; channels 0-2 shown as RGB");
@@ -82,7 +89,8 @@ void export_maps(const AppState& app, bool involution, const std::string& dir,
   const int rows = (tiles + cols - 1) / cols;
   const int label = 20, gap = 8;
   const int grid_w = cols * (w + gap) - gap, grid_h = rows * (h + label + gap);
-  const int width = std::max(grid_w + 2 * kMargin, 640);
+  const int width =
+      fit_width(std::max(grid_w + 2 * kMargin, 640), {parameters_caption(app, involution)});
   Canvas c(width, caption_height() + grid_h + 50 + kMargin);
   draw_caption(
       c, std::string("KernelScope feature maps: ") + (involution ? "involution" : "convolution"),
@@ -136,7 +144,8 @@ void export_conv_kernels(const AppState& app, const std::string& dir,
   float m = 0;
   for (float v : wt.data)
     if (std::isfinite(v)) m = std::max(m, std::fabs(v));
-  const int width = std::max(label + in * (tile + gap) + kMargin * 2, 640);
+  const int width = fit_width(std::max(label + in * (tile + gap) + kMargin * 2, 640),
+                              {parameters_caption(app, false)});
   const int grid_h = o * (tile + gap);
   Canvas c(width, caption_height() + 20 + grid_h + 50 + kMargin);
   draw_caption(
@@ -177,7 +186,8 @@ void export_involution_kernels(const AppState& app, const std::string& dir,
       m = std::max(m,
                    std::fabs(kt.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox]));
   const int kernels_w = g_count * (tile + gap);
-  const int width = std::max({kernels_w + 2 * kMargin, wo + 2 * kMargin, 640});
+  const int width = fit_width(std::max({kernels_w + 2 * kMargin, wo + 2 * kMargin, 640}),
+                              {parameters_caption(app, true)});
   const int top = caption_height();
   const int sum_top = top + 20 + tile + 50;
   Canvas c(width, sum_top + 20 + ho + 50 + kMargin);

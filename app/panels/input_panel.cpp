@@ -4,6 +4,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -37,8 +38,12 @@ void draw_grid_and_values(ImDrawList* draw, const View& v, const Tensor& image, 
                   v.to_screen(static_cast<float>(x1), static_cast<float>(y)), line);
   if (!values) return;
   const int channels = static_cast<int>(std::min<int64_t>(image.dim(1), 4));
-  const float line_h = ImGui::GetTextLineHeight();
-  if (v.zoom < ImGui::CalcTextSize("-0.00").x + 4 || v.zoom < line_h * channels + 2) return;
+  // Values use a smaller font than the UI so three channels fit a cell from about 40x zoom.
+  ImFont* font = ImGui::GetFont();
+  const float size = ImGui::GetFontSize() * 0.75f;
+  const float line_h = size * 1.05f;
+  const float text_w = font->CalcTextSizeA(size, FLT_MAX, 0, "-0.00").x;
+  if (v.zoom < text_w + 4 || v.zoom < line_h * channels + 2) return;
   for (int y = y0; y < y1; ++y)
     for (int x = x0; x < x1; ++x) {
       const ImVec2 p = v.to_screen(static_cast<float>(x), static_cast<float>(y));
@@ -48,8 +53,9 @@ void draw_grid_and_values(ImDrawList* draw, const View& v, const Tensor& image, 
       const float top = p.y + (v.zoom - line_h * channels) * 0.5f;
       for (int c = 0; c < channels; ++c) {
         const std::string s = short_number(image.at(0, c, y, x));
-        const float w = ImGui::CalcTextSize(s.c_str()).x;
-        draw->AddText(ImVec2(p.x + (v.zoom - w) * 0.5f, top + line_h * c), col, s.c_str());
+        const float w = font->CalcTextSizeA(size, FLT_MAX, 0, s.c_str()).x;
+        draw->AddText(font, size, ImVec2(p.x + (v.zoom - w) * 0.5f, top + line_h * c), col,
+                      s.c_str());
       }
     }
 }

@@ -65,8 +65,13 @@ void generated_kernels(AppState& app) {
   int fx = 0, fy = 0, ox = wo / 2, oy = ho / 2;
   const bool focused = app.focus.current(&fx, &fy);
   if (focused) output_pixel_for(app, true, fx, fy, &ox, &oy);
-  ImGui::Text("%d generated kernel%s at output (%d, %d)%s", g_count, g_count == 1 ? "" : "s", ox,
-              oy, focused ? (app.focus.hover ? "" : "  (pinned)") : "  (centre; hover or pin)");
+  ImGui::Text("G=%d kernels at (%d, %d)%s", g_count, ox, oy,
+              focused ? (app.focus.hover ? "" : " pinned") : " centre");
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip(
+        "The kernels generated for output pixel (%d, %d), one per group.\n"
+        "Hover or pin a pixel on the input or a feature map to move it.",
+        ox, oy);
   const int taps = k * k;
   std::vector<float> kernel(static_cast<size_t>(taps));
   float m = 0;
@@ -122,7 +127,7 @@ void generated_kernels(AppState& app) {
     app.hover_next_x = x * static_cast<int>(r.involution.stride);
     app.hover_next_y = y * static_cast<int>(r.involution.stride);
   }
-  draw_legend(Colormap::Diverging, view.kernel_sum_range, std::max(width, 120.0f), "kernel sum");
+  draw_legend(Colormap::Diverging, view.kernel_sum_range, std::max(width, 180.0f), "kernel sum");
 }
 
 }  // namespace

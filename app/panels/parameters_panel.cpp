@@ -42,7 +42,8 @@ void shape_line(const char* title, bool involution, const AppState& app, int64_t
       out = conv_output_shape(in, conv_params(s, channels));
       pad = s.padding;
     }
-    ImGui::Text("%s: %s -> %s", title, shape_to_string(in).c_str(), shape_to_string(out).c_str());
+    ImGui::TextWrapped("%s: %s -> %s", title, shape_to_string(in).c_str(),
+                       shape_to_string(out).c_str());
     ImGui::TextDisabled("  H_out = floor((H + 2p - d(K-1) - 1)/s) + 1");
     ImGui::TextDisabled("        = floor((%lld + %lld - %lld - 1)/%d) + 1 = %lld",
                         static_cast<long long>(h), static_cast<long long>(2 * pad),

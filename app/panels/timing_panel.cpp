@@ -32,7 +32,10 @@ void stage_table(const AppState& app) {
     ImGui::TextUnformatted(ops[i]->backend.c_str());
     for (double ms : {t.kernel_generation_ms, t.aggregation_ms, t.upload_ms, t.download_ms}) {
       ImGui::TableNextColumn();
-      ImGui::Text("%.2f", ms);
+      if (ms > 0)
+        ImGui::Text("%.2f", ms);
+      else
+        ImGui::TextDisabled("-");  // a stage this backend/operation does not have
     }
     ImGui::TableNextColumn();
     ImGui::Text("%.2f", app.draw_ms);  // GL upload + colour-map pass, both layers together
@@ -113,13 +116,13 @@ void draw_timing_panel(AppState& app) {
 
   // Stages on top at full width; below, the history plot beside the race table.
   if (app.have_result) stage_table(app);
-  const float half = ImGui::GetContentRegionAvail().x * 0.5f;
-  ImGui::BeginChild("history", ImVec2(half - 4, 0), false);
+  const float plot_w = ImGui::GetContentRegionAvail().x * 0.38f;
+  ImGui::BeginChild("history", ImVec2(plot_w, 0), false);
   std::vector<float> history(app.history_ms.begin(), app.history_ms.end());
   if (!history.empty()) {
     const float top = *std::max_element(history.begin(), history.end());
     char overlay[64];
-    std::snprintf(overlay, sizeof overlay, "compute ms (last %.2f, max %.2f)",
+    std::snprintf(overlay, sizeof overlay, "job ms: %.1f (max %.1f)",
                   static_cast<double>(history.back()), static_cast<double>(top));
     ImGui::PlotLines("##history", history.data(), static_cast<int>(history.size()), 0, overlay,
                      0.0f, top * 1.1f + 1e-3f,

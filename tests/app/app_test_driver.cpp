@@ -1,0 +1,321 @@
+// End-to-end tests of the desktop app: each case runs the real kernelscope binary (under
+// xvfb-run where it needs a display) in scripted mode and checks the screenshot's pixels,
+// the exported files and the messages. Exit 0 = pass, 1 = fail, 77 = skip (no xvfb-run).
+//
+//   app_test_driver CASE KERNELSCOPE_BINARY WORK_DIR
+#include <sys/wait.h>
+
+#include <algorithm>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernelscope/io.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string g_binary;
+fs::path g_work;
+int g_failures = 0;
+
+#define CHECK(cond, ...)                                                   \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      std::fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      std::fprintf(stderr, __VA_ARGS__);                                   \
+      std::fprintf(stderr, "\n");                                          \
+      ++g_failures;                                                        \
+    }                                                                      \
+  } while (0)
+
+struct Run {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool have_xvfb() { return std::system("command -v xvfb-run >/dev/null 2>&1") == 0; }
+
+// Runs the app with `args` under a fresh virtual X server of the given size.
+Run run_app(const std::string& args, int width = 1600, int height = 1000, bool display = true) {
+  const fs::path out = g_work / "stdout.txt", err = g_work / "stderr.txt";
+  std::string cmd;
+  if (display)
+    cmd = "xvfb-run -a -s \"-screen 0 " + std::to_string(width) + "x" + std::to_string(height) +
+          "x24\" ";
+  else
+    cmd = "env -u DISPLAY -u WAYLAND_DISPLAY ";
+  // The test must not read or write the developer's own session.
+  cmd = "XDG_CONFIG_HOME=" + (g_work / "config").string() + " " + cmd + "'" + g_binary + "' " +
+        args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+  const int status = std::system(cmd.c_str());
+  Run r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text(out);
+  r.err = read_text(err);
+  if (r.exit_code != 0)
+    std::fprintf(stderr, "command: %s\nexit %d\nstdout:\n%s\nstderr:\n%s\n", cmd.c_str(),
+                 r.exit_code, r.out.c_str(), r.err.c_str());
+  return r;
+}
+
+struct Rect {
+  int x = 0, y = 0, w = 0, h = 0;
+};
+
+// Panel rectangles from the lines `kernelscope: panel "Name" x y w h`.
+std::map<std::string, Rect> panels(const std::string& out) {
+  std::map<std::string, Rect> rects;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::string tag = "kernelscope: panel \"";
+    if (line.rfind(tag, 0) != 0) continue;
+    const size_t end = line.find('"', tag.size());
+    Rect r;
+    std::istringstream nums(line.substr(end + 1));
+    nums >> r.x >> r.y >> r.w >> r.h;
+    rects[line.substr(tag.size(), end - tag.size())] = r;
+  }
+  return rects;
+}
+
+struct Stats {
+  double mean = 0, stddev = 0;
+  double reddish = 0;    // fraction of clearly red pixels (the error colour)
+  double colourful = 0;  // fraction of pixels with a channel spread above 0.25
+};
+
+Stats region_stats(const ks::Tensor& img, Rect r) {
+  Stats s;
+  const int64_t h = img.dim(2), w = img.dim(3);
+  double sum = 0, sq = 0;
+  int64_t n = 0;
+  for (int64_t y = std::max(0, r.y); y < std::min<int64_t>(h, r.y + r.h); ++y)
+    for (int64_t x = std::max(0, r.x); x < std::min<int64_t>(w, r.x + r.w); ++x) {
+      const float R = img.at(0, 0, y, x), G = img.at(0, 1, y, x), B = img.at(0, 2, y, x);
+      const double l = (R + G + B) / 3.0;
+      sum += l;
+      sq += l * l;
+      ++n;
+      if (R > 0.8f && G > 0.3f && G < 0.6f && B > 0.25f && B < 0.55f) s.reddish += 1;
+      if (std::max({R, G, B}) - std::min({R, G, B}) > 0.25f) s.colourful += 1;
+    }
+  if (n == 0) return s;
+  s.mean = sum / n;
+  s.stddev = std::sqrt(std::max(0.0, sq / n - s.mean * s.mean));
+  s.reddish /= n;
+  s.colourful /= n;
+  return s;
+}
+
+bool contains(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
+// The default scene renders, every panel is where the layout says and is not blank.
+void check_scene(int width, int height, const std::string& extra) {
+  const fs::path shot = g_work / ("scene-" + std::to_string(width) + ".png");
+  const Run r = run_app("--screenshot '" + shot.string() + "' --width " + std::to_string(width) +
+                            " --height " + std::to_string(height) + " " + extra,
+                        width, height);
+  CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+  CHECK(fs::exists(shot), "no screenshot at %s", shot.c_str());
+  if (!fs::exists(shot)) return;
+  const ks::Tensor img = ks::load_image(shot.string());
+  CHECK(img.dim(3) == width && img.dim(2) == height, "screenshot is %lldx%lld",
+        static_cast<long long>(img.dim(3)), static_cast<long long>(img.dim(2)));
+  const auto rects = panels(r.out);
+  for (const char* name : {"Parameters", "Input", "Kernels", "Feature maps", "Timing"}) {
+    CHECK(rects.count(name), "panel %s not reported", name);
+    if (!rects.count(name)) continue;
+    const Rect p = rects.at(name);
+    CHECK(p.x >= 0 && p.y >= 0 && p.x + p.w <= width + 1 && p.y + p.h <= height + 1 && p.w > 200 &&
+              p.h > 100,
+          "panel %s at %d %d %d %d does not fit %dx%d", name, p.x, p.y, p.w, p.h, width, height);
+    const Stats s = region_stats(img, p);
+    CHECK(s.stddev > 0.03, "panel %s looks blank (stddev %.4f)", name, s.stddev);
+  }
+  // The sample image (orange disc, green square) shows in the input panel, and colour-mapped
+  // maps (diverging map: blues and oranges) fill the feature-map panel.
+  if (rects.count("Input"))
+    CHECK(region_stats(img, rects.at("Input")).colourful > 0.15, "input panel shows no image");
+  if (rects.count("Feature maps"))
+    CHECK(region_stats(img, rects.at("Feature maps")).colourful > 0.15,
+          "feature maps panel shows no colour-mapped maps");
+  if (rects.count("Parameters"))
+    CHECK(region_stats(img, rects.at("Parameters")).colourful < 0.15,
+          "parameters panel should be mostly text");
+}
+
+// The same app, two parameter sets: the exported feature maps and the screenshot's
+// feature-map region must differ.
+void check_parameter_change() {
+  const fs::path a = g_work / "params-a", b = g_work / "params-b";
+  fs::remove_all(a);
+  fs::remove_all(b);
+  const Run ra = run_app("--op conv --kernel identity --out-channels 3 --screenshot '" +
+                         (a / "shot.png").string() + "' --export-dir '" + a.string() + "'");
+  const Run rb = run_app("--op conv --kernel sobel_x --out-channels 3 --screenshot '" +
+                         (b / "shot.png").string() + "' --export-dir '" + b.string() + "'");
+  CHECK(ra.exit_code == 0 && rb.exit_code == 0, "runs failed");
+  auto find = [](const fs::path& dir, const std::string& suffix) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().filename().string().size() > suffix.size() &&
+          e.path().filename().string().rfind(suffix) ==
+              e.path().filename().string().size() - suffix.size())
+        return e.path();
+    return fs::path();
+  };
+  const fs::path npy_a = find(a, "conv-maps.npy"), npy_b = find(b, "conv-maps.npy");
+  CHECK(!npy_a.empty() && !npy_b.empty(), "conv-maps.npy missing");
+  if (npy_a.empty() || npy_b.empty()) return;
+  const ks::Tensor ma = ks::load_npy(npy_a.string()), mb = ks::load_npy(npy_b.string());
+  CHECK(ma.shape == mb.shape, "shapes differ");
+  // Identity with 3 output channels reproduces the input image exactly.
+  const fs::path input_npy = find(a, "input.npy");
+  if (!input_npy.empty()) {
+    const ks::Tensor in = ks::load_npy(input_npy.string());
+    double max_diff = 0;
+    for (size_t i = 0; i < in.data.size() && i < ma.data.size(); ++i)
+      max_diff = std::max(max_diff, static_cast<double>(std::fabs(in.data[i] - ma.data[i])));
+    CHECK(in.shape == ma.shape && max_diff < 1e-5, "identity output != input (max diff %g)",
+          max_diff);
+  }
+  double diff = 0;
+  for (size_t i = 0; i < ma.data.size() && i < mb.data.size(); ++i)
+    diff += std::fabs(ma.data[i] - mb.data[i]);
+  CHECK(diff / ma.data.size() > 0.05, "feature maps did not change (mean |diff| %g)",
+        diff / ma.data.size());
+  // And on screen.
+  const auto rects = panels(ra.out);
+  if (rects.count("Feature maps") && fs::exists(a / "shot.png") && fs::exists(b / "shot.png")) {
+    const ks::Tensor sa = ks::load_image((a / "shot.png").string());
+    const ks::Tensor sb = ks::load_image((b / "shot.png").string());
+    const Rect m = rects.at("Feature maps");
+    double screen_diff = 0;
+    int64_t n = 0;
+    for (int y = m.y; y < m.y + m.h; ++y)
+      for (int x = m.x; x < m.x + m.w; ++x, ++n)
+        for (int c = 0; c < 3; ++c) screen_diff += std::fabs(sa.at(0, c, y, x) - sb.at(0, c, y, x));
+    CHECK(screen_diff / n > 0.02, "feature-map region of the screenshots did not change (%g)",
+          screen_diff / n);
+  }
+}
+
+// A missing image: the app still renders (exit 0), shows the error in the window (red text
+// in the menu bar) and logs it, and falls back to the bundled sample.
+void check_bad_image() {
+  const fs::path shot = g_work / "bad-image.png";
+  const Run r = run_app("--input /nonexistent/picture.png --screenshot '" + shot.string() + "'");
+  CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+  CHECK(contains(r.err, "nonexistent/picture.png"), "stderr does not name the bad file: %s",
+        r.err.c_str());
+  CHECK(contains(r.out, "shown error:"), "no error shown in the app: %s", r.out.c_str());
+  if (!fs::exists(shot)) {
+    CHECK(false, "no screenshot");
+    return;
+  }
+  const ks::Tensor img = ks::load_image(shot.string());
+  const auto rects = panels(r.out);
+  const int menu_h = rects.count("Parameters") ? rects.at("Parameters").y : 24;
+  const Stats bar = region_stats(img, Rect{0, 0, static_cast<int>(img.dim(3)), menu_h});
+  CHECK(bar.reddish > 0.002, "no red error text in the menu bar (%.4f)", bar.reddish);
+  if (rects.count("Input"))
+    CHECK(region_stats(img, rects.at("Input")).colourful > 0.15,
+          "the input panel should still show an image");
+}
+
+// Export writes what it says: every "wrote" line names an existing, non-empty file, and
+// there is a PNG and an .npy for each panel.
+void check_export() {
+  const fs::path dir = g_work / "export";
+  fs::remove_all(dir);
+  const Run r = run_app("--compare --screenshot '" + (dir / "window.png").string() +
+                        "' --export-dir '" + dir.string() + "'");
+  CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+  std::istringstream in(r.out);
+  std::string line;
+  int wrote = 0, png = 0, npy = 0;
+  while (std::getline(in, line)) {
+    const std::string tag = "kernelscope: wrote ";
+    if (line.rfind(tag, 0) != 0) continue;
+    const fs::path p = line.substr(tag.size());
+    ++wrote;
+    std::error_code ec;
+    CHECK(fs::exists(p) && fs::file_size(p, ec) > 100, "%s missing or empty", p.c_str());
+    if (p.extension() == ".png") {
+      ++png;
+      if (fs::exists(p)) CHECK(ks::load_image(p.string()).numel() > 0, "%s unreadable", p.c_str());
+    }
+    if (p.extension() == ".npy") {
+      ++npy;
+      if (fs::exists(p)) CHECK(ks::load_npy(p.string()).numel() > 0, "%s unreadable", p.c_str());
+    }
+  }
+  // input, conv kernels, involution kernels, conv maps, involution maps + the window.
+  CHECK(png >= 6 && npy >= 5, "expected >= 6 PNG and >= 5 npy, got %d and %d (%d lines)", png, npy,
+        wrote);
+}
+
+void check_no_display() {
+  const Run r = run_app("", 0, 0, /*display=*/false);
+  CHECK(r.exit_code != 0, "no display should fail, got exit 0");
+  CHECK(contains(r.err, "kernelscope run"), "message does not point at `kernelscope run`: %s",
+        r.err.c_str());
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1, "expected one line, got: %s",
+        r.err.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: app_test_driver CASE KERNELSCOPE WORK_DIR\n");
+    return 2;
+  }
+  const std::string which = argv[1];
+  g_binary = argv[2];
+  g_work = fs::path(argv[3]) / which;
+  fs::create_directories(g_work);
+  if (which != "no_display" && !have_xvfb()) {
+    std::printf("SKIP: xvfb-run not found (install Debian's xvfb)\n");
+    return 77;
+  }
+  if (which == "default_scene")
+    check_scene(1600, 1000, "");
+  else if (which == "small_window")
+    check_scene(1280, 720, "--compare");
+  else if (which == "involution_scene")
+    check_scene(1600, 1000, "--op involution --kernel-size 5 --kernel-field");
+  else if (which == "parameter_change")
+    check_parameter_change();
+  else if (which == "bad_image")
+    check_bad_image();
+  else if (which == "export")
+    check_export();
+  else if (which == "no_display")
+    check_no_display();
+  else {
+    std::fprintf(stderr, "unknown case %s\n", which.c_str());
+    return 2;
+  }
+  if (g_failures == 0) std::printf("PASS %s\n", which.c_str());
+  return g_failures == 0 ? 0 : 1;
+}
