@@ -197,12 +197,27 @@ Canvas render_step_frame(const StepView& v, const Font& font, float scale) {
     const int cy = zoom_top + static_cast<int>(t.y - v.window.y0 + 1) * cell;
     c.outline_rect(cx, cy, cell, cell, kWindow, std::max(1, std::min(L.px(2), cell / 6)));
   }
+  if (v.has_pool_window) {  // the cells averaged into the pixel's channel vector
+    const int64_t y0 = std::max(v.pool_window.y0, v.window.y0 - 1);
+    const int64_t x0 = std::max(v.pool_window.x0, v.window.x0 - 1);
+    const int64_t y1 = std::min(v.pool_window.y1, v.window.y1 + 1);
+    const int64_t x1 = std::min(v.pool_window.x1, v.window.x1 + 1);
+    if (y1 > y0 && x1 > x0)
+      c.outline_rect(zoom_x + static_cast<int>(x0 - v.window.x0 + 1) * cell + 2,
+                     zoom_top + static_cast<int>(y0 - v.window.y0 + 1) * cell + 2,
+                     static_cast<int>(x1 - x0) * cell - 4, static_cast<int>(y1 - y0) * cell - 4,
+                     kPool, std::max(1, std::min(L.px(3), cell / 5)));
+  }
   const int legend_y = zoom_top + cell * static_cast<int>(z_rows) + L.px(6);
   c.fill_rect(left_x, legend_y, L.px(18), L.px(16), kPanel);
   c.hatch_rect(left_x, legend_y, L.px(18), L.px(16), kPadding, std::max(L.px(5), 3));
   font.draw(c, left_x + L.px(24), legend_y - L.px(1), "zero padding", label_px, kDim);
   c.outline_rect(left_x + L.px(150), legend_y, L.px(18), L.px(16), kWindow, 2);
   font.draw(c, left_x + L.px(174), legend_y - L.px(1), "taps read", label_px, kDim);
+  if (v.has_pool_window) {
+    c.outline_rect(left_x + L.px(262), legend_y, L.px(18), L.px(16), kPool, 2);
+    font.draw(c, left_x + L.px(286), legend_y - L.px(1), "averaged", label_px, kDim);
+  }
 
   // Middle: patch x kernel on the first row, products and the sum on the second.
   const int mid_x = L.px(400);
