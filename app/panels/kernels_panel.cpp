@@ -31,17 +31,22 @@ void filter_bank(const OpResult& r) {
   draw_legend(Colormap::Diverging, {-m, m}, std::min(220.0f, ImGui::GetContentRegionAvail().x),
               "weight");
   ImGui::BeginChild("bank", ImVec2(0, 0), false, ImGuiWindowFlags_HorizontalScrollbar);
-  // Cells large enough to read, small enough that a 64-channel bank still scrolls sensibly.
+  // Cells large enough to read, small enough that a 64-channel bank still scrolls sensibly;
+  // narrow filters (depthwise: one input each) share a row so the panel is not one long strip.
   const float avail = ImGui::GetContentRegionAvail().x;
-  const float gap = 6;
-  const float cell = std::clamp((avail - 40) / (in * k) - gap / k, 3.0f, 22.0f);
+  const float gap = 6, label_w = ImGui::CalcTextSize("00 ").x;
+  const float cell = std::clamp((avail - label_w - 8) / (in * k) - gap / k, 3.0f, 22.0f);
+  const float block_w = label_w + in * (cell * k + gap) + 8;
+  const int per_row = std::max(1, std::min(out, static_cast<int>(avail / block_w)));
   ImDrawList* draw = ImGui::GetWindowDrawList();
+  const ImVec2 origin = ImGui::GetCursorScreenPos();
+  const float row_h = cell * k + 6;
   for (int o = 0; o < out; ++o) {
-    ImGui::Text("%2d", o);
-    ImGui::SameLine(36);
-    const ImVec2 p = ImGui::GetCursorScreenPos();
+    const ImVec2 p(origin.x + (o % per_row) * block_w, origin.y + (o / per_row) * row_h);
+    draw->AddText(ImVec2(p.x, p.y + (cell * k - ImGui::GetFontSize()) * 0.5f),
+                  ImGui::GetColorU32(ImGuiCol_TextDisabled), std::to_string(o).c_str());
     for (int i = 0; i < in; ++i) {
-      const ImVec2 at(p.x + i * (cell * k + gap), p.y);
+      const ImVec2 at(p.x + label_w + i * (cell * k + gap), p.y);
       const float* taps = w.ptr() + (static_cast<int64_t>(o) * in + i) * k * k;
       const int hovered = draw_kernel_heatmap(draw, at, cell, k, taps, m, cell >= 20);
       if (hovered >= 0) {
@@ -51,8 +56,9 @@ void filter_bank(const OpResult& r) {
                           static_cast<double>(bias));
       }
     }
-    ImGui::Dummy(ImVec2(in * (cell * k + gap), cell * k + 2));
   }
+  const int rows = (out + per_row - 1) / per_row;
+  ImGui::Dummy(ImVec2(per_row * block_w, rows * row_h));
   ImGui::EndChild();
 }
 
