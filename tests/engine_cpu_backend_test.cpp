@@ -165,6 +165,17 @@ TEST_P(CpuBackendTest, InvolutionBatchAndManyChannels) {
   check_involution({1, 3, 40, 21}, involution(3, 7, 1, 1, 1, 1), 3);
 }
 
+// Results beyond the caches take other routes: conv outputs over 16 MB are streamed; a
+// kernels tensor over 32 MB is allocated beside the output's computation and then filled
+// by regenerated, streamed tiles.
+TEST_P(CpuBackendTest, ConvLargeStreamedOutput) {
+  check_conv({1, 3, 600, 901}, conv(3, 8, 3, 1, 1, 1, 1, true), 1);
+}
+
+TEST_P(CpuBackendTest, InvolutionLargeKernelsTensor) {
+  check_involution({1, 3, 301, 600}, involution(3, 7, 1, 1, 3, 1), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, CpuBackendTest,
                          ::testing::Values(cpu::CpuPath::avx512, cpu::CpuPath::avx2,
                                            cpu::CpuPath::portable),

@@ -106,7 +106,7 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
   Stopwatch wall;
   InvolutionResult result;
   result.output = Tensor(involution_output_shape(x.shape, p));
-  result.kernels = Tensor(involution_kernels_shape(x.shape, p));
+  const Shape kernels_shape = involution_kernels_shape(x.shape, p);
   const int64_t B = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
   const int64_t H_out = result.output.dim(2), W_out = result.output.dim(3);
   const int64_t KK = p.taps(), G = p.groups(), gc = p.group_channels, CR = p.reduced_channels();
@@ -132,20 +132,47 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
   const int64_t bands = (H_out + rows - 1) / rows;
   // Streaming stores skip the read-for-ownership of a tensor far larger than the caches, but
   // are slower than plain stores while the (just zero-filled) tensor is still cached.
-  const bool stream_kernels = result.kernels.numel() * sizeof(float) > (size_t{32} << 20);
+  const bool stream_kernels = shape_numel(kernels_shape) * sizeof(float) > (size_t{32} << 20);
+  // Allocating a kernels tensor that large is itself a serial zero-fill of its whole size
+  // (18 ms for 1080p): then one thread allocates it while the others compute the output,
+  // keeping kernels only in their tiles, and afterwards all threads regenerate the kernels
+  // (the cheap part) and stream them into the tensor.
+  const bool overlap = stream_kernels && thread_count() > 1;
   std::vector<ThreadScratch> scratch(static_cast<size_t>(thread_count()));
 
-  parallel_tasks(B * bands, [&](int64_t task, int thread) {
+  // X' and the two GEMMs for flat output pixels [p0, p0 + n) of one image, into kern.
+  auto generate = [&](ThreadScratch& ts, const float* image, int64_t p0, int64_t n, float* kern,
+                      int64_t kern_stride) {
+    const float* pooled = image + p0;  // stride 1: X' is the input itself
+    int64_t pooled_stride = H * W;
+    // Loads may run 7 floats past the tile: copy the input's last pixels instead.
+    if (s > 1 || p0 + (n + 7) / 8 * 8 > H * W) {
+      pool_pixels(image, C, H, W, s, W_out, p0, n, ts.pooled.data(), ld);
+      pooled = ts.pooled.data();
+      pooled_stride = ld;
+    }
+    run_gemm(kt, reduce, pooled, pooled_stride, ts.reduced.data(), ld, n, true);
+    run_gemm(kt, span, ts.reduced.data(), ld, kern, kern_stride, n, false);
+  };
+  // Tile buffers are read up to 7 floats past a row's width; zero them so those lanes
+  // hold numbers, never garbage.
+  auto prepare = [&](ThreadScratch& ts) {
+    ts.pooled.resize(static_cast<size_t>(C * ld), 0.0f);
+    ts.reduced.resize(static_cast<size_t>(CR * ld), 0.0f);
+    ts.kernels.resize(static_cast<size_t>(G * KK * ld), 0.0f);
+  };
+  if (!overlap) result.kernels = Tensor(kernels_shape);
+  auto allocate_kernels = [&] {
+    if (overlap) result.kernels = Tensor(kernels_shape);
+  };
+
+  parallel_tasks_beside(allocate_kernels, B * bands, [&](int64_t task, int thread) {
     ThreadScratch& ts = scratch[static_cast<size_t>(thread)];
     Stopwatch clock;
     const int64_t b = task / bands, i0 = (task % bands) * rows, i1 = std::min(H_out, i0 + rows);
     const BandLayout layout = band_layout(win, i1 - i0, W_out);
     ts.band.resize(static_cast<size_t>(C * layout.channel_stride()));
-    // Tile buffers are read up to 7 floats past a row's width; zero them so those lanes
-    // hold numbers, never garbage.
-    ts.pooled.resize(static_cast<size_t>(C * ld), 0.0f);
-    ts.reduced.resize(static_cast<size_t>(CR * ld), 0.0f);
-    ts.kernels.resize(static_cast<size_t>(G * KK * ld), 0.0f);
+    prepare(ts);
     const float* image = x.ptr() + b * C * H * W;
     fill_band(image, C, H, W, win, i0, layout, ts.band.data());
     const std::vector<int64_t> taps = tap_offsets(win, layout);
@@ -155,22 +182,12 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
     // tile's pixels are contiguous in the kernels tensor and, at stride 1, in the input.
     for (int64_t p0 = i0 * W_out; p0 < i1 * W_out; p0 += tile) {
       const int64_t n = std::min(tile, i1 * W_out - p0);
-      const float* pooled = image + p0;  // stride 1: X' is the input itself
-      int64_t pooled_stride = H * W;
-      // Loads may run 7 floats past the tile: copy the input's last pixels instead.
-      if (s > 1 || p0 + (n + 7) / 8 * 8 > H * W) {
-        pool_pixels(image, C, H, W, s, W_out, p0, n, ts.pooled.data(), ld);
-        pooled = ts.pooled.data();
-        pooled_stride = ld;
-      }
-      run_gemm(kt, reduce, pooled, pooled_stride, ts.reduced.data(), ld, n, true);
       // Kernels that stay cached go straight into the result tensor (no copy); those that
       // are streamed, and the tensor's last pixels (read 7 floats past the end), use the tile.
-      float* kernels_out = result.kernels.ptr() + b * G * KK * HW_out + p0;
       const bool direct = !stream_kernels && p0 + (n + 7) / 8 * 8 <= HW_out;
-      float* kern = direct ? kernels_out : ts.kernels.data();
+      float* kern = direct ? result.kernels.ptr() + b * G * KK * HW_out + p0 : ts.kernels.data();
       const int64_t kern_stride = direct ? HW_out : ld;
-      run_gemm(kt, span, ts.reduced.data(), ld, kern, kern_stride, n, false);
+      generate(ts, image, p0, n, kern, kern_stride);
 
       Stopwatch stage;
       Aggregation a;
@@ -194,17 +211,32 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
       }
       aggregation_ms += stage.elapsed_ms();
 
-      for (int64_t row = 0; !direct && row < G * KK; ++row) {
+      for (int64_t row = 0; !direct && !overlap && row < G * KK; ++row) {
+        float* dst = result.kernels.ptr() + (b * G * KK + row) * HW_out + p0;
         if (stream_kernels)
-          kt.copy_out(kernels_out + row * HW_out, ts.kernels.data() + row * ld, n);
+          kt.copy_out(dst, ts.kernels.data() + row * ld, n);
         else
-          std::memcpy(kernels_out + row * HW_out, ts.kernels.data() + row * ld,
-                      sizeof(float) * static_cast<size_t>(n));
+          std::memcpy(dst, ts.kernels.data() + row * ld, sizeof(float) * static_cast<size_t>(n));
       }
     }
     ts.aggregation_ms += aggregation_ms;
     ts.generation_ms += clock.elapsed_ms() - aggregation_ms;
   });
+
+  if (overlap) {
+    const int64_t tiles = (HW_out + tile - 1) / tile;
+    parallel_tasks(B * tiles, [&](int64_t task, int thread) {
+      ThreadScratch& ts = scratch[static_cast<size_t>(thread)];
+      Stopwatch clock;
+      prepare(ts);
+      const int64_t b = task / tiles, p0 = (task % tiles) * tile, n = std::min(tile, HW_out - p0);
+      generate(ts, x.ptr() + b * C * H * W, p0, n, ts.kernels.data(), ld);
+      for (int64_t row = 0; row < G * KK; ++row)
+        kt.copy_out(result.kernels.ptr() + (b * G * KK + row) * HW_out + p0,
+                    ts.kernels.data() + row * ld, n);
+      ts.generation_ms += clock.elapsed_ms();
+    });
+  }
 
   if (times) {
     // The stages interleave per tile, so only the threads' busy time can be split; the wall
