@@ -70,9 +70,10 @@ void draw_kernel_field(ImDrawList* draw, const View& v, const AppState& app) {
   const int taps = k * k;
   const int g = std::clamp(app.kernel_group, 0, static_cast<int>(r.kernels.dim(1)) - 1);
   const int ho = static_cast<int>(r.kernels.dim(3)), wo = static_cast<int>(r.kernels.dim(4));
-  const float cell = std::max(2.0f, std::min(6.0f, v.zoom * s * 0.8f / k));
+  // Glyphs of 2-6 px cells, about two glyph widths apart so the image shows between them.
+  const float cell = std::clamp(v.zoom * 0.6f, 2.0f, 6.0f);
   const float glyph = cell * k;
-  const int step = std::max(1, static_cast<int>(std::ceil((glyph + 3) / (v.zoom * s))));
+  const int step = std::max(1, static_cast<int>(std::ceil(glyph * 2.2f / (v.zoom * s))));
   const float centre = 0.5f * static_cast<float>(r.involution.dilation * (k - 1));
   const int pad = static_cast<int>(r.involution.padding());
   std::vector<float> kernel(static_cast<size_t>(taps));
