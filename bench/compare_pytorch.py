@@ -7,6 +7,9 @@ d-li14 formulation (reduce 1x1 conv, BN eval, ReLU, span 1x1 conv, F.unfold, mul
 
     /usr/bin/python3 bench/compare_pytorch.py [--engine build/bench/ks_bench] [--repeats 5]
 
+On a machine shared with other work, `chrt -f 5 /usr/bin/python3 bench/compare_pytorch.py`
+(root) keeps compilers from preempting either side mid-run.
+
 Both sides use every core and keep freed memory in the heap (glibc mallopt), so repeated
 runs time the arithmetic, not the kernel handing out fresh zeroed pages.
 """
@@ -163,7 +166,7 @@ def main():
     if args.ref_all:
         extra.append("--all")
     peak = None
-    if args.problem in "inv 1080p K7":
+    if not args.problem or args.problem in "inv 1080p K7":
         peak = peak_memory_of_engine(command, "inv 1080p K7")
     engine = run_engine(command, extra)
 
