@@ -32,7 +32,9 @@ void draw_legend(Colormap map, ValueRange range, float width, const char* label)
   const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text);
   draw->AddText(ImVec2(p.x, ty), text, lo.c_str());
   draw->AddText(ImVec2(p.x + width - ImGui::CalcTextSize(hi.c_str()).x, ty), text, hi.c_str());
-  if (label)
+  const float needed = ImGui::CalcTextSize(lo.c_str()).x + ImGui::CalcTextSize(hi.c_str()).x +
+                       (label ? ImGui::CalcTextSize(label).x : 0) + 16;
+  if (label && needed < width)  // the label only where it does not collide with the numbers
     draw->AddText(ImVec2(p.x + 0.5f * (width - ImGui::CalcTextSize(label).x), ty),
                   ImGui::GetColorU32(ImGuiCol_TextDisabled), label);
   ImGui::Dummy(ImVec2(width, h + 2 + ImGui::GetTextLineHeight()));
@@ -77,6 +79,14 @@ int draw_kernel_heatmap(ImDrawList* draw, ImVec2 pos, float cell, int k, const f
     draw->AddRect(a, ImVec2(a.x + cell, a.y + cell), IM_COL32(255, 255, 0, 255));
   }
   return hovered;
+}
+
+void same_line_if_fits(const char* label) {
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float width = ImGui::CalcTextSize(label).x + style.FramePadding.x * 2 +
+                      style.ItemSpacing.x + ImGui::GetFrameHeight();  // room for a checkbox square
+  ImGui::SameLine();
+  if (ImGui::GetContentRegionAvail().x < width) ImGui::NewLine();
 }
 
 void section(const char* title) {

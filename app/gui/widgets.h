@@ -19,6 +19,9 @@ int draw_kernel_heatmap(ImDrawList* draw, ImVec2 pos, float cell, int k, const f
                         float abs_max, bool print_values);
 // "1.23", "-0.045", "1.2e+03": short enough for a pixel cell.
 std::string short_number(float v);
+// SameLine when an item with this label still fits on the line, else a new line: toolbars
+// wrap instead of being clipped at large UI scales or narrow panels.
+void same_line_if_fits(const char* label);
 // A titled separator (ImGui 1.86 has no SeparatorText).
 void section(const char* title);
 // A dimmed one-line help marker "(?)" with a tooltip.

@@ -136,12 +136,12 @@ void draw_feature_maps_panel(AppState& app) {
     app.view.scale = static_cast<ScaleMode>(scale);
     app.view_dirty = true;
   }
-  ImGui::SameLine();
+  same_line_if_fits("RGB composite");
   if (ImGui::Checkbox("RGB composite", &app.view.rgb_composite)) app.view_dirty = true;
-  ImGui::SameLine();
+  same_line_if_fits("Save PNG+npy");
   if (ImGui::SmallButton("Save PNG+npy")) app.export_maps = true;
   if (app.enlarged_map >= 0) {
-    ImGui::SameLine();
+    same_line_if_fits("Back to grid");
     if (ImGui::SmallButton("Back to grid")) app.enlarged_map = -1;
   }
   if (!app.have_result) {

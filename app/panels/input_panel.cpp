@@ -138,14 +138,14 @@ void draw_input_panel(AppState& app) {
   if (ImGui::SmallButton("Fit")) app.fit_view = true;
   ImGui::SameLine();
   if (ImGui::SmallButton("1:1")) app.zoom = 1;
-  ImGui::SameLine();
+  same_line_if_fits("grid+values");
   ImGui::Checkbox("grid+values", &app.view.grid_values);
-  ImGui::SameLine();
+  same_line_if_fits("kernel field");
   if (ImGui::Checkbox("kernel field", &app.view.kernel_field)) app.view_dirty = true;
-  ImGui::SameLine();
+  same_line_if_fits("Save PNG+npy");
   if (ImGui::SmallButton("Save PNG+npy")) app.export_input = true;
   if (app.focus.pinned) {
-    ImGui::SameLine();
+    same_line_if_fits("Unpin");
     if (ImGui::SmallButton("Unpin")) app.focus.pinned = false;
   }
 

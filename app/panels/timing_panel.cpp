@@ -50,11 +50,18 @@ void race_table(const AppState& app) {
       ref_conv = row.conv_ms;
       ref_inv = row.involution_ms;
     }
-  if (!ImGui::BeginTable("race", 7, ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit))
+  // Narrow panels scroll the table sideways rather than clipping its numbers; explicit widths
+  // because columns scrolled out of view would otherwise never be measured.
+  if (!ImGui::BeginTable(
+          "race", 7,
+          ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_ScrollX,
+          ImVec2(0, ImGui::GetContentRegionAvail().y - 4)))
     return;
+  const float number_w = ImGui::CalcTextSize("00000.00").x;
   for (const char* h :
-       {"backend", "conv ms", "GFLOP/s", "vs cpu-ref", "inv ms", "GFLOP/s", "vs cpu-ref"})
-    ImGui::TableSetupColumn(h);
+       {"backend", "conv ms", "GFLOP/s", "speed-up", "inv ms", "GFLOP/s", "speed-up"})
+    ImGui::TableSetupColumn(h, ImGuiTableColumnFlags_WidthFixed,
+                            std::max(number_w, ImGui::CalcTextSize(h).x));
   ImGui::TableHeadersRow();
   for (const RaceRow& row : app.race_rows) {
     ImGui::TableNextRow();
@@ -104,7 +111,7 @@ void draw_timing_panel(AppState& app) {
   } else if (app.have_result) {
     ImGui::TextDisabled("job %.1f ms", app.result.job_ms);
   }
-  ImGui::SameLine();
+  same_line_if_fits("Race all backends");
   ImGui::BeginDisabled(app.race_running);
   if (ImGui::SmallButton(app.race_running ? "racing..." : "Race all backends"))
     app.race_requested = true;
