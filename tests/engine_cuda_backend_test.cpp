@@ -2,6 +2,7 @@
 // GPU cases that skip with the reason where there is no usable device. The broad sweep of
 // every backend against cpu-ref is tests/engine_backend_grid_test.cpp.
 #include <string>
+#include <vector>
 
 #include "cpu_ref/reference.h"
 #include "kernelscope/backend.h"
@@ -46,6 +47,21 @@ InvolutionParams involution_params(int64_t c, int64_t k, int64_t s, int64_t d, i
   params.group_channels = gc;
   params.reduction = r;
   return params;
+}
+
+TEST(CudaBackend, RegisteredWhenBuiltWithCuda) {
+#ifdef KS_HAVE_CUDA
+  EXPECT_NE(find_backend("cuda"), nullptr);
+  EXPECT_NE(find_backend("cuda-naive"), nullptr);
+  // Fastest first: the GPU backends come before the CPU ones, cpu-ref last.
+  const std::vector<std::string> names = backend_names();
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names.front(), "cuda");
+  EXPECT_EQ(names.back(), "cpu-ref");
+#else
+  EXPECT_EQ(find_backend("cuda"), nullptr);
+  GTEST_SKIP() << "built without CUDA";
+#endif
 }
 
 TEST(CudaBackend, UnavailableBackendsExplainWhyInOneLine) {

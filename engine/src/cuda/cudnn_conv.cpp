@@ -149,7 +149,10 @@ struct CudnnConvolution::State {
 };
 
 CudnnConvolution::CudnnConvolution() = default;
-CudnnConvolution::~CudnnConvolution() = default;
+// The backends live in the registry until process exit, when the CUDA runtime may already
+// have torn its context down; cuDNN's own teardown is not safe then, so the handle is left
+// for the OS to reclaim rather than destroyed.
+CudnnConvolution::~CudnnConvolution() { (void)state_.release(); }
 
 void CudnnConvolution::forward(const ConvDims& d, const float* x, const float* weight,
                                const float* bias, float* y, cudaStream_t stream) {
