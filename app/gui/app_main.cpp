@@ -69,6 +69,18 @@ void on_drop(GLFWwindow*, int count, const char** paths) {
 
 void on_glfw_error(int, const char* text) { g_glfw_error = text ? text : "unknown GLFW error"; }
 
+// Key presses for the shortcuts. ImGui 1.86 only samples key state once per frame, so a press
+// and release within one frame (fast typing, scripted input) would be missed; this queue
+// keeps them. Installed before ImGui, whose callbacks chain to it.
+struct KeyPress {
+  int key, mods;
+};
+std::vector<KeyPress> g_keys;
+
+void on_key(GLFWwindow*, int key, int, int action, int mods) {
+  if (action == GLFW_PRESS) g_keys.push_back({key, mods});
+}
+
 // The bundled assets: the source tree's (compiled in), then next to the executable.
 std::string find_assets_dir() {
   std::vector<fs::path> candidates;
@@ -272,15 +284,17 @@ bool save_screenshot(AppState& app, GLFWwindow* window, const std::string& path)
 }
 
 void handle_shortcuts(AppState& app) {
-  const ImGuiIO& io = ImGui::GetIO();
-  if (ImGui::IsKeyPressed(GLFW_KEY_F12, false)) app.screenshot_requested = true;
-  if (io.WantTextInput) return;
-  if (ImGui::IsKeyPressed(GLFW_KEY_F, false) && !io.KeyCtrl) app.fit_view = true;
-  if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_O, false)) {
-    open_file_browser(BrowsePurpose::OpenImage, app.image_path);
+  const bool typing = ImGui::GetIO().WantTextInput;
+  for (const KeyPress& k : g_keys) {
+    const bool ctrl = (k.mods & GLFW_MOD_CONTROL) != 0;
+    if (k.key == GLFW_KEY_F12) app.screenshot_requested = true;
+    if (ctrl && k.key == GLFW_KEY_Q) app.quit_requested = true;
+    if (typing) continue;  // letters belong to the text field
+    if (!ctrl && k.key == GLFW_KEY_F) app.fit_view = true;
+    if (ctrl && k.key == GLFW_KEY_O) open_file_browser(BrowsePurpose::OpenImage, app.image_path);
+    if (ctrl && k.key == GLFW_KEY_S) app.save_session_requested = true;
   }
-  if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_S, false)) app.save_session_requested = true;
-  if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_Q, false)) app.quit_requested = true;
+  g_keys.clear();
 }
 
 void handle_browser(AppState& app) {
@@ -349,6 +363,7 @@ int run(const AppOptions& options) {
   glfwMakeContextCurrent(window);
   glfwSwapInterval(scripted ? 0 : 1);
   glfwSetDropCallback(window, on_drop);
+  glfwSetKeyCallback(window, on_key);
 
   AppState app;
   app.assets_dir = find_assets_dir();

@@ -101,7 +101,7 @@ void upload_layer(AppState& app, const OpResult& r, LayerView* view) {
     upload_rgb_texture(&view->composite, &view->composite_w, &view->composite_h, w, h,
                        composite_rgb(out, layer));
   }
-  if (!r.kernels.empty()) {
+  if (r.kernels.rank() == 5 && !r.kernels.empty()) {
     const Tensor sum = kernel_sum_plane(r.kernels, app.kernel_group);
     ValueRange range = plane_range(sum.ptr(), sum.numel(), true);
     if (range.hi <= range.lo) range = {range.lo - 1, range.hi + 1};

@@ -64,6 +64,10 @@ void filter_bank(const OpResult& r) {
 
 void generated_kernels(AppState& app) {
   const OpResult& r = app.result.involution;
+  if (r.kernels.rank() != 5 || r.kernels.empty()) {
+    ImGui::TextDisabled("backend %s did not return the generated kernels", r.backend.c_str());
+    return;
+  }
   const Tensor& kernels = r.kernels;  // [1, G, K*K, H_out, W_out]
   const int g_count = static_cast<int>(kernels.dim(1)),
             k = static_cast<int>(r.involution.kernel_size);

@@ -274,6 +274,46 @@ void check_export() {
         wrote);
 }
 
+// Real input through the X server (xdotool): hover, click to pin, wheel to zoom, F12 for a
+// screenshot, Ctrl+Q to quit; quitting saves the session under $XDG_CONFIG_HOME.
+void check_interactive() {
+  const fs::path exports = g_work / "exports", config = g_work / "config";
+  fs::remove_all(exports);
+  fs::remove_all(config);
+  const fs::path script = g_work / "interact.sh";
+  std::ofstream(script)
+      << "\"$1\" --export-dir \"$2\" --width 1600 --height 1000 &\n"
+         "pid=$!\n"
+         "sleep 6\n"
+         "xdotool mousemove 560 330 click 1\n"
+         "for i in 1 2 3 4 5 6; do xdotool click 4; done\n"
+         "sleep 1\n"
+         "xdotool key F12\n"
+         "sleep 2\n"
+         "xdotool key ctrl+q\n"
+         "for i in $(seq 1 30); do kill -0 $pid 2>/dev/null || break; sleep 0.5; "
+         "done\n"
+         "if kill -0 $pid 2>/dev/null; then kill $pid; echo 'did not quit'; exit 9; "
+         "fi\n"
+         "wait $pid\n";
+  const std::string cmd = "XDG_CONFIG_HOME='" + config.string() +
+                          "' xvfb-run -a -s \"-screen 0 1600x1000x24\" sh '" + script.string() +
+                          "' '" + g_binary + "' '" + exports.string() + "' >'" +
+                          (g_work / "out.txt").string() + "' 2>&1";
+  const int status = std::system(cmd.c_str());
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const std::string out = read_text(g_work / "out.txt");
+  CHECK(code == 0, "interactive run exited with %d:\n%s", code, out.c_str());
+  int shots = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(exports, ec))
+    if (e.path().extension() == ".png" && ks::load_image(e.path().string()).numel() > 0) ++shots;
+  CHECK(shots >= 1, "F12 wrote no screenshot into %s:\n%s", exports.c_str(), out.c_str());
+  const std::string session = read_text(config / "kernelscope" / "session.json");
+  CHECK(contains(session, "\"image\"") && contains(session, "\"layout\""),
+        "no session saved on quit: '%s'", session.c_str());
+}
+
 void check_no_display() {
   const Run r = run_app("", 0, 0, /*display=*/false);
   CHECK(r.exit_code != 0, "no display should fail, got exit 0");
@@ -312,7 +352,13 @@ int main(int argc, char** argv) {
     check_export();
   else if (which == "no_display")
     check_no_display();
-  else {
+  else if (which == "interactive") {
+    if (std::system("command -v xdotool >/dev/null 2>&1") != 0) {
+      std::printf("SKIP: xdotool not found\n");
+      return 77;
+    }
+    check_interactive();
+  } else {
     std::fprintf(stderr, "unknown case %s\n", which.c_str());
     return 2;
   }
