@@ -62,7 +62,7 @@ BenchResult time_problem(Backend& backend, const BenchProblem& problem,
 // Makes the C allocator keep freed blocks for reuse instead of returning them to the OS,
 // so repeated runs time the computation rather than the kernel zeroing fresh pages (over a
 // second for the 400 MB of kernels of a 1080p involution on some virtual machines).
-// Process-wide; the CLI benchmark and the app call it once.
+// Process-wide; `kernelscope bench` and bench/engine_bench call it once at start.
 void keep_freed_memory_for_reuse();
 
 }  // namespace ks
