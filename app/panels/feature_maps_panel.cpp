@@ -153,6 +153,13 @@ void draw_feature_maps_panel(AppState& app) {
     ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "nothing computed: see the parameters panel");
     return;
   }
+  // In "both", one operation may fail while the other runs: say so above the one shown.
+  if (app.settings.operation == Operation::Both && conv != inv) {
+    const OpResult& failed = conv ? app.result.involution : app.result.conv;
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.45f, 0.4f, 1));
+    ImGui::TextWrapped("%s: %s", conv ? "involution" : "convolution", failed.error.c_str());
+    ImGui::PopStyleColor();
+  }
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   if (conv && inv) {
     const float half = avail.x * 0.5f - 4;

@@ -64,7 +64,7 @@ void draw_grid_and_values(ImDrawList* draw, const View& v, const Tensor& image, 
 // do not overlap at the current zoom.
 void draw_kernel_field(ImDrawList* draw, const View& v, const AppState& app) {
   const OpResult& r = app.result.involution;
-  if (!r.ran || r.kernels.empty()) return;
+  if (!r.ran || r.kernels.rank() != 5 || r.kernels.empty()) return;
   const int k = static_cast<int>(r.involution.kernel_size);
   const int s = static_cast<int>(r.involution.stride);
   const int taps = k * k;

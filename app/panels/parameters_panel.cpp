@@ -27,7 +27,8 @@ bool slider(const char* label, int* value, int lo, int hi, const char* help = nu
 }
 
 // Output size for the current parameters, or the engine's explanation of why not.
-void shape_line(const char* title, bool involution, const AppState& app, int64_t channels,
+// Returns false when the parameters are impossible (the reason is shown in red).
+bool shape_line(const char* title, bool involution, const AppState& app, int64_t channels,
                 int64_t h, int64_t w) {
   const OpSettings& s = app.settings;
   const Shape in = {1, channels, h, w};
@@ -49,10 +50,12 @@ void shape_line(const char* title, bool involution, const AppState& app, int64_t
                         static_cast<long long>(h), static_cast<long long>(2 * pad),
                         static_cast<long long>(s.dilation * (s.kernel_size - 1)), s.stride,
                         static_cast<long long>(out[2]));
+    return true;
   } catch (const std::exception& e) {
     ImGui::PushStyleColor(ImGuiCol_Text, kRed);
     ImGui::TextWrapped("%s: %s", title, e.what());
     ImGui::PopStyleColor();
+    return false;
   }
 }
 
@@ -249,10 +252,14 @@ void draw_parameters_panel(AppState& app) {
   }
 
   section("output size");
-  if (conv) shape_line("conv", false, app, channels, h, w);
-  if (inv) shape_line("involution", true, app, channels, h, w);
-  for (const OpResult* r : {&app.result.conv, &app.result.involution})
-    if (app.have_result && !r->error.empty()) {
+  // Errors from the computation itself (weights file, memory cap...), unless the shape
+  // check above already explained them.
+  const bool conv_ok = !conv || shape_line("conv", false, app, channels, h, w);
+  const bool inv_ok = !inv || shape_line("involution", true, app, channels, h, w);
+  const std::pair<const OpResult*, bool> results[] = {{&app.result.conv, conv_ok},
+                                                      {&app.result.involution, inv_ok}};
+  for (const auto& [r, shape_ok] : results)
+    if (app.have_result && shape_ok && !r->error.empty()) {
       ImGui::PushStyleColor(ImGuiCol_Text, kRed);
       ImGui::TextWrapped("%s", r->error.c_str());
       ImGui::PopStyleColor();
