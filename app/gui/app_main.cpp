@@ -103,9 +103,16 @@ std::string find_assets_dir() {
 // open) override the session.
 void apply_options(const AppOptions& o, AppState* app) {
   OpSettings& s = app->settings;
-  const OperatorOptions op = resolve_preset_options(o.op);
+  OperatorOptions op = o.op;
   if (!o.op.preset.empty()) {
-    const Preset scene = load_preset(o.op.preset);
+    Preset scene = load_preset(o.op.preset);
+    if (scene.variant == "notebook") {
+      // The app computes the paper's operators only; show the scene with those and say so.
+      scene.variant = "paper";
+      app->set_error("scene " + o.op.preset +
+                     " uses the notebook's involution variant; the app shows the paper's");
+    }
+    op = options_from_preset(scene, o.op.preset, o.op);
     s.relu = scene.activation == "relu";
     app->view.colormap = colormap_from_name(scene.colormap);
   }
