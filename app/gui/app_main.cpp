@@ -115,6 +115,14 @@ void apply_options(const AppOptions& o, AppState* app) {
     op = options_from_preset(scene, o.op.preset, o.op);
     s.relu = scene.activation == "relu";
     app->view.colormap = colormap_from_name(scene.colormap);
+    app->scene_caption = scene.caption;
+    if (scene.pixel_x >= 0 && scene.pixel_y >= 0) {
+      // The scene's pixel is in output coordinates; with stride 1 and "same" padding (the
+      // scenes' usual case) it is the input pixel too.
+      app->focus.pinned = true;
+      app->focus.pin_x = static_cast<int>(scene.pixel_x * std::max<int64_t>(1, op.stride));
+      app->focus.pin_y = static_cast<int>(scene.pixel_y * std::max<int64_t>(1, op.stride));
+    }
   }
   if (!op.input.empty()) app->image_path = op.input;
   if (o.compare)
@@ -433,6 +441,23 @@ int run(const AppOptions& options) {
       }
       for (const std::string& path : g_dropped) open_path(app, path);
       g_dropped.clear();
+      if (!app.scene_requested.empty()) {
+        // A scene replaces the operation settings as `--preset` would at start-up.
+        AppOptions scene;
+        scene.op.preset = app.scene_requested;
+        scene.op.op.clear();
+        app.scene_requested.clear();
+        const OpSettings before = app.settings;
+        app.settings = OpSettings{};
+        try {
+          apply_options(scene, &app);
+          app.dirty = app.view_dirty = true;
+          app.set_status("scene " + fs::path(scene.op.preset).stem().string());
+        } catch (const std::exception& e) {
+          app.settings = before;
+          app.set_error(e.what());
+        }
+      }
 
       bool upload = false, raced = false;
       ComputeResult result;

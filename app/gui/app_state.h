@@ -95,8 +95,10 @@ struct AppState {
   int browser_purpose = 0;  // a BrowsePurpose (file_browser.h)
   bool save_session_requested = false;
   bool quit_requested = false;
-  std::string assets_dir;     // where the bundled samples live ("" when not found)
-  std::string default_image;  // the bundled sample shown first
+  std::string assets_dir;       // where the bundled samples live ("" when not found)
+  std::string scene_requested;  // a scene (assets/presets/*.json) picked in the menu
+  std::string scene_caption;    // what the open scene teaches, shown above the parameters
+  std::string default_image;    // the bundled sample shown first
 };
 
 // Display helpers shared by the panels.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "cli/preset.h"
 #include "gui/export.h"
 #include "gui/file_browser.h"
 #include "gui/session.h"
@@ -79,6 +80,18 @@ float draw_main_menu(AppState& app) {
       for (const auto& f : files)
         if (ImGui::MenuItem(f.filename().string().c_str())) open_path(app, f.string());
       if (ImGui::MenuItem("built-in test pattern")) open_path(app, "");
+      ImGui::EndMenu();
+    }
+    if (ImGui::BeginMenu("Scenes")) {
+      // The teaching scenes of assets/presets/, shared with `kernelscope run --preset`.
+      std::vector<std::string> scenes;
+      try {
+        if (!app.assets_dir.empty()) scenes = cli::list_presets(app.assets_dir + "/presets");
+      } catch (const std::exception&) {
+      }
+      if (scenes.empty()) ImGui::TextDisabled("no scenes found");
+      for (const auto& path : scenes)
+        if (ImGui::MenuItem(fs::path(path).stem().string().c_str())) app.scene_requested = path;
       ImGui::EndMenu();
     }
     if (ImGui::MenuItem("Open weights (.safetensors)...")) browse(app, BrowsePurpose::OpenWeights);

@@ -168,6 +168,12 @@ void draw_parameters_panel(AppState& app) {
   const int64_t h = image ? image->dim(2) : 240, w = image ? image->dim(3) : 320;
   bool changed = false;
 
+  if (!app.scene_caption.empty()) {
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.75f, 0.85f, 0.95f, 1.0f));
+    ImGui::TextWrapped("%s", app.scene_caption.c_str());
+    ImGui::PopStyleColor();
+    if (ImGui::SmallButton("hide scene note")) app.scene_caption.clear();
+  }
   int op = static_cast<int>(s.operation);
   changed |= ImGui::RadioButton("conv", &op, 0);
   ImGui::SameLine();
