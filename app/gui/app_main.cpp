@@ -214,7 +214,7 @@ void setup_style_and_fonts(float scale, bool rebuild) {
 void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
   if (!r.load_error.empty()) {
     app.set_error(r.load_error);
-    app.image_path = r.image.path;  // keep showing what is loaded
+    if (r.image.full) app.image_path = r.image.path;  // keep showing what is loaded
   }
   if (r.race) {
     app.race_rows = std::move(r.race_rows);
@@ -224,6 +224,7 @@ void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
     return;
   }
   if (r.id != app.latest_id) return;  // a newer request is on its way
+  if (!r.image.compute) return;       // the job failed before it had an image
   const bool new_image = !app.image.full || app.image.full != r.image.full;
   if (new_image) {
     app.fit_view = true;

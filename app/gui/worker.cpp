@@ -60,7 +60,15 @@ void Worker::loop() {
       std::lock_guard<std::mutex> lock(mutex_);
       return stop_ || pending_.has_value();
     };
-    ComputeResult result = compute(request, &cache_, cancelled);
+    ComputeResult result;
+    try {
+      result = compute(request, &cache_, cancelled);
+    } catch (const std::exception& e) {  // e.g. out of memory: report it, keep the thread
+      result.id = request.id;
+      result.race = request.race;
+      result.image = cache_;
+      result.load_error = std::string("computation failed: ") + e.what();
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     running_ = false;
     results_.push_back(std::move(result));
