@@ -150,7 +150,10 @@ void draw_feature_maps_panel(AppState& app) {
   }
   const bool conv = app.result.conv.ran, inv = app.result.involution.ran;
   if (!conv && !inv) {
-    ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "nothing computed: see the parameters panel");
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.45f, 0.4f, 1));
+    for (const OpResult* r : {&app.result.conv, &app.result.involution})
+      if (!r->error.empty()) ImGui::TextWrapped("%s", r->error.c_str());
+    ImGui::PopStyleColor();
     return;
   }
   // In "both", one operation may fail while the other runs: say so above the one shown.
