@@ -18,13 +18,15 @@ int run_subcommand(int argc, char** argv) {
         "usage: kernelscope [app options]          open the desktop app\n"
         "       kernelscope run --op conv|involution --input FILE --out DIR [...]\n"
         "       kernelscope bench [--backend NAME] [--json]\n"
-        "       kernelscope selftest\n"
+        "       kernelscope selftest                 every backend against the reference\n"
+        "       kernelscope animate --op ... --out DIR [--gif FILE]   step-through frames\n"
         "Run any of them with --help for their options.\n");
     return 0;
   }
-  std::fprintf(stderr,
-               "kernelscope: error: unknown command '%s' (use run, bench, selftest or help)\n",
-               name);
+  std::fprintf(
+      stderr,
+      "kernelscope: error: unknown command '%s' (use run, bench, selftest, animate or help)\n",
+      name);
   return 2;
 }
 

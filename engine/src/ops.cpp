@@ -172,7 +172,8 @@ int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& p) {
 
 void check_memory_cap(int64_t needed, int64_t cap, const std::string& what) {
   if (needed <= cap) return;
-  auto mib = [](int64_t b) { return std::to_string((b + (1 << 20) - 1) >> 20); };
+  // Rounds up without overflowing near INT64_MAX.
+  auto mib = [](int64_t b) { return std::to_string(b / (1 << 20) + (b % (1 << 20) != 0)); };
   throw Error(what + " needs " + mib(needed) + " MiB, more than the memory cap of " + mib(cap) +
               " MiB (raise it with --max-memory-mb)");
 }
