@@ -1,6 +1,6 @@
 // ks_gpu_bench: times one operator on one backend and prints one JSON line, for
-// bench/gpu_bench.py on a GPU machine (docs/performance-gpu.md). Self-contained on purpose:
-// it depends only on the engine's public API and the CUDA runtime (for --device-info).
+// bench/gpu_bench.py on a GPU machine (docs/performance.md, section GPU). Self-contained on
+// purpose: it depends only on the engine's public API and the CUDA runtime (for --device-info).
 //
 //   ks_gpu_bench --device-info
 //   ks_gpu_bench --backend cuda --op conv --shape 1,3,1080,1920 --out-channels 8
