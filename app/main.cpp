@@ -5,10 +5,15 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "kernelscope/benchmark.h"
 
 int main(int argc, char** argv) {
   try {
     if (argc >= 2 && argv[1][0] != '-') return ks::cli::run_subcommand(argc, argv);
+    // The app recomputes on every parameter change: reusing freed blocks instead of getting
+    // fresh pages from the OS each time keeps large jobs (1080p involution) from paying the
+    // page-zeroing cost again and again.
+    ks::keep_freed_memory_for_reuse();
     return ks::cli::run_app(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kernelscope: error: %s\n", e.what());
