@@ -10,7 +10,7 @@ packages=(
   libgl1-mesa-dri                                       # software OpenGL for Xvfb
 )
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(libgtest-dev libbenchmark-dev xvfb xauth clang libclang-rt-14-dev clang-format
+  packages+=(libgtest-dev libbenchmark-dev xvfb xauth xdotool clang libclang-rt-14-dev clang-format
              python3 python3-numpy)
 fi
 
