@@ -19,6 +19,7 @@
 #include "kernelscope/notebook_variant.h"
 #include "render/font.h"
 #include "render/gif.h"
+#include "render/slides.h"
 #include "render/step_view.h"
 
 namespace ks::cli {
@@ -65,20 +66,9 @@ std::vector<Pixel> window_path(const std::string& path, int frames, Pixel start,
   std::vector<Pixel> out;
   if (path == "pixel") return {start};
   const int64_t count = path == "row" ? W : H * W;
-  const int64_t n = std::min<int64_t>(frames, count);
-  for (int64_t k = 0; k < n; ++k) {
-    const int64_t step = n == 1 ? 0 : (k * (count - 1) + (n - 1) / 2) / (n - 1);
+  for (const int64_t step : render::even_positions(count, frames))
     out.push_back(path == "row" ? Pixel{start.i, step} : Pixel{step / W, step % W});
-  }
   return out;
-}
-
-void remove_old_frames(const fs::path& dir) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("frame_", 0) == 0 && e.path().extension() == ".png") fs::remove(e.path(), ec);
-  }
 }
 
 void apply_relu(Tensor& t) {
@@ -167,18 +157,10 @@ render::StepView view_at(const Scene& s, int64_t channel, Pixel px, float* expla
   return v;
 }
 
-// Output files of a run: the frames' directory and the GIF that frames are appended to
-// (shared by every scene of a demo).
-struct Outputs {
-  std::string gif_path;
-  int delay_cs = 60;
-  std::unique_ptr<render::GifWriter> gif;
-};
-
 // Renders one scene (the flags, or a preset with the flags on top) into dir. Returns the
 // JSON summary. save_preset (may be empty) receives the scene as a preset.
 nlohmann::json animate_scene(OperatorOptions options, bool op_given, const AnimateOptions& a,
-                             const render::Font& font, const fs::path& dir, Outputs* out,
+                             const render::Font& font, const fs::path& dir, render::SlideSink* out,
                              const std::string& save_preset) {
   // --op defaults to conv; a preset or the notebook variant decide it unless it was given.
   if (!op_given && (a.variant == "notebook" || !options.preset.empty())) options.op.clear();
@@ -237,10 +219,8 @@ nlohmann::json animate_scene(OperatorOptions options, bool op_given, const Anima
     cli::save_preset(save_preset, saved);
   }
 
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error("cannot create output directory " + dir.string() + ": " + ec.message());
-  remove_old_frames(dir);
+  render::prepare_slide_dir(dir.string());
+  out->dir = dir.string();
   nlohmann::json frames = nlohmann::json::array();
   for (size_t f = 0; f < path.size(); ++f) {
     const Pixel px = path[f];
@@ -255,16 +235,7 @@ nlohmann::json animate_scene(OperatorOptions options, bool op_given, const Anima
     view.caption = caption;
     view.colormap = colormap_from_name(colormap_name);
     view.filled = a.path == "pixel" ? -1 : px.i * W_out + px.j + 1;
-    const render::Canvas canvas = render::render_step_frame(view, font, a.scale);
-    char name[32];
-    std::snprintf(name, sizeof name, "frame_%04zu.png", f);
-    canvas.save_png((dir / name).string());
-    if (!out->gif_path.empty()) {
-      if (!out->gif)
-        out->gif = std::make_unique<render::GifWriter>(out->gif_path, canvas.width(),
-                                                       canvas.height(), out->delay_cs);
-      out->gif->add_frame(canvas.rgb());
-    }
+    const std::string name = render::write_step_slide(view, font, static_cast<int>(f), out);
     frames.push_back({{"file", name}, {"i", px.i}, {"j", px.j}, {"value", explained}});
   }
   nlohmann::json j = {{"op", scene.kind},
@@ -317,9 +288,10 @@ int animate_command(int argc, char** argv) {
 
   const bool op_given = app.get_option("--op")->count() > 0;
   const render::Font font(a.font);  // a missing font fails before any work
-  Outputs out;
+  render::SlideSink out;
   out.gif_path = a.gif;
   out.delay_cs = std::max(a.delay_ms / 10, 2);
+  out.scale = a.scale;
   nlohmann::json summary;
   if (!a.demo.empty()) {
     if (!a.save_preset.empty()) throw Error("--save-preset saves one scene; drop --demo");

@@ -29,6 +29,7 @@
 #include "gui/session.h"
 #include "gui/weights.h"
 #include "kernelscope/io.h"
+#include "panels/panels.h"
 
 namespace ks::cli {
 
@@ -54,7 +55,12 @@ struct AppOptions {
   std::vector<int> pin;  // scripted: pinned pixel x y
   bool race = false;     // scripted: run the race before the screenshot
   bool kernel_field = false;
-  bool op_given = false;  // --op on the command line (its default says nothing)
+  std::string variant;        // paper | notebook (involution)
+  bool step_through = false;  // open the step-through panel
+  bool step_export = false;   // scripted: export the step-through's slides
+  int demo = 0;               // scripted: demo mode, showing this many scenes
+  bool help_window = false;   // open Help > Guide
+  bool op_given = false;      // --op on the command line (its default says nothing)
   bool seed_given = false;
   bool backend_given = false;
   bool memory_given = false;
@@ -105,14 +111,14 @@ void apply_options(const AppOptions& o, AppState* app) {
   OpSettings& s = app->settings;
   OperatorOptions op = o.op;
   if (!o.op.preset.empty()) {
-    Preset scene = load_preset(o.op.preset);
-    if (scene.variant == "notebook") {
-      // The app computes the paper's operators only; show the scene with those and say so.
-      scene.variant = "paper";
-      app->set_error("scene " + o.op.preset +
-                     " uses the notebook's involution variant; the app shows the paper's");
-    }
+    const Preset scene = load_preset(o.op.preset);
     op = options_from_preset(scene, o.op.preset, o.op);
+    if (scene.variant == "notebook") {
+      // The notebook's involution (K x K span, its own padding, default 0) on the worker.
+      s.notebook_variant = true;
+      s.notebook_padding = static_cast<int>(std::max<int64_t>(scene.padding, 0));
+    }
+    app->scene_name = scene.name;
     s.relu = scene.activation == "relu";
     app->view.colormap = colormap_from_name(scene.colormap);
     app->scene_caption = scene.caption;
@@ -122,7 +128,14 @@ void apply_options(const AppOptions& o, AppState* app) {
       app->focus.pinned = true;
       app->focus.pin_x = static_cast<int>(scene.pixel_x * std::max<int64_t>(1, op.stride));
       app->focus.pin_y = static_cast<int>(scene.pixel_y * std::max<int64_t>(1, op.stride));
+      // The step-through starts exactly at the scene's output pixel and channel.
+      app->step.i = static_cast<int>(scene.pixel_y);
+      app->step.j = static_cast<int>(scene.pixel_x);
+      app->step.pin_x = app->focus.pin_x;
+      app->step.pin_y = app->focus.pin_y;
+      app->step.synced = true;
     }
+    if (scene.channel >= 0) app->step.channel = static_cast<int>(scene.channel);
   }
   if (!op.input.empty()) app->image_path = op.input;
   if (o.compare)
@@ -171,6 +184,15 @@ void apply_options(const AppOptions& o, AppState* app) {
   if (o.ui_scale > 0) app->view.ui_scale = o.ui_scale;
   if (!o.export_dir.empty()) app->view.export_dir = o.export_dir;
   if (o.kernel_field) app->view.kernel_field = true;
+  if (o.variant == "notebook") {
+    s.notebook_variant = true;
+    if (!o.op_given && !o.compare) s.operation = Operation::Involution;
+    if (op.padding >= 0) s.notebook_padding = static_cast<int>(op.padding);
+  } else if (o.variant == "paper") {
+    s.notebook_variant = false;
+  }
+  if (o.step_through) app->step.active = true;
+  if (o.help_window) app->show_help = true;
   if (o.pin.size() == 2) {
     app->focus.pinned = true;
     app->focus.pin_x = o.pin[0];
@@ -178,18 +200,26 @@ void apply_options(const AppOptions& o, AppState* app) {
   }
 }
 
-// Dark theme, DejaVu Sans where installed, everything scaled by `scale`.
-void setup_style_and_fonts(float scale, bool rebuild) {
+// Dark theme, DejaVu Sans where installed, everything scaled by `scale`. Returns the large
+// font (twice the size) for demo captions.
+ImFont* setup_style_and_fonts(float scale, bool rebuild) {
   ImGuiIO& io = ImGui::GetIO();
   io.Fonts->Clear();
   const char* dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  // Latin, Greek (sigma), punctuation, arrows and maths operators: the step-through's notes.
+  static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0370, 0x03FF, 0x2000, 0x206F, 0x2190,
+                                   0x21FF, 0x2200, 0x22FF, 0x25A0, 0x25FF, 0};
   std::error_code ec;
+  ImFont* big = nullptr;
   if (fs::exists(dejavu, ec)) {
-    io.Fonts->AddFontFromFileTTF(dejavu, 15.0f * scale);
+    io.Fonts->AddFontFromFileTTF(dejavu, 15.0f * scale, nullptr, ranges);
+    big = io.Fonts->AddFontFromFileTTF(dejavu, 30.0f * scale, nullptr, ranges);
   } else {
     ImFontConfig config;
     config.SizePixels = 13.0f * scale;
     io.Fonts->AddFontDefault(&config);
+    config.SizePixels = 26.0f * scale;
+    big = io.Fonts->AddFontDefault(&config);
   }
   if (rebuild) {
     ImGui_ImplOpenGL3_DestroyFontsTexture();
@@ -208,6 +238,7 @@ void setup_style_and_fonts(float scale, bool rebuild) {
   style.Colors[ImGuiCol_TitleBg] = ImVec4(0.12f, 0.14f, 0.18f, 1.0f);
   style.Colors[ImGuiCol_TitleBgActive] = ImVec4(0.16f, 0.22f, 0.32f, 1.0f);
   style.ScaleAllSizes(scale);
+  return big;
 }
 
 // Applies one worker result to the state; stale results only bring their image news.
@@ -282,6 +313,60 @@ void do_exports(AppState& app) {
   }
 }
 
+// Step-through slides (PNG frames and a GIF) into the export folder, when asked.
+void do_slide_export(AppState& app) {
+  if (!app.export_slides) return;
+  app.export_slides = false;
+  try {
+    const auto files = export_step_slides(app);
+    for (const auto& f : files) std::printf("kernelscope: wrote %s\n", f.c_str());
+    app.set_status("wrote " + std::to_string(files.size() - 1) + " frames to " +
+                   fs::path(files.front()).parent_path().string() + " and " + files.back());
+  } catch (const std::exception& e) {
+    app.set_error(std::string("slide export failed: ") + e.what());
+  }
+}
+
+// Demo mode: F5 / the menu toggle it; next/previous and the auto-advance timer pick the
+// scene, which the main loop then opens like File > Scenes.
+void handle_demo(AppState& app) {
+  DemoMode& d = app.demo;
+  if (app.demo_requested) {
+    app.demo_requested = false;
+    if (d.active) {
+      d.active = false;
+      app.set_status("demo mode off");
+    } else {
+      d.scenes.clear();
+      try {
+        if (!app.assets_dir.empty()) d.scenes = list_presets(app.assets_dir + "/presets");
+      } catch (const std::exception&) {
+      }
+      if (d.scenes.empty()) {
+        app.set_error("demo mode: no scenes found in assets/presets");
+      } else {
+        d.active = true;
+        d.index = 0;
+        app.scene_requested = d.scenes[0];
+        d.shown_at = ImGui::GetTime();
+      }
+    }
+  }
+  if (!d.active) {
+    app.demo_move = 0;
+    return;
+  }
+  if (app.demo_move == 0 && d.auto_advance && ImGui::GetTime() - d.shown_at > d.seconds)
+    app.demo_move = 1;
+  if (app.demo_move != 0) {
+    const int n = static_cast<int>(d.scenes.size());
+    d.index = ((d.index + app.demo_move) % n + n) % n;
+    app.demo_move = 0;
+    app.scene_requested = d.scenes[static_cast<size_t>(d.index)];
+    d.shown_at = ImGui::GetTime();
+  }
+}
+
 bool save_screenshot(AppState& app, GLFWwindow* window, const std::string& path) {
   int w = 0, h = 0;
   glfwGetFramebufferSize(window, &w, &h);
@@ -304,6 +389,14 @@ void handle_shortcuts(AppState& app) {
   for (const KeyPress& k : g_keys) {
     const bool ctrl = (k.mods & GLFW_MOD_CONTROL) != 0;
     if (k.key == GLFW_KEY_F12) app.screenshot_requested = true;
+    if (k.key == GLFW_KEY_F1) app.show_help = !app.show_help;
+    if (k.key == GLFW_KEY_F2) app.step.active = !app.step.active;
+    if (k.key == GLFW_KEY_F5) app.demo_requested = true;
+    if (app.demo.active && !typing) {
+      if (k.key == GLFW_KEY_RIGHT || k.key == GLFW_KEY_PAGE_DOWN) app.demo_move = 1;
+      if (k.key == GLFW_KEY_LEFT || k.key == GLFW_KEY_PAGE_UP) app.demo_move = -1;
+      if (k.key == GLFW_KEY_ESCAPE) app.demo_requested = true;
+    }
     if (ctrl && k.key == GLFW_KEY_Q) app.quit_requested = true;
     if (typing) continue;  // letters belong to the text field
     if (!ctrl && k.key == GLFW_KEY_F) app.fit_view = true;
@@ -415,7 +508,7 @@ int run(const AppOptions& options) {
   float content_scale = 1, unused = 1;
   glfwGetWindowContentScale(window, &content_scale, &unused);
   float applied_scale = app.view.ui_scale * content_scale;
-  setup_style_and_fonts(applied_scale, false);
+  app.big_font = setup_style_and_fonts(applied_scale, false);
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 330 core");
 
@@ -433,6 +526,11 @@ int run(const AppOptions& options) {
     int frames_since_result = -1;
     bool scripted_setup_done = false;
     bool saved = false;
+    int demo_shown = 0;  // scripted demo: scenes logged so far
+    if (options.demo > 0) {
+      app.demo_requested = true;
+      app.demo.auto_advance = !scripted;  // scripted runs advance when a scene is settled
+    }
     while (!glfwWindowShouldClose(window) && !app.quit_requested && exit_code == 0) {
       const auto frame_start = std::chrono::steady_clock::now();
       glfwPollEvents();
@@ -442,12 +540,14 @@ int run(const AppOptions& options) {
       }
       for (const std::string& path : g_dropped) open_path(app, path);
       g_dropped.clear();
+      handle_demo(app);
       if (!app.scene_requested.empty()) {
         // A scene replaces the operation settings as `--preset` would at start-up.
         AppOptions scene;
         scene.op.preset = app.scene_requested;
         scene.op.op.clear();
         app.scene_requested.clear();
+        app.scene_name.clear();
         const OpSettings before = app.settings;
         app.settings = OpSettings{};
         try {
@@ -498,7 +598,7 @@ int run(const AppOptions& options) {
       const float wanted_scale = app.view.ui_scale * content_scale;
       if (wanted_scale != applied_scale && !ImGui::IsMouseDown(ImGuiMouseButton_Left)) {
         applied_scale = wanted_scale;
-        setup_style_and_fonts(applied_scale, true);
+        app.big_font = setup_style_and_fonts(applied_scale, true);
       }
 
       ImGui_ImplOpenGL3_NewFrame();
@@ -509,8 +609,11 @@ int run(const AppOptions& options) {
       app.focus.hover_y = app.hover_next_y;
       app.hover_next = false;
       handle_shortcuts(app);
+      update_step_through(app);
       const float menu_h = draw_main_menu(app);
       const std::vector<PanelRect> rects = draw_layout(app, menu_h);
+      draw_demo_overlay(app);
+      draw_help_window(app);
       handle_browser(app);
       ImGui::Render();
 
@@ -531,6 +634,7 @@ int run(const AppOptions& options) {
           app.set_error(error);
       }
       do_exports(app);
+      do_slide_export(app);
       if (app.screenshot_requested) {
         app.screenshot_requested = false;
         std::error_code mk;
@@ -540,9 +644,20 @@ int run(const AppOptions& options) {
 
       if (scripted) {
         if (frames_since_result >= 0) ++frames_since_result;
-        const bool settled = app.have_result && !worker.busy() && !app.dirty &&
-                             !app.race_requested && !app.race_running &&
-                             frames_since_result >= std::max(options.frames, 2);
+        bool settled = app.have_result && !worker.busy() && !app.dirty && !app.race_requested &&
+                       !app.race_running && app.scene_requested.empty() &&
+                       frames_since_result >= std::max(options.frames, 2);
+        if (settled && app.demo.active && demo_shown < options.demo) {
+          // Scripted demo: log the scene on screen, then advance until N were shown.
+          ++demo_shown;
+          std::printf("kernelscope: demo scene %d/%zu \"%s\": %s\n", app.demo.index + 1,
+                      app.demo.scenes.size(), app.scene_name.c_str(), app.scene_caption.c_str());
+          if (demo_shown < options.demo) {
+            app.demo_move = 1;
+            frames_since_result = -1;
+            settled = false;
+          }
+        }
         const double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (settled || elapsed > options.timeout_s) {
@@ -554,6 +669,19 @@ int run(const AppOptions& options) {
           if (!options.export_dir.empty()) {
             app.export_input = app.export_kernels = app.export_maps = true;
             do_exports(app);
+          }
+          double explained = 0;
+          float shown = 0;
+          if (step_through_total(app, &explained, &shown))
+            std::printf(
+                "kernelscope: step-through %s channel %d pixel %d %d explained %.9g output "
+                "%.9g\n",
+                app.step.involution ? (app.result.involution.notebook ? "notebook" : "involution")
+                                    : "conv",
+                app.step.channel, app.step.i, app.step.j, explained, static_cast<double>(shown));
+          if (options.step_export) {
+            app.export_slides = true;
+            do_slide_export(app);
           }
           for (const PanelRect& r : rects)
             std::printf("kernelscope: panel \"%s\" %.0f %.0f %.0f %.0f\n", r.name.c_str(),
@@ -622,6 +750,17 @@ int run_app(int argc, char** argv) {
   cli.add_option("--pin", o.pin, "pin the input pixel X Y")->expected(2);
   cli.add_flag("--race", o.race, "scripted mode: race every backend before the screenshot");
   cli.add_flag("--kernel-field", o.kernel_field, "show the involution kernel field on the input");
+  cli.add_option("--variant", o.variant,
+                 "involution variant: paper, or notebook (K x K span, no padding)")
+      ->check(CLI::IsMember({"paper", "notebook"}));
+  cli.add_flag("--step-through", o.step_through, "open the step-through panel (F2)");
+  cli.add_flag("--step-export", o.step_export,
+               "scripted mode: write the step-through's slides (PNG frames, GIF) to the export "
+               "folder");
+  cli.add_option("--demo", o.demo,
+                 "scripted mode: demo mode over assets/presets, showing N scenes in turn")
+      ->check(CLI::Range(1, 100));
+  cli.add_flag("--help-window", o.help_window, "open Help > Guide (F1)");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -67,6 +67,7 @@ bool geometry(const AppState& app, bool involution, Geometry* g) {
   g->s = static_cast<int>(involution ? r.involution.stride : r.conv.stride);
   g->d = static_cast<int>(involution ? r.involution.dilation : r.conv.dilation);
   g->p = static_cast<int>(involution ? r.involution.padding() : r.conv.padding);
+  if (involution && r.notebook) g->p = static_cast<int>(r.notebook_params.padding);
   g->out_h = static_cast<int>(r.output.dim(2));
   g->out_w = static_cast<int>(r.output.dim(3));
   return true;

@@ -13,6 +13,8 @@
 #include "gui/settings.h"
 #include "gui/worker.h"
 
+struct ImFont;
+
 namespace ks::app {
 
 // One operation's output as shown: a texture per output channel, plus the involution
@@ -38,6 +40,33 @@ struct Focus {
   int pin_x = 0, pin_y = 0;
   // The point kernels and receptive fields are shown for: hover, else pin, else centre.
   bool current(int* x, int* y) const;
+};
+
+// The step-through: one output pixel of one channel taken apart (explain.h). Playing moves
+// the pixel in raster order (row by row); the pixel is mirrored into the pin so the Input
+// panel outlines its receptive field.
+struct StepThrough {
+  bool active = false;
+  bool involution = false;  // which operation the panel explains ("both" shows a tab each)
+  bool compare = false;     // the "Compare" tab is open
+  int channel = 0;
+  int i = 0, j = 0;  // output row and column
+  bool playing = false;
+  float speed = 6.0f;          // output pixels per second while playing
+  double carry = 0;            // fraction of a step accumulated between frames
+  bool synced = false;         // i, j follow the pin until the first step
+  int pin_x = -1, pin_y = -1;  // the pin as the step-through last set it
+  int export_frames = 12;
+};
+
+// Demo mode: the scenes of assets/presets one after another, caption shown large.
+struct DemoMode {
+  bool active = false;
+  std::vector<std::string> scenes;
+  int index = 0;
+  bool auto_advance = true;
+  float seconds = 12.0f;  // per scene when auto-advancing
+  double shown_at = 0;    // ImGui time the current scene appeared
 };
 
 struct AppState {
@@ -81,6 +110,14 @@ struct AppState {
   bool race_running = false;
   std::string race_notice;
 
+  StepThrough step;
+  DemoMode demo;
+  ImFont* big_font = nullptr;   // twice the UI font: demo captions for projectors
+  bool show_help = false;       // Help > Guide (F1)
+  bool export_slides = false;   // step-through: write PNG frames and a GIF
+  bool demo_requested = false;  // toggle demo mode (F5 / View menu)
+  int demo_move = 0;            // +1 next scene, -1 previous
+
   // Messages: the last error (red) and the last "wrote ..." or notice line.
   std::string error;
   std::string status;
@@ -98,6 +135,7 @@ struct AppState {
   std::string assets_dir;       // where the bundled samples live ("" when not found)
   std::string scene_requested;  // a scene (assets/presets/*.json) picked in the menu
   std::string scene_caption;    // what the open scene teaches, shown above the parameters
+  std::string scene_name;       // the open scene's title
   std::string default_image;    // the bundled sample shown first
 };
 

@@ -61,13 +61,51 @@ OpResult run_conv(const Tensor& input, const OpSettings& s, Backend& backend) {
   if (!b->supports(r.conv)) b = find_backend("cpu-ref");
   r.backend = b->name();
   r.output = b->conv2d(input, r.conv, r.conv_weights, &r.times);
+  r.relu = s.relu;
   if (s.relu) apply_relu(&r.output);
   r.flops = conv_flops(input.shape, r.conv);
   r.ran = true;
   return r;
 }
 
+// The seed notebook's inv() (notebook_variant.h), with seeded random weights: plain loops on
+// the CPU whatever backend is chosen.
+OpResult run_notebook_variant(const Tensor& input, const OpSettings& s) {
+  OpResult r;
+  r.notebook = true;
+  r.involution = involution_params(s, input.dim(1));
+  r.involution.stride = 1;
+  r.involution.dilation = 1;
+  NotebookVariantParams& p = r.notebook_params;
+  p.channels = input.dim(1);
+  p.kernel_size = s.kernel_size;
+  p.group_channels = s.group_channels;
+  p.reduction = s.reduction;
+  p.stride = s.stride;
+  p.padding = s.notebook_padding;
+  const Shape out = notebook_variant_output_shape(input.shape, p);
+  const auto start = Clock::now();
+  r.notebook_result =
+      notebook_variant_involution(input, p, random_notebook_variant_weights(p, s.seed));
+  r.times.total_ms = r.times.aggregation_ms = ms_since(start);
+  r.output = r.notebook_result.output;
+  r.kernels = r.notebook_result.kernels;
+  r.relu = s.relu;
+  if (s.relu) apply_relu(&r.output);
+  r.backend = "notebook loops";
+  // reduce (1x1) + span (K x K conv) + multiply-add over the K x K window, 2 FLOPs per MAC.
+  const double hw = static_cast<double>(input.dim(2) * input.dim(3));
+  const double ohw = static_cast<double>(out[2] * out[3]);
+  r.flops =
+      2.0 * (static_cast<double>(p.reduced_channels() * p.channels) * hw +
+             static_cast<double>(p.groups() * p.taps() * p.reduced_channels() * p.taps()) * ohw +
+             static_cast<double>(p.channels * p.taps()) * ohw);
+  r.ran = true;
+  return r;
+}
+
 OpResult run_involution(const Tensor& input, const OpSettings& s, Backend& backend) {
+  if (s.notebook_variant) return run_notebook_variant(input, s);
   OpResult r;
   r.involution = involution_params(s, input.dim(1));
   r.involution_weights = make_involution_weights(s, &r.involution);
@@ -80,6 +118,7 @@ OpResult run_involution(const Tensor& input, const OpSettings& s, Backend& backe
   InvolutionResult out = b->involution2d(input, r.involution, r.involution_weights, &r.times);
   r.output = std::move(out.output);
   r.kernels = std::move(out.kernels);
+  r.relu = s.relu;
   if (s.relu) apply_relu(&r.output);
   r.flops = involution_flops(input.shape, r.involution);
   r.ran = true;

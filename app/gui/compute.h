@@ -11,6 +11,7 @@
 
 #include "gui/settings.h"
 #include "kernelscope/backend.h"
+#include "kernelscope/notebook_variant.h"
 #include "kernelscope/ops.h"
 
 namespace ks::app {
@@ -28,11 +29,17 @@ struct OpResult {
   bool ran = false;
   std::string error;  // one line, shown in the app; empty when it ran
   Tensor output;      // [1, C_out, H_out, W_out], after the activation
+  bool relu = false;  // the activation was ReLU
   Tensor kernels;     // involution: [1, G, K*K, H_out, W_out]
   ConvParams conv;
   ConvWeights conv_weights;
   InvolutionParams involution;
   InvolutionWeights involution_weights;
+  // The notebook variant (settings.notebook_variant): its parameters and raw result (output
+  // before the activation, and the span's kernels); involution above holds K, C, G and r.
+  bool notebook = false;
+  NotebookVariantParams notebook_params;
+  NotebookVariantResult notebook_result;
   StageTimes times;
   std::string backend;
   double flops = 0;

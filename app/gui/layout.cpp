@@ -63,6 +63,27 @@ std::vector<PanelRect> draw_layout(AppState& app, float top) {
 
   std::vector<PanelRect> rects;
   panel("Parameters", ImVec2(0, top), ImVec2(left, H), draw_parameters_panel, app, &rects);
+  if (app.step.active) {
+    // Step-through: Input and Feature maps side by side on top, the step-through (wide
+    // tables) under both; Kernels and Timing make way.
+    const float top_h = std::clamp(H * v.step_fraction, H * 0.2f, H * 0.75f);
+    panel("Input", ImVec2(left, top), ImVec2(middle, top_h), draw_input_panel, app, &rects,
+          ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
+    panel("Feature maps", ImVec2(left + middle, top), ImVec2(right, top_h), draw_feature_maps_panel,
+          app, &rects);
+    panel("Step-through", ImVec2(left, top + top_h), ImVec2(W - left, H - top_h),
+          draw_step_through_panel, app, &rects);
+    const float g = 6;
+    v.left_fraction += splitter("##split-left", ImVec2(left - g / 2, top), ImVec2(g, H), true) / W;
+    v.middle_fraction +=
+        splitter("##split-mid", ImVec2(left + middle - g / 2, top), ImVec2(g, top_h), true) / W;
+    v.step_fraction +=
+        splitter("##split-step", ImVec2(left, top + top_h - g / 2), ImVec2(W - left, g), false) / H;
+    v.left_fraction = std::clamp(v.left_fraction, 0.12f, 0.45f);
+    v.middle_fraction = std::clamp(v.middle_fraction, 0.15f, 0.6f);
+    v.step_fraction = std::clamp(v.step_fraction, 0.2f, 0.75f);
+    return rects;
+  }
   panel("Input", ImVec2(left, top), ImVec2(middle, input_h), draw_input_panel, app, &rects,
         ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
   panel("Kernels", ImVec2(left, top + input_h), ImVec2(middle, H - input_h), draw_kernels_panel,

@@ -125,14 +125,26 @@ float draw_main_menu(AppState& app) {
     if (ImGui::MenuItem("Fit image", "F")) app.fit_view = true;
     if (ImGui::MenuItem("Kernel field overlay", nullptr, &app.view.kernel_field)) {
     }
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("Small glyphs of the generated involution kernels over the image.");
+    ImGui::Separator();
+    ImGui::MenuItem("Step-through", "F2", &app.step.active);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("Take one output pixel apart: patch, kernel, products and their sum.");
+    if (ImGui::MenuItem("Demo mode", "F5", app.demo.active)) app.demo_requested = true;
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("Step through the teaching scenes with large captions (projectors).");
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("Help")) {
+    if (ImGui::MenuItem("Guide", "F1", app.show_help)) app.show_help = !app.show_help;
+    ImGui::Separator();
     ImGui::TextUnformatted(
         "Input: wheel zooms around the cursor, drag pans, click pins a pixel,\n"
         "right-click unpins. Hover a feature map to see its receptive field.\n"
         "Drop an image, .safetensors or session .json onto the window to open it.\n"
         "F12 saves a screenshot; F fits the image; Ctrl+O opens, Ctrl+S saves the session.\n"
+        "F1 guide, F2 step-through, F5 demo mode.\n"
         "docs/app.md has the full guide.");
     ImGui::EndMenu();
   }

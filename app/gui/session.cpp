@@ -37,6 +37,8 @@ json to_json(const AppState& app) {
                  {"group_channels", s.group_channels},
                  {"reduction", s.reduction},
                  {"relu", s.relu},
+                 {"notebook_variant", s.notebook_variant},
+                 {"notebook_padding", s.notebook_padding},
                  {"weights", weight_source_name(s.weights)},
                  {"seed", s.seed},
                  {"variation", s.variation},
@@ -81,6 +83,8 @@ void from_json(const json& j, AppState* app) {
     read(p, "group_channels", &s.group_channels);
     read(p, "reduction", &s.reduction);
     read(p, "relu", &s.relu);
+    read(p, "notebook_variant", &s.notebook_variant);
+    read(p, "notebook_padding", &s.notebook_padding);
     if (p.contains("weights"))
       weight_source_from_name(p.at("weights").get<std::string>(), &s.weights);
     read(p, "seed", &s.seed);

@@ -44,6 +44,10 @@ struct OpSettings {
   int group_channels = 1;  // involution: channels sharing one generated kernel
   int reduction = 1;       // involution
   bool relu = false;       // activation applied after the operation
+  // Involution as the seed notebook computes it (notebook_variant.h): K x K span, reduce with
+  // bias, no BN/ReLU, unfold padding notebook_padding (default 0, so the map shrinks by K-1).
+  bool notebook_variant = false;
+  int notebook_padding = 0;
   WeightSource weights = WeightSource::Random;
   uint64_t seed = 0;
   // Involution presets: the preset is the span bias; this scales a random span weight
@@ -70,6 +74,7 @@ struct ViewSettings {
   float middle_fraction = 0.36f;
   float input_fraction = 0.58f;
   float maps_fraction = 0.68f;
+  float step_fraction = 0.42f;  // step-through mode: height of the Input/Feature maps row
   std::string export_dir;
 };
 

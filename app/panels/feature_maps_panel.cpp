@@ -36,6 +36,29 @@ void hover_map(AppState& app, bool involution, int channel, ImVec2 pos, ImVec2 s
     ImGui::SetTooltip("RGB composite of channels 0-2  (%d, %d)", x, y);
 }
 
+// Step-through: the output pixel being explained lights up on every map of its layer (a
+// thick frame on the explained channel, a thin one elsewhere).
+void mark_step_pixel(const AppState& app, bool involution, int channel, ImVec2 pos, ImVec2 size,
+                     int ho, int wo) {
+  const StepThrough& st = app.step;
+  if (!st.active || st.compare || st.involution != involution) return;
+  const float cw = size.x / static_cast<float>(wo), ch = size.y / static_cast<float>(ho);
+  const float mw = std::max(cw, 5.0f), mh = std::max(ch, 5.0f);
+  const ImVec2 c(pos.x + (static_cast<float>(st.j) + 0.5f) * cw,
+                 pos.y + (static_cast<float>(st.i) + 0.5f) * ch);
+  const ImVec2 a(c.x - mw / 2, c.y - mh / 2), b(c.x + mw / 2, c.y + mh / 2);
+  const ImU32 colour = involution ? IM_COL32(80, 230, 255, 255) : IM_COL32(255, 225, 60, 255);
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  const bool explained = channel == st.channel;
+  draw->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), IM_COL32(0, 0, 0, 200), 0, 0,
+                explained ? 4.0f : 2.0f);
+  draw->AddRect(a, b, colour, 0, 0, explained ? 2.5f : 1.0f);
+  // The rows already visited (raster order) are underlined on the explained channel, so the
+  // scan reads as "written so far".
+  if (explained && st.playing)
+    draw->AddLine(ImVec2(pos.x, c.y + mh / 2 + 2), ImVec2(c.x, c.y + mh / 2 + 2), colour, 1.5f);
+}
+
 // Largest tile size that fits n tiles of aspect w/h into the region.
 int best_columns(int n, ImVec2 region, float aspect, float label_h, float* tile_w) {
   int best = 1;
@@ -78,6 +101,7 @@ void layer_grid(AppState& app, bool involution, ImVec2 region) {
     const ImVec2 pos = ImGui::GetCursorScreenPos();
     ImGui::Image(view.maps[static_cast<size_t>(c)].imgui_id(), ImVec2(w, w / aspect));
     hover_map(app, involution, c, pos, ImVec2(w, w / aspect));
+    mark_step_pixel(app, involution, c, pos, ImVec2(w, w / aspect), ho, wo);
     if (ImGui::IsItemClicked()) app.enlarged_map = -1;
     return;
   }
@@ -101,6 +125,7 @@ void layer_grid(AppState& app, bool involution, ImVec2 region) {
       ImGui::SetCursorScreenPos(img);
       ImGui::Image(view.maps[static_cast<size_t>(i)].imgui_id(), ImVec2(tile_w, tile_h));
       hover_map(app, involution, i, img, ImVec2(tile_w, tile_h));
+      mark_step_pixel(app, involution, i, img, ImVec2(tile_w, tile_h), ho, wo);
       if (ImGui::IsItemClicked()) {
         app.enlarged_map = i;
         app.enlarged_involution = involution;

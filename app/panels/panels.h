@@ -2,6 +2,9 @@
 // the layout (gui/layout.cpp) owns the windows.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "gui/app_state.h"
 
 namespace ks::app {
@@ -11,5 +14,20 @@ void draw_parameters_panel(AppState& app);
 void draw_kernels_panel(AppState& app);
 void draw_feature_maps_panel(AppState& app);
 void draw_timing_panel(AppState& app);
+void draw_step_through_panel(AppState& app);
+
+// Step-through bookkeeping once per frame before the panels: follows a new pin, advances
+// while playing, and mirrors the output pixel into the pin.
+void update_step_through(AppState& app);
+// The explained value at the step-through's pixel (after the activation) and the feature
+// map's value there; false when there is nothing to explain.
+bool step_through_total(const AppState& app, double* explained, float* shown);
+// Writes the step-through along the current row as PNG frames and a GIF into the export
+// folder; returns the files. Throws on failure.
+std::vector<std::string> export_step_slides(AppState& app);
+// Help > Guide: what each view shows.
+void draw_help_window(AppState& app);
+// Demo mode's caption bar over the bottom of the window.
+void draw_demo_overlay(AppState& app);
 
 }  // namespace ks::app

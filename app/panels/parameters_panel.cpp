@@ -11,6 +11,7 @@
 #include "gui/widgets.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/error.h"
+#include "kernelscope/notebook_variant.h"
 #include "panels/panels.h"
 
 namespace ks::app {
@@ -35,7 +36,22 @@ bool shape_line(const char* title, bool involution, const AppState& app, int64_t
   try {
     Shape out;
     int64_t pad = 0;
-    if (involution) {
+    if (involution && s.notebook_variant) {
+      NotebookVariantParams p;
+      p.channels = channels;
+      p.kernel_size = s.kernel_size;
+      p.group_channels = s.group_channels;
+      p.reduction = s.reduction;
+      p.stride = s.stride;
+      p.padding = s.notebook_padding;
+      out = notebook_variant_output_shape(in, p);
+      ImGui::TextWrapped("%s (notebook): %s -> %s", title, shape_to_string(in).c_str(),
+                         shape_to_string(out).c_str());
+      ImGui::TextDisabled("  H_out = H + 2p - K + 1 = %lld + %d - %d + 1 = %lld",
+                          static_cast<long long>(h), 2 * s.notebook_padding, s.kernel_size,
+                          static_cast<long long>(out[2]));
+      return true;
+    } else if (involution) {
       InvolutionParams p = involution_params(s, channels);
       out = involution_output_shape(in, p);
       pad = p.padding();
@@ -230,6 +246,19 @@ void draw_parameters_panel(AppState& app) {
       ImGui::TextDisabled("G = %lld kernel%s per pixel",
                           static_cast<long long>(channels / s.group_channels),
                           channels / s.group_channels == 1 ? "" : "s");
+    changed |= ImGui::Checkbox("Notebook variant (KxK span, no padding)", &s.notebook_variant);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip(
+          "Compute involution the way the seed notebook's inv() does: reduce with a bias and\n"
+          "no BN/ReLU, a K x K span convolution, and no padding, so the output shrinks by K-1.\n"
+          "Uses seeded random weights (the seed below).");
+    if (s.notebook_variant) {
+      changed |= slider("notebook padding", &s.notebook_padding, 0, 8,
+                        "Padding of the notebook's span conv and unfold (its default is 0).");
+      ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.95f, 0.8f, 0.5f, 1.0f));
+      ImGui::TextWrapped("%s", kNotebookVariantNote);
+      ImGui::PopStyleColor();
+    }
   }
 
   section("weights & activation");
