@@ -687,6 +687,11 @@ int run(const AppOptions& options) {
             std::printf("kernelscope: panel \"%s\" %.0f %.0f %.0f %.0f\n", r.name.c_str(),
                         static_cast<double>(r.x), static_cast<double>(r.y),
                         static_cast<double>(r.w), static_cast<double>(r.h));
+          if (app.show_help)
+            std::printf(
+                "kernelscope: window \"Help - Guide\" %.0f %.0f %.0f %.0f\n",
+                static_cast<double>(app.help_rect[0]), static_cast<double>(app.help_rect[1]),
+                static_cast<double>(app.help_rect[2]), static_cast<double>(app.help_rect[3]));
           if (!app.error.empty()) std::printf("kernelscope: shown error: %s\n", app.error.c_str());
           saved = save_screenshot(app, window, options.screenshot);
           if (!saved) exit_code = 1;

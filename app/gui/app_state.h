@@ -112,11 +112,12 @@ struct AppState {
 
   StepThrough step;
   DemoMode demo;
-  ImFont* big_font = nullptr;   // twice the UI font: demo captions for projectors
-  bool show_help = false;       // Help > Guide (F1)
-  bool export_slides = false;   // step-through: write PNG frames and a GIF
-  bool demo_requested = false;  // toggle demo mode (F5 / View menu)
-  int demo_move = 0;            // +1 next scene, -1 previous
+  ImFont* big_font = nullptr;         // twice the UI font: demo captions for projectors
+  bool show_help = false;             // Help > Guide (F1)
+  float help_rect[4] = {0, 0, 0, 0};  // where the guide was drawn (x y w h), for scripted runs
+  bool export_slides = false;         // step-through: write PNG frames and a GIF
+  bool demo_requested = false;        // toggle demo mode (F5 / View menu)
+  int demo_move = 0;                  // +1 next scene, -1 previous
 
   // Messages: the last error (red) and the last "wrote ..." or notice line.
   std::string error;

@@ -32,6 +32,10 @@ void draw_help_window(AppState& app) {
     ImGui::End();
     return;
   }
+  app.help_rect[0] = ImGui::GetWindowPos().x;
+  app.help_rect[1] = ImGui::GetWindowPos().y;
+  app.help_rect[2] = ImGui::GetWindowSize().x;
+  app.help_rect[3] = ImGui::GetWindowSize().y;
   ImGui::TextWrapped(
       "KernelScope shows convolution and involution (Li et al., CVPR 2021) on an image, "
       "recomputed whenever a parameter changes. Hover any control for a short explanation. "

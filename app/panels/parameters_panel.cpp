@@ -246,14 +246,17 @@ void draw_parameters_panel(AppState& app) {
       ImGui::TextDisabled("G = %lld kernel%s per pixel",
                           static_cast<long long>(channels / s.group_channels),
                           channels / s.group_channels == 1 ? "" : "s");
-    changed |= ImGui::Checkbox("Notebook variant (KxK span, no padding)", &s.notebook_variant);
-    if (ImGui::IsItemHovered())
+    changed |= ImGui::Checkbox("Notebook variant", &s.notebook_variant);
+    const bool hovered = ImGui::IsItemHovered();
+    same_line_if_fits("(KxK span, no padding)");
+    ImGui::TextDisabled("(KxK span, no padding)");
+    if (hovered || ImGui::IsItemHovered())
       ImGui::SetTooltip(
           "Compute involution the way the seed notebook's inv() does: reduce with a bias and\n"
           "no BN/ReLU, a K x K span convolution, and no padding, so the output shrinks by K-1.\n"
           "Uses seeded random weights (the seed below).");
     if (s.notebook_variant) {
-      changed |= slider("notebook padding", &s.notebook_padding, 0, 8,
+      changed |= slider("span padding", &s.notebook_padding, 0, 8,
                         "Padding of the notebook's span conv and unfold (its default is 0).");
       ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.95f, 0.8f, 0.5f, 1.0f));
       ImGui::TextWrapped("%s", kNotebookVariantNote);

@@ -323,6 +323,184 @@ void check_no_display() {
         r.err.c_str());
 }
 
+// "kernelscope: step-through conv channel 0 pixel 3 0 explained X output Y": the explained
+// total and the feature map's value. Returns false when the line is missing.
+bool step_line(const std::string& out, std::string* op, double* explained, double* output) {
+  const size_t at = out.find("kernelscope: step-through ");
+  if (at == std::string::npos) return false;
+  const std::string line = out.substr(at, out.find('\n', at) - at);
+  char kind[32] = {0};
+  int channel = 0, i = 0, j = 0;
+  if (std::sscanf(line.c_str(),
+                  "kernelscope: step-through %31s channel %d pixel %d %d explained %lf output %lf",
+                  kind, &channel, &i, &j, explained, output) != 6)
+    return false;
+  *op = kind;
+  return true;
+}
+
+fs::path find_file(const fs::path& dir, const std::string& suffix) {
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() >= suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return e.path();
+  }
+  return {};
+}
+
+// The step-through panel is on screen and not blank, and the sum it prints is the value of
+// the feature map at that pixel: at a border pixel (padding) for conv, and for involution
+// with stride 2 on the reference backend, bit for bit.
+void check_step_through() {
+  struct Case {
+    std::string args;
+    std::string op;
+    bool exact;
+  };
+  const Case cases[] = {
+      {"--op conv --pin 0 5", "conv", false},
+      {"--op involution --kernel-size 5 --stride 2 --backend cpu-ref --pin 100 60", "involution",
+       true},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const fs::path shot = g_work / ("step-" + std::to_string(n++) + ".png");
+    const Run r = run_app("--step-through --screenshot '" + shot.string() + "' " + c.args);
+    CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+    const auto rects = panels(r.out);
+    CHECK(rects.count("Step-through"), "no Step-through panel reported:\n%s", r.out.c_str());
+    CHECK(!rects.count("Kernels"), "the step-through replaces the Kernels panel");
+    std::string op;
+    double explained = 0, output = 0;
+    CHECK(step_line(r.out, &op, &explained, &output), "no step-through line:\n%s", r.out.c_str());
+    CHECK(op == c.op, "explained %s, expected %s", op.c_str(), c.op.c_str());
+    if (c.exact)
+      CHECK(explained == output, "explained %.9g != output %.9g", explained, output);
+    else
+      CHECK(std::fabs(explained - output) <= 1e-5 * (1 + std::fabs(output)),
+            "explained %.9g != output %.9g", explained, output);
+    if (!fs::exists(shot) || !rects.count("Step-through")) continue;
+    const ks::Tensor img = ks::load_image(shot.string());
+    const Stats s = region_stats(img, rects.at("Step-through"));
+    CHECK(s.stddev > 0.05, "step-through panel looks blank (stddev %.4f)", s.stddev);
+  }
+}
+
+// The notebook variant on a 220 x 220 input gives 218 x 218 maps (K = 3, no padding), and
+// its step-through sum equals the output.
+void check_notebook_variant() {
+  const fs::path input = g_work / "input220.npy", dir = g_work / "exports";
+  fs::remove_all(dir);
+  ks::Tensor t({1, 3, 220, 220});
+  for (size_t i = 0; i < t.data.size(); ++i)
+    t.data[i] = static_cast<float>((i * 2654435761u) % 1000) / 1000.0f;
+  ks::save_npy(input.string(), t);
+  const Run r =
+      run_app("--variant notebook --step-through --input '" + input.string() + "' --export-dir '" +
+              dir.string() + "' --screenshot '" + (dir / "shot.png").string() + "'");
+  CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+  const fs::path maps = find_file(dir, "involution-maps.npy");
+  CHECK(!maps.empty(), "no involution-maps.npy in %s", dir.c_str());
+  if (!maps.empty()) {
+    const ks::Tensor m = ks::load_npy(maps.string());
+    CHECK(m.shape == (ks::Shape{1, 3, 218, 218}), "notebook output is %s, expected [1,3,218,218]",
+          ks::shape_to_string(m.shape).c_str());
+  }
+  std::string op;
+  double explained = 0, output = 0;
+  CHECK(step_line(r.out, &op, &explained, &output), "no step-through line:\n%s", r.out.c_str());
+  CHECK(op == "notebook", "explained %s, expected the notebook variant", op.c_str());
+  CHECK(explained == output, "explained %.9g != output %.9g", explained, output);
+  CHECK(!contains(r.out, "shown error:"), "an error was shown:\n%s", r.out.c_str());
+}
+
+// Demo mode opens the first scene and advances: three different scenes, in order, each with
+// its caption, and the caption bar is drawn.
+void check_demo_mode() {
+  const fs::path shot = g_work / "demo.png";
+  const Run r = run_app("--demo 3 --screenshot '" + shot.string() + "'");
+  CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+  std::vector<std::string> names;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::string tag = "kernelscope: demo scene ";
+    if (line.rfind(tag, 0) != 0) continue;
+    const size_t q = line.find('"');
+    names.push_back(line.substr(q + 1, line.find('"', q + 1) - q - 1));
+    CHECK(contains(line, std::to_string(names.size()) + "/"), "scene %zu out of order: %s",
+          names.size(), line.c_str());
+    CHECK(line.size() > line.find("\": ") + 20, "scene without a caption: %s", line.c_str());
+  }
+  CHECK(names.size() == 3, "expected 3 demo scenes, got %zu:\n%s", names.size(), r.out.c_str());
+  if (names.size() == 3)
+    CHECK(names[0] != names[1] && names[1] != names[2], "the demo did not advance: %s, %s, %s",
+          names[0].c_str(), names[1].c_str(), names[2].c_str());
+  if (fs::exists(shot)) {
+    const ks::Tensor img = ks::load_image(shot.string());
+    const int w = static_cast<int>(img.dim(3)), h = static_cast<int>(img.dim(2));
+    // The caption bar spans the bottom centre of the window.
+    const Stats bar = region_stats(img, Rect{w / 4, h - h / 6, w / 2, h / 8});
+    CHECK(bar.stddev > 0.05, "no demo caption bar (stddev %.4f)", bar.stddev);
+  }
+}
+
+// The step-through's slide export writes 1280 x 720 PNG frames and a GIF, and says where.
+void check_slide_export() {
+  const fs::path dir = g_work / "slides";
+  fs::remove_all(dir);
+  const Run r = run_app("--op involution --step-through --step-export --export-dir '" +
+                        dir.string() + "' --screenshot '" + (dir / "shot.png").string() + "'");
+  CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+  int frames = 0;
+  bool gif = false;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::string tag = "kernelscope: wrote ";
+    if (line.rfind(tag, 0) != 0) continue;
+    const fs::path p = line.substr(tag.size());
+    if (p.filename().string().rfind("frame_", 0) == 0) {
+      ++frames;
+      CHECK(fs::exists(p), "%s missing", p.c_str());
+      if (frames == 1 && fs::exists(p)) {
+        const ks::Tensor f = ks::load_image(p.string());
+        CHECK(f.dim(3) == 1280 && f.dim(2) == 720, "frame is %lldx%lld",
+              static_cast<long long>(f.dim(3)), static_cast<long long>(f.dim(2)));
+        CHECK(region_stats(f, Rect{0, 0, 1280, 720}).stddev > 0.05, "frame looks blank");
+      }
+    }
+    if (p.extension() == ".gif") {
+      gif = true;
+      const std::string head = read_text(p).substr(0, 6);
+      CHECK(head == "GIF89a", "%s is not a GIF (%s)", p.c_str(), head.c_str());
+    }
+  }
+  CHECK(frames == 12, "expected 12 frames, got %d:\n%s", frames, r.out.c_str());
+  CHECK(gif, "no GIF written:\n%s", r.out.c_str());
+  CHECK(contains(r.err, "frames to"), "the app does not say where it wrote: %s", r.err.c_str());
+}
+
+// Help > Guide opens over the panels.
+void check_help_window() {
+  const fs::path a = g_work / "plain.png", b = g_work / "help.png";
+  const Run ra = run_app("--screenshot '" + a.string() + "'");
+  const Run rb = run_app("--help-window --screenshot '" + b.string() + "'");
+  CHECK(ra.exit_code == 0 && rb.exit_code == 0, "runs failed");
+  CHECK(contains(rb.out, "kernelscope: window \"Help - Guide\""), "no help window reported:\n%s",
+        rb.out.c_str());
+  if (!fs::exists(a) || !fs::exists(b)) return;
+  const ks::Tensor ia = ks::load_image(a.string()), ib = ks::load_image(b.string());
+  double diff = 0;
+  int64_t n = 0;
+  for (int64_t y = 300; y < 700; ++y)
+    for (int64_t x = 500; x < 1100; ++x, ++n)
+      diff += std::fabs(ia.at(0, 0, y, x) - ib.at(0, 0, y, x));
+  CHECK(diff / n > 0.02, "the help window does not show (mean diff %g)", diff / n);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -352,6 +530,16 @@ int main(int argc, char** argv) {
     check_export();
   else if (which == "no_display")
     check_no_display();
+  else if (which == "step_through")
+    check_step_through();
+  else if (which == "notebook_variant")
+    check_notebook_variant();
+  else if (which == "demo_mode")
+    check_demo_mode();
+  else if (which == "slide_export")
+    check_slide_export();
+  else if (which == "help_window")
+    check_help_window();
   else if (which == "interactive") {
     if (std::system("command -v xdotool >/dev/null 2>&1") != 0) {
       std::printf("SKIP: xdotool not found\n");
