@@ -154,12 +154,14 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
     run_gemm(kt, reduce, pooled, pooled_stride, ts.reduced.data(), ld, n, true);
     run_gemm(kt, span, ts.reduced.data(), ld, kern, kern_stride, n, false);
   };
-  // Tile buffers are read up to 7 floats past a row's width; zero them so those lanes
-  // hold numbers, never garbage.
+  // Tile buffers are read up to 7 floats past a row's width (a row segment may start
+  // mid-vector, so up to 8 past the last row's end); zero them so those lanes hold numbers,
+  // never garbage, and give the last row that slack.
+  constexpr int64_t kSlack = 8;
   auto prepare = [&](ThreadScratch& ts) {
-    ts.pooled.resize(static_cast<size_t>(C * ld), 0.0f);
-    ts.reduced.resize(static_cast<size_t>(CR * ld), 0.0f);
-    ts.kernels.resize(static_cast<size_t>(G * KK * ld), 0.0f);
+    ts.pooled.resize(static_cast<size_t>(C * ld + kSlack), 0.0f);
+    ts.reduced.resize(static_cast<size_t>(CR * ld + kSlack), 0.0f);
+    ts.kernels.resize(static_cast<size_t>(G * KK * ld + kSlack), 0.0f);
   };
   if (!overlap) result.kernels = Tensor(kernels_shape);
   auto allocate_kernels = [&] {
@@ -184,7 +186,8 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
       const int64_t n = std::min(tile, i1 * W_out - p0);
       // Kernels that stay cached go straight into the result tensor (no copy); those that
       // are streamed, and the tensor's last pixels (read 7 floats past the end), use the tile.
-      const bool direct = !stream_kernels && p0 + (n + 7) / 8 * 8 <= HW_out;
+      // A segment starting mid-vector reads up to n + 7 floats from the tile's start.
+      const bool direct = !stream_kernels && p0 + n + kSlack <= HW_out;
       float* kern = direct ? result.kernels.ptr() + b * G * KK * HW_out + p0 : ts.kernels.data();
       const int64_t kern_stride = direct ? HW_out : ld;
       generate(ts, image, p0, n, kern, kern_stride);
