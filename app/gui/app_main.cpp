@@ -57,6 +57,7 @@ struct AppOptions {
   bool kernel_field = false;
   std::string variant;        // paper | notebook (involution)
   bool step_through = false;  // open the step-through panel
+  bool step_compare = false;  // open the step-through's Compare tab
   bool step_export = false;   // scripted: export the step-through's slides
   int demo = 0;               // scripted: demo mode, showing this many scenes
   bool help_window = false;   // open Help > Guide
@@ -192,6 +193,7 @@ void apply_options(const AppOptions& o, AppState* app) {
     s.notebook_variant = false;
   }
   if (o.step_through) app->step.active = true;
+  if (o.step_compare) app->step.active = app->step.select_compare = true;
   if (o.help_window) app->show_help = true;
   if (o.pin.size() == 2) {
     app->focus.pinned = true;
@@ -759,6 +761,8 @@ int run_app(int argc, char** argv) {
                  "involution variant: paper, or notebook (K x K span, no padding)")
       ->check(CLI::IsMember({"paper", "notebook"}));
   cli.add_flag("--step-through", o.step_through, "open the step-through panel (F2)");
+  cli.add_flag("--step-compare", o.step_compare,
+               "open the step-through on its Compare tab (convolution vs involution)");
   cli.add_flag("--step-export", o.step_export,
                "scripted mode: write the step-through's slides (PNG frames, GIF) to the export "
                "folder");

@@ -47,8 +47,9 @@ struct Focus {
 // panel outlines its receptive field.
 struct StepThrough {
   bool active = false;
-  bool involution = false;  // which operation the panel explains ("both" shows a tab each)
-  bool compare = false;     // the "Compare" tab is open
+  bool involution = false;      // which operation the panel explains ("both" shows a tab each)
+  bool compare = false;         // the "Compare" tab is open
+  bool select_compare = false;  // open the Compare tab on the next frame (--step-compare)
   int channel = 0;
   int i = 0, j = 0;  // output row and column
   bool playing = false;

@@ -91,6 +91,7 @@ bool draw_file_browser(std::string* path, BrowsePurpose* purpose) {
   bool picked = false;
   if (ImGui::Begin(title(b.purpose), &b.open, ImGuiWindowFlags_NoCollapse)) {
     if (ImGui::Button("Up") && b.dir.has_parent_path()) b.dir = b.dir.parent_path();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Go to the parent folder.");
     ImGui::SameLine();
     ImGui::TextWrapped("%s", b.dir.string().c_str());
     const bool wants_name = b.purpose == BrowsePurpose::SaveSession;
@@ -132,7 +133,10 @@ bool draw_file_browser(std::string* path, BrowsePurpose* purpose) {
     }
     ImGui::EndChild();
     if (!next_dir.empty()) b.dir = next_dir;
-    if (wants_name) ImGui::InputText("file name", b.name, sizeof b.name);
+    if (wants_name) {
+      ImGui::InputText("file name", b.name, sizeof b.name);
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("Name of the file to write in this folder.");
+    }
     const char* action = b.purpose == BrowsePurpose::ExportDir ? "Use this folder"
                          : wants_name                          ? "Save"
                                                                : "Open";
@@ -145,8 +149,14 @@ bool draw_file_browser(std::string* path, BrowsePurpose* purpose) {
         picked = true;
       }
     }
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("%s",
+                        b.purpose == BrowsePurpose::ExportDir
+                            ? "Write exports into the folder shown above."
+                            : "Use the selected file (double-clicking a file does the same).");
     ImGui::SameLine();
     if (ImGui::Button("Cancel")) b.open = false;
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Close without opening or saving anything.");
   }
   ImGui::End();
   if (picked) {

@@ -74,6 +74,7 @@ float draw_main_menu(AppState& app) {
   height = ImGui::GetWindowSize().y;
   if (ImGui::BeginMenu("File")) {
     if (ImGui::MenuItem("Open image...", "Ctrl+O")) browse(app, BrowsePurpose::OpenImage);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Open a PNG, JPEG, BMP, TGA, GIF or .npy image.");
     if (ImGui::BeginMenu("Samples")) {
       const auto files = sample_files(app.assets_dir);
       if (files.empty()) ImGui::TextDisabled("no samples found");
@@ -95,19 +96,37 @@ float draw_main_menu(AppState& app) {
       ImGui::EndMenu();
     }
     if (ImGui::MenuItem("Open weights (.safetensors)...")) browse(app, BrowsePurpose::OpenWeights);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("Load layer weights saved by PyTorch (safetensors).");
     ImGui::Separator();
     if (ImGui::MenuItem("Save session", "Ctrl+S")) app.save_session_requested = true;
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("Save the image, parameters, view and layout to the current session file.");
     if (ImGui::MenuItem("Save session as...")) browse(app, BrowsePurpose::SaveSession);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Save the session to a file of your choice.");
     if (ImGui::MenuItem("Load session...")) browse(app, BrowsePurpose::LoadSession);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Restore a saved session.");
     ImGui::Separator();
     if (ImGui::MenuItem("Save window screenshot", "F12")) app.screenshot_requested = true;
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("Save the whole window as a PNG in the export folder.");
     if (ImGui::MenuItem("Export input (PNG + npy)")) app.export_input = true;
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip(
+          "The input at full resolution: PNG with a caption, and the raw .npy array.");
     if (ImGui::MenuItem("Export kernels (PNG + npy)")) app.export_kernels = true;
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("The kernels: PNG figure with a legend, and the raw .npy array.");
     if (ImGui::MenuItem("Export feature maps (PNG + npy)")) app.export_maps = true;
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("The feature maps: PNG figure with a legend, and the raw .npy array.");
     if (ImGui::MenuItem("Export folder...")) browse(app, BrowsePurpose::ExportDir);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("Choose where screenshots and exports are written.");
     ImGui::TextDisabled("exports go to %s", export_folder(app).c_str());
     ImGui::Separator();
     if (ImGui::MenuItem("Quit", "Ctrl+Q")) app.quit_requested = true;
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Close the app (the session is saved).");
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("View")) {
@@ -122,7 +141,9 @@ float draw_main_menu(AppState& app) {
       app.view.input_fraction = defaults.input_fraction;
       app.view.maps_fraction = defaults.maps_fraction;
     }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Put the panel gaps back where they started.");
     if (ImGui::MenuItem("Fit image", "F")) app.fit_view = true;
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Fit the whole image into the Input panel.");
     if (ImGui::MenuItem("Kernel field overlay", nullptr, &app.view.kernel_field)) {
     }
     if (ImGui::IsItemHovered())
@@ -162,6 +183,7 @@ float draw_main_menu(AppState& app) {
   if (!app.error.empty()) {
     ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "error: %s", app.error.c_str());
     if (ImGui::SmallButton("x")) app.error.clear();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Dismiss this message.");
   } else if (!app.status.empty() &&
              std::chrono::steady_clock::now() - app.status_time < std::chrono::seconds(12)) {
     ImGui::TextColored(ImVec4(0.6f, 0.9f, 0.6f, 1), "%s", app.status.c_str());

@@ -26,5 +26,7 @@ void same_line_if_fits(const char* label);
 void section(const char* title);
 // A dimmed one-line help marker "(?)" with a tooltip.
 void help_marker(const char* text);
+// A tooltip on the last item, in plain words, when it is hovered.
+void tooltip(const char* text);
 
 }  // namespace ks::app

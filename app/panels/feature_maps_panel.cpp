@@ -154,6 +154,8 @@ void draw_feature_maps_panel(AppState& app) {
     app.view.colormap = static_cast<Colormap>(map);
     app.view_dirty = true;
   }
+  tooltip(
+      "Colours for the maps: diverging (blue below, orange above the middle), viridis or grey.");
   ImGui::SameLine();
   int scale = static_cast<int>(app.view.scale);
   ImGui::SetNextItemWidth(font * 8.5f);
@@ -161,13 +163,19 @@ void draw_feature_maps_panel(AppState& app) {
     app.view.scale = static_cast<ScaleMode>(scale);
     app.view_dirty = true;
   }
+  tooltip(
+      "Which range the colours span: each map its own, one range for the whole layer, or\n"
+      "symmetric about 0 (so 0 is always the middle colour).");
   same_line_if_fits("RGB composite");
   if (ImGui::Checkbox("RGB composite", &app.view.rgb_composite)) app.view_dirty = true;
+  tooltip("With exactly 3 output channels, also show them together as one colour image.");
   same_line_if_fits("Save PNG+npy");
   if (ImGui::SmallButton("Save PNG+npy")) app.export_maps = true;
+  tooltip("Save the feature maps as a PNG figure and as a .npy array in the export folder.");
   if (app.enlarged_map >= 0) {
     same_line_if_fits("Back to grid");
     if (ImGui::SmallButton("Back to grid")) app.enlarged_map = -1;
+    tooltip("Show every channel again.");
   }
   if (!app.have_result) {
     ImGui::TextDisabled("waiting for the first result...");

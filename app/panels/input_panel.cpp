@@ -136,17 +136,23 @@ void draw_input_panel(AppState& app) {
     ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "preview 1/%d", app.image.downscale);
   }
   if (ImGui::SmallButton("Fit")) app.fit_view = true;
+  tooltip("Fit the whole image into the panel (key F).");
   ImGui::SameLine();
   if (ImGui::SmallButton("1:1")) app.zoom = 1;
+  tooltip("One screen pixel per image pixel.");
   same_line_if_fits("grid+values");
   ImGui::Checkbox("grid+values", &app.view.grid_values);
+  tooltip("When zoomed in far, draw the pixel grid and print each pixel's channel values.");
   same_line_if_fits("kernel field");
   if (ImGui::Checkbox("kernel field", &app.view.kernel_field)) app.view_dirty = true;
+  tooltip("Draw small glyphs of the involution kernels generated at a grid of positions.");
   same_line_if_fits("Save PNG+npy");
   if (ImGui::SmallButton("Save PNG+npy")) app.export_input = true;
+  tooltip("Save the input image as a PNG and as a .npy array in the export folder.");
   if (app.focus.pinned) {
     same_line_if_fits("Unpin");
     if (ImGui::SmallButton("Unpin")) app.focus.pinned = false;
+    tooltip("Release the pinned pixel (or right-click the image).");
   }
 
   const float status_h = ImGui::GetTextLineHeightWithSpacing();

@@ -114,6 +114,7 @@ void generated_kernels(AppState& app) {
     ImGui::SameLine();
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
     if (ImGui::SliderInt("group", &app.kernel_group, 0, g_count - 1)) app.view_dirty = true;
+    tooltip("Which involution group's kernels the heatmap and the kernel field show.");
   }
   const LayerView& view = app.involution_view;
   if (!view.kernel_sum.rgba) return;
@@ -148,6 +149,7 @@ void draw_kernels_panel(AppState& app) {
     return;
   }
   if (ImGui::SmallButton("Save PNG+npy")) app.export_kernels = true;
+  tooltip("Save the kernels as a PNG figure and as a .npy array in the export folder.");
   const bool conv = app.result.conv.ran, inv = app.result.involution.ran;
   if (!conv && !inv) {
     ImGui::TextDisabled("nothing computed: see the parameters panel");

@@ -105,11 +105,13 @@ bool weights_section(AppState& app) {
       s.seed = static_cast<uint64_t>(std::max(0, seed));
       changed = true;
     }
+    tooltip("The random weights come from this number: the same seed gives the same weights.");
     ImGui::SameLine();
     if (ImGui::SmallButton("new")) {
       s.seed = std::random_device{}() % 100000;
       changed = true;
     }
+    tooltip("Draw a new seed: different random weights.");
   }
   if (s.weights == WeightSource::File) {
     ImGui::TextWrapped("%s", s.weights_file.empty() ? "(no file)" : s.weights_file.c_str());
@@ -117,6 +119,7 @@ bool weights_section(AppState& app) {
       app.open_browser = true;
       app.browser_purpose = 1;
     }
+    tooltip("Pick a .safetensors file with PyTorch key names; it decides K, channels and groups.");
   }
   if (s.weights == WeightSource::Custom) {
     const int k = s.kernel_size;
@@ -131,6 +134,7 @@ bool weights_section(AppState& app) {
         ImGui::SetNextItemWidth(cell);
         changed |= ImGui::DragFloat("##w", &s.custom_kernel[static_cast<size_t>(y * k + x)], 0.01f,
                                     -100, 100, "%.2f");
+        tooltip("One kernel weight: drag left/right to change it, double-click to type.");
         ImGui::PopID();
       }
     ImGui::PopStyleVar();
@@ -138,6 +142,7 @@ bool weights_section(AppState& app) {
       std::fill(s.custom_kernel.begin(), s.custom_kernel.end(), 0.0f);
       changed = true;
     }
+    tooltip("Set every weight of the grid to 0.");
   }
   if (s.operation != Operation::Convolution && s.weights != WeightSource::Random &&
       s.weights != WeightSource::File) {
@@ -172,6 +177,9 @@ bool backend_section(AppState& app) {
     }
     ImGui::EndCombo();
   }
+  tooltip(
+      "Where the computation runs: auto picks the fastest available; greyed entries\n"
+      "cannot run here (hover them for the reason).");
   return changed;
 }
 
@@ -189,13 +197,17 @@ void draw_parameters_panel(AppState& app) {
     ImGui::TextWrapped("%s", app.scene_caption.c_str());
     ImGui::PopStyleColor();
     if (ImGui::SmallButton("hide scene note")) app.scene_caption.clear();
+    tooltip("Hide the scene's caption (the scene's settings stay).");
   }
   int op = static_cast<int>(s.operation);
   changed |= ImGui::RadioButton("conv", &op, 0);
+  tooltip("Convolution: the same kernels at every pixel, different for every channel.");
   ImGui::SameLine();
   changed |= ImGui::RadioButton("involution", &op, 1);
+  tooltip("Involution: a kernel generated at every pixel, shared by groups of channels.");
   ImGui::SameLine();
   changed |= ImGui::RadioButton("both", &op, 2);
+  tooltip("Both operations on the same input, side by side.");
   s.operation = static_cast<Operation>(op);
   const bool conv = s.operation != Operation::Involution;
   const bool inv = s.operation != Operation::Convolution;
@@ -203,7 +215,9 @@ void draw_parameters_panel(AppState& app) {
   section("shape");
   changed |= slider("kernel size", &s.kernel_size, 1, 15,
                     inv ? "K x K taps. Involution needs an odd K." : "K x K taps.");
-  changed |= slider("stride", &s.stride, 1, 8);
+  changed |= slider("stride", &s.stride, 1, 8,
+                    "Step between output pixels: stride s keeps every s-th position, so the\n"
+                    "output is about s times smaller in each direction.");
   changed |= slider("dilation", &s.dilation, 1, 8, "Spacing between taps: d(K-1)+1 pixels wide.");
   if (conv) {
     changed |= slider("padding", &s.padding, 0, 32,
@@ -213,10 +227,12 @@ void draw_parameters_panel(AppState& app) {
       s.padding = s.dilation * (s.kernel_size - 1) / 2;
       changed = true;
     }
+    tooltip("Padding d(K-1)/2: with stride 1 the output keeps the input's size.");
   }
   if (conv) {
     section("convolution");
-    changed |= slider("out channels", &s.out_channels, 1, 64);
+    changed |= slider("out channels", &s.out_channels, 1, 64,
+                      "Number of output feature maps, each with its own set of kernels.");
     changed |= slider("groups", &s.groups, 1, static_cast<int>(std::max<int64_t>(channels, 1)),
                       "Input and output channels split into this many groups;\n"
                       "both counts must be divisible by it.");
@@ -224,12 +240,14 @@ void draw_parameters_panel(AppState& app) {
       s.groups = 1;
       changed = true;
     }
+    tooltip("1 group: every output channel reads every input channel.");
     ImGui::SameLine();
     if (ImGui::SmallButton("depthwise")) {
       s.groups = static_cast<int>(channels);
       s.out_channels = static_cast<int>(channels);
       changed = true;
     }
+    tooltip("One group per input channel: each output channel filters one input channel.");
     ImGui::SameLine();
     ImGui::TextDisabled("%s", s.groups == 1          ? "standard"
                               : s.groups == channels ? "depthwise"
@@ -272,10 +290,14 @@ void draw_parameters_panel(AppState& app) {
     s.relu = act == 1;
     changed = true;
   }
+  tooltip("Applied to the output after the operation: ReLU sets negative values to 0.");
 
   section("compute");
   changed |= backend_section(app);
   if (ImGui::Checkbox("downscaled preview above 2 MP", &s.preview)) changed = true;
+  tooltip(
+      "Compute on a box-filtered smaller copy of images above 2 megapixels, so they stay\n"
+      "interactive.");
   if (app.image.full) {
     const int64_t px = app.image.full->dim(2) * app.image.full->dim(3);
     if (px > kPreviewPixels)
@@ -288,6 +310,7 @@ void draw_parameters_panel(AppState& app) {
     s.max_memory_mb = std::max(16, cap);
     changed = true;
   }
+  tooltip("Refuse computations that would need more memory than this (press Enter to apply).");
 
   section("output size");
   // Errors from the computation itself (weights file, memory cap...), unless the shape

@@ -519,16 +519,28 @@ void draw_step_through_panel(AppState& app) {
 
   bool compare = false;
   if (ImGui::BeginTabBar("step tabs")) {
-    if (conv_ok && ImGui::BeginTabItem("Convolution")) {
-      st.involution = false;
-      ImGui::EndTabItem();
+    if (conv_ok) {
+      const bool open = ImGui::BeginTabItem("Convolution");
+      tip("Take the convolution's output pixel apart.");
+      if (open) {
+        st.involution = false;
+        ImGui::EndTabItem();
+      }
     }
-    if (inv_ok && ImGui::BeginTabItem(app.result.involution.notebook ? "Involution (notebook)"
-                                                                     : "Involution")) {
-      st.involution = true;
-      ImGui::EndTabItem();
+    if (inv_ok) {
+      const bool open = ImGui::BeginTabItem(app.result.involution.notebook ? "Involution (notebook)"
+                                                                           : "Involution");
+      tip("Take the involution's output pixel apart, with the chain that generated its kernel.");
+      if (open) {
+        st.involution = true;
+        ImGui::EndTabItem();
+      }
     }
-    if (ImGui::BeginTabItem("Compare")) {
+    const ImGuiTabItemFlags compare_flags = st.select_compare ? ImGuiTabItemFlags_SetSelected : 0;
+    st.select_compare = false;
+    const bool open = ImGui::BeginTabItem("Compare", nullptr, compare_flags);
+    tip("What separates convolution from involution, with their parameters and FLOPs.");
+    if (open) {
       compare = true;
       ImGui::EndTabItem();
     }
