@@ -36,10 +36,35 @@ const OpResult& step_result(const AppState& app) {
   return app.step.involution ? app.result.involution : app.result.conv;
 }
 
-std::string num(double v) {
+// Decimals of the grids: 4 for small kernels, fewer for large ones so three K x K tables
+// still fit side by side. Set per frame from K.
+int g_decimals = 4;
+
+std::string num(double v, int decimals = -1) {
+  if (decimals < 0) decimals = g_decimals;
   char buf[32];
-  std::snprintf(buf, sizeof buf, std::fabs(v) >= 1e4 ? "%.3e" : "%.4f", v);
-  return std::string(buf) == "-0.0000" ? "0.0000" : buf;
+  if (std::fabs(v) >= 1e4)
+    std::snprintf(buf, sizeof buf, "%.3e", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  std::string s = buf;
+  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
+  return s;
+}
+
+int decimals_for(int64_t k) { return k <= 3 ? 4 : k <= 5 ? 3 : 2; }
+
+// SameLine when an item `width` wide still fits, else the next line.
+void same_line_if_room(float width) {
+  ImGui::SameLine();
+  if (ImGui::GetContentRegionAvail().x < width) ImGui::NewLine();
+}
+
+// Width of a K x K grid table drawn by grid_table.
+float grid_width(int64_t k) {
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float cell = ImGui::CalcTextSize(num(-0.5).c_str()).x + 2 * style.CellPadding.x + 1;
+  return static_cast<float>(k) * cell + 2;
 }
 
 void tip(const char* text) {
@@ -75,7 +100,7 @@ template <typename T>
 std::string vector_line(const std::vector<T>& v, size_t limit = 12) {
   std::string s;
   for (size_t k = 0; k < v.size() && k < limit; ++k)
-    s += (k ? "  " : "") + num(static_cast<double>(v[k]));
+    s += (k ? "  " : "") + num(static_cast<double>(v[k]), 4);
   if (v.size() > limit) s += "  ... (" + std::to_string(v.size()) + " values)";
   return s;
 }
@@ -87,9 +112,9 @@ void verdict(AppState& app, double explained) {
   const float shown = r.output.at(0, st.channel, st.i, st.j);
   const double after = r.relu ? std::max(explained, 0.0) : explained;
   const bool same = std::fabs(after - shown) <= 1e-5 * (1 + std::fabs(shown));
-  if (r.relu) ImGui::Text("ReLU -> %s", num(after).c_str());
+  if (r.relu) ImGui::Text("ReLU -> %s", num(after, 4).c_str());
   ImGui::TextColored(same ? kGood : kBad, "feature map (%s) at (%d, %d): %s  %s", r.backend.c_str(),
-                     st.i, st.j, num(shown).c_str(),
+                     st.i, st.j, num(shown, 4).c_str(),
                      same ? "= the sum above" : "differs from the sum above");
   tip("The value the worker computed and the Feature maps panel shows at this pixel; the\n"
       "step-through recomputes it from the same input and weights, term by term.");
@@ -101,6 +126,7 @@ void conv_view(AppState& app, const Tensor& input) {
   const ConvPixelExplanation e =
       explain_conv_pixel(input, r.conv, r.conv_weights, 0, st.channel, st.i, st.j);
   const int64_t KK = e.kernel_size * e.kernel_size;
+  g_decimals = decimals_for(e.kernel_size);
   ImGui::TextWrapped(
       "out[%d](%d, %d) = bias + sum over the %zu input channel%s of group %lld of "
       "(K x K patch x weight). Window: rows %lld..%lld, cols %lld..%lld (red cells are zero "
@@ -120,16 +146,16 @@ void conv_view(AppState& app, const Tensor& input) {
     grid_table(
         "patch", ("patch, channel " + ch).c_str(), e.kernel_size, e.taps,
         [&](int64_t t) { return e.inputs[c * KK + t]; }, true);
-    ImGui::SameLine();
+    same_line_if_room(grid_width(e.kernel_size));
     grid_table(
         "kernel", ("weight[" + std::to_string(st.channel) + ", " + std::to_string(c) + "]").c_str(),
         e.kernel_size, {}, [&](int64_t t) { return e.weights[c * KK + t]; }, false);
-    ImGui::SameLine();
+    same_line_if_room(grid_width(e.kernel_size));
     grid_table(
         "products", "patch x weight", e.kernel_size, e.taps,
         [&](int64_t t) { return e.products[c * KK + t]; }, false);
     ImGui::SameLine();
-    ImGui::Text("sum = %s", num(e.channel_sums[c]).c_str());
+    ImGui::Text("sum = %s", num(e.channel_sums[c], 4).c_str());
     ImGui::PopID();
   }
   if (e.in_channels.size() > shown)
@@ -138,11 +164,11 @@ void conv_view(AppState& app, const Tensor& input) {
   ImGui::Separator();
   std::string line;
   for (size_t c = 0; c < e.channel_sums.size() && c < 8; ++c)
-    line += (c ? " + " : "") + num(e.channel_sums[c]);
+    line += (c ? " + " : "") + num(e.channel_sums[c], 4);
   if (e.channel_sums.size() > 8) line += " + ...";
-  if (e.has_bias) line += "  + bias " + num(e.bias);
+  if (e.has_bias) line += "  + bias " + num(e.bias, 4);
   ImGui::TextWrapped("sum over input channels: %s", line.c_str());
-  ImGui::Text("= %s", num(e.output).c_str());
+  ImGui::Text("= %s", num(e.output, 4).c_str());
   verdict(app, e.output);
 }
 
@@ -158,17 +184,17 @@ void involution_view(AppState& app, const Tensor& input) {
     grid_table(
         "patch", v.patch_label.c_str(), v.kernel_size, v.taps,
         [&](int64_t t) { return v.patch[t]; }, true);
-    ImGui::SameLine();
+    same_line_if_room(grid_width(v.kernel_size));
     grid_table(
         "kernel", v.kernel_label.c_str(), v.kernel_size, {}, [&](int64_t t) { return v.kernel[t]; },
         false);
-    ImGui::SameLine();
+    same_line_if_room(grid_width(v.kernel_size));
     grid_table(
         "products", v.products_label.c_str(), v.kernel_size, v.taps,
         [&](int64_t t) { return v.products[t]; }, false);
     double sum = 0;
     for (double p : v.products) sum += p;
-    ImGui::Text("sum of products = %s", num(static_cast<float>(sum)).c_str());
+    ImGui::Text("sum of products = %s", num(static_cast<float>(sum), 4).c_str());
     verdict(app, static_cast<float>(sum));
     for (const std::string& n : v.notes) ImGui::TextWrapped("%s", n.c_str());
     return;
@@ -177,6 +203,7 @@ void involution_view(AppState& app, const Tensor& input) {
       input, r.involution, r.involution_weights, 0, st.channel, st.i, st.j);
   const InvolutionGeneration& g = e.generation;
   const int64_t K = e.kernel_size, KK = K * K;
+  g_decimals = decimals_for(K);
   ImGui::TextWrapped(
       "out[%d](%d, %d) = sum over the K x K window of channel %d x the kernel generated at this "
       "pixel for group %lld. No bias term: the span's bias is inside the kernel.",
@@ -184,14 +211,14 @@ void involution_view(AppState& app, const Tensor& input) {
   grid_table(
       "patch", ("patch, channel " + std::to_string(st.channel)).c_str(), K, e.taps,
       [&](int64_t t) { return e.inputs[t]; }, true);
-  ImGui::SameLine();
+  same_line_if_room(grid_width(K));
   grid_table(
       "kernel", ("kernel " + std::to_string(e.group) + " at this pixel").c_str(), K, {},
       [&](int64_t t) { return e.weights[t]; }, false);
-  ImGui::SameLine();
+  same_line_if_room(grid_width(K));
   grid_table(
       "products", "patch x kernel", K, e.taps, [&](int64_t t) { return e.products[t]; }, false);
-  ImGui::Text("sum of products = %s", num(e.output).c_str());
+  ImGui::Text("sum of products = %s", num(e.output, 4).c_str());
   verdict(app, e.output);
 
   ImGui::Separator();
@@ -233,7 +260,7 @@ void involution_view(AppState& app, const Tensor& input) {
   }
   const int64_t G = p.groups();
   for (int64_t gg = 0; gg < G && gg < 8; ++gg) {
-    if (gg) ImGui::SameLine();
+    if (gg) same_line_if_room(grid_width(K));
     ImGui::PushID(static_cast<int>(gg));
     std::string title = "kernel " + std::to_string(gg);
     if (gg == e.group) title += " (used)";
