@@ -140,6 +140,7 @@ float draw_main_menu(AppState& app) {
       app.view.middle_fraction = defaults.middle_fraction;
       app.view.input_fraction = defaults.input_fraction;
       app.view.maps_fraction = defaults.maps_fraction;
+      app.view.step_fraction = defaults.step_fraction;
     }
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Put the panel gaps back where they started.");
     if (ImGui::MenuItem("Fit image", "F")) app.fit_view = true;

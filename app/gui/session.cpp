@@ -57,7 +57,8 @@ json to_json(const AppState& app) {
   j["layout"] = {{"left", v.left_fraction},
                  {"middle", v.middle_fraction},
                  {"input", v.input_fraction},
-                 {"maps", v.maps_fraction}};
+                 {"maps", v.maps_fraction},
+                 {"step", v.step_fraction}};
   return j;
 }
 
@@ -114,6 +115,7 @@ void from_json(const json& j, AppState* app) {
     read(p, "middle", &v.middle_fraction);
     read(p, "input", &v.input_fraction);
     read(p, "maps", &v.maps_fraction);
+    read(p, "step", &v.step_fraction);
   }
   // Clamp what a hand-edited file could break.
   s.kernel_size = std::clamp(s.kernel_size, 1, 15);
@@ -129,6 +131,8 @@ void from_json(const json& j, AppState* app) {
   v.middle_fraction = std::clamp(v.middle_fraction, 0.15f, 0.6f);
   v.input_fraction = std::clamp(v.input_fraction, 0.2f, 0.85f);
   v.maps_fraction = std::clamp(v.maps_fraction, 0.2f, 0.9f);
+  v.step_fraction = std::clamp(v.step_fraction, 0.2f, 0.75f);
+  s.notebook_padding = std::clamp(s.notebook_padding, 0, 8);
   app->settings = s;
   app->view = v;
   app->image_path = image;
