@@ -11,33 +11,8 @@
 namespace ks {
 namespace {
 
-// A test::make_temp_dir that is removed again when the test ends.
-struct TempDir {
-  explicit TempDir(const std::string& tag) : path(test::make_temp_dir(tag)) {}
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  const std::string path;
-};
-
-template <typename F>
-::testing::AssertionResult throws_with(F&& f, const std::string& needle) {
-  try {
-    f();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    if (message.find(needle) == std::string::npos)
-      return ::testing::AssertionFailure()
-             << "message \"" << message << "\" lacks \"" << needle << "\"";
-    if (message.find('\n') != std::string::npos)
-      return ::testing::AssertionFailure() << "message spans lines: " << message;
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw a non-ks::Error: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
+using test::TempDir;
+using test::throws_with;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

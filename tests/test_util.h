@@ -5,7 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <exception>
+#include <filesystem>
 #include <string>
+
+#include "kernelscope/error.h"
 
 #include "kernelscope/tensor.h"
 
@@ -20,5 +24,34 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.0f, float 
 
 // A fresh empty directory under the system temp dir, unique per call.
 std::string make_temp_dir(const std::string& tag);
+
+// A make_temp_dir that is removed again when the test ends.
+struct TempDir {
+  explicit TempDir(const std::string& tag) : path(make_temp_dir(tag)) {}
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  const std::string path;
+};
+
+// Passes when f throws ks::Error with a one-line message containing needle.
+template <typename F>
+::testing::AssertionResult throws_with(F&& f, const std::string& needle) {
+  try {
+    f();
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    if (message.find(needle) == std::string::npos)
+      return ::testing::AssertionFailure()
+             << "message \"" << message << "\" lacks \"" << needle << "\"";
+    if (message.find('\n') != std::string::npos)
+      return ::testing::AssertionFailure() << "message spans lines: " << message;
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "threw a non-ks::Error: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "did not throw";
+}
 
 }  // namespace ks::test
