@@ -4,13 +4,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <sys/wait.h>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "cli/cli_runner.h"
 #include "cpu_ref/reference.h"
 #include "kernelscope/io.h"
 #include "kernelscope/kernel_presets.h"
@@ -22,29 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-CommandResult kernelscope(const std::string& args) {
-  const std::string dir = test::make_temp_dir("cli_anim_io");
-  const std::string cmd =
-      std::string(KS_CLI_PATH) + " " + args + " >" + dir + "/out 2>" + dir + "/err </dev/null";
-  const int status = std::system(cmd.c_str());
-  CommandResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_text(dir + "/out");
-  r.err = read_text(dir + "/err");
-  fs::remove_all(dir);
-  return r;
-}
+using test::CommandResult;
+using test::count_lines;
+using test::kernelscope;
+using test::read_text;
 
 std::string asset(const std::string& name) { return std::string(KS_ASSET_DIR) + "/" + name; }
 std::string preset(const std::string& name) { return asset("presets/" + name); }
@@ -52,12 +33,6 @@ std::string preset(const std::string& name) { return asset("presets/" + name); }
 int count_files(const fs::path& dir, const std::string& ext) {
   int n = 0;
   for (auto& e : fs::directory_iterator(dir)) n += e.path().extension() == ext;
-  return n;
-}
-
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
   return n;
 }
 
