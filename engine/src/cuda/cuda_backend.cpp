@@ -4,14 +4,13 @@
 // launched between the events differ.
 #include <cuda_runtime_api.h>
 
-#include <climits>
-#include <cmath>
 #include <mutex>
 
 #include "backend_factories.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_ops.h"
 #include "cuda/device_buffer.h"
+#include "cuda/host_dims.h"
 #include "kernelscope/error.h"
 #ifdef KS_HAVE_CUDNN
 #include "cuda/cudnn_conv.h"
@@ -92,43 +91,6 @@ DeviceStatus probe_device() {
 const DeviceStatus& device_status() {
   static const DeviceStatus status = probe_device();
   return status;
-}
-
-int to_int(int64_t v, const char* what) {
-  if (v > INT_MAX) throw Error(std::string(what) + " is too large for the CUDA backends");
-  return static_cast<int>(v);
-}
-
-cuda::ConvDims conv_dims(const Shape& in, const ConvParams& p, const Shape& out) {
-  return {to_int(in[0], "batch"),
-          to_int(in[1], "channels"),
-          to_int(in[2], "height"),
-          to_int(in[3], "width"),
-          to_int(out[1], "output channels"),
-          to_int(out[2], "output height"),
-          to_int(out[3], "output width"),
-          to_int(p.kernel_size, "kernel size"),
-          to_int(p.stride, "stride"),
-          to_int(p.padding, "padding"),
-          to_int(p.dilation, "dilation"),
-          to_int(p.groups, "groups"),
-          p.has_bias};
-}
-
-cuda::InvolutionDims involution_dims(const Shape& in, const InvolutionParams& p, const Shape& out) {
-  return {to_int(in[0], "batch"),
-          to_int(in[1], "channels"),
-          to_int(in[2], "height"),
-          to_int(in[3], "width"),
-          to_int(out[2], "output height"),
-          to_int(out[3], "output width"),
-          to_int(p.kernel_size, "kernel size"),
-          to_int(p.stride, "stride"),
-          to_int(p.dilation, "dilation"),
-          to_int(p.padding(), "padding"),
-          to_int(p.group_channels, "group channels"),
-          to_int(p.groups(), "groups"),
-          to_int(p.reduced_channels(), "reduced channels")};
 }
 
 // One stream, the stage events and grow-only buffers, created on first use so that merely
@@ -237,7 +199,7 @@ class CudaBackend final : public Backend {
     std::lock_guard<std::mutex> lock(mutex_);
     require_available();
     const Shape out_shape = conv_output_shape(input.shape, params);
-    const cuda::ConvDims d = conv_dims(input.shape, params, out_shape);
+    const cuda::ConvDims d = cuda::conv_dims(input.shape, params, out_shape);
     Tensor out(out_shape);
     GpuSession& s = session_;
     const cudaStream_t stream = s.stream();
@@ -282,36 +244,27 @@ class CudaBackend final : public Backend {
       throw Error("the cudnn backend computes convolution only; use cuda for involution");
     require_available();
     const Shape out_shape = involution_output_shape(input.shape, params);
-    const cuda::InvolutionDims d = involution_dims(input.shape, params, out_shape);
+    const cuda::InvolutionDims d = cuda::involution_dims(input.shape, params, out_shape);
     InvolutionResult result;
     result.output = Tensor(out_shape);
     result.kernels = Tensor(involution_kernels_shape(input.shape, params));
     GpuSession& s = session_;
     const cudaStream_t stream = s.stream();
 
-    // BN in eval mode is an affine map per channel: fold it once, in double, on the host.
-    const size_t reduced = static_cast<size_t>(d.reduced_channels);
-    std::vector<float> scale(reduced), shift(reduced);
-    for (size_t m = 0; m < reduced; ++m) {
-      const double sc = weights.bn_gamma.data[m] /
-                        std::sqrt(static_cast<double>(weights.bn_var.data[m]) + weights.bn_eps);
-      scale[m] = static_cast<float>(sc);
-      shift[m] = static_cast<float>(weights.bn_beta.data[m] - weights.bn_mean.data[m] * sc);
-    }
+    const cuda::FoldedBatchNorm bn = cuda::fold_batch_norm(weights);
 
     s.mark(0);
     const float* x = s.upload(s.input, input);
     cuda::GenerationWeights w;
     w.reduce_weight = s.upload(s.reduce_weight, weights.reduce_weight);
-    w.bn_scale = s.upload(s.bn_scale, scale.data(), scale.size());
-    w.bn_shift = s.upload(s.bn_shift, shift.data(), shift.size());
+    w.bn_scale = s.upload(s.bn_scale, bn.scale.data(), bn.scale.size());
+    w.bn_shift = s.upload(s.bn_shift, bn.shift.data(), bn.shift.size());
     w.span_weight = s.upload(s.span_weight, weights.span_weight);
     w.span_bias = s.upload(s.span_bias, weights.span_bias);
     float* kernels = s.kernels.reserve(result.kernels.data.size());
     float* y = s.output.reserve(result.output.data.size());
     const bool naive = variant_ == Variant::Naive;
-    const long long scratch_floats =
-        naive ? cuda::naive_generation_scratch_floats(d) : cuda::fused_generation_scratch_floats(d);
+    const long long scratch_floats = cuda::involution_scratch_floats(d, naive);
     float* scratch = s.scratch.reserve(static_cast<size_t>(scratch_floats));
     s.mark(1);
     if (naive)

@@ -1,0 +1,215 @@
+// The convolution kernels of the CUDA backends and the host code that plans and launches
+// them. conv2d.cu compiles this with nvcc and launches on a stream; the CPU emulator test
+// (tests/engine_cuda_emulated_test.cpp) compiles the very same code with g++ and runs it,
+// so the tiling, halo and barrier logic is tested on machines without a GPU.
+//
+// Layouts: x [B, C_in, H, W], weight [C_out, C_in/groups, K, K], bias [C_out],
+// y [B, C_out, H_out, W_out]. Reference: ks::ref::conv2d (engine/src/cpu_ref/conv2d_ref.cpp).
+//
+// `Launch` is a callable with StreamLauncher's signature (cuda/stream_launcher.h).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "cuda/index_math.h"
+#include "cuda/kernel_compat.h"
+#include "cuda/kernel_dims.h"
+
+namespace ks::cuda {
+namespace {
+
+// --- cuda-naive: one thread per output element (b, co, i, j), global memory only. It is the
+// baseline the tiled kernel is raced against, and its fallback when no tile fits.
+
+constexpr int kConvNaiveThreads = 256;
+
+__global__ void conv2d_naive_kernel(ConvDims d, const float* __restrict__ x,
+                                    const float* __restrict__ weight,
+                                    const float* __restrict__ bias, float* __restrict__ y,
+                                    int64_t total) {
+  const int64_t flat = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (flat >= total) return;
+  const Nchw o = nchw_unflatten(flat, d.out_channels, d.out_height, d.out_width);
+  const int in_per_group = d.in_channels / d.groups;
+  const int out_per_group = d.out_channels / d.groups;
+  const int co = static_cast<int>(o.c);
+  const int g = conv_group(co, out_per_group);
+  const int taps = d.kernel * d.kernel;
+  float sum = d.has_bias ? bias[co] : 0.0f;
+  for (int ci = 0; ci < in_per_group; ++ci) {
+    const float* plane =
+        x + nchw_index(o.n, g * in_per_group + ci, 0, 0, d.in_channels, d.height, d.width);
+    const float* w = weight + (static_cast<int64_t>(co) * in_per_group + ci) * taps;
+    for (int ky = 0; ky < d.kernel; ++ky) {
+      const int yy = input_coord(static_cast<int>(o.y), ky, d.stride, d.padding, d.dilation);
+      if (!in_range(yy, d.height)) continue;
+      for (int kx = 0; kx < d.kernel; ++kx) {
+        const int xx = input_coord(static_cast<int>(o.x), kx, d.stride, d.padding, d.dilation);
+        if (!in_range(xx, d.width)) continue;
+        sum += w[ky * d.kernel + kx] * plane[static_cast<int64_t>(yy) * d.width + xx];
+      }
+    }
+  }
+  y[flat] = sum;
+}
+
+template <class Launch>
+void launch_conv2d_naive(const Launch& launch, const ConvDims& d, const float* x,
+                         const float* weight, const float* bias, float* y) {
+  const int64_t total = static_cast<int64_t>(d.batch) * d.out_channels * d.out_height * d.out_width;
+  if (total == 0) return;
+  const dim3 grid(static_cast<unsigned>(ceil_div64(total, kConvNaiveThreads)));
+  KS_LAUNCH(launch, conv2d_naive_kernel, grid, dim3(kConvNaiveThreads), 0, d, x, weight, bias, y,
+            total);
+}
+
+// --- cuda: one block computes a tile of 32 x R output pixels (R = 8, 4, 2 or 1 rows) for up
+// to four output channels of one group and one image. For each stage of input channels it
+// copies the input tile with its halo ((R-1)*s + d*(K-1) + 1 rows by (31*s + d*(K-1) + 1)
+// columns) and the matching weights into shared memory, so every input value is read from
+// global memory about once per block instead of K*K times, and each staged value feeds four
+// output channels. Any stride, padding, dilation, group count, bias and K (odd or even)
+// work; when even a one-row tile does not fit in shared memory the naive kernel takes over.
+
+constexpr int kConvTileCols = 32;  // one warp per tile row: coalesced loads and stores
+constexpr int kConvOutPerBlock = 4;
+constexpr int kConvMaxChannelsPerStage = 8;
+constexpr int64_t kSmemBudgetFloats = 48 * 1024 / 4;  // default limit, no opt-in needed
+constexpr int64_t kMaxGridYZ = 65535;
+
+__global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
+                                    const float* __restrict__ weight,
+                                    const float* __restrict__ bias, float* __restrict__ y,
+                                    int out_blocks, int batch_offset, int channels_per_stage) {
+  KS_DYNAMIC_SHARED_FLOATS(smem);
+  const int halo_h = halo_extent(blockDim.y, d.kernel, d.stride, d.dilation);
+  const int halo_w = halo_extent(blockDim.x, d.kernel, d.stride, d.dilation);
+  const int halo = halo_h * halo_w;
+  const int taps = d.kernel * d.kernel;
+  float* tiles = smem;                                // [stage][halo_h][halo_w]
+  float* weights = smem + channels_per_stage * halo;  // [stage][kConvOutPerBlock][taps]
+
+  int z = blockIdx.z;
+  const int out_block = z % out_blocks;
+  z /= out_blocks;
+  const int g = z % d.groups;
+  const int b = z / d.groups + batch_offset;
+  const int in_per_group = d.in_channels / d.groups;
+  const int out_per_group = d.out_channels / d.groups;
+  const int co0 = g * out_per_group + out_block * kConvOutPerBlock;
+  const int n_out = min_int(kConvOutPerBlock, out_per_group - out_block * kConvOutPerBlock);
+
+  const int oy0 = blockIdx.y * blockDim.y, ox0 = blockIdx.x * blockDim.x;
+  const int iy0 = input_coord(oy0, 0, d.stride, d.padding, d.dilation);
+  const int ix0 = input_coord(ox0, 0, d.stride, d.padding, d.dilation);
+  const int oy = oy0 + threadIdx.y, ox = ox0 + threadIdx.x;
+  const bool valid = oy < d.out_height && ox < d.out_width;
+  const int tid = threadIdx.y * blockDim.x + threadIdx.x;
+  const int n_threads = blockDim.x * blockDim.y;
+
+  float acc[kConvOutPerBlock] = {};
+  for (int c0 = 0; c0 < in_per_group; c0 += channels_per_stage) {
+    const int n_ch = min_int(channels_per_stage, in_per_group - c0);
+    for (int idx = tid; idx < n_ch * halo; idx += n_threads) {
+      const int c = idx / halo, r = idx - c * halo;
+      const int yy = iy0 + r / halo_w, xx = ix0 + r % halo_w;
+      tiles[idx] = in_range(yy, d.height) && in_range(xx, d.width)
+                       ? x[nchw_index(b, g * in_per_group + c0 + c, yy, xx, d.in_channels, d.height,
+                                      d.width)]
+                       : 0.0f;  // zero padding lives in the tile
+    }
+    const int per_channel = kConvOutPerBlock * taps;
+    for (int idx = tid; idx < n_ch * per_channel; idx += n_threads) {
+      const int c = idx / per_channel, r = idx - c * per_channel;
+      const int o = r / taps, k = r - o * taps;
+      // Missing output channels get zero weights so the inner loop needs no branch.
+      weights[idx] =
+          o < n_out ? weight[(static_cast<int64_t>(co0 + o) * in_per_group + c0 + c) * taps + k]
+                    : 0.0f;
+    }
+    __syncthreads();
+    if (valid) {
+      for (int c = 0; c < n_ch; ++c) {
+        const float* t =
+            tiles + c * halo + threadIdx.y * d.stride * halo_w + threadIdx.x * d.stride;
+        const float* w = weights + c * per_channel;
+        for (int ky = 0; ky < d.kernel; ++ky)
+          for (int kx = 0; kx < d.kernel; ++kx) {
+            const float v = t[ky * d.dilation * halo_w + kx * d.dilation];
+            const int k = ky * d.kernel + kx;
+            KS_UNROLL
+            for (int o = 0; o < kConvOutPerBlock; ++o) acc[o] += w[o * taps + k] * v;
+          }
+      }
+    }
+    __syncthreads();
+  }
+  if (!valid) return;
+  KS_UNROLL
+  for (int o = 0; o < kConvOutPerBlock; ++o) {
+    if (o >= n_out) break;
+    const int co = co0 + o;
+    y[nchw_index(b, co, oy, ox, d.out_channels, d.out_height, d.out_width)] =
+        acc[o] + (d.has_bias ? bias[co] : 0.0f);
+  }
+}
+
+// How the tiled kernel is launched for a shape; `rows == 0` means the naive kernel.
+struct ConvTilePlan {
+  int rows = 0;                // tile height; the width is kConvTileCols
+  int channels_per_stage = 0;  // input channels staged per __syncthreads() round
+  int out_blocks = 0;          // blocks of kConvOutPerBlock output channels per group
+  int images_per_launch = 0;   // gridDim.z holds (image, group, output block): split batches
+  size_t smem_bytes = 0;
+};
+
+inline ConvTilePlan plan_conv2d_tiled(const ConvDims& d) {
+  ConvTilePlan p;
+  const int in_per_group = d.in_channels / d.groups;
+  p.out_blocks = ceil_div(d.out_channels / d.groups, kConvOutPerBlock);
+  const int64_t blocks_per_image = static_cast<int64_t>(p.out_blocks) * d.groups;
+  // The tallest tile whose one-channel stage fits; then as many channels per stage as fit,
+  // which cuts the number of __syncthreads() for layers with many input channels.
+  for (int r : {8, 4, 2, 1}) {
+    const int64_t one = conv_tile_smem_floats(r, kConvTileCols, d.kernel, d.stride, d.dilation, 1,
+                                              kConvOutPerBlock);
+    if (one <= kSmemBudgetFloats) {
+      p.rows = r;
+      p.channels_per_stage = static_cast<int>(
+          std::min<int64_t>({kSmemBudgetFloats / one, in_per_group, kConvMaxChannelsPerStage}));
+      break;
+    }
+  }
+  if (p.rows == 0 || ceil_div64(d.out_height, p.rows) > kMaxGridYZ || blocks_per_image > kMaxGridYZ)
+    return ConvTilePlan{};
+  p.smem_bytes = sizeof(float) * static_cast<size_t>(conv_tile_smem_floats(
+                                     p.rows, kConvTileCols, d.kernel, d.stride, d.dilation,
+                                     p.channels_per_stage, kConvOutPerBlock));
+  p.images_per_launch = static_cast<int>(
+      std::min<int64_t>(d.batch, std::max<int64_t>(1, kMaxGridYZ / blocks_per_image)));
+  return p;
+}
+
+template <class Launch>
+void launch_conv2d_tiled(const Launch& launch, const ConvDims& d, const float* x,
+                         const float* weight, const float* bias, float* y) {
+  if (static_cast<int64_t>(d.batch) * d.out_channels * d.out_height * d.out_width == 0) return;
+  const ConvTilePlan p = plan_conv2d_tiled(d);
+  if (p.rows == 0) {
+    launch_conv2d_naive(launch, d, x, weight, bias, y);
+    return;
+  }
+  const int64_t blocks_per_image = static_cast<int64_t>(p.out_blocks) * d.groups;
+  for (int b0 = 0; b0 < d.batch; b0 += p.images_per_launch) {
+    const int n_images = std::min(p.images_per_launch, d.batch - b0);
+    const dim3 grid(static_cast<unsigned>(ceil_div(d.out_width, kConvTileCols)),
+                    static_cast<unsigned>(ceil_div(d.out_height, p.rows)),
+                    static_cast<unsigned>(n_images * blocks_per_image));
+    KS_LAUNCH(launch, conv2d_tiled_kernel, grid, dim3(kConvTileCols, p.rows), p.smem_bytes, d, x,
+              weight, bias, y, p.out_blocks, b0, p.channels_per_stage);
+  }
+}
+
+}  // namespace
+}  // namespace ks::cuda

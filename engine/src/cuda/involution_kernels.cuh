@@ -1,0 +1,342 @@
+// The involution kernels of the CUDA backends and the host code that plans and launches
+// them. involution.cu compiles this with nvcc and launches on a stream; the CPU emulator
+// test (tests/engine_cuda_emulated_test.cpp) compiles the very same code with g++ and runs
+// it, so the tiling, halo and barrier logic is tested on machines without a GPU.
+//
+// Layouts: x [B, C, H, W]; kernels [B, G, K*K, H_out, W_out] (= [B, G*K*K, H_out, W_out]);
+// y [B, C, H_out, W_out]; weights as in ks::InvolutionWeights with BN folded
+// (GenerationWeights). Reference: engine/src/cpu_ref/involution_ref.cpp.
+//
+// `Launch` is a callable with StreamLauncher's signature (cuda/stream_launcher.h).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "cuda/index_math.h"
+#include "cuda/kernel_compat.h"
+#include "cuda/kernel_dims.h"
+
+namespace ks::cuda {
+namespace {
+
+constexpr int64_t kInvSmemBudgetFloats = 48 * 1024 / 4;  // default limit, no opt-in needed
+constexpr int64_t kInvMaxGridYZ = 65535;
+
+// --- cuda-naive: each step is one thread per output element reading global memory only.
+// The aggregation is the algorithm of the official involution CuPy kernel (d-li14/involution):
+// a thread decomposes its flat index into (b, c, h, w) and sums K*K products of its pixel's
+// generated kernel with the input window.
+
+constexpr int kInvNaiveThreads = 256;
+
+inline unsigned naive_blocks_for(int64_t total) {
+  return static_cast<unsigned>(ceil_div64(total, kInvNaiveThreads));
+}
+
+// reduced[b, m, i, j] = ReLU(BN(sum_c W0[m, c] * pool(x)[b, c, i, j]))
+__global__ void reduce_naive_kernel(InvolutionDims d, const float* __restrict__ x,
+                                    GenerationWeights w, float* __restrict__ reduced,
+                                    int64_t total) {
+  const int64_t flat = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (flat >= total) return;
+  const Nchw o = nchw_unflatten(flat, d.reduced_channels, d.out_height, d.out_width);
+  const int i = static_cast<int>(o.y), j = static_cast<int>(o.x), m = static_cast<int>(o.c);
+  const int y0 = pool_begin(i, d.stride), y1 = pool_end(i, d.stride, d.height);
+  const int x0 = pool_begin(j, d.stride), x1 = pool_end(j, d.stride, d.width);
+  const float inv_count = 1.0f / static_cast<float>((y1 - y0) * (x1 - x0));
+  float sum = 0.0f;
+  for (int c = 0; c < d.channels; ++c) {
+    float pooled = 0.0f;
+    for (int yy = y0; yy < y1; ++yy)
+      for (int xx = x0; xx < x1; ++xx)
+        pooled += x[nchw_index(o.n, c, yy, xx, d.channels, d.height, d.width)];
+    sum += w.reduce_weight[static_cast<int64_t>(m) * d.channels + c] * (pooled * inv_count);
+  }
+  const float v = sum * w.bn_scale[m] + w.bn_shift[m];
+  reduced[flat] = v > 0.0f ? v : 0.0f;
+}
+
+// kernels[b, r, i, j] = b1[r] + sum_m W1[r, m] * reduced[b, m, i, j]
+__global__ void span_naive_kernel(InvolutionDims d, const float* __restrict__ reduced,
+                                  GenerationWeights w, float* __restrict__ kernels, int64_t total) {
+  const int64_t flat = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (flat >= total) return;
+  const int rows = d.groups * d.kernel * d.kernel;
+  const Nchw o = nchw_unflatten(flat, rows, d.out_height, d.out_width);
+  const int r = static_cast<int>(o.c);
+  float v = w.span_bias[r];
+  for (int m = 0; m < d.reduced_channels; ++m)
+    v += w.span_weight[static_cast<int64_t>(r) * d.reduced_channels + m] *
+         reduced[nchw_index(o.n, m, o.y, o.x, d.reduced_channels, d.out_height, d.out_width)];
+  kernels[flat] = v;
+}
+
+__global__ void aggregate_naive_kernel(InvolutionDims d, const float* __restrict__ x,
+                                       const float* __restrict__ kernels, float* __restrict__ y,
+                                       int64_t total) {
+  const int64_t flat = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (flat >= total) return;
+  const Nchw o = nchw_unflatten(flat, d.channels, d.out_height, d.out_width);
+  const int g = involution_group(static_cast<int>(o.c), d.group_channels);
+  const int taps = d.kernel * d.kernel;
+  float sum = 0.0f;
+  for (int ky = 0; ky < d.kernel; ++ky) {
+    const int yy = input_coord(static_cast<int>(o.y), ky, d.stride, d.padding, d.dilation);
+    if (!in_range(yy, d.height)) continue;
+    for (int kx = 0; kx < d.kernel; ++kx) {
+      const int xx = input_coord(static_cast<int>(o.x), kx, d.stride, d.padding, d.dilation);
+      if (!in_range(xx, d.width)) continue;
+      sum += kernels[kernels_index(o.n, g, ky * d.kernel + kx, o.y, o.x, d.groups, taps,
+                                   d.out_height, d.out_width)] *
+             x[nchw_index(o.n, o.c, yy, xx, d.channels, d.height, d.width)];
+    }
+  }
+  y[flat] = sum;
+}
+
+// Floats of the reduced vector the naive generation keeps between its two steps.
+inline long long naive_generation_scratch_floats(const InvolutionDims& d) {
+  return static_cast<long long>(d.batch) * d.reduced_channels * d.out_height * d.out_width;
+}
+
+template <class Launch>
+void launch_involution_generate_naive(const Launch& launch, const InvolutionDims& d, const float* x,
+                                      const GenerationWeights& w, float* kernels, float* scratch) {
+  const int64_t reduced_total = naive_generation_scratch_floats(d);
+  if (reduced_total == 0) return;
+  KS_LAUNCH(launch, reduce_naive_kernel, dim3(naive_blocks_for(reduced_total)),
+            dim3(kInvNaiveThreads), 0, d, x, w, scratch, reduced_total);
+  const int64_t kernels_total =
+      static_cast<int64_t>(d.batch) * d.groups * d.kernel * d.kernel * d.out_height * d.out_width;
+  KS_LAUNCH(launch, span_naive_kernel, dim3(naive_blocks_for(kernels_total)),
+            dim3(kInvNaiveThreads), 0, d, scratch, w, kernels, kernels_total);
+}
+
+template <class Launch>
+void launch_involution_aggregate_naive(const Launch& launch, const InvolutionDims& d,
+                                       const float* x, const float* kernels, float* y) {
+  const int64_t total = static_cast<int64_t>(d.batch) * d.channels * d.out_height * d.out_width;
+  if (total == 0) return;
+  KS_LAUNCH(launch, aggregate_naive_kernel, dim3(naive_blocks_for(total)), dim3(kInvNaiveThreads),
+            0, d, x, kernels, y, total);
+}
+
+// --- cuda, generation: one fused kernel. A block takes 32 consecutive output pixels,
+// average-pools their s x s windows (ceil mode: only in-bounds pixels count) for a chunk of
+// channels into shared memory, accumulates the reduce 1x1 there, applies the folded BN and
+// the ReLU, then writes the span 1x1 rows straight into the kernels tensor. The reduced
+// vector never goes to global memory, and the 32 pixels of a warp write 32 consecutive
+// floats.
+
+constexpr int kGenPixels = 32;  // one pixel per lane
+constexpr int kGenRows = 8;     // warps per block; each takes every 8th channel or row
+constexpr int kGenMaxChannelChunk = 64;
+constexpr int kGenMinChannelChunk = 8;
+
+// Channels pooled per stage, or 0 when the reduced vector alone overflows shared memory.
+inline int generation_channel_chunk(const InvolutionDims& d) {
+  const int64_t room = kInvSmemBudgetFloats / kGenPixels - d.reduced_channels;
+  const int64_t chunk = std::min<int64_t>({room, kGenMaxChannelChunk, d.channels});
+  return chunk >= std::min(kGenMinChannelChunk, d.channels) ? static_cast<int>(chunk) : 0;
+}
+
+__global__ void generate_fused_kernel(InvolutionDims d, const float* __restrict__ x,
+                                      GenerationWeights w, float* __restrict__ kernels,
+                                      int channel_chunk) {
+  KS_DYNAMIC_SHARED_FLOATS(smem);
+  float* pooled = smem;                                // [channel_chunk][kGenPixels]
+  float* reduced = smem + channel_chunk * kGenPixels;  // [C/r][kGenPixels]
+  const int lane = threadIdx.x, row = threadIdx.y;
+  const int64_t plane = static_cast<int64_t>(d.out_height) * d.out_width;
+  const int64_t pixel = static_cast<int64_t>(blockIdx.x) * kGenPixels + lane;
+  const bool valid = pixel < d.batch * plane;
+  int b = 0, i = 0, j = 0;
+  if (valid) {
+    b = static_cast<int>(pixel / plane);
+    const int64_t rest = pixel - b * plane;
+    i = static_cast<int>(rest / d.out_width);
+    j = static_cast<int>(rest - static_cast<int64_t>(i) * d.out_width);
+  }
+  const int y0 = pool_begin(i, d.stride), y1 = pool_end(i, d.stride, d.height);
+  const int x0 = pool_begin(j, d.stride), x1 = pool_end(j, d.stride, d.width);
+  const float inv_count = valid ? 1.0f / static_cast<float>((y1 - y0) * (x1 - x0)) : 0.0f;
+
+  for (int m = row; m < d.reduced_channels; m += kGenRows) reduced[m * kGenPixels + lane] = 0.0f;
+  for (int c0 = 0; c0 < d.channels; c0 += channel_chunk) {
+    const int n_ch = min_int(channel_chunk, d.channels - c0);
+    for (int cc = row; cc < n_ch; cc += kGenRows) {
+      float sum = 0.0f;
+      if (valid)
+        for (int yy = y0; yy < y1; ++yy)
+          for (int xx = x0; xx < x1; ++xx)
+            sum += x[nchw_index(b, c0 + cc, yy, xx, d.channels, d.height, d.width)];
+      pooled[cc * kGenPixels + lane] = sum * inv_count;
+    }
+    __syncthreads();
+    // Every lane of a warp reads the same weight: a broadcast, no bank conflict.
+    for (int m = row; m < d.reduced_channels; m += kGenRows) {
+      const float* wr = w.reduce_weight + static_cast<int64_t>(m) * d.channels + c0;
+      float sum = 0.0f;
+      for (int cc = 0; cc < n_ch; ++cc) sum += wr[cc] * pooled[cc * kGenPixels + lane];
+      reduced[m * kGenPixels + lane] += sum;
+    }
+    __syncthreads();
+  }
+  for (int m = row; m < d.reduced_channels; m += kGenRows) {
+    const float v = reduced[m * kGenPixels + lane] * w.bn_scale[m] + w.bn_shift[m];
+    reduced[m * kGenPixels + lane] = v > 0.0f ? v : 0.0f;  // ReLU
+  }
+  __syncthreads();
+  if (!valid) return;
+  const int taps = d.kernel * d.kernel;
+  const int rows = d.groups * taps;
+  const int64_t ij = pixel - b * plane;
+  for (int r = row; r < rows; r += kGenRows) {
+    const float* ws = w.span_weight + static_cast<int64_t>(r) * d.reduced_channels;
+    float v = w.span_bias[r];
+    for (int m = 0; m < d.reduced_channels; ++m) v += ws[m] * reduced[m * kGenPixels + lane];
+    // Row r of the span layer is (group r / K*K, tap r % K*K).
+    kernels[kernels_index(b, r / taps, r % taps, 0, 0, d.groups, taps, d.out_height, d.out_width) +
+            ij] = v;
+  }
+}
+
+// Device scratch the generation needs: none, unless the fused kernel's shared-memory plan
+// does not fit (huge C/r) and the naive path takes over.
+inline long long fused_generation_scratch_floats(const InvolutionDims& d) {
+  return generation_channel_chunk(d) > 0 ? 0 : naive_generation_scratch_floats(d);
+}
+
+template <class Launch>
+void launch_involution_generate_fused(const Launch& launch, const InvolutionDims& d, const float* x,
+                                      const GenerationWeights& w, float* kernels, float* scratch) {
+  const int chunk = generation_channel_chunk(d);
+  if (chunk == 0) {
+    launch_involution_generate_naive(launch, d, x, w, kernels, scratch);
+    return;
+  }
+  const int64_t pixels = static_cast<int64_t>(d.batch) * d.out_height * d.out_width;
+  if (pixels == 0) return;
+  const size_t smem_bytes = sizeof(float) * static_cast<size_t>(generation_smem_floats(
+                                                chunk, d.reduced_channels, kGenPixels));
+  KS_LAUNCH(launch, generate_fused_kernel,
+            dim3(static_cast<unsigned>(ceil_div64(pixels, kGenPixels))), dim3(kGenPixels, kGenRows),
+            smem_bytes, d, x, w, kernels, chunk);
+}
+
+// --- cuda, aggregation: a block takes a 32 x R tile of output pixels of one group of one
+// image. It stages the K*K generated kernels of each pixel in shared memory once and reuses
+// them for all gc channels of the group; for each stage of channels it stages the input
+// tile with its halo, so every input value is read from global memory about once per block.
+
+constexpr int kAggCols = 32;
+constexpr int kAggMaxChannelsPerStage = 8;
+
+__global__ void aggregate_tiled_kernel(InvolutionDims d, const float* __restrict__ x,
+                                       const float* __restrict__ kernels, float* __restrict__ y,
+                                       int batch_offset, int channels_per_stage) {
+  KS_DYNAMIC_SHARED_FLOATS(smem);
+  const int taps = d.kernel * d.kernel;
+  const int n_pixels = blockDim.x * blockDim.y;
+  const int halo_h = halo_extent(blockDim.y, d.kernel, d.stride, d.dilation);
+  const int halo_w = halo_extent(blockDim.x, d.kernel, d.stride, d.dilation);
+  const int halo = halo_h * halo_w;
+  float* pixel_kernels = smem;            // [taps][n_pixels]
+  float* tiles = smem + taps * n_pixels;  // [stage][halo_h][halo_w]
+
+  const int g = blockIdx.z % d.groups;
+  const int b = blockIdx.z / d.groups + batch_offset;
+  const int oy0 = blockIdx.y * blockDim.y, ox0 = blockIdx.x * blockDim.x;
+  const int iy0 = input_coord(oy0, 0, d.stride, d.padding, d.dilation);
+  const int ix0 = input_coord(ox0, 0, d.stride, d.padding, d.dilation);
+  const int oy = oy0 + threadIdx.y, ox = ox0 + threadIdx.x;
+  const bool valid = oy < d.out_height && ox < d.out_width;
+  const int tid = threadIdx.y * blockDim.x + threadIdx.x;
+
+  // Each thread stages the kernel of its own pixel (32 consecutive floats per warp and tap).
+  for (int k = 0; k < taps; ++k)
+    pixel_kernels[k * n_pixels + tid] =
+        valid ? kernels[kernels_index(b, g, k, oy, ox, d.groups, taps, d.out_height, d.out_width)]
+              : 0.0f;
+
+  for (int c0 = 0; c0 < d.group_channels; c0 += channels_per_stage) {
+    const int n_ch = min_int(channels_per_stage, d.group_channels - c0);
+    const int channel0 = g * d.group_channels + c0;
+    for (int idx = tid; idx < n_ch * halo; idx += n_pixels) {
+      const int c = idx / halo, r = idx - c * halo;
+      const int yy = iy0 + r / halo_w, xx = ix0 + r % halo_w;
+      tiles[idx] = in_range(yy, d.height) && in_range(xx, d.width)
+                       ? x[nchw_index(b, channel0 + c, yy, xx, d.channels, d.height, d.width)]
+                       : 0.0f;  // zero padding lives in the tile
+    }
+    __syncthreads();
+    if (valid) {
+      for (int c = 0; c < n_ch; ++c) {
+        const float* t =
+            tiles + c * halo + threadIdx.y * d.stride * halo_w + threadIdx.x * d.stride;
+        float acc = 0.0f;
+        for (int ky = 0; ky < d.kernel; ++ky)
+          for (int kx = 0; kx < d.kernel; ++kx)
+            acc += pixel_kernels[(ky * d.kernel + kx) * n_pixels + tid] *
+                   t[ky * d.dilation * halo_w + kx * d.dilation];
+        y[nchw_index(b, channel0 + c, oy, ox, d.channels, d.out_height, d.out_width)] = acc;
+      }
+    }
+    __syncthreads();
+  }
+}
+
+// How the tiled aggregation is launched for a shape; `rows == 0` means the naive kernel.
+struct AggregationPlan {
+  int rows = 0;  // tile height; the width is kAggCols
+  int channels_per_stage = 0;
+  int images_per_launch = 0;  // gridDim.z holds (image, group): split batches that overflow it
+  size_t smem_bytes = 0;
+};
+
+inline AggregationPlan plan_involution_aggregate_tiled(const InvolutionDims& d) {
+  AggregationPlan p;
+  for (int r : {8, 4, 2, 1}) {
+    const int64_t base =
+        involution_tile_smem_floats(r, kAggCols, d.kernel, d.stride, d.dilation, 0);
+    const int64_t one = involution_tile_smem_floats(r, kAggCols, d.kernel, d.stride, d.dilation, 1);
+    if (one <= kInvSmemBudgetFloats) {
+      p.rows = r;
+      p.channels_per_stage =
+          static_cast<int>(std::min<int64_t>({(kInvSmemBudgetFloats - base) / (one - base),
+                                              d.group_channels, kAggMaxChannelsPerStage}));
+      break;
+    }
+  }
+  if (p.rows == 0 || ceil_div64(d.out_height, p.rows) > kInvMaxGridYZ || d.groups > kInvMaxGridYZ)
+    return AggregationPlan{};
+  p.smem_bytes =
+      sizeof(float) * static_cast<size_t>(involution_tile_smem_floats(
+                          p.rows, kAggCols, d.kernel, d.stride, d.dilation, p.channels_per_stage));
+  p.images_per_launch =
+      static_cast<int>(std::min<int64_t>(d.batch, std::max<int64_t>(1, kInvMaxGridYZ / d.groups)));
+  return p;
+}
+
+template <class Launch>
+void launch_involution_aggregate_tiled(const Launch& launch, const InvolutionDims& d,
+                                       const float* x, const float* kernels, float* y) {
+  if (static_cast<int64_t>(d.batch) * d.channels * d.out_height * d.out_width == 0) return;
+  const AggregationPlan p = plan_involution_aggregate_tiled(d);
+  if (p.rows == 0) {
+    launch_involution_aggregate_naive(launch, d, x, kernels, y);
+    return;
+  }
+  for (int b0 = 0; b0 < d.batch; b0 += p.images_per_launch) {
+    const int n_images = std::min(p.images_per_launch, d.batch - b0);
+    const dim3 grid(static_cast<unsigned>(ceil_div(d.out_width, kAggCols)),
+                    static_cast<unsigned>(ceil_div(d.out_height, p.rows)),
+                    static_cast<unsigned>(n_images * d.groups));
+    KS_LAUNCH(launch, aggregate_tiled_kernel, grid, dim3(kAggCols, p.rows), p.smem_bytes, d, x,
+              kernels, y, b0, p.channels_per_stage);
+  }
+}
+
+}  // namespace
+}  // namespace ks::cuda

@@ -1,0 +1,98 @@
+// A CPU emulator of the CUDA execution model, for testing the project's kernels on machines
+// without a GPU. The kernel sources (engine/src/cuda/*_kernels.cuh) compile with g++ against
+// this header, and Launcher runs a launch block by block with one fiber per thread:
+// __syncthreads() is a real barrier, so the tiling, halo and barrier logic runs as written.
+//
+// What it checks that a plain CPU port would not:
+// - the launch configuration against CUDA's limits (block and grid sizes, 48 KiB of dynamic
+//   shared memory without opt-in);
+// - missing barriers: shared memory starts as NaN in every block, and the threads of a block
+//   run in ascending order between one pair of barriers and in descending order between the
+//   next, so a thread that reads what another has not written yet (or has overwritten
+//   already) sees the wrong value in one direction or the other;
+// - a barrier reached by only part of the block (undefined behaviour on a GPU);
+// - writes past the launch's shared memory (a guard zone checked after every block; the
+//   ASan build also catches reads).
+// Warp-level behaviour (shuffles, warp-synchronous code) is not modelled; the kernels use
+// none.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+struct dim3 {
+  unsigned x, y, z;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+// The built-in variables. The scheduler sets them before it resumes each thread's fiber.
+extern dim3 threadIdx, blockIdx, blockDim, gridDim;
+
+#ifndef __global__
+#define __global__
+#endif
+#ifndef __device__
+#define __device__
+#endif
+#ifndef __host__
+#define __host__
+#endif
+
+void __syncthreads();
+
+#define KS_DYNAMIC_SHARED_FLOATS(name) \
+  float* name = static_cast<float*>(::ks_emu::dynamic_shared_memory())
+
+namespace ks_emu {
+
+// A launch CUDA would refuse, or a kernel that broke the execution model.
+class LaunchError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class ThreadOrder { AscendingFirst, DescendingFirst };
+void set_thread_order(ThreadOrder order);
+
+void* dynamic_shared_memory();
+
+// Runs `body` once per thread of every block of the grid; throws LaunchError.
+void run_grid(const std::string& kernel_name, dim3 grid, dim3 block, size_t smem_bytes,
+              const std::function<void()>& body);
+
+// Launch statistics, for tests that want to know which kernels ran.
+struct LaunchRecord {
+  std::string kernel_name;
+  dim3 grid, block;
+  size_t smem_bytes;
+};
+const std::vector<LaunchRecord>& launches();
+void clear_launches();
+
+// The emulator's counterpart of ks::cuda::StreamLauncher.
+struct Launcher {
+  template <class... Params, class... Args>
+  void operator()(const char* kernel_name, const char* file, int line, dim3 grid, dim3 block,
+                  size_t smem_bytes, void (*kernel)(Params...), Args... args) const {
+    // Like a launch, each thread gets its own copy of the arguments, converted as the call
+    // would convert them.
+    const std::tuple<std::decay_t<Params>...> copied(args...);
+    try {
+      run_grid(kernel_name, grid, block, smem_bytes, [&] {
+        std::tuple<std::decay_t<Params>...> mine = copied;
+        std::apply(kernel, mine);
+      });
+    } catch (const LaunchError& e) {
+      throw LaunchError(std::string(e.what()) + " (launched at " + file + ":" +
+                        std::to_string(line) + ")");
+    }
+  }
+};
+
+}  // namespace ks_emu

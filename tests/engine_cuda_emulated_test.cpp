@@ -1,0 +1,418 @@
+// The CUDA kernels, run on the CPU. engine/src/cuda/*_kernels.cuh hold the kernels and
+// their launch plans; here g++ compiles that same source against the CUDA emulator of
+// tests/cuda_emu, and the emulated "cuda" and "cuda-naive" backends go through the whole
+// correctness grid and the PyTorch fixtures against cpu-ref. This runs on every machine,
+// so a mistake in tiling, halos, shared-memory plans, barriers or batch splitting fails CI
+// even where no GPU exists. What it cannot cover (real scheduling, the driver, cuDNN,
+// speed) is left to engine_cuda_backend_test and `kernelscope selftest` on a GPU.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "correctness_grid.h"
+#include "cuda/conv2d_kernels.cuh"
+#include "cuda/host_dims.h"
+#include "cuda/involution_kernels.cuh"
+#include "cuda_emu.h"
+#include "kernelscope/backend.h"
+#include "test_util.h"
+
+namespace ks {
+namespace {
+
+using test::GridCase;
+using test::Op;
+
+enum class Variant { Tiled, Naive };
+
+const char* variant_name(Variant v) { return v == Variant::Tiled ? "cuda" : "cuda_naive"; }
+
+// Device memory is not zeroed: outputs and scratch start as NaN so an element a kernel
+// forgets to write cannot pass as a correct zero.
+std::vector<float> nan_buffer(size_t n) {
+  return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN());
+}
+
+Tensor nan_tensor(const Shape& shape) {
+  Tensor t(shape);
+  std::fill(t.data.begin(), t.data.end(), std::numeric_limits<float>::quiet_NaN());
+  return t;
+}
+
+// The CudaBackend of engine/src/cuda/cuda_backend.cpp with host memory for device memory
+// and the emulator for the stream.
+Tensor emulated_conv2d(Variant v, const Tensor& input, const ConvParams& params,
+                       const ConvWeights& weights) {
+  const Shape out_shape = conv_output_shape(input.shape, params);
+  const cuda::ConvDims d = cuda::conv_dims(input.shape, params, out_shape);
+  Tensor out = nan_tensor(out_shape);
+  const float* bias = params.has_bias ? weights.bias.ptr() : nullptr;
+  if (v == Variant::Tiled)
+    cuda::launch_conv2d_tiled(ks_emu::Launcher{}, d, input.ptr(), weights.weight.ptr(), bias,
+                              out.ptr());
+  else
+    cuda::launch_conv2d_naive(ks_emu::Launcher{}, d, input.ptr(), weights.weight.ptr(), bias,
+                              out.ptr());
+  return out;
+}
+
+InvolutionResult emulated_involution(Variant v, const Tensor& input, const InvolutionParams& params,
+                                     const InvolutionWeights& weights) {
+  const Shape out_shape = involution_output_shape(input.shape, params);
+  const cuda::InvolutionDims d = cuda::involution_dims(input.shape, params, out_shape);
+  InvolutionResult r;
+  r.output = nan_tensor(out_shape);
+  r.kernels = nan_tensor(involution_kernels_shape(input.shape, params));
+  const cuda::FoldedBatchNorm bn = cuda::fold_batch_norm(weights);
+  const cuda::GenerationWeights w{weights.reduce_weight.ptr(), bn.scale.data(), bn.shift.data(),
+                                  weights.span_weight.ptr(), weights.span_bias.ptr()};
+  const ks_emu::Launcher launch;
+  if (v == Variant::Tiled) {
+    std::vector<float> scratch =
+        nan_buffer(static_cast<size_t>(cuda::fused_generation_scratch_floats(d)));
+    cuda::launch_involution_generate_fused(launch, d, input.ptr(), w, r.kernels.ptr(),
+                                           scratch.data());
+    cuda::launch_involution_aggregate_tiled(launch, d, input.ptr(), r.kernels.ptr(),
+                                            r.output.ptr());
+  } else {
+    std::vector<float> scratch =
+        nan_buffer(static_cast<size_t>(cuda::naive_generation_scratch_floats(d)));
+    cuda::launch_involution_generate_naive(launch, d, input.ptr(), w, r.kernels.ptr(),
+                                           scratch.data());
+    cuda::launch_involution_aggregate_naive(launch, d, input.ptr(), r.kernels.ptr(),
+                                            r.output.ptr());
+  }
+  return r;
+}
+
+struct EmulatedCase {
+  Variant variant;
+  ks_emu::ThreadOrder order;
+  GridCase grid;
+};
+
+void PrintTo(const EmulatedCase& c, std::ostream* os) {
+  *os << variant_name(c.variant) << "/" << c.grid.name;
+}
+
+// The tiled kernels run in both thread orders (a missing barrier shows in one or the
+// other); the naive ones have no barriers, so one order is enough.
+std::vector<EmulatedCase> emulated_cases() {
+  std::vector<EmulatedCase> out;
+  for (const GridCase& c : test::correctness_grid()) {
+    out.push_back({Variant::Tiled, ks_emu::ThreadOrder::AscendingFirst, c});
+    out.push_back({Variant::Tiled, ks_emu::ThreadOrder::DescendingFirst, c});
+    out.push_back({Variant::Naive, ks_emu::ThreadOrder::AscendingFirst, c});
+  }
+  return out;
+}
+
+class EmulatedCudaGrid : public ::testing::TestWithParam<EmulatedCase> {};
+
+TEST_P(EmulatedCudaGrid, MatchesReference) {
+  const EmulatedCase& param = GetParam();
+  ks_emu::set_thread_order(param.order);
+  Backend* reference = find_backend("cpu-ref");
+  ASSERT_NE(reference, nullptr);
+  const GridCase& c = param.grid;
+  const Tensor x = test::grid_input(c);
+  if (c.op == Op::Conv) {
+    const ConvWeights w = test::grid_conv_weights(c);
+    const Tensor expected = reference->conv2d(x, c.conv, w, nullptr);
+    EXPECT_TRUE(test::all_close(emulated_conv2d(param.variant, x, c.conv, w), expected));
+  } else {
+    const InvolutionWeights w = test::grid_involution_weights(c);
+    const InvolutionResult expected = reference->involution2d(x, c.involution, w, nullptr);
+    const InvolutionResult got = emulated_involution(param.variant, x, c.involution, w);
+    EXPECT_TRUE(test::all_close(got.kernels, expected.kernels)) << "generated kernels";
+    EXPECT_TRUE(test::all_close(got.output, expected.output)) << "output";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, EmulatedCudaGrid, ::testing::ValuesIn(emulated_cases()),
+                         [](const ::testing::TestParamInfo<EmulatedCase>& info) {
+                           const bool descending =
+                               info.param.order == ks_emu::ThreadOrder::DescendingFirst;
+                           return std::string(variant_name(info.param.variant)) +
+                                  (descending ? "_desc_" : "_") + info.param.grid.name;
+                         });
+
+class EmulatedCudaFixtures : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(EmulatedCudaFixtures, MatchTorch) {
+  ks_emu::set_thread_order(ks_emu::ThreadOrder::AscendingFirst);
+  int checked = 0;
+  for (Op op : {Op::Conv, Op::Involution})
+    for (const std::string& path : test::fixture_paths(op)) {
+      const test::Fixture f = test::load_fixture(path);
+      SCOPED_TRACE(f.name);
+      if (op == Op::Conv) {
+        EXPECT_TRUE(test::all_close(emulated_conv2d(GetParam(), f.input, f.conv, f.conv_weights),
+                                    f.expected_output));
+      } else {
+        const InvolutionResult r =
+            emulated_involution(GetParam(), f.input, f.involution, f.involution_weights);
+        EXPECT_TRUE(test::all_close(r.kernels, f.expected_kernels)) << "generated kernels";
+        EXPECT_TRUE(test::all_close(r.output, f.expected_output)) << "output";
+      }
+      ++checked;
+    }
+  EXPECT_EQ(checked, test::kConvFixtureCount + test::kInvolutionFixtureCount);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, EmulatedCudaFixtures,
+                         ::testing::Values(Variant::Tiled, Variant::Naive),
+                         [](const ::testing::TestParamInfo<Variant>& info) {
+                           return std::string(variant_name(info.param));
+                         });
+
+// --- The fallbacks of the tiled path: each shape below is one the tiled kernel cannot
+// plan, so the naive kernel must take over, and give the right answer.
+
+std::set<std::string> launched_kernels() {
+  std::set<std::string> names;
+  for (const ks_emu::LaunchRecord& r : ks_emu::launches()) names.insert(r.kernel_name);
+  return names;
+}
+
+TEST(EmulatedCudaFallback, ConvolutionWhoseHaloOverflowsSharedMemoryRunsNaive) {
+  // K=7 at dilation 20: even a one-row tile's halo (121 x 152 floats) exceeds 48 KiB.
+  GridCase c;
+  c.input_shape = {1, 2, 124, 130};
+  c.conv.in_channels = 2;
+  c.conv.out_channels = 3;
+  c.conv.kernel_size = 7;
+  c.conv.dilation = 20;
+  c.conv.padding = 2;
+  c.conv.has_bias = true;
+  c.seed = 7;
+  const Tensor x = test::grid_input(c);
+  const ConvWeights w = test::grid_conv_weights(c);
+  ks_emu::clear_launches();
+  const Tensor got = emulated_conv2d(Variant::Tiled, x, c.conv, w);
+  EXPECT_EQ(launched_kernels(), std::set<std::string>{"conv2d_naive_kernel"});
+  EXPECT_TRUE(test::all_close(got, find_backend("cpu-ref")->conv2d(x, c.conv, w, nullptr)));
+}
+
+TEST(EmulatedCudaFallback, InvolutionWithHugeReducedVectorGeneratesNaively) {
+  // C/r = 384 reduced channels for 32 pixels fill the 48 KiB budget alone.
+  GridCase c;
+  c.op = Op::Involution;
+  c.input_shape = {1, 384, 3, 5};
+  c.involution.channels = 384;
+  c.involution.kernel_size = 3;
+  c.involution.group_channels = 16;
+  c.involution.reduction = 1;
+  c.seed = 11;
+  const Tensor x = test::grid_input(c);
+  const InvolutionWeights w = test::grid_involution_weights(c);
+  ks_emu::clear_launches();
+  const InvolutionResult got = emulated_involution(Variant::Tiled, x, c.involution, w);
+  const std::set<std::string> names = launched_kernels();
+  EXPECT_TRUE(names.count("reduce_naive_kernel") && names.count("span_naive_kernel"));
+  EXPECT_FALSE(names.count("generate_fused_kernel"));
+  const InvolutionResult expected =
+      find_backend("cpu-ref")->involution2d(x, c.involution, w, nullptr);
+  EXPECT_TRUE(test::all_close(got.kernels, expected.kernels, 1e-4f, 1e-4f));
+  EXPECT_TRUE(test::all_close(got.output, expected.output, 1e-4f, 1e-4f));
+}
+
+TEST(EmulatedCudaFallback, InvolutionWhoseKernelsOverflowSharedMemoryAggregatesNaively) {
+  // K=21: the 441 taps of 32 pixels alone exceed 48 KiB.
+  GridCase c;
+  c.op = Op::Involution;
+  c.input_shape = {1, 2, 6, 9};
+  c.involution.channels = 2;
+  c.involution.kernel_size = 21;
+  c.involution.group_channels = 1;
+  c.involution.reduction = 1;
+  c.seed = 5;
+  const Tensor x = test::grid_input(c);
+  const InvolutionWeights w = test::grid_involution_weights(c);
+  ks_emu::clear_launches();
+  const InvolutionResult got = emulated_involution(Variant::Tiled, x, c.involution, w);
+  const std::set<std::string> names = launched_kernels();
+  EXPECT_TRUE(names.count("aggregate_naive_kernel"));
+  EXPECT_FALSE(names.count("aggregate_tiled_kernel"));
+  const InvolutionResult expected =
+      find_backend("cpu-ref")->involution2d(x, c.involution, w, nullptr);
+  EXPECT_TRUE(test::all_close(got.output, expected.output));
+}
+
+// --- Batch splitting: gridDim.z holds (image, group, channel block) and may not exceed
+// 65535. Running 70 000 blocks in the emulator would be slow, so a launcher that only
+// records checks that the launches cover every image exactly once within CUDA's limits.
+
+struct RecordedLaunch {
+  dim3 grid, block;
+  size_t smem_bytes;
+  int batch_offset;
+};
+
+struct RecordingLauncher {
+  std::vector<RecordedLaunch>* out;
+  template <class... Params, class... Args>
+  void operator()(const char*, const char*, int, dim3 grid, dim3 block, size_t smem_bytes,
+                  void (*)(Params...), Args... args) const {
+    // The tiled kernels take the batch offset as their second-to-last argument; the naive
+    // ones take none (-1).
+    const std::tuple<Args...> t(args...);
+    using Offset = std::tuple_element_t<sizeof...(Args) - 2, std::tuple<Args...>>;
+    int batch_offset = -1;
+    if constexpr (std::is_integral_v<Offset>)
+      batch_offset = static_cast<int>(std::get<sizeof...(Args) - 2>(t));
+    out->push_back({grid, block, smem_bytes, batch_offset});
+  }
+};
+
+void expect_launches_cover_batch(const std::vector<RecordedLaunch>& launches, int batch,
+                                 int blocks_per_image) {
+  ASSERT_GT(launches.size(), 1u) << "expected the batch to be split";
+  int next = 0;
+  for (const RecordedLaunch& l : launches) {
+    EXPECT_LE(l.grid.z, 65535u);
+    EXPECT_LE(l.smem_bytes, 48u * 1024u);
+    EXPECT_EQ(l.batch_offset, next);
+    EXPECT_EQ(l.grid.z % static_cast<unsigned>(blocks_per_image), 0u);
+    next += static_cast<int>(l.grid.z) / blocks_per_image;
+  }
+  EXPECT_EQ(next, batch);
+}
+
+TEST(EmulatedCudaPlans, ConvolutionSplitsBatchesThatOverflowGridZ) {
+  // Depthwise over 4096 channels: 4096 blocks per image, so 17 images need two launches.
+  cuda::ConvDims d{17, 4096, 4, 4, 4096, 4, 4, 3, 1, 1, 1, 4096, false};
+  std::vector<RecordedLaunch> launches;
+  cuda::launch_conv2d_tiled(RecordingLauncher{&launches}, d, nullptr, nullptr, nullptr, nullptr);
+  expect_launches_cover_batch(launches, 17, 4096);
+}
+
+TEST(EmulatedCudaPlans, InvolutionAggregationSplitsBatchesThatOverflowGridZ) {
+  cuda::InvolutionDims d{17, 4096, 4, 4, 4, 4, 3, 1, 1, 1, 1, 4096, 1024};
+  std::vector<RecordedLaunch> launches;
+  cuda::launch_involution_aggregate_tiled(RecordingLauncher{&launches}, d, nullptr, nullptr,
+                                          nullptr);
+  expect_launches_cover_batch(launches, 17, 4096);
+}
+
+TEST(EmulatedCudaPlans, EveryKernelSizeGetsALaunchCudaAccepts) {
+  // The plans must never ask for more than 48 KiB or an invalid block, whatever K, stride
+  // and dilation; the emulator's configuration check is CUDA's.
+  for (int k = 1; k <= 31; k += 2)
+    for (int s : {1, 2, 4})
+      for (int dil : {1, 2, 5}) {
+        const cuda::ConvTilePlan cp =
+            cuda::plan_conv2d_tiled({1, 16, 64, 64, 16, 64, 64, k, s, k / 2, dil, 1, false});
+        EXPECT_LE(cp.smem_bytes, 48u * 1024u) << "K=" << k << " s=" << s << " d=" << dil;
+        const cuda::AggregationPlan ap = cuda::plan_involution_aggregate_tiled(
+            {1, 16, 64, 64, 64, 64, k, s, dil, dil * (k - 1) / 2, 4, 4, 4});
+        EXPECT_LE(ap.smem_bytes, 48u * 1024u) << "K=" << k << " s=" << s << " d=" << dil;
+        if (ap.rows > 0) {
+          EXPECT_GE(ap.channels_per_stage, 1);
+        }
+        if (cp.rows > 0) {
+          EXPECT_GE(cp.channels_per_stage, 1);
+        }
+      }
+}
+
+// --- The emulator itself: each check it claims must fire on a kernel that deserves it.
+
+template <class F>
+::testing::AssertionResult emulator_refuses(F&& f, const std::string& needle) {
+  try {
+    f();
+  } catch (const ks_emu::LaunchError& e) {
+    if (std::string(e.what()).find(needle) != std::string::npos)
+      return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure()
+           << "message \"" << e.what() << "\" lacks \"" << needle << "\"";
+  }
+  return ::testing::AssertionFailure() << "no LaunchError";
+}
+
+__global__ void reverse_kernel(float* y, bool with_barrier) {
+  KS_DYNAMIC_SHARED_FLOATS(smem);
+  const int n = static_cast<int>(blockDim.x);
+  const int t = static_cast<int>(threadIdx.x);
+  smem[t] = static_cast<float>(t);
+  if (with_barrier) __syncthreads();
+  y[t] = smem[n - 1 - t];
+}
+
+std::vector<float> run_reverse(bool with_barrier, ks_emu::ThreadOrder order) {
+  ks_emu::set_thread_order(order);
+  std::vector<float> y = nan_buffer(64);
+  KS_LAUNCH(ks_emu::Launcher{}, reverse_kernel, dim3(1), dim3(64), 64 * sizeof(float), y.data(),
+            with_barrier);
+  return y;
+}
+
+TEST(CudaEmulator, BarrierMakesSharedMemoryVisibleToTheBlock) {
+  for (auto order : {ks_emu::ThreadOrder::AscendingFirst, ks_emu::ThreadOrder::DescendingFirst}) {
+    const std::vector<float> y = run_reverse(true, order);
+    for (int t = 0; t < 64; ++t) EXPECT_EQ(y[static_cast<size_t>(t)], 63 - t);
+  }
+}
+
+TEST(CudaEmulator, MissingBarrierReadsUnwrittenSharedMemory) {
+  for (auto order : {ks_emu::ThreadOrder::AscendingFirst, ks_emu::ThreadOrder::DescendingFirst}) {
+    const std::vector<float> y = run_reverse(false, order);
+    const bool any_nan = std::any_of(y.begin(), y.end(), [](float v) { return std::isnan(v); });
+    EXPECT_TRUE(any_nan) << "a read before the writer ran must see the NaN poison";
+  }
+}
+
+__global__ void partial_barrier_kernel(float* y) {
+  if (threadIdx.x % 2 == 0) return;
+  __syncthreads();
+  y[threadIdx.x] = 1.0f;
+}
+
+TEST(CudaEmulator, BarrierReachedByPartOfTheBlockIsAnError) {
+  std::vector<float> y(32);
+  EXPECT_TRUE(emulator_refuses(
+      [&] {
+        KS_LAUNCH(ks_emu::Launcher{}, partial_barrier_kernel, dim3(1), dim3(32), 0, y.data());
+      },
+      "reached by 16 of the 32 threads"));
+}
+
+__global__ void overflow_kernel(int n) {
+  KS_DYNAMIC_SHARED_FLOATS(smem);
+  smem[n + static_cast<int>(threadIdx.x)] = 1.0f;
+}
+
+TEST(CudaEmulator, WritePastSharedMemoryIsAnError) {
+  EXPECT_NO_THROW(
+      KS_LAUNCH(ks_emu::Launcher{}, overflow_kernel, dim3(1), dim3(8), 16 * sizeof(float), 8));
+  EXPECT_TRUE(emulator_refuses(
+      [] {
+        KS_LAUNCH(ks_emu::Launcher{}, overflow_kernel, dim3(1), dim3(8), 16 * sizeof(float), 12);
+      },
+      "past its 64 bytes of shared memory"));
+}
+
+TEST(CudaEmulator, LaunchesCudaWouldRefuseAreErrors) {
+  std::vector<float> y(64);
+  EXPECT_TRUE(emulator_refuses(
+      [&] {
+        KS_LAUNCH(ks_emu::Launcher{}, reverse_kernel, dim3(1), dim3(64), 49 * 1024, y.data(), true);
+      },
+      "48 KiB"));
+  EXPECT_TRUE(emulator_refuses(
+      [&] {
+        KS_LAUNCH(ks_emu::Launcher{}, reverse_kernel, dim3(1), dim3(2048), 0, y.data(), true);
+      },
+      "block larger"));
+  EXPECT_TRUE(emulator_refuses(
+      [&] {
+        KS_LAUNCH(ks_emu::Launcher{}, reverse_kernel, dim3(1, 70000), dim3(1), 0, y.data(), true);
+      },
+      "grid larger"));
+}
+
+}  // namespace
+}  // namespace ks
