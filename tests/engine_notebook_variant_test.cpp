@@ -2,6 +2,8 @@
 // and its numbers, against fixtures written by tools/make_notebook_fixture.py with PyTorch.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "kernelscope/error.h"
@@ -45,6 +47,23 @@ TEST(NotebookVariant, StrideAboveOneFailsLikeTheNotebookAndSaysWhy) {
 TEST(NotebookVariant, ParameterCountGrowsWithTheKxKSpan) {
   NotebookVariantParams p;  // C=3, r=1, G=3, K=3: reduce 9+3, span 27*3*9 + 27
   EXPECT_EQ(parameter_count(p), 9 + 3 + 27 * 3 * 9 + 27);
+}
+
+// The estimate callers check against their memory cap before making weights: input, output,
+// span output, the reduced map (double) and the weights; saturating where K^4 weights would
+// overflow, and refusing what the shape rule refuses.
+TEST(NotebookVariant, MemoryEstimateCountsEveryBufferAndSaturates) {
+  NotebookVariantParams p;
+  const Shape in{1, 3, 220, 220};
+  const int64_t floats = 3 * 220 * 220 + (3 + 27) * 218 * 218 + parameter_count(p);
+  EXPECT_EQ(notebook_variant_memory_bytes(in, p), 4 * floats + 8 * 3 * 220 * 220);
+  p.kernel_size = 100001;  // 9e20 span weights
+  p.padding = 50000;
+  EXPECT_EQ(notebook_variant_memory_bytes(in, p), std::numeric_limits<int64_t>::max());
+  p.kernel_size = 3;
+  p.padding = 0;
+  p.stride = 2;
+  EXPECT_THROW(notebook_variant_memory_bytes(in, p), Error);
 }
 
 void check_fixture(const std::string& name, int64_t group_channels, int64_t reduction,

@@ -131,6 +131,8 @@ Scene notebook_scene(const OperatorOptions& o, int64_t preset_padding) {
   p.stride = o.stride > 0 ? o.stride : 1;
   p.padding = o.padding >= 0 ? o.padding : std::max<int64_t>(preset_padding, 0);
   notebook_variant_output_shape(s.input.shape, p);  // explains stride > 1 before any work
+  check_memory_cap(notebook_variant_memory_bytes(s.input.shape, p), o.max_memory_mb << 20,
+                   "the notebook variant");
   s.notebook_result =
       notebook_variant_involution(s.input, p, random_notebook_variant_weights(p, o.seed));
   s.raw = s.notebook_result.output;

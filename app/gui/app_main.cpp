@@ -695,6 +695,10 @@ int run(const AppOptions& options) {
                 static_cast<double>(app.help_rect[0]), static_cast<double>(app.help_rect[1]),
                 static_cast<double>(app.help_rect[2]), static_cast<double>(app.help_rect[3]));
           if (!app.error.empty()) std::printf("kernelscope: shown error: %s\n", app.error.c_str());
+          for (const OpResult* op : {&app.result.conv, &app.result.involution})
+            if (!op->error.empty())
+              std::printf("kernelscope: %s error: %s\n",
+                          op == &app.result.conv ? "convolution" : "involution", op->error.c_str());
           saved = save_screenshot(app, window, options.screenshot);
           if (!saved) exit_code = 1;
           glfwSwapBuffers(window);

@@ -50,13 +50,34 @@ Backend& pick_backend(const std::string& name, std::string* notice) {
   return select_backend(name, notice ? notice : &why);
 }
 
+int64_t cap_bytes(const OpSettings& s) { return s.max_memory_mb << 20; }
+
+// The layer's parameters and weights. The memory cap (the estimate `kernelscope run` checks)
+// refuses the problem before any weights are made: only a weights file, which decides the
+// shapes, is read first.
+ConvWeights conv_layer(const Tensor& input, const OpSettings& s, ConvParams* p) {
+  *p = conv_params(s, input.dim(1));
+  const bool from_file = s.weights == WeightSource::File;
+  ConvWeights w;
+  if (from_file) w = make_conv_weights(s, p);
+  check_memory_cap(conv_memory_bytes(input.shape, *p), cap_bytes(s), "this convolution");
+  if (!from_file) w = make_conv_weights(s, p);
+  return w;
+}
+
+InvolutionWeights involution_layer(const Tensor& input, const OpSettings& s, InvolutionParams* p) {
+  *p = involution_params(s, input.dim(1));
+  const bool from_file = s.weights == WeightSource::File;
+  InvolutionWeights w;
+  if (from_file) w = make_involution_weights(s, p);
+  check_memory_cap(involution_memory_bytes(input.shape, *p), cap_bytes(s), "this involution");
+  if (!from_file) w = make_involution_weights(s, p);
+  return w;
+}
+
 OpResult run_conv(const Tensor& input, const OpSettings& s, Backend& backend) {
   OpResult r;
-  r.conv = conv_params(s, input.dim(1));
-  r.conv_weights = make_conv_weights(s, &r.conv);
-  conv_output_shape(input.shape, r.conv);
-  check_memory_cap(conv_memory_bytes(input.shape, r.conv), s.max_memory_mb << 20,
-                   "this convolution");
+  r.conv_weights = conv_layer(input, s, &r.conv);
   Backend* b = &backend;
   if (!b->supports(r.conv)) b = find_backend("cpu-ref");
   r.backend = b->name();
@@ -84,6 +105,8 @@ OpResult run_notebook_variant(const Tensor& input, const OpSettings& s) {
   p.stride = s.stride;
   p.padding = s.notebook_padding;
   const Shape out = notebook_variant_output_shape(input.shape, p);
+  check_memory_cap(notebook_variant_memory_bytes(input.shape, p), cap_bytes(s),
+                   "the notebook variant");
   const auto start = Clock::now();
   r.notebook_result =
       notebook_variant_involution(input, p, random_notebook_variant_weights(p, s.seed));
@@ -107,11 +130,7 @@ OpResult run_notebook_variant(const Tensor& input, const OpSettings& s) {
 OpResult run_involution(const Tensor& input, const OpSettings& s, Backend& backend) {
   if (s.notebook_variant) return run_notebook_variant(input, s);
   OpResult r;
-  r.involution = involution_params(s, input.dim(1));
-  r.involution_weights = make_involution_weights(s, &r.involution);
-  involution_output_shape(input.shape, r.involution);
-  check_memory_cap(involution_memory_bytes(input.shape, r.involution), s.max_memory_mb << 20,
-                   "this involution");
+  r.involution_weights = involution_layer(input, s, &r.involution);
   Backend* b = &backend;
   if (!b->supports(r.involution)) b = find_backend("cpu-ref");
   r.backend = b->name();
@@ -155,18 +174,12 @@ void run_race(const Tensor& input, const OpSettings& s, ComputeResult* result,
               const std::function<bool()>& cancelled) {
   const bool want_conv = s.operation != Operation::Involution;
   const bool want_inv = s.operation != Operation::Convolution;
-  ConvParams cp = conv_params(s, input.dim(1));
-  InvolutionParams ip = involution_params(s, input.dim(1));
+  ConvParams cp;
+  InvolutionParams ip;
   ConvWeights cw;
   InvolutionWeights iw;
-  if (want_conv) {
-    cw = make_conv_weights(s, &cp);
-    conv_output_shape(input.shape, cp);
-  }
-  if (want_inv) {
-    iw = make_involution_weights(s, &ip);
-    involution_output_shape(input.shape, ip);
-  }
+  if (want_conv) cw = conv_layer(input, s, &cp);
+  if (want_inv) iw = involution_layer(input, s, &ip);
   for (const std::string& name : backend_names()) {
     if (cancelled()) return;
     RaceRow row;

@@ -501,6 +501,36 @@ void check_help_window() {
   CHECK(diff / n > 0.02, "the help window does not show (mean diff %g)", diff / n);
 }
 
+// The memory cap refuses a problem with its one-line message before anything big is
+// allocated: weights of hundreds of GB (huge K or channel counts) would otherwise throw
+// bad_alloc first. The notebook variant is capped too, also where only its maps exceed the cap.
+void check_memory_cap() {
+  struct Case {
+    std::string args;
+    std::string expected;  // the operation's error line
+  };
+  const std::string landscape = std::string(KS_ASSET_DIR) + "/samples/landscape.png";
+  const Case cases[] = {
+      {"--op conv --out-channels 2000000000 --kernel-size 201 --padding 100 --max-memory-mb 64",
+       "kernelscope: convolution error: this convolution needs"},
+      {"--op involution --kernel-size 100001 --max-memory-mb 64",
+       "kernelscope: involution error: this involution needs"},
+      {"--variant notebook --kernel-size 301 --padding 150 --max-memory-mb 64",
+       "kernelscope: involution error: the notebook variant needs"},
+      {"--variant notebook --max-memory-mb 16 --input '" + landscape + "'",
+       "kernelscope: involution error: the notebook variant needs"},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const fs::path shot = g_work / ("cap-" + std::to_string(n++) + ".png");
+    const Run r = run_app("--screenshot '" + shot.string() + "' " + c.args);
+    CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+    CHECK(contains(r.out, c.expected) && contains(r.out, "more than the memory cap"),
+          "%s: expected '%s ... more than the memory cap':\n%s", c.args.c_str(), c.expected.c_str(),
+          r.out.c_str());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -540,6 +570,8 @@ int main(int argc, char** argv) {
     check_slide_export();
   else if (which == "help_window")
     check_help_window();
+  else if (which == "memory_cap")
+    check_memory_cap();
   else if (which == "interactive") {
     if (std::system("command -v xdotool >/dev/null 2>&1") != 0) {
       std::printf("SKIP: xdotool not found\n");

@@ -144,6 +144,23 @@ TEST(CliAnimate, VariantSwitchOnPlainInvolutionFlags) {
   fs::remove_all(out);
 }
 
+// The notebook variant is refused by --max-memory-mb like the paper's operators: before its
+// weights are made (K = 301 would need hundreds of GB of span weights), and when only the
+// maps would exceed the cap (landscape needs about 20 MiB).
+TEST(CliAnimate, NotebookVariantHonoursTheMemoryCap) {
+  const std::string out = test::make_temp_dir("cli_anim");
+  expect_one_line_error(
+      kernelscope("animate --variant notebook --kernel-size 301 --padding 150 --max-memory-mb 64"
+                  " --input " +
+                  asset("samples/shapes.png") + " --out " + out),
+      "the notebook variant needs");
+  expect_one_line_error(kernelscope("animate --variant notebook --max-memory-mb 16 --input " +
+                                    asset("samples/landscape.png") + " --out " + out),
+                        "memory cap of 16 MiB");
+  EXPECT_EQ(count_files(out, ".png"), 0);
+  fs::remove_all(out);
+}
+
 TEST(CliAnimate, EveryShippedPresetRenders) {
   int presets = 0;
   for (const auto& e : fs::directory_iterator(asset("presets"))) {

@@ -67,6 +67,10 @@ NotebookVariantResult notebook_variant_involution(const Tensor& input,
                                                   const NotebookVariantWeights& weights);
 // Learnable parameters: C/r*C + C/r + G*K*K*(C/r)*K*K + G*K*K.
 int64_t parameter_count(const NotebookVariantParams& params);
+// Bytes notebook_variant_involution needs (input, output, span output, the reduced map and
+// the weights), for check_memory_cap before anything is allocated; saturates at INT64_MAX
+// instead of overflowing. Throws ks::Error where notebook_variant_output_shape does.
+int64_t notebook_variant_memory_bytes(const Shape& input, const NotebookVariantParams& params);
 
 // One paragraph for a tooltip or a caption: the answer above, in short.
 extern const char* const kNotebookVariantNote;

@@ -2,6 +2,8 @@
 // and why), written as plain loops over the notebook's own steps.
 #include "kernelscope/notebook_variant.h"
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -90,8 +92,8 @@ NotebookVariantResult notebook_variant_involution(const Tensor& x, const Noteboo
   const int64_t B = x.dim(0), C = p.channels, H = x.dim(2), W = x.dim(3);
   const int64_t CR = p.reduced_channels(), K = p.kernel_size, KK = p.taps(), G = p.groups();
   const int64_t H_out = out_shape[2], W_out = out_shape[3], pad = p.padding;
-  check_memory_cap((x.numel() / C * CR + B * (G * KK + C) * H_out * W_out) * 4,
-                   kDefaultMemoryCapBytes, "the notebook variant");
+  check_memory_cap(notebook_variant_memory_bytes(x.shape, p), kDefaultMemoryCapBytes,
+                   "the notebook variant");
 
   NotebookVariantResult result;
   result.output = Tensor(out_shape);
@@ -152,6 +154,21 @@ NotebookVariantResult notebook_variant_involution(const Tensor& x, const Noteboo
 int64_t parameter_count(const NotebookVariantParams& p) {
   const int64_t cr = p.reduced_channels(), rows = p.groups() * p.taps();
   return cr * p.channels + cr + rows * cr * p.taps() + rows;
+}
+
+int64_t notebook_variant_memory_bytes(const Shape& input, const NotebookVariantParams& p) {
+  const Shape out = notebook_variant_output_shape(input, p);
+  // In double: K^4 span weights overflow int64 long before the count stops mattering.
+  const auto d = [](int64_t v) { return static_cast<double>(v); };
+  const double k2 = d(p.taps()), cr = d(p.reduced_channels()), rows = d(p.groups()) * k2;
+  const double weights = cr * d(p.channels) + cr + rows * cr * k2 + rows;
+  const double out_pixels = d(out[0]) * d(out[2]) * d(out[3]);
+  const double floats = d(input[0]) * d(input[1]) * d(input[2]) * d(input[3]) +
+                        out_pixels * (d(p.channels) + rows) + weights;
+  const double reduced_doubles = cr * d(input[2]) * d(input[3]);  // one image at a time
+  const double bytes = 4 * floats + 8 * reduced_doubles;
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  return bytes >= static_cast<double>(kMax) ? kMax : static_cast<int64_t>(bytes);
 }
 
 }  // namespace ks
