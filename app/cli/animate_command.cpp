@@ -288,6 +288,7 @@ int animate_command(int argc, char** argv) {
     return app.exit(e);
   }
 
+  check_flag_values(options);
   const bool op_given = app.get_option("--op")->count() > 0;
   const render::Font font(a.font);  // a missing font fails before any work
   render::SlideSink out;

@@ -2,6 +2,7 @@
 #include "cli/operator_options.h"
 
 #include <string>
+#include <tuple>
 
 #include "cli/preset.h"
 #include "kernelscope/error.h"
@@ -21,10 +22,6 @@ void check_flag_matches_file(int64_t flag, int64_t from_file, const char* flag_n
   if (given(flag) && flag != from_file)
     throw Error(std::string("--") + flag_name + " " + str(flag) +
                 " contradicts the weights file (" + what + " " + str(from_file) + ")");
-}
-
-void check_positive(int64_t flag, const char* flag_name) {
-  if (flag == 0 || flag < -1) throw Error(std::string("--") + flag_name + " must be >= 1");
 }
 
 // The --kernel (or preset) kernel for this K; a file and a kernel cannot both decide.
@@ -130,45 +127,57 @@ InvolutionParams involution_params(const OperatorOptions& o, const Tensor& input
 }  // namespace
 
 void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required) {
-  auto* op = app.add_option("--op", o.op, "operator")->check(CLI::IsMember({"conv", "involution"}));
-  auto* input = app.add_option("--input", o.input, "image (PNG, JPEG, BMP, ...) or .npy array");
+  // Every flag records that it was given: its value then counts even where it equals the
+  // value that means "not given" (--seed 0 over a preset's seed).
+  const auto add = [&app, &o](const std::string& name, auto& value, const std::string& help) {
+    return app.add_option(name, value, help)->each([&o, name](const std::string&) {
+      o.given.insert(name);
+    });
+  };
+  auto* op = add("--op", o.op, "operator")->check(CLI::IsMember({"conv", "involution"}));
+  auto* input = add("--input", o.input, "image (PNG, JPEG, BMP, ...) or .npy array");
   if (input_required) input->required();
   // A preset brings its own image and operator: option callbacks run before CLI11 checks
   // requirements, so this one can lift --input's, and clear the default --op for the preset.
-  app.add_option("--preset", o.preset, "scene (.json, assets/presets/); flags override it")
+  add("--preset", o.preset, "scene (.json, assets/presets/); flags override it")
       ->each([&o, op, input](const std::string&) {
         input->required(false);
         if (op->count() == 0) o.op.clear();
       });
-  app.add_option("--kernel", o.kernel, "named kernel instead of random weights (sobel_x, ...)");
-  app.add_option("--weights", o.weights, "layer weights (.safetensors, PyTorch key names)");
-  app.add_option("--seed", o.seed, "seed of the random weights (PyTorch's default init)");
-  app.add_option("--kernel-size", o.kernel_size, "kernel size K");
-  app.add_option("--out-channels", o.out_channels, "conv output channels");
-  app.add_option("--stride", o.stride, "stride");
-  app.add_option("--padding", o.padding, "conv zero padding");
-  app.add_option("--dilation", o.dilation, "dilation");
-  app.add_option("--groups", o.groups, "groups (conv) or kernel groups G (involution)");
-  app.add_option("--group-channels", o.group_channels, "involution channels per group");
-  app.add_option("--reduction", o.reduction, "involution reduction ratio r");
-  app.add_option("--backend", o.backend, "auto or a backend name");
-  app.add_option("--max-memory-mb", o.max_memory_mb, "refuse problems that need more memory")
+  add("--kernel", o.kernel, "named kernel instead of random weights (sobel_x, ...)");
+  add("--weights", o.weights, "layer weights (.safetensors, PyTorch key names)");
+  add("--seed", o.seed, "seed of the random weights (PyTorch's default init)");
+  add("--kernel-size", o.kernel_size, "kernel size K");
+  add("--out-channels", o.out_channels, "conv output channels");
+  add("--stride", o.stride, "stride");
+  add("--padding", o.padding, "conv zero padding");
+  add("--dilation", o.dilation, "dilation");
+  add("--groups", o.groups, "groups (conv) or kernel groups G (involution)");
+  add("--group-channels", o.group_channels, "involution channels per group");
+  add("--reduction", o.reduction, "involution reduction ratio r");
+  add("--backend", o.backend, "auto or a backend name");
+  add("--max-memory-mb", o.max_memory_mb, "refuse problems that need more memory")
       ->check(CLI::PositiveNumber);
 }
 
+void check_flag_values(const OperatorOptions& o) {
+  for (auto [value, name, min] : {std::tuple{o.kernel_size, "--kernel-size", 1},
+                                  {o.out_channels, "--out-channels", 1},
+                                  {o.stride, "--stride", 1},
+                                  {o.padding, "--padding", 0},
+                                  {o.dilation, "--dilation", 1},
+                                  {o.groups, "--groups", 1},
+                                  {o.group_channels, "--group-channels", 1},
+                                  {o.reduction, "--reduction", 1}})
+    if (value < min && (value != -1 || o.was_given(name)))
+      throw Error(std::string(name) + " must be >= " + std::to_string(min));
+}
+
 PreparedOperation prepare_operation(const OperatorOptions& given) {
+  check_flag_values(given);  // the flags themselves; a preset's values are checked on load
   const OperatorOptions o = resolve_preset_options(given);
   if (!o.weights.empty() && !o.kernel.empty())
     throw Error("--kernel and --weights both set the weights; give one");
-  for (auto [value, name] : {std::pair{o.kernel_size, "kernel-size"},
-                             {o.out_channels, "out-channels"},
-                             {o.stride, "stride"},
-                             {o.dilation, "dilation"},
-                             {o.groups, "groups"},
-                             {o.group_channels, "group-channels"},
-                             {o.reduction, "reduction"}})
-    check_positive(value, name);
-  if (o.padding < -1) throw Error("--padding must be >= 0");
   const int64_t cap = o.max_memory_mb << 20;
 
   PreparedOperation prepared;

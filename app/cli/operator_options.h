@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,8 @@ namespace ks::cli {
 
 enum class OpKind { Conv, Involution };
 
-// -1 means "not given on the command line": the default or the weights file decides.
+// -1 means "not given on the command line": the default or the weights file decides. A flag
+// given as -1 is refused (check_flag_values), so -1 never comes from the command line.
 struct OperatorOptions {
   std::string op = "conv";  // conv | involution
   std::string input;
@@ -37,6 +39,10 @@ struct OperatorOptions {
   // layer instead of random weights; "grid" takes kernel_grid (from a preset).
   std::string kernel;
   std::vector<float> kernel_grid;
+  // The flags given on the command line ("--seed", "--stride", ...), recorded while parsing:
+  // a given flag beats a preset even where its value equals the default (--seed 0).
+  std::set<std::string> given;
+  bool was_given(const std::string& flag) const { return given.count(flag) > 0; }
 };
 
 // Adds --op, --input, --weights, --seed, --kernel-size, --out-channels, --stride, --padding,
@@ -44,6 +50,10 @@ struct OperatorOptions {
 // --kernel. input_required: "run" needs --input (or --preset); the app falls back to its
 // bundled sample.
 void add_operator_options(CLI::App& app, OperatorOptions& options, bool input_required);
+
+// Throws ks::Error ("--stride must be >= 1") for a numeric flag out of range, including a
+// given -1, which would otherwise read as "not given" and let the default or a preset decide.
+void check_flag_values(const OperatorOptions& options);
 
 struct PreparedOperation {
   OpKind op = OpKind::Conv;

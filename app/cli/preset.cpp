@@ -240,19 +240,21 @@ OperatorOptions options_from_preset(const Preset& p, const std::string& preset_p
   OperatorOptions o = given;
   if (o.op.empty()) o.op = p.op;
   if (o.input.empty()) o.input = resolve_preset_path(p.image, preset_path);
-  auto fill = [](int64_t* flag, int64_t from_preset) {
-    if (*flag < 0) *flag = from_preset;
+  // A given flag wins whatever its value; -1 from a flag is refused by check_flag_values.
+  auto fill = [&o](int64_t* flag, const char* name, int64_t from_preset) {
+    if (*flag < 0 && !o.was_given(name)) *flag = from_preset;
   };
-  fill(&o.kernel_size, p.kernel_size);
-  fill(&o.out_channels, p.out_channels);
-  fill(&o.stride, p.stride);
-  if (p.variant != "notebook") fill(&o.padding, p.padding);  // the variant's own padding
-  fill(&o.dilation, p.dilation);
-  fill(&o.groups, p.groups);
-  fill(&o.group_channels, p.group_channels);
-  fill(&o.reduction, p.reduction);
-  // Weights: a --weights file, --kernel or a --seed on the command line win as a whole.
-  const bool weights_given = !o.weights.empty() || !o.kernel.empty() || o.seed != 0;
+  fill(&o.kernel_size, "--kernel-size", p.kernel_size);
+  fill(&o.out_channels, "--out-channels", p.out_channels);
+  fill(&o.stride, "--stride", p.stride);
+  if (p.variant != "notebook") fill(&o.padding, "--padding", p.padding);  // its own padding
+  fill(&o.dilation, "--dilation", p.dilation);
+  fill(&o.groups, "--groups", p.groups);
+  fill(&o.group_channels, "--group-channels", p.group_channels);
+  fill(&o.reduction, "--reduction", p.reduction);
+  // Weights: a --weights file, --kernel or a --seed on the command line win as a whole;
+  // --seed 0 too, so it is its being given that counts, not its value.
+  const bool weights_given = !o.weights.empty() || !o.kernel.empty() || o.was_given("--seed");
   if (!weights_given) {
     o.seed = p.weights.seed;
     if (p.weights.preset == "file") {

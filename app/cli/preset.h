@@ -65,9 +65,10 @@ std::vector<std::string> list_presets(const std::string& directory);
 std::string resolve_preset_path(const std::string& relative, const std::string& preset_path);
 
 // The operator options the preset describes, with every field that `given` already set
-// (a flag on the command line) kept: explicit flags override the preset. given.op empty
-// means --op was not given. Throws for the notebook variant, which only the step-through
-// computes (animate, app); run computes the paper's operators.
+// (a flag on the command line, recorded in given.given) kept: explicit flags override the
+// preset whatever their value, --seed 0 included. given.op empty means --op was not given.
+// Throws for the notebook variant, which only the step-through computes (animate, app); run
+// computes the paper's operators.
 OperatorOptions options_from_preset(const Preset& preset, const std::string& preset_path,
                                     const OperatorOptions& given);
 // options.preset empty: returns options unchanged; otherwise loads and applies that file.

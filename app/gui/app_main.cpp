@@ -109,15 +109,26 @@ std::string find_assets_dir() {
 // Flags given on the command line (and a --preset scene, which fills what the flags leave
 // open) override the session.
 void apply_options(const AppOptions& o, AppState* app) {
+  check_flag_values(o.op);
   OpSettings& s = app->settings;
   OperatorOptions op = o.op;
   if (!o.op.preset.empty()) {
     const Preset scene = load_preset(o.op.preset);
     op = options_from_preset(scene, o.op.preset, o.op);
+    // The scene decides the whole operation, as `kernelscope run --preset` does: nothing of
+    // the saved session's (weights, variant, variation, ...) carries over into it. The
+    // backend, the preview and the memory cap are the user's, not the scene's.
+    OpSettings fresh;
+    fresh.backend = s.backend;
+    fresh.preview = s.preview;
+    fresh.max_memory_mb = s.max_memory_mb;
+    s = fresh;
     if (scene.variant == "notebook") {
-      // The notebook's involution (K x K span, its own padding, default 0) on the worker.
+      // The notebook's involution (K x K span, its own padding, default 0) on the worker;
+      // --padding beats the scene's.
       s.notebook_variant = true;
-      s.notebook_padding = static_cast<int>(std::max<int64_t>(scene.padding, 0));
+      s.notebook_padding =
+          static_cast<int>(op.padding >= 0 ? op.padding : std::max<int64_t>(scene.padding, 0));
     }
     app->scene_name = scene.name;
     s.relu = scene.activation == "relu";
@@ -551,7 +562,6 @@ int run(const AppOptions& options) {
         app.scene_requested.clear();
         app.scene_name.clear();
         const OpSettings before = app.settings;
-        app.settings = OpSettings{};
         try {
           apply_options(scene, &app);
           app.dirty = app.view_dirty = true;

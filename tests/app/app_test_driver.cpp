@@ -17,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "kernelscope/backend.h"
 #include "kernelscope/io.h"
+#include "kernelscope/ops.h"
 
 namespace fs = std::filesystem;
 
@@ -531,6 +533,62 @@ void check_memory_cap() {
   }
 }
 
+// What the app computed, from its exported maps.
+ks::Tensor exported_involution_maps(const std::string& args, const std::string& name) {
+  const fs::path dir = g_work / name;
+  fs::remove_all(dir);
+  const Run r = run_app(args + " --backend cpu-ref --export-dir '" + dir.string() +
+                        "' --screenshot '" + (dir / "shot.png").string() + "'");
+  CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+  const fs::path maps = find_file(dir, "involution-maps.npy");
+  CHECK(!maps.empty(), "no involution-maps.npy in %s:\n%s", dir.c_str(), r.out.c_str());
+  return maps.empty() ? ks::Tensor() : ks::load_npy(maps.string());
+}
+
+bool same_maps(const ks::Tensor& a, const ks::Tensor& b) {
+  if (a.shape != b.shape) return false;
+  for (size_t i = 0; i < a.data.size(); ++i)
+    if (std::fabs(a.data[i] - b.data[i]) > 1e-5f * (1 + std::fabs(b.data[i]))) return false;
+  return true;
+}
+
+// A scene opened with --preset: flags beat it, --seed 0 included, and nothing of the saved
+// session's operation (weights, notebook variant, variation) survives it.
+void check_preset_override() {
+  const std::string scene =
+      std::string(KS_ASSET_DIR) + "/presets/06_involution_k7_landscape.json";  // seed 2
+  const ks::Tensor x = ks::load_input(std::string(KS_ASSET_DIR) + "/samples/landscape.png");
+  ks::InvolutionParams p;
+  p.channels = x.dim(1);
+  p.kernel_size = 7;
+  p.group_channels = 1;
+  p.reduction = 1;
+  auto expected = [&](uint64_t seed) {
+    return ks::find_backend("cpu-ref")
+        ->involution2d(x, p, ks::random_involution_weights(p, seed), nullptr)
+        .output;
+  };
+  const ks::Tensor seed0 = expected(0), seed2 = expected(2);
+  CHECK(same_maps(exported_involution_maps("--preset '" + scene + "'", "scene"), seed2),
+        "--preset: not the scene's weights (seed 2)");
+  CHECK(same_maps(exported_involution_maps("--preset '" + scene + "' --seed 0", "seed0"), seed0),
+        "--preset --seed 0: not the weights of seed 0");
+  const fs::path session = g_work / "session.json";
+  std::ofstream(session) << R"({"params": {"weights": "sobel_x", "notebook_variant": true,
+                                           "variation": 0.5, "seed": 9}})";
+  CHECK(same_maps(exported_involution_maps(
+                      "--session '" + session.string() + "' --preset '" + scene + "'", "session"),
+                  seed2),
+        "--preset over a saved session: not the scene's weights (seed 2, paper involution)");
+  // The notebook scene pads by 0 (320x240 -> 318x238); --padding 1 keeps the size.
+  const std::string notebook = std::string(KS_ASSET_DIR) + "/presets/08_notebook_variant.json";
+  const ks::Tensor padded =
+      exported_involution_maps("--preset '" + notebook + "' --padding 1", "notebook");
+  CHECK(padded.shape == (ks::Shape{1, 3, 240, 320}),
+        "--padding 1 on the notebook scene: maps are %s, expected [1, 3, 240, 320]",
+        ks::shape_to_string(padded.shape).c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -572,6 +630,8 @@ int main(int argc, char** argv) {
     check_help_window();
   else if (which == "memory_cap")
     check_memory_cap();
+  else if (which == "preset_override")
+    check_preset_override();
   else if (which == "interactive") {
     if (std::system("command -v xdotool >/dev/null 2>&1") != 0) {
       std::printf("SKIP: xdotool not found\n");

@@ -28,6 +28,10 @@ std::string sample(const std::string& name) {
   return std::string(KS_ASSET_DIR) + "/samples/" + name;
 }
 
+std::string preset_file(const std::string& name) {
+  return std::string(KS_ASSET_DIR) + "/presets/" + name;
+}
+
 int count_pngs(const fs::path& dir) {
   int n = 0;
   for (auto& e : fs::directory_iterator(dir)) n += e.path().extension() == ".png";
@@ -260,6 +264,23 @@ TEST_F(CliErrors, HugeProblemRefusedByDefaultCap) {
       "memory cap");
 }
 
+// A flag given as -1 (the value that means "not given") is refused, with or without a preset,
+// instead of silently falling back to the default or the preset's value.
+TEST_F(CliErrors, ExplicitMinusOneIsRefusedNotTakenAsUnset) {
+  for (const char* flag : {"kernel-size", "out-channels", "stride", "padding", "dilation", "groups",
+                           "group-channels", "reduction"}) {
+    const std::string op = std::string(flag) == "group-channels" || std::string(flag) == "reduction"
+                               ? "involution"
+                               : "conv";
+    expect_clean_failure(
+        "run --op " + op + " --input " + sample("shapes.png") + " --" + flag + " -1", out(),
+        std::string("--") + flag);
+    expect_clean_failure("run --preset " + preset_file("02_sobel_x_shapes.json") + " --op " + op +
+                             " --" + flag + " -1",
+                         out(), std::string("--") + flag);
+  }
+}
+
 TEST_F(CliErrors, UnknownBackend) {
   expect_clean_failure("run --op conv --input " + sample("checker.png") + " --backend warp-drive",
                        out(), "warp-drive");
@@ -272,6 +293,43 @@ TEST_F(CliErrors, UnknownCommandAndMissingFlags) {
   r = kernelscope("run --op conv");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--input"), std::string::npos) << r.err;
+}
+
+// Any flag given on the command line beats the preset, including --seed 0 (0 is a seed, not
+// "not given").
+TEST(CliPresetOverride, SeedZeroOverridesThePresetsSeed) {
+  const std::string out = test::make_temp_dir("cli_preset_seed");
+  const Tensor x = load_input(sample("landscape.png"));
+  InvolutionParams ip;  // 06_involution_k7_landscape.json, whose weights have seed 2
+  ip.channels = x.dim(1);
+  ip.kernel_size = 7;
+  ip.group_channels = 1;
+  ip.reduction = 1;
+  for (const char* seed : {"", " --seed 0", " --seed 5"}) {
+    const CommandResult r =
+        kernelscope("run --preset " + preset_file("06_involution_k7_landscape.json") + seed +
+                    " --backend cpu-ref --no-png --out " + out);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const uint64_t expected_seed = seed[0] == 0 ? 2 : seed[8] - '0';
+    const InvolutionWeights w = random_involution_weights(ip, expected_seed);
+    EXPECT_TRUE(test::all_close(load_npy(out + "/output.npy"),
+                                ref::involution_aggregate(x, ref::involution_kernels(x, ip, w), ip),
+                                1e-5f, 1e-5f))
+        << "'" << seed << "' should give the weights of seed " << expected_seed;
+  }
+  // A preset's named kernel gives way to --seed 0 too: seeded random weights, as for any seed.
+  const CommandResult r = kernelscope("run --preset " + preset_file("02_sobel_x_shapes.json") +
+                                      " --seed 0 --no-png --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Tensor shapes = load_input(sample("shapes.png"));
+  ConvParams cp;
+  cp.in_channels = shapes.dim(1);
+  cp.out_channels = 3;
+  cp.kernel_size = 3;
+  cp.padding = 1;
+  EXPECT_TRUE(test::all_close(load_npy(out + "/output.npy"),
+                              ref::conv2d(shapes, cp, random_conv_weights(cp, 0)), 1e-5f, 1e-5f));
+  fs::remove_all(out);
 }
 
 }  // namespace
