@@ -219,11 +219,35 @@ TEST(EmulatedCudaFallback, InvolutionWithHugeReducedVectorGeneratesNaively) {
   EXPECT_TRUE(test::all_close(got.output, expected.output, 1e-4f, 1e-4f));
 }
 
+TEST(EmulatedCudaFallback, InvolutionWithMoreThan32ReducedChannelsKeepsThemInSharedMemory) {
+  // C/r = 48 is past the fused generation's register copy of the reduced vector.
+  for (auto order : {ks_emu::ThreadOrder::AscendingFirst, ks_emu::ThreadOrder::DescendingFirst}) {
+    ks_emu::set_thread_order(order);
+    GridCase c;
+    c.op = Op::Involution;
+    c.input_shape = {2, 96, 5, 7};
+    c.involution.channels = 96;
+    c.involution.kernel_size = 3;
+    c.involution.group_channels = 16;
+    c.involution.reduction = 2;
+    c.seed = 13;
+    const Tensor x = test::grid_input(c);
+    const InvolutionWeights w = test::grid_involution_weights(c);
+    ks_emu::clear_launches();
+    const InvolutionResult got = emulated_involution(Variant::Tiled, x, c.involution, w);
+    EXPECT_TRUE(launched_kernels().count("generate_fused_kernel"));
+    const InvolutionResult expected =
+        find_backend("cpu-ref")->involution2d(x, c.involution, w, nullptr);
+    EXPECT_TRUE(test::all_close(got.kernels, expected.kernels, 1e-4f, 1e-4f));
+    EXPECT_TRUE(test::all_close(got.output, expected.output, 1e-4f, 1e-4f));
+  }
+}
+
 TEST(EmulatedCudaFallback, InvolutionWhoseKernelsOverflowSharedMemoryAggregatesNaively) {
-  // K=21: the 441 taps of 32 pixels alone exceed 48 KiB.
+  // K=21 on a 40-pixel-wide image: the 441 taps of a 32-pixel row alone exceed 48 KiB.
   GridCase c;
   c.op = Op::Involution;
-  c.input_shape = {1, 2, 6, 9};
+  c.input_shape = {1, 2, 6, 40};
   c.involution.channels = 2;
   c.involution.kernel_size = 21;
   c.involution.group_channels = 1;
@@ -295,6 +319,27 @@ TEST(EmulatedCudaPlans, InvolutionAggregationSplitsBatchesThatOverflowGridZ) {
   cuda::launch_involution_aggregate_tiled(RecordingLauncher{&launches}, d, nullptr, nullptr,
                                           nullptr);
   expect_launches_cover_batch(launches, 17, 4096);
+}
+
+TEST(EmulatedCudaPlans, GridCoversEveryConvolutionKernelVariant) {
+  // The tiled convolution has one kernel per output-channel block size; the grid must run
+  // each of them (and the tiled aggregation each tile width) or the emulator tests miss it.
+  std::set<int> out_per_block, aggregation_cols;
+  for (const GridCase& c : test::correctness_grid()) {
+    if (c.op == Op::Conv) {
+      const Shape out = conv_output_shape(c.input_shape, c.conv);
+      const cuda::ConvTilePlan p =
+          cuda::plan_conv2d_tiled(cuda::conv_dims(c.input_shape, c.conv, out));
+      if (p.rows > 0) out_per_block.insert(p.out_per_block);
+    } else {
+      const Shape out = involution_output_shape(c.input_shape, c.involution);
+      const cuda::AggregationPlan p = cuda::plan_involution_aggregate_tiled(
+          cuda::involution_dims(c.input_shape, c.involution, out));
+      if (p.rows > 0) aggregation_cols.insert(p.cols);
+    }
+  }
+  EXPECT_EQ(out_per_block, (std::set<int>{1, 2, 4, 8, 16}));
+  EXPECT_EQ(aggregation_cols, (std::set<int>{8, 16, 32}));
 }
 
 TEST(EmulatedCudaPlans, EveryKernelSizeGetsALaunchCudaAccepts) {

@@ -146,6 +146,8 @@ TEST(CudaIndexMath, GroupsOfChannels) {
 TEST(CudaIndexMath, SharedMemoryPlans) {
   // 8 x 32 tile, K = 3, s = d = 1: halo 10 x 34; 2 channels, 4 output channels of 9 taps.
   EXPECT_EQ(conv_tile_smem_floats(8, 32, 3, 1, 1, 2, 4), 2 * (10 * 34 + 4 * 9));
+  // 1 x 32 tile, K = 2: halo 2 x 33 = 66 floats, padded to 68 so the weights are aligned.
+  EXPECT_EQ(conv_tile_smem_floats(1, 32, 2, 1, 1, 1, 8), 68 + 8 * 4);
   // involution, 4 x 32 tile, K = 7: 49 * 128 kernel values + 3 channels of 10 x 38 halo.
   EXPECT_EQ(involution_tile_smem_floats(4, 32, 7, 1, 1, 3), 49 * 128 + 3 * 10 * 38);
   EXPECT_EQ(generation_smem_floats(64, 16, 32), (64 + 16) * 32);

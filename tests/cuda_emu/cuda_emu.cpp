@@ -166,6 +166,18 @@ void set_thread_order(ThreadOrder order) { scheduler().order = order; }
 
 void* dynamic_shared_memory() { return scheduler().shared.data(); }
 
+void require_aligned(const void* p, size_t alignment, const char* what) {
+  const auto address = reinterpret_cast<uintptr_t>(p);
+  const auto shared = reinterpret_cast<uintptr_t>(scheduler().shared.data());
+  const bool in_shared = address >= shared && address < shared + scheduler().shared.size();
+  const uintptr_t offset = in_shared ? address - shared : address;
+  if (offset % alignment != 0)
+    throw LaunchError(std::string(what) + ": address " +
+                      (in_shared ? std::to_string(offset) + " bytes into shared memory"
+                                 : std::to_string(address)) +
+                      " is not " + std::to_string(alignment) + "-byte aligned");
+}
+
 const std::vector<LaunchRecord>& launches() { return scheduler().launches; }
 void clear_launches() { scheduler().launches.clear(); }
 

@@ -62,6 +62,11 @@ void set_thread_order(ThreadOrder order);
 
 void* dynamic_shared_memory();
 
+// Throws LaunchError unless `p` is a multiple of `alignment` bytes past the start of
+// dynamic shared memory (which a GPU aligns to at least 16 bytes), or of the address space
+// for other memory.
+void require_aligned(const void* p, size_t alignment, const char* what);
+
 // Runs `body` once per thread of every block of the grid; throws LaunchError.
 void run_grid(const std::string& kernel_name, dim3 grid, dim3 block, size_t smem_bytes,
               const std::function<void()>& body);

@@ -64,20 +64,38 @@ void launch_conv2d_naive(const Launch& launch, const ConvDims& d, const float* x
             total);
 }
 
-// --- cuda: one block computes a tile of 32 x R output pixels (R = 8, 4, 2 or 1 rows) for up
-// to four output channels of one group and one image. For each stage of input channels it
-// copies the input tile with its halo ((R-1)*s + d*(K-1) + 1 rows by (31*s + d*(K-1) + 1)
-// columns) and the matching weights into shared memory, so every input value is read from
-// global memory about once per block instead of K*K times, and each staged value feeds four
-// output channels. Any stride, padding, dilation, group count, bias and K (odd or even)
-// work; when even a one-row tile does not fit in shared memory the naive kernel takes over.
+// --- cuda: one block computes a tile of 32 x R output pixels (R = 8, 4, 2 or 1 rows) for
+// kOut output channels of one group and one image; kOut (1, 2, 4, 8 or 16) is the smallest
+// that covers the group's output channels, up to 16. For each stage of input channels the
+// block copies the input tile with its halo ((R-1)*s + d*(K-1) + 1 rows by
+// (31*s + d*(K-1) + 1) columns) and the matching weights into shared memory, so every input
+// value is read from global memory about once per block instead of K*K times. Each staged
+// input value then feeds kOut output channels, whose kOut weights for that tap are
+// contiguous and read with 128-bit loads: with kOut = 16, 5 shared-memory loads per 16
+// multiply-adds instead of 2 per multiply-add. Any stride, padding, dilation, group count,
+// bias and K (odd or even) work; when even a one-row tile does not fit in shared memory the
+// naive kernel takes over.
 
 constexpr int kConvTileCols = 32;  // one warp per tile row: coalesced loads and stores
-constexpr int kConvOutPerBlock = 4;
+constexpr int kConvMaxOutPerBlock = 16;
 constexpr int kConvMaxChannelsPerStage = 8;
 constexpr int64_t kSmemBudgetFloats = 48 * 1024 / 4;  // default limit, no opt-in needed
 constexpr int64_t kMaxGridYZ = 65535;
 
+// kOut weights of one tap into registers: 128-bit loads when kOut is a multiple of 4 (the
+// plan aligns the weights to 16 bytes).
+template <int kOut>
+__device__ inline void load_tap_weights(const float* w, float* out) {
+  if constexpr (kOut % 4 == 0) {
+    KS_UNROLL
+    for (int o = 0; o < kOut; o += 4) load_float4(w + o, out + o);
+  } else {
+    KS_UNROLL
+    for (int o = 0; o < kOut; ++o) out[o] = w[o];
+  }
+}
+
+template <int kOut>
 __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
                                     const float* __restrict__ weight,
                                     const float* __restrict__ bias, float* __restrict__ y,
@@ -87,8 +105,8 @@ __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
   const int halo_w = halo_extent(blockDim.x, d.kernel, d.stride, d.dilation);
   const int halo = halo_h * halo_w;
   const int taps = d.kernel * d.kernel;
-  float* tiles = smem;                                // [stage][halo_h][halo_w]
-  float* weights = smem + channels_per_stage * halo;  // [stage][kConvOutPerBlock][taps]
+  float* tiles = smem;  // [stage][halo_h][halo_w], padded to 4 floats
+  float* weights = smem + (channels_per_stage * halo + 3) / 4 * 4;  // [stage][taps][kOut]
 
   int z = blockIdx.z;
   const int out_block = z % out_blocks;
@@ -97,8 +115,8 @@ __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
   const int b = z / d.groups + batch_offset;
   const int in_per_group = d.in_channels / d.groups;
   const int out_per_group = d.out_channels / d.groups;
-  const int co0 = g * out_per_group + out_block * kConvOutPerBlock;
-  const int n_out = min_int(kConvOutPerBlock, out_per_group - out_block * kConvOutPerBlock);
+  const int co0 = g * out_per_group + out_block * kOut;
+  const int n_out = min_int(kOut, out_per_group - out_block * kOut);
 
   const int oy0 = blockIdx.y * blockDim.y, ox0 = blockIdx.x * blockDim.x;
   const int iy0 = input_coord(oy0, 0, d.stride, d.padding, d.dilation);
@@ -107,8 +125,9 @@ __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
   const bool valid = oy < d.out_height && ox < d.out_width;
   const int tid = threadIdx.y * blockDim.x + threadIdx.x;
   const int n_threads = blockDim.x * blockDim.y;
+  const int per_channel = taps * kOut;
 
-  float acc[kConvOutPerBlock] = {};
+  float acc[kOut] = {};
   for (int c0 = 0; c0 < in_per_group; c0 += channels_per_stage) {
     const int n_ch = min_int(channels_per_stage, in_per_group - c0);
     for (int idx = tid; idx < n_ch * halo; idx += n_threads) {
@@ -119,10 +138,9 @@ __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
                                       d.width)]
                        : 0.0f;  // zero padding lives in the tile
     }
-    const int per_channel = kConvOutPerBlock * taps;
     for (int idx = tid; idx < n_ch * per_channel; idx += n_threads) {
       const int c = idx / per_channel, r = idx - c * per_channel;
-      const int o = r / taps, k = r - o * taps;
+      const int k = r / kOut, o = r - k * kOut;
       // Missing output channels get zero weights so the inner loop needs no branch.
       weights[idx] =
           o < n_out ? weight[(static_cast<int64_t>(co0 + o) * in_per_group + c0 + c) * taps + k]
@@ -137,9 +155,10 @@ __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
         for (int ky = 0; ky < d.kernel; ++ky)
           for (int kx = 0; kx < d.kernel; ++kx) {
             const float v = t[ky * d.dilation * halo_w + kx * d.dilation];
-            const int k = ky * d.kernel + kx;
+            float wk[kOut];
+            load_tap_weights<kOut>(w + (ky * d.kernel + kx) * kOut, wk);
             KS_UNROLL
-            for (int o = 0; o < kConvOutPerBlock; ++o) acc[o] += w[o * taps + k] * v;
+            for (int o = 0; o < kOut; ++o) acc[o] += wk[o] * v;
           }
       }
     }
@@ -147,7 +166,7 @@ __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
   }
   if (!valid) return;
   KS_UNROLL
-  for (int o = 0; o < kConvOutPerBlock; ++o) {
+  for (int o = 0; o < kOut; ++o) {
     if (o >= n_out) break;
     const int co = co0 + o;
     y[nchw_index(b, co, oy, ox, d.out_channels, d.out_height, d.out_width)] =
@@ -155,11 +174,19 @@ __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
   }
 }
 
+// Output channels per block: the smallest kernel variant covering the group's channels.
+inline int conv_out_per_block(int out_per_group) {
+  int n = 1;
+  while (n < out_per_group && n < kConvMaxOutPerBlock) n *= 2;
+  return n;
+}
+
 // How the tiled kernel is launched for a shape; `rows == 0` means the naive kernel.
 struct ConvTilePlan {
   int rows = 0;                // tile height; the width is kConvTileCols
+  int out_per_block = 0;       // kOut of the kernel variant
   int channels_per_stage = 0;  // input channels staged per __syncthreads() round
-  int out_blocks = 0;          // blocks of kConvOutPerBlock output channels per group
+  int out_blocks = 0;          // blocks of out_per_block output channels per group
   int images_per_launch = 0;   // gridDim.z holds (image, group, output block): split batches
   size_t smem_bytes = 0;
 };
@@ -167,28 +194,42 @@ struct ConvTilePlan {
 inline ConvTilePlan plan_conv2d_tiled(const ConvDims& d) {
   ConvTilePlan p;
   const int in_per_group = d.in_channels / d.groups;
-  p.out_blocks = ceil_div(d.out_channels / d.groups, kConvOutPerBlock);
+  p.out_per_block = conv_out_per_block(d.out_channels / d.groups);
+  p.out_blocks = ceil_div(d.out_channels / d.groups, p.out_per_block);
   const int64_t blocks_per_image = static_cast<int64_t>(p.out_blocks) * d.groups;
+  const auto smem_floats = [&](int rows, int stage) {
+    return conv_tile_smem_floats(rows, kConvTileCols, d.kernel, d.stride, d.dilation, stage,
+                                 p.out_per_block);
+  };
   // The tallest tile whose one-channel stage fits; then as many channels per stage as fit,
   // which cuts the number of __syncthreads() for layers with many input channels.
   for (int r : {8, 4, 2, 1}) {
-    const int64_t one = conv_tile_smem_floats(r, kConvTileCols, d.kernel, d.stride, d.dilation, 1,
-                                              kConvOutPerBlock);
-    if (one <= kSmemBudgetFloats) {
-      p.rows = r;
-      p.channels_per_stage = static_cast<int>(
-          std::min<int64_t>({kSmemBudgetFloats / one, in_per_group, kConvMaxChannelsPerStage}));
-      break;
-    }
+    if (smem_floats(r, 1) > kSmemBudgetFloats) continue;
+    p.rows = r;
+    p.channels_per_stage = std::min(in_per_group, kConvMaxChannelsPerStage);
+    while (smem_floats(r, p.channels_per_stage) > kSmemBudgetFloats) --p.channels_per_stage;
+    break;
   }
   if (p.rows == 0 || ceil_div64(d.out_height, p.rows) > kMaxGridYZ || blocks_per_image > kMaxGridYZ)
     return ConvTilePlan{};
-  p.smem_bytes = sizeof(float) * static_cast<size_t>(conv_tile_smem_floats(
-                                     p.rows, kConvTileCols, d.kernel, d.stride, d.dilation,
-                                     p.channels_per_stage, kConvOutPerBlock));
+  p.smem_bytes = sizeof(float) * static_cast<size_t>(smem_floats(p.rows, p.channels_per_stage));
   p.images_per_launch = static_cast<int>(
       std::min<int64_t>(d.batch, std::max<int64_t>(1, kMaxGridYZ / blocks_per_image)));
   return p;
+}
+
+template <int kOut, class Launch>
+void launch_conv2d_tiled_variant(const Launch& launch, const ConvTilePlan& p, const ConvDims& d,
+                                 const float* x, const float* weight, const float* bias, float* y) {
+  const int64_t blocks_per_image = static_cast<int64_t>(p.out_blocks) * d.groups;
+  for (int b0 = 0; b0 < d.batch; b0 += p.images_per_launch) {
+    const int n_images = std::min(p.images_per_launch, d.batch - b0);
+    const dim3 grid(static_cast<unsigned>(ceil_div(d.out_width, kConvTileCols)),
+                    static_cast<unsigned>(ceil_div(d.out_height, p.rows)),
+                    static_cast<unsigned>(n_images * blocks_per_image));
+    KS_LAUNCH(launch, conv2d_tiled_kernel<kOut>, grid, dim3(kConvTileCols, p.rows), p.smem_bytes, d,
+              x, weight, bias, y, p.out_blocks, b0, p.channels_per_stage);
+  }
 }
 
 template <class Launch>
@@ -196,18 +237,19 @@ void launch_conv2d_tiled(const Launch& launch, const ConvDims& d, const float* x
                          const float* weight, const float* bias, float* y) {
   if (static_cast<int64_t>(d.batch) * d.out_channels * d.out_height * d.out_width == 0) return;
   const ConvTilePlan p = plan_conv2d_tiled(d);
-  if (p.rows == 0) {
-    launch_conv2d_naive(launch, d, x, weight, bias, y);
-    return;
-  }
-  const int64_t blocks_per_image = static_cast<int64_t>(p.out_blocks) * d.groups;
-  for (int b0 = 0; b0 < d.batch; b0 += p.images_per_launch) {
-    const int n_images = std::min(p.images_per_launch, d.batch - b0);
-    const dim3 grid(static_cast<unsigned>(ceil_div(d.out_width, kConvTileCols)),
-                    static_cast<unsigned>(ceil_div(d.out_height, p.rows)),
-                    static_cast<unsigned>(n_images * blocks_per_image));
-    KS_LAUNCH(launch, conv2d_tiled_kernel, grid, dim3(kConvTileCols, p.rows), p.smem_bytes, d, x,
-              weight, bias, y, p.out_blocks, b0, p.channels_per_stage);
+  switch (p.rows == 0 ? 0 : p.out_per_block) {
+    case 1:
+      return launch_conv2d_tiled_variant<1>(launch, p, d, x, weight, bias, y);
+    case 2:
+      return launch_conv2d_tiled_variant<2>(launch, p, d, x, weight, bias, y);
+    case 4:
+      return launch_conv2d_tiled_variant<4>(launch, p, d, x, weight, bias, y);
+    case 8:
+      return launch_conv2d_tiled_variant<8>(launch, p, d, x, weight, bias, y);
+    case 16:
+      return launch_conv2d_tiled_variant<16>(launch, p, d, x, weight, bias, y);
+    default:
+      return launch_conv2d_naive(launch, d, x, weight, bias, y);
   }
 }
 

@@ -84,13 +84,16 @@ KS_HD inline int involution_group(int channel, int group_channels) {
 
 // Shared-memory plans of the tiled kernels, in floats. The host picks the largest tile
 // that fits the budget and falls back to the naive kernel when none does.
+// The conv tile: the staged input halos, padded to a multiple of 4 floats so the weights
+// after them are 16-byte aligned for vector loads, then the weights of the stage.
 KS_HD inline int64_t conv_tile_smem_floats(int tile_rows, int tile_cols, int kernel, int stride,
                                            int dilation, int channels_per_stage,
                                            int out_channels_per_block) {
   const int64_t halo = static_cast<int64_t>(halo_extent(tile_rows, kernel, stride, dilation)) *
                        halo_extent(tile_cols, kernel, stride, dilation);
-  return channels_per_stage *
-         (halo + static_cast<int64_t>(out_channels_per_block) * kernel * kernel);
+  const int64_t tiles = (channels_per_stage * halo + 3) / 4 * 4;
+  return tiles +
+         static_cast<int64_t>(channels_per_stage) * out_channels_per_block * kernel * kernel;
 }
 
 KS_HD inline int64_t involution_tile_smem_floats(int tile_rows, int tile_cols, int kernel,

@@ -10,9 +10,30 @@
 // The block's dynamic shared memory as floats (sized by the launch).
 #define KS_DYNAMIC_SHARED_FLOATS(name) extern __shared__ float name[]
 #define KS_UNROLL _Pragma("unroll")
+
+namespace ks::cuda {
+// Four consecutive floats at a 16-byte-aligned address in one 128-bit load.
+__device__ __forceinline__ void load_float4(const float* p, float* out) {
+  const float4 v = *reinterpret_cast<const float4*>(p);
+  out[0] = v.x;
+  out[1] = v.y;
+  out[2] = v.z;
+  out[3] = v.w;
+}
+}  // namespace ks::cuda
 #else
+#include <cstring>
+
 #include "cuda_emu.h"
 #define KS_UNROLL
+
+namespace ks::cuda {
+// The emulator refuses a misaligned address, which the GPU would fault on.
+inline void load_float4(const float* p, float* out) {
+  ks_emu::require_aligned(p, 16, "load_float4");
+  std::memcpy(out, p, 4 * sizeof(float));
+}
+}  // namespace ks::cuda
 #endif
 
 // Launches `kernel` through `launch` (StreamLauncher on the GPU, the emulator's launcher in
