@@ -172,6 +172,13 @@ std::vector<GridCase> conv_grid() {
   add_conv(cases, 1, 4, 6, 1, 19, 21, 3, 1, 3, 3, true);
   add_conv(cases, 2, 4, 4, 1, 23, 17, 4, 4, 1, 1, false);
   add_conv(cases, 1, 9, 18, 9, 31, 30, 6, 3, 2, 1, true);
+  // Wide, short images with few output channels per group: the tiled GPU kernel gives each
+  // thread 2 or 4 pixels 32 columns apart there (depthwise, multiplier 2, 1-3 channels).
+  add_conv(cases, 1, 3, 3, 3, 5, 150, 7, 1, 3, 1, true);
+  add_conv(cases, 1, 2, 2, 2, 6, 50, 3, 1, 1, 1, false);
+  add_conv(cases, 2, 2, 4, 2, 7, 140, 5, 1, 4, 2, true);
+  add_conv(cases, 1, 1, 2, 1, 4, 45, 3, 1, 0, 1, true);
+  add_conv(cases, 2, 3, 4, 1, 5, 70, 3, 2, 1, 1, true);
   return cases;
 }
 

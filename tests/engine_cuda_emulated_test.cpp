@@ -324,13 +324,14 @@ TEST(EmulatedCudaPlans, InvolutionAggregationSplitsBatchesThatOverflowGridZ) {
 TEST(EmulatedCudaPlans, GridCoversEveryConvolutionKernelVariant) {
   // The tiled convolution has one kernel per output-channel block size; the grid must run
   // each of them (and the tiled aggregation each tile width) or the emulator tests miss it.
-  std::set<int> out_per_block, aggregation_cols;
+  std::set<std::pair<int, int>> conv_variants;
+  std::set<int> aggregation_cols;
   for (const GridCase& c : test::correctness_grid()) {
     if (c.op == Op::Conv) {
       const Shape out = conv_output_shape(c.input_shape, c.conv);
       const cuda::ConvTilePlan p =
           cuda::plan_conv2d_tiled(cuda::conv_dims(c.input_shape, c.conv, out));
-      if (p.rows > 0) out_per_block.insert(p.out_per_block);
+      if (p.rows > 0) conv_variants.insert({p.out_per_block, p.pixels_per_thread});
     } else {
       const Shape out = involution_output_shape(c.input_shape, c.involution);
       const cuda::AggregationPlan p = cuda::plan_involution_aggregate_tiled(
@@ -338,7 +339,10 @@ TEST(EmulatedCudaPlans, GridCoversEveryConvolutionKernelVariant) {
       if (p.rows > 0) aggregation_cols.insert(p.cols);
     }
   }
-  EXPECT_EQ(out_per_block, (std::set<int>{1, 2, 4, 8, 16}));
+  // (kOut, kPix) of every variant launch_conv2d_tiled dispatches to.
+  EXPECT_EQ(conv_variants,
+            (std::set<std::pair<int, int>>{
+                {1, 4}, {1, 2}, {1, 1}, {2, 4}, {2, 2}, {2, 1}, {4, 2}, {4, 1}, {8, 1}, {16, 1}}));
   EXPECT_EQ(aggregation_cols, (std::set<int>{8, 16, 32}));
 }
 

@@ -18,7 +18,7 @@ void conv2d_naive(const ConvDims& d, const float* x, const float* weight, const 
 
 bool kernel_image_loadable(std::string* why) {
   cudaFuncAttributes attributes{};
-  const cudaError_t status = cudaFuncGetAttributes(&attributes, conv2d_tiled_kernel<4>);
+  const cudaError_t status = cudaFuncGetAttributes(&attributes, conv2d_tiled_kernel<4, 1>);
   if (status == cudaSuccess) return true;
   cudaGetLastError();
   if (why)

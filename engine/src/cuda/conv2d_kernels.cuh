@@ -64,19 +64,21 @@ void launch_conv2d_naive(const Launch& launch, const ConvDims& d, const float* x
             total);
 }
 
-// --- cuda: one block computes a tile of 32 x R output pixels (R = 8, 4, 2 or 1 rows) for
-// kOut output channels of one group and one image; kOut (1, 2, 4, 8 or 16) is the smallest
-// that covers the group's output channels, up to 16. For each stage of input channels the
-// block copies the input tile with its halo ((R-1)*s + d*(K-1) + 1 rows by
-// (31*s + d*(K-1) + 1) columns) and the matching weights into shared memory, so every input
-// value is read from global memory about once per block instead of K*K times. Each staged
-// input value then feeds kOut output channels, whose kOut weights for that tap are
-// contiguous and read with 128-bit loads: with kOut = 16, 5 shared-memory loads per 16
-// multiply-adds instead of 2 per multiply-add. Any stride, padding, dilation, group count,
-// bias and K (odd or even) work; when even a one-row tile does not fit in shared memory the
-// naive kernel takes over.
+// --- cuda: a block of 32 x R threads (R = 8, 4, 2 or 1) computes a tile of 32*kPix x R
+// output pixels for kOut output channels of one group and one image. Each thread computes
+// kPix pixels 32 columns apart (so a warp's shared-memory reads stay conflict-free) for
+// kOut output channels; kOut (1, 2, 4, 8 or 16) is the smallest that covers the group's
+// output channels, and kPix (1, 2 or 4) is larger when kOut is small. For each stage of
+// input channels the block copies the input tile with its halo and the matching weights
+// into shared memory, so every input value is read from global memory about once per block
+// instead of K*K times. Per tap, a thread then loads kPix input values and the kOut weights
+// (contiguous, with 128-bit loads) and does kPix * kOut multiply-adds: with kOut = 16, 5
+// shared-memory loads per 16 multiply-adds; depthwise (kOut = 1, kPix = 4), 5 per 4; the
+// one-pixel, one-channel loop would need 2 per multiply-add. Any stride, padding, dilation,
+// group count, bias and K (odd or even) work; when even a one-row tile does not fit in
+// shared memory the naive kernel takes over.
 
-constexpr int kConvTileCols = 32;  // one warp per tile row: coalesced loads and stores
+constexpr int kConvWarp = 32;  // threads per tile row: coalesced loads and stores
 constexpr int kConvMaxOutPerBlock = 16;
 constexpr int kConvMaxChannelsPerStage = 8;
 constexpr int64_t kSmemBudgetFloats = 48 * 1024 / 4;  // default limit, no opt-in needed
@@ -95,14 +97,15 @@ __device__ inline void load_tap_weights(const float* w, float* out) {
   }
 }
 
-template <int kOut>
+template <int kOut, int kPix>
 __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
                                     const float* __restrict__ weight,
                                     const float* __restrict__ bias, float* __restrict__ y,
                                     int out_blocks, int batch_offset, int channels_per_stage) {
   KS_DYNAMIC_SHARED_FLOATS(smem);
+  const int tile_w = blockDim.x * kPix;
   const int halo_h = halo_extent(blockDim.y, d.kernel, d.stride, d.dilation);
-  const int halo_w = halo_extent(blockDim.x, d.kernel, d.stride, d.dilation);
+  const int halo_w = halo_extent(tile_w, d.kernel, d.stride, d.dilation);
   const int halo = halo_h * halo_w;
   const int taps = d.kernel * d.kernel;
   float* tiles = smem;  // [stage][halo_h][halo_w], padded to 4 floats
@@ -118,16 +121,18 @@ __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
   const int co0 = g * out_per_group + out_block * kOut;
   const int n_out = min_int(kOut, out_per_group - out_block * kOut);
 
-  const int oy0 = blockIdx.y * blockDim.y, ox0 = blockIdx.x * blockDim.x;
+  const int oy0 = blockIdx.y * blockDim.y, ox0 = blockIdx.x * tile_w;
   const int iy0 = input_coord(oy0, 0, d.stride, d.padding, d.dilation);
   const int ix0 = input_coord(ox0, 0, d.stride, d.padding, d.dilation);
-  const int oy = oy0 + threadIdx.y, ox = ox0 + threadIdx.x;
-  const bool valid = oy < d.out_height && ox < d.out_width;
+  const int oy = oy0 + threadIdx.y;
+  // Pixel p of this thread is column ox0 + threadIdx.x + 32 p.
+  const bool row_valid = oy < d.out_height && ox0 + static_cast<int>(threadIdx.x) < d.out_width;
   const int tid = threadIdx.y * blockDim.x + threadIdx.x;
   const int n_threads = blockDim.x * blockDim.y;
   const int per_channel = taps * kOut;
+  const int pixel_step = blockDim.x * d.stride;  // tile columns between a thread's pixels
 
-  float acc[kOut] = {};
+  float acc[kPix][kOut] = {};
   for (int c0 = 0; c0 < in_per_group; c0 += channels_per_stage) {
     const int n_ch = min_int(channels_per_stage, in_per_group - c0);
     for (int idx = tid; idx < n_ch * halo; idx += n_threads) {
@@ -147,30 +152,41 @@ __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
                     : 0.0f;
     }
     __syncthreads();
-    if (valid) {
+    if (row_valid) {
       for (int c = 0; c < n_ch; ++c) {
+        // Columns past the image read halo that exists (the tile is kPix warps wide) and
+        // their results are dropped at the end.
         const float* t =
             tiles + c * halo + threadIdx.y * d.stride * halo_w + threadIdx.x * d.stride;
         const float* w = weights + c * per_channel;
         for (int ky = 0; ky < d.kernel; ++ky)
           for (int kx = 0; kx < d.kernel; ++kx) {
-            const float v = t[ky * d.dilation * halo_w + kx * d.dilation];
             float wk[kOut];
             load_tap_weights<kOut>(w + (ky * d.kernel + kx) * kOut, wk);
+            const float* tk = t + ky * d.dilation * halo_w + kx * d.dilation;
             KS_UNROLL
-            for (int o = 0; o < kOut; ++o) acc[o] += wk[o] * v;
+            for (int p = 0; p < kPix; ++p) {
+              const float v = tk[p * pixel_step];
+              KS_UNROLL
+              for (int o = 0; o < kOut; ++o) acc[p][o] += wk[o] * v;
+            }
           }
       }
     }
     __syncthreads();
   }
-  if (!valid) return;
+  if (!row_valid) return;
   KS_UNROLL
-  for (int o = 0; o < kOut; ++o) {
-    if (o >= n_out) break;
-    const int co = co0 + o;
-    y[nchw_index(b, co, oy, ox, d.out_channels, d.out_height, d.out_width)] =
-        acc[o] + (d.has_bias ? bias[co] : 0.0f);
+  for (int p = 0; p < kPix; ++p) {
+    const int ox = ox0 + threadIdx.x + p * blockDim.x;
+    if (ox >= d.out_width) break;
+    KS_UNROLL
+    for (int o = 0; o < kOut; ++o) {
+      if (o >= n_out) break;
+      const int co = co0 + o;
+      y[nchw_index(b, co, oy, ox, d.out_channels, d.out_height, d.out_width)] =
+          acc[p][o] + (d.has_bias ? bias[co] : 0.0f);
+    }
   }
 }
 
@@ -181,10 +197,19 @@ inline int conv_out_per_block(int out_per_group) {
   return n;
 }
 
+// Pixels per thread: enough that a tap's kOut weight loads are shared by about 4 products,
+// but no wider than the image needs.
+inline int conv_pixels_per_thread(int out_per_block, int out_width) {
+  int pix = out_per_block <= 2 ? 4 : out_per_block == 4 ? 2 : 1;
+  while (pix > 1 && (pix / 2) * kConvWarp >= out_width) pix /= 2;
+  return pix;
+}
+
 // How the tiled kernel is launched for a shape; `rows == 0` means the naive kernel.
 struct ConvTilePlan {
-  int rows = 0;                // tile height; the width is kConvTileCols
+  int rows = 0;                // threads per column of the block; also the tile height
   int out_per_block = 0;       // kOut of the kernel variant
+  int pixels_per_thread = 0;   // kPix of the kernel variant; the tile is 32 * kPix wide
   int channels_per_stage = 0;  // input channels staged per __syncthreads() round
   int out_blocks = 0;          // blocks of out_per_block output channels per group
   int images_per_launch = 0;   // gridDim.z holds (image, group, output block): split batches
@@ -197,57 +222,74 @@ inline ConvTilePlan plan_conv2d_tiled(const ConvDims& d) {
   p.out_per_block = conv_out_per_block(d.out_channels / d.groups);
   p.out_blocks = ceil_div(d.out_channels / d.groups, p.out_per_block);
   const int64_t blocks_per_image = static_cast<int64_t>(p.out_blocks) * d.groups;
-  const auto smem_floats = [&](int rows, int stage) {
-    return conv_tile_smem_floats(rows, kConvTileCols, d.kernel, d.stride, d.dilation, stage,
-                                 p.out_per_block);
-  };
-  // The tallest tile whose one-channel stage fits; then as many channels per stage as fit,
-  // which cuts the number of __syncthreads() for layers with many input channels.
-  for (int r : {8, 4, 2, 1}) {
-    if (smem_floats(r, 1) > kSmemBudgetFloats) continue;
-    p.rows = r;
-    p.channels_per_stage = std::min(in_per_group, kConvMaxChannelsPerStage);
-    while (smem_floats(r, p.channels_per_stage) > kSmemBudgetFloats) --p.channels_per_stage;
-    break;
+  // The widest pixel count, then the tallest tile, whose one-channel stage fits; then as
+  // many channels per stage as fit, which cuts the number of __syncthreads() for layers
+  // with many input channels.
+  for (int pix = conv_pixels_per_thread(p.out_per_block, d.out_width); pix >= 1 && !p.rows;
+       pix /= 2) {
+    const auto smem_floats = [&](int rows, int stage) {
+      return conv_tile_smem_floats(rows, kConvWarp * pix, d.kernel, d.stride, d.dilation, stage,
+                                   p.out_per_block);
+    };
+    for (int r : {8, 4, 2, 1}) {
+      if (smem_floats(r, 1) > kSmemBudgetFloats) continue;
+      p.rows = r;
+      p.pixels_per_thread = pix;
+      p.channels_per_stage = std::min(in_per_group, kConvMaxChannelsPerStage);
+      while (smem_floats(r, p.channels_per_stage) > kSmemBudgetFloats) --p.channels_per_stage;
+      p.smem_bytes = sizeof(float) * static_cast<size_t>(smem_floats(r, p.channels_per_stage));
+      break;
+    }
   }
   if (p.rows == 0 || ceil_div64(d.out_height, p.rows) > kMaxGridYZ || blocks_per_image > kMaxGridYZ)
     return ConvTilePlan{};
-  p.smem_bytes = sizeof(float) * static_cast<size_t>(smem_floats(p.rows, p.channels_per_stage));
   p.images_per_launch = static_cast<int>(
       std::min<int64_t>(d.batch, std::max<int64_t>(1, kMaxGridYZ / blocks_per_image)));
   return p;
 }
 
-template <int kOut, class Launch>
+template <int kOut, int kPix, class Launch>
 void launch_conv2d_tiled_variant(const Launch& launch, const ConvTilePlan& p, const ConvDims& d,
                                  const float* x, const float* weight, const float* bias, float* y) {
   const int64_t blocks_per_image = static_cast<int64_t>(p.out_blocks) * d.groups;
   for (int b0 = 0; b0 < d.batch; b0 += p.images_per_launch) {
     const int n_images = std::min(p.images_per_launch, d.batch - b0);
-    const dim3 grid(static_cast<unsigned>(ceil_div(d.out_width, kConvTileCols)),
+    const dim3 grid(static_cast<unsigned>(ceil_div(d.out_width, kConvWarp * kPix)),
                     static_cast<unsigned>(ceil_div(d.out_height, p.rows)),
                     static_cast<unsigned>(n_images * blocks_per_image));
-    KS_LAUNCH(launch, conv2d_tiled_kernel<kOut>, grid, dim3(kConvTileCols, p.rows), p.smem_bytes, d,
-              x, weight, bias, y, p.out_blocks, b0, p.channels_per_stage);
+    KS_LAUNCH(launch, (conv2d_tiled_kernel<kOut, kPix>), grid, dim3(kConvWarp, p.rows),
+              p.smem_bytes, d, x, weight, bias, y, p.out_blocks, b0, p.channels_per_stage);
   }
 }
 
+// The kernel variants that exist: every kOut with the kPix values the plan can pick for it.
 template <class Launch>
 void launch_conv2d_tiled(const Launch& launch, const ConvDims& d, const float* x,
                          const float* weight, const float* bias, float* y) {
   if (static_cast<int64_t>(d.batch) * d.out_channels * d.out_height * d.out_width == 0) return;
   const ConvTilePlan p = plan_conv2d_tiled(d);
-  switch (p.rows == 0 ? 0 : p.out_per_block) {
-    case 1:
-      return launch_conv2d_tiled_variant<1>(launch, p, d, x, weight, bias, y);
-    case 2:
-      return launch_conv2d_tiled_variant<2>(launch, p, d, x, weight, bias, y);
-    case 4:
-      return launch_conv2d_tiled_variant<4>(launch, p, d, x, weight, bias, y);
-    case 8:
-      return launch_conv2d_tiled_variant<8>(launch, p, d, x, weight, bias, y);
-    case 16:
-      return launch_conv2d_tiled_variant<16>(launch, p, d, x, weight, bias, y);
+  const int variant = p.rows == 0 ? 0 : p.out_per_block * 10 + p.pixels_per_thread;
+  switch (variant) {
+    case 14:
+      return launch_conv2d_tiled_variant<1, 4>(launch, p, d, x, weight, bias, y);
+    case 12:
+      return launch_conv2d_tiled_variant<1, 2>(launch, p, d, x, weight, bias, y);
+    case 11:
+      return launch_conv2d_tiled_variant<1, 1>(launch, p, d, x, weight, bias, y);
+    case 24:
+      return launch_conv2d_tiled_variant<2, 4>(launch, p, d, x, weight, bias, y);
+    case 22:
+      return launch_conv2d_tiled_variant<2, 2>(launch, p, d, x, weight, bias, y);
+    case 21:
+      return launch_conv2d_tiled_variant<2, 1>(launch, p, d, x, weight, bias, y);
+    case 42:
+      return launch_conv2d_tiled_variant<4, 2>(launch, p, d, x, weight, bias, y);
+    case 41:
+      return launch_conv2d_tiled_variant<4, 1>(launch, p, d, x, weight, bias, y);
+    case 81:
+      return launch_conv2d_tiled_variant<8, 1>(launch, p, d, x, weight, bias, y);
+    case 161:
+      return launch_conv2d_tiled_variant<16, 1>(launch, p, d, x, weight, bias, y);
     default:
       return launch_conv2d_naive(launch, d, x, weight, bias, y);
   }
