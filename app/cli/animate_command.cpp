@@ -122,7 +122,7 @@ Scene notebook_scene(const OperatorOptions& o, int64_t preset_padding) {
     throw Error("the notebook variant has no --groups or --dilation (use --group-channels)");
   Scene s;
   s.kind = "notebook";
-  s.input = load_input(o.input, o.max_memory_mb << 20);
+  s.input = load_input(o.input, memory_cap_bytes(o.max_memory_mb));
   NotebookVariantParams& p = s.notebook;
   p.channels = s.input.dim(1);
   p.kernel_size = o.kernel_size > 0 ? o.kernel_size : 3;
@@ -131,8 +131,8 @@ Scene notebook_scene(const OperatorOptions& o, int64_t preset_padding) {
   p.stride = o.stride > 0 ? o.stride : 1;
   p.padding = o.padding >= 0 ? o.padding : std::max<int64_t>(preset_padding, 0);
   notebook_variant_output_shape(s.input.shape, p);  // explains stride > 1 before any work
-  check_memory_cap(notebook_variant_memory_bytes(s.input.shape, p), o.max_memory_mb << 20,
-                   "the notebook variant");
+  check_memory_cap(notebook_variant_memory_bytes(s.input.shape, p),
+                   memory_cap_bytes(o.max_memory_mb), "the notebook variant");
   s.notebook_result =
       notebook_variant_involution(s.input, p, random_notebook_variant_weights(p, o.seed));
   s.raw = s.notebook_result.output;
@@ -175,7 +175,10 @@ nlohmann::json animate_scene(OperatorOptions options, bool op_given, const Anima
   OperatorOptions resolved = options;
   if (have_preset) {
     resolved = options_from_preset(preset, options.preset, options);
-    resolved.preset.clear();  // applied here, so the variant can override the preset's
+    // Applied here, so the variant can override the preset's; no longer "given" either,
+    // or prepare_operation would take the cleared flag for an empty --preset.
+    resolved.preset.clear();
+    resolved.given.erase("--preset");
   }
   if (resolved.op.empty()) resolved.op = variant == "notebook" ? "involution" : "conv";
 

@@ -42,7 +42,7 @@ ConvParams conv_params(const OperatorOptions& o, const Tensor& input, int64_t ca
     throw Error("--group-channels and --reduction apply to --op involution only");
   if (!o.weights.empty()) {
     p.groups = given(o.groups) ? o.groups : 1;
-    const TensorMap tensors = load_safetensors(o.weights);
+    const TensorMap tensors = load_safetensors(o.weights, cap);
     ConvParams from_file = p;
     *weights = conv_weights_from_tensors(tensors, &from_file);
     check_flag_matches_file(o.kernel_size, from_file.kernel_size, "kernel-size", "kernel size");
@@ -91,7 +91,7 @@ InvolutionParams involution_params(const OperatorOptions& o, const Tensor& input
   if (!o.weights.empty()) {
     p.kernel_size = given(o.kernel_size) ? o.kernel_size : 0;
     p.group_channels = given(group_channels) ? group_channels : 0;
-    const TensorMap tensors = load_safetensors(o.weights);
+    const TensorMap tensors = load_safetensors(o.weights, cap);
     InvolutionParams from_file = p;
     *weights = involution_weights_from_tensors(tensors, &from_file);
     check_flag_matches_file(o.reduction, from_file.reduction, "reduction", "reduction");
@@ -171,6 +171,13 @@ void check_flag_values(const OperatorOptions& o) {
                                   {o.reduction, "--reduction", 1}})
     if (value < min && (value != -1 || o.was_given(name)))
       throw Error(std::string(name) + " must be >= " + std::to_string(min));
+  // An empty value would read as "not given" and let a preset or the default decide.
+  for (auto [value, name, what] : {std::tuple{&o.input, "--input", "a file path"},
+                                   {&o.weights, "--weights", "a file path"},
+                                   {&o.preset, "--preset", "a file path"},
+                                   {&o.kernel, "--kernel", "a kernel name"}})
+    if (value->empty() && o.was_given(name))
+      throw Error(std::string(name) + " needs " + what + ", got an empty value");
 }
 
 PreparedOperation prepare_operation(const OperatorOptions& given) {
@@ -178,7 +185,7 @@ PreparedOperation prepare_operation(const OperatorOptions& given) {
   const OperatorOptions o = resolve_preset_options(given);
   if (!o.weights.empty() && !o.kernel.empty())
     throw Error("--kernel and --weights both set the weights; give one");
-  const int64_t cap = o.max_memory_mb << 20;
+  const int64_t cap = memory_cap_bytes(o.max_memory_mb);
 
   PreparedOperation prepared;
   prepared.input = load_input(o.input, cap);

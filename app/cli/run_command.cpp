@@ -84,8 +84,17 @@ int run_command(int argc, char** argv) {
   const PreparedOperation op = prepare_operation(options);
   for (const auto& w : op.warnings) std::fprintf(stderr, "kernelscope: warning: %s\n", w.c_str());
   std::string notice;
-  Backend& backend = select_backend(options.backend, &notice);
+  Backend* picked = &select_backend(options.backend, &notice);
+  // "auto" hands parameters its pick cannot take (cpu: huge dilations) to cpu-ref, as the
+  // app does; a backend named on the command line is refused in compute instead.
+  if (options.backend == "auto" &&
+      !(op.op == OpKind::Conv ? picked->supports(op.conv) : picked->supports(op.involution))) {
+    notice += (notice.empty() ? "" : "; ") + picked->name() +
+              " does not support these parameters; using cpu-ref";
+    picked = find_backend("cpu-ref");
+  }
   if (!notice.empty()) std::fprintf(stderr, "kernelscope: %s\n", notice.c_str());
+  Backend& backend = *picked;
 
   const RunResult result = compute(op, backend);
 

@@ -11,6 +11,7 @@
 #include <imgui.h>
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -28,6 +29,7 @@
 #include "gui/menu.h"
 #include "gui/session.h"
 #include "gui/weights.h"
+#include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "panels/panels.h"
 
@@ -106,10 +108,24 @@ std::string find_assets_dir() {
   return "";
 }
 
+// The settings hold int: a flag or scene value beyond INT_MAX is refused, not wrapped round.
+int to_int(int64_t value, const std::string& name) {
+  if (value >= INT_MIN && value <= INT_MAX) return static_cast<int>(value);
+  throw Error(name + " " + std::to_string(value) + " is too large for the app (at most " +
+              std::to_string(INT_MAX) + ")");
+}
+
 // Flags given on the command line (and a --preset scene, which fills what the flags leave
 // open) override the session.
 void apply_options(const AppOptions& o, AppState* app) {
   check_flag_values(o.op);
+  // Named by the flag where the command line gave it, else by the scene's field.
+  const auto flag_int = [&o](int64_t value, const char* flag, const char* field) {
+    return to_int(value, o.op.was_given(flag) ? flag : std::string("the scene's ") + field);
+  };
+  const auto scene_int = [](int64_t value, const char* field) {
+    return to_int(value, std::string("the scene's ") + field);
+  };
   OpSettings& s = app->settings;
   OperatorOptions op = o.op;
   if (!o.op.preset.empty()) {
@@ -128,7 +144,8 @@ void apply_options(const AppOptions& o, AppState* app) {
       // --padding beats the scene's.
       s.notebook_variant = true;
       s.notebook_padding =
-          static_cast<int>(op.padding >= 0 ? op.padding : std::max<int64_t>(scene.padding, 0));
+          flag_int(op.padding >= 0 ? op.padding : std::max<int64_t>(scene.padding, 0), "--padding",
+                   "padding");
     }
     app->scene_name = scene.name;
     s.relu = scene.activation == "relu";
@@ -137,42 +154,46 @@ void apply_options(const AppOptions& o, AppState* app) {
     if (scene.pixel_x >= 0 && scene.pixel_y >= 0) {
       // The scene's pixel is in output coordinates; with stride 1 and "same" padding (the
       // scenes' usual case) it is the input pixel too.
+      const int stride = std::max(1, flag_int(op.stride, "--stride", "stride"));
+      const int y = scene_int(scene.pixel_y, "pixel"), x = scene_int(scene.pixel_x, "pixel");
       app->focus.pinned = true;
-      app->focus.pin_x = static_cast<int>(scene.pixel_x * std::max<int64_t>(1, op.stride));
-      app->focus.pin_y = static_cast<int>(scene.pixel_y * std::max<int64_t>(1, op.stride));
+      app->focus.pin_x = scene_int(int64_t{x} * stride, "pixel x stride");
+      app->focus.pin_y = scene_int(int64_t{y} * stride, "pixel x stride");
       // The step-through starts exactly at the scene's output pixel and channel.
-      app->step.i = static_cast<int>(scene.pixel_y);
-      app->step.j = static_cast<int>(scene.pixel_x);
+      app->step.i = y;
+      app->step.j = x;
       app->step.pin_x = app->focus.pin_x;
       app->step.pin_y = app->focus.pin_y;
       app->step.synced = true;
     }
-    if (scene.channel >= 0) app->step.channel = static_cast<int>(scene.channel);
+    if (scene.channel >= 0) app->step.channel = scene_int(scene.channel, "channel");
   }
   if (!op.input.empty()) app->image_path = op.input;
   if (o.compare)
     s.operation = Operation::Both;
   else if (!op.op.empty() && (o.op_given || !o.op.preset.empty()))
     s.operation = op.op == "involution" ? Operation::Involution : Operation::Convolution;
-  auto set = [](int64_t flag, int* field) {
-    if (flag >= 0) *field = static_cast<int>(flag);
+  auto set = [&flag_int](int64_t value, int* setting, const char* flag, const char* field) {
+    if (value >= 0) *setting = flag_int(value, flag, field);
   };
-  set(op.kernel_size, &s.kernel_size);
-  set(op.out_channels, &s.out_channels);
-  set(op.stride, &s.stride);
-  set(op.padding, &s.padding);
-  set(op.dilation, &s.dilation);
-  set(op.group_channels, &s.group_channels);
-  set(op.reduction, &s.reduction);
+  set(op.kernel_size, &s.kernel_size, "--kernel-size", "kernel_size");
+  set(op.out_channels, &s.out_channels, "--out-channels", "out_channels");
+  set(op.stride, &s.stride, "--stride", "stride");
+  set(op.padding, &s.padding, "--padding", "padding");
+  set(op.dilation, &s.dilation, "--dilation", "dilation");
+  set(op.group_channels, &s.group_channels, "--group-channels", "group_channels");
+  set(op.reduction, &s.reduction, "--reduction", "reduction");
   if (op.groups >= 0) {
     // As in `kernelscope run`: --groups is the conv groups, or G for involution.
+    const int groups = flag_int(op.groups, "--groups", "groups");
     if (s.operation == Operation::Involution && op.group_channels < 0)
-      s.group_channels = -static_cast<int>(op.groups);  // resolved once C is known
+      s.group_channels = -groups;  // resolved once C is known
     else
-      s.groups = static_cast<int>(op.groups);
+      s.groups = groups;
   }
   // Without an explicit padding, keep the output the size of the input ("same").
-  if (op.padding < 0 && op.kernel_size >= 0) s.padding = s.dilation * (s.kernel_size - 1) / 2;
+  if (op.padding < 0 && op.kernel_size >= 0)
+    s.padding = to_int(int64_t{s.dilation} * (s.kernel_size - 1) / 2, "the padding d(K-1)/2");
   if (!op.weights.empty()) {
     s.weights = WeightSource::File;
     s.weights_file = op.weights;
@@ -199,7 +220,7 @@ void apply_options(const AppOptions& o, AppState* app) {
   if (o.variant == "notebook") {
     s.notebook_variant = true;
     if (!o.op_given && !o.compare) s.operation = Operation::Involution;
-    if (op.padding >= 0) s.notebook_padding = static_cast<int>(op.padding);
+    if (op.padding >= 0) s.notebook_padding = flag_int(op.padding, "--padding", "padding");
   } else if (o.variant == "paper") {
     s.notebook_variant = false;
   }

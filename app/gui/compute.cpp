@@ -50,7 +50,7 @@ Backend& pick_backend(const std::string& name, std::string* notice) {
   return select_backend(name, notice ? notice : &why);
 }
 
-int64_t cap_bytes(const OpSettings& s) { return s.max_memory_mb << 20; }
+int64_t cap_bytes(const OpSettings& s) { return memory_cap_bytes(s.max_memory_mb); }
 
 // The layer's parameters and weights. The memory cap (the estimate `kernelscope run` checks)
 // refuses the problem before any weights are made: only a weights file, which decides the
@@ -287,7 +287,7 @@ ComputeResult compute(const ComputeRequest& req, ImageSlot* cache,
     try {
       auto image = std::make_shared<Tensor>(
           req.image_path.empty() ? test_pattern()
-                                 : load_input(req.image_path, req.settings.max_memory_mb << 20));
+                                 : load_input(req.image_path, cap_bytes(req.settings)));
       if (image->dim(0) != 1) {  // the app shows one image; keep the first of a batch
         Tensor first({1, image->dim(1), image->dim(2), image->dim(3)});
         std::copy(image->data.begin(), image->data.begin() + first.numel(), first.data.begin());

@@ -69,7 +69,8 @@ ConvWeights make_conv_weights(const OpSettings& s, ConvParams* p) {
   if (s.weights == WeightSource::File) {
     if (s.weights_file.empty()) throw Error("no weights file chosen");
     ConvParams from_file = *p;
-    ConvWeights w = conv_weights_from_tensors(load_safetensors(s.weights_file), &from_file);
+    ConvWeights w = conv_weights_from_tensors(
+        load_safetensors(s.weights_file, memory_cap_bytes(s.max_memory_mb)), &from_file);
     if (from_file.in_channels != p->in_channels)
       throw Error("the weights file expects " + std::to_string(from_file.in_channels) +
                   " input channels, the image has " + std::to_string(p->in_channels));
@@ -90,8 +91,8 @@ InvolutionWeights make_involution_weights(const OpSettings& s, InvolutionParams*
     InvolutionParams from_file = *p;
     from_file.kernel_size = 0;  // let the file decide K (and so G)
     from_file.group_channels = 0;
-    InvolutionWeights w =
-        involution_weights_from_tensors(load_safetensors(s.weights_file), &from_file);
+    InvolutionWeights w = involution_weights_from_tensors(
+        load_safetensors(s.weights_file, memory_cap_bytes(s.max_memory_mb)), &from_file);
     if (from_file.channels != p->channels)
       throw Error("the weights file is for " + std::to_string(from_file.channels) +
                   " channels, the image has " + std::to_string(p->channels));

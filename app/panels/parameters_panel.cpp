@@ -4,6 +4,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <random>
 
@@ -47,8 +48,8 @@ bool shape_line(const char* title, bool involution, const AppState& app, int64_t
       out = notebook_variant_output_shape(in, p);
       ImGui::TextWrapped("%s (notebook): %s -> %s", title, shape_to_string(in).c_str(),
                          shape_to_string(out).c_str());
-      ImGui::TextDisabled("  H_out = H + 2p - K + 1 = %lld + %d - %d + 1 = %lld",
-                          static_cast<long long>(h), 2 * s.notebook_padding, s.kernel_size,
+      ImGui::TextDisabled("  H_out = H + 2p - K + 1 = %lld + %lld - %d + 1 = %lld",
+                          static_cast<long long>(h), 2LL * s.notebook_padding, s.kernel_size,
                           static_cast<long long>(out[2]));
       return true;
     } else if (involution) {
@@ -64,7 +65,7 @@ bool shape_line(const char* title, bool involution, const AppState& app, int64_t
     ImGui::TextDisabled("  H_out = floor((H + 2p - d(K-1) - 1)/s) + 1");
     ImGui::TextDisabled("        = floor((%lld + %lld - %lld - 1)/%d) + 1 = %lld",
                         static_cast<long long>(h), static_cast<long long>(2 * pad),
-                        static_cast<long long>(s.dilation * (s.kernel_size - 1)), s.stride,
+                        1LL * s.dilation * (s.kernel_size - 1), s.stride,
                         static_cast<long long>(out[2]));
     return true;
   } catch (const std::exception& e) {
@@ -304,7 +305,7 @@ void draw_parameters_panel(AppState& app) {
       ImGui::TextDisabled("image is %.1f MP; computing at 1/%d", static_cast<double>(px) / 1e6,
                           app.image.downscale);
   }
-  int cap = static_cast<int>(s.max_memory_mb);
+  int cap = static_cast<int>(std::clamp<int64_t>(s.max_memory_mb, 0, INT_MAX));
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
   if (ImGui::InputInt("memory cap MiB", &cap, 256, 1024, ImGuiInputTextFlags_EnterReturnsTrue)) {
     s.max_memory_mb = std::max(16, cap);

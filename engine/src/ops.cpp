@@ -1,7 +1,9 @@
 // Shape rules, validation, cost model and default initialisation of both operators.
 #include "kernelscope/ops.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "kernelscope/error.h"
@@ -21,7 +23,36 @@ void check_input_rank(const Shape& input) {
 
 std::string str(int64_t v) { return std::to_string(v); }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
+
+// Without a + b - 1, which overflows for an absurd stride.
+int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
+
+// d(K-1)+1, the extent of a dilated kernel. Absurd flags must fail with a message here,
+// not wrap round to a plausible geometry that the backends then index with.
+int64_t kernel_span(int64_t kernel_size, int64_t dilation) {
+  int64_t span = 0;
+  if (__builtin_mul_overflow(dilation, kernel_size - 1, &span) ||
+      __builtin_add_overflow(span, int64_t{1}, &span))
+    throw Error("the kernel span d(K-1)+1 overflows 64-bit integers with d=" + str(dilation) +
+                " K=" + str(kernel_size));
+  return span;
+}
+
+double as_double(int64_t v) { return static_cast<double>(v); }
+
+double numel_as_double(const Shape& shape) {
+  double n = 1;
+  for (int64_t d : shape) n *= as_double(d);
+  return n;
+}
+
+// Bytes of this many float32 values, saturated at INT64_MAX: an estimate for absurd
+// parameters must fail the memory cap, never wrap round to a small number that passes it.
+int64_t saturated_float_bytes(double floats) {
+  const double bytes = 4 * floats;
+  return bytes >= static_cast<double>(kMaxInt64) ? kMaxInt64 : static_cast<int64_t>(bytes);
+}
 
 void check_shape(const Tensor& t, const Shape& expected, const char* name) {
   require(t.shape == expected, std::string(name) + " must have shape " + shape_to_string(expected) +
@@ -78,16 +109,19 @@ Shape conv_output_shape(const Shape& input, const ConvParams& p) {
   require(p.out_channels % p.groups == 0, "groups (" + str(p.groups) +
                                               ") must divide the output channels (" +
                                               str(p.out_channels) + ")");
-  int64_t span = p.dilation * (p.kernel_size - 1) + 1;
-  int64_t out_h = (input[2] + 2 * p.padding - span) / p.stride + 1;
-  int64_t out_w = (input[3] + 2 * p.padding - span) / p.stride + 1;
-  if (input[2] + 2 * p.padding < span || input[3] + 2 * p.padding < span || out_h <= 0 ||
-      out_w <= 0) {
+  const int64_t span = kernel_span(p.kernel_size, p.dilation);
+  int64_t two_p = 0, padded_h = 0, padded_w = 0;
+  if (__builtin_mul_overflow(p.padding, int64_t{2}, &two_p) ||
+      __builtin_add_overflow(input[2], two_p, &padded_h) ||
+      __builtin_add_overflow(input[3], two_p, &padded_w))
+    throw Error("the padded size H + 2p overflows 64-bit integers with p=" + str(p.padding));
+  if (padded_h < span || padded_w < span) {
     throw Error("output size would be <= 0: floor((H + 2p - d(K-1) - 1)/s) + 1 with H=" +
                 str(input[2]) + " W=" + str(input[3]) + " p=" + str(p.padding) +
                 " d=" + str(p.dilation) + " K=" + str(p.kernel_size) + " s=" + str(p.stride));
   }
-  return {input[0], p.out_channels, out_h, out_w};
+  return {input[0], p.out_channels, (padded_h - span) / p.stride + 1,
+          (padded_w - span) / p.stride + 1};
 }
 
 static void check_involution_params(const Shape& input, const InvolutionParams& p) {
@@ -106,6 +140,13 @@ static void check_involution_params(const Shape& input, const InvolutionParams& 
   require(p.channels / p.reduction >= 1, "reduction (" + str(p.reduction) +
                                              ") must not exceed the channels (" + str(p.channels) +
                                              ")");
+  // The image padded by d(K-1)/2 on each side, and K*K, must fit in 64-bit integers.
+  const int64_t span = kernel_span(p.kernel_size, p.dilation);
+  require(span - 1 <= kMaxInt64 - std::max(input[2], input[3]),
+          "the padded size overflows 64-bit integers with d=" + str(p.dilation) +
+              " K=" + str(p.kernel_size));
+  require(p.kernel_size <= 3037000499,  // floor(sqrt(INT64_MAX))
+          "involution kernel size " + str(p.kernel_size) + " is too large: K*K overflows");
 }
 
 Shape involution_output_shape(const Shape& input, const InvolutionParams& p) {
@@ -139,39 +180,48 @@ void validate_involution_weights(const InvolutionParams& p, const InvolutionWeig
   require(w.bn_eps > 0, "BN eps must be positive");
 }
 
+// The cost model counts in double: products of absurd parameters overflow int64.
 double conv_flops(const Shape& input, const ConvParams& p) {
-  Shape out = conv_output_shape(input, p);
-  double macs = static_cast<double>(shape_numel(out)) *
-                static_cast<double>(p.in_channels / p.groups) *
-                static_cast<double>(p.kernel_size * p.kernel_size);
+  const Shape out = conv_output_shape(input, p);
+  const double macs = numel_as_double(out) * as_double(p.in_channels / p.groups) *
+                      as_double(p.kernel_size) * as_double(p.kernel_size);
   return 2.0 * macs;
 }
 
 double involution_flops(const Shape& input, const InvolutionParams& p) {
-  Shape out = involution_output_shape(input, p);
-  double pixels = static_cast<double>(out[0] * out[2] * out[3]);
-  double generation = pixels * static_cast<double>(p.reduced_channels()) *
-                      static_cast<double>(p.channels + p.taps() * p.groups());
-  double aggregation = static_cast<double>(shape_numel(out)) * static_cast<double>(p.taps());
+  const Shape out = involution_output_shape(input, p);
+  const double taps = as_double(p.kernel_size) * as_double(p.kernel_size);
+  const double pixels = as_double(out[0]) * as_double(out[2]) * as_double(out[3]);
+  const double generation = pixels * as_double(p.reduced_channels()) *
+                            (as_double(p.channels) + taps * as_double(p.groups()));
+  const double aggregation = numel_as_double(out) * taps;
   return 2.0 * (generation + aggregation);
 }
 
 int64_t conv_memory_bytes(const Shape& input, const ConvParams& p) {
-  Shape out = conv_output_shape(input, p);
-  int64_t weights =
-      p.out_channels * (p.in_channels / p.groups) * p.kernel_size * p.kernel_size + p.out_channels;
-  return 4 * (shape_numel(input) + shape_numel(out) + weights);
+  const Shape out = conv_output_shape(input, p);
+  const double weights = as_double(p.out_channels) * as_double(p.in_channels / p.groups) *
+                             as_double(p.kernel_size) * as_double(p.kernel_size) +
+                         as_double(p.out_channels);
+  return saturated_float_bytes(numel_as_double(input) + numel_as_double(out) + weights);
 }
 
 int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& p) {
-  Shape out = involution_output_shape(input, p);
-  Shape kernels = involution_kernels_shape(input, p);
-  int64_t weights = p.reduced_channels() * (p.channels + 4 + p.taps() * p.groups() + 1);
-  return 4 * (shape_numel(input) + shape_numel(out) + shape_numel(kernels) + weights);
+  const Shape out = involution_output_shape(input, p);
+  const double rows = as_double(p.kernel_size) * as_double(p.kernel_size) * as_double(p.groups());
+  const double kernels = as_double(out[0]) * rows * as_double(out[2]) * as_double(out[3]);
+  const double weights = as_double(p.reduced_channels()) * (as_double(p.channels) + 4 + rows + 1);
+  return saturated_float_bytes(numel_as_double(input) + numel_as_double(out) + kernels + weights);
+}
+
+int64_t memory_cap_bytes(int64_t mib) {
+  if (mib <= 0) return 0;
+  return mib > (kMaxInt64 >> 20) ? kMaxInt64 : mib << 20;
 }
 
 void check_memory_cap(int64_t needed, int64_t cap, const std::string& what) {
-  if (needed <= cap) return;
+  // A saturated estimate means "too large to count": refused even under a saturated cap.
+  if (needed <= cap && needed < kMaxInt64) return;
   // Rounds up without overflowing near INT64_MAX.
   auto mib = [](int64_t b) { return std::to_string(b / (1 << 20) + (b % (1 << 20) != 0)); };
   throw Error(what + " needs " + mib(needed) + " MiB, more than the memory cap of " + mib(cap) +

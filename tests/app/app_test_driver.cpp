@@ -531,6 +531,58 @@ void check_memory_cap() {
           "%s: expected '%s ... more than the memory cap':\n%s", c.args.c_str(), c.expected.c_str(),
           r.out.c_str());
   }
+  // A weights file is read under the user's cap, not the default 4 GiB: this one's 9 MiB of
+  // tensors (an extra, ignored one) exceed 8 MiB although the convolution itself fits.
+  ks::ConvParams cp;
+  cp.in_channels = 3;
+  cp.out_channels = 8;
+  cp.kernel_size = 3;
+  cp.has_bias = true;
+  ks::TensorMap tensors = ks::conv_weights_to_tensors(ks::random_conv_weights(cp, 1));
+  tensors["extra"] = ks::Tensor({9 << 18});
+  const fs::path weights = g_work / "big.safetensors";
+  ks::save_safetensors(weights.string(), tensors);
+  const std::string args = "--op conv --input '" + landscape + "' --weights '" + weights.string() +
+                           "' --max-memory-mb 8";
+  const Run r = run_app("--screenshot '" + (g_work / "cap-weights.png").string() + "' " + args);
+  CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+  CHECK(contains(r.out, "kernelscope: convolution error: ") && contains(r.out, "big.safetensors") &&
+            contains(r.out, "memory cap of 8 MiB"),
+        "%s: expected the weights file refused under the 8 MiB cap:\n%s", args.c_str(),
+        r.out.c_str());
+}
+
+// Flag values the app cannot hold (its settings are int) or that would read as "not given"
+// (an empty path) are refused with one line before anything opens, not wrapped or ignored.
+void check_flag_values() {
+  struct Case {
+    std::string args;
+    std::string expected;
+  };
+  const std::string scene = std::string(KS_ASSET_DIR) + "/presets/02_sobel_x_shapes.json";
+  const Case cases[] = {
+      {"--kernel-size 4294967299", "--kernel-size 4294967299 is too large for the app"},
+      {"--op involution --groups 2147483648", "--groups 2147483648 is too large for the app"},
+      {"--out-channels 3000000000", "--out-channels 3000000000 is too large for the app"},
+      {"--stride 2147483648", "--stride 2147483648 is too large for the app"},
+      {"--padding 9000000000 --dilation 3", "--padding 9000000000 is too large for the app"},
+      {"--kernel-size 100001 --dilation 100000", "the padding d(K-1)/2 5000000000 is too large"},
+      {"--preset '" + scene + "' --input ''", "--input needs a file path"},
+      {"--preset '" + scene + "' --kernel ''", "--kernel needs a kernel name"},
+      {"--weights ''", "--weights needs a file path"},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const fs::path shot = g_work / ("flag-" + std::to_string(n++) + ".png");
+    fs::remove(shot);  // the work folder outlives earlier runs
+    const Run r = run_app("--screenshot '" + shot.string() + "' " + c.args);
+    CHECK(r.exit_code == 2, "%s: app exited with %d, expected 2", c.args.c_str(), r.exit_code);
+    CHECK(contains(r.err, "kernelscope: error: " + c.expected) &&
+              std::count(r.err.begin(), r.err.end(), '\n') == 1,
+          "%s: expected one line 'kernelscope: error: %s':\n%s", c.args.c_str(), c.expected.c_str(),
+          r.err.c_str());
+    CHECK(!fs::exists(shot), "%s: a screenshot was written", c.args.c_str());
+  }
 }
 
 // What the app computed, from its exported maps.
@@ -630,6 +682,8 @@ int main(int argc, char** argv) {
     check_help_window();
   else if (which == "memory_cap")
     check_memory_cap();
+  else if (which == "flag_values")
+    check_flag_values();
   else if (which == "preset_override")
     check_preset_override();
   else if (which == "interactive") {

@@ -264,6 +264,83 @@ TEST_F(CliErrors, HugeProblemRefusedByDefaultCap) {
       "memory cap");
 }
 
+// Parameters whose memory overflows int64 (2^61 conv weights: the byte count wrapped negative;
+// K^2 ~ 2^61 involution kernels: it wrapped to a few hundred KiB) hit the cap instead of
+// passing it and dying in the allocator; geometry beyond int64 is refused instead of
+// segfaulting in the backend.
+TEST_F(CliErrors, OverflowingParametersHitTheCapNotTheAllocator) {
+  expect_clean_failure("run --op conv --input " + sample("checker.png") +
+                           " --out-channels 2 --kernel-size 1073741824 --padding 536870912"
+                           " --stride 1000",
+                       out(), "memory cap");
+  expect_clean_failure("run --op involution --input " + sample("checker.png") +
+                           " --kernel-size 1518500249 --stride 1000",
+                       out(), "memory cap");
+  for (const char* op : {"conv", "involution"})
+    expect_clean_failure(std::string("run --op ") + op + " --input " + sample("checker.png") +
+                             " --kernel-size 3 --dilation 6917529027641081856"
+                             " --stride 2305843009213693952",
+                         out(), "overflows");
+}
+
+// A huge dilation with as much padding fits the cap (the output is the input's size) but not
+// the cpu backend's padded band (a bad_alloc that aborted): auto hands it to cpu-ref.
+TEST(CliRun, HugeDilationRunsOnCpuRef) {
+  const test::TempDir dir("cli_huge_dilation");
+  const std::string input = " --input " + sample("checker.png") + " --kernel-size 3";
+  const std::string rest = " --dilation 1099511627776 --no-png --json --out " + dir.path;
+  CommandResult r = kernelscope("run --op conv" + input + " --padding 1099511627776" + rest);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["backend"], "cpu-ref");
+  EXPECT_EQ(load_npy(dir.path + "/output.npy").shape, (Shape{1, 8, 192, 192}));
+  r = kernelscope("run --op involution" + input + rest);  // pads d(K-1)/2 by itself
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["backend"], "cpu-ref");
+  EXPECT_EQ(load_npy(dir.path + "/output.npy").shape, (Shape{1, 1, 192, 192}));
+}
+
+// A cap too large to shift into bytes saturates instead of wrapping to a negative cap.
+TEST(CliRun, HugeMemoryCapIsNoCap) {
+  const test::TempDir dir("cli_huge_cap");
+  const CommandResult r = kernelscope("run --op conv --input " + sample("checker.png") +
+                                      " --max-memory-mb 9000000000000 --no-png --out " + dir.path);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// The weights file is read under the user's cap, not the default 4 GiB: a file whose tensors
+// (here an extra, ignored one) exceed --max-memory-mb is refused naming the cap.
+TEST_F(CliErrors, WeightsFileOverTheCapIsRefused) {
+  ConvParams cp;
+  cp.in_channels = 1;
+  cp.out_channels = 8;
+  cp.kernel_size = 3;
+  cp.has_bias = true;
+  TensorMap tensors = conv_weights_to_tensors(random_conv_weights(cp, 1));
+  tensors["extra"] = Tensor({3 << 18});  // 3 MiB
+  save_safetensors(dir_ + "/big.safetensors", tensors);
+  const std::string args =
+      "run --op conv --input " + sample("checker.png") + " --weights " + dir_ + "/big.safetensors";
+  ASSERT_EQ(kernelscope(args + " --no-png --out " + out()).exit_code, 0);  // fine under 4 GiB
+  fs::remove_all(out());
+  expect_clean_failure(args + " --max-memory-mb 2", out(), "memory cap of 2 MiB");
+  expect_clean_failure(args + " --max-memory-mb 2", out(), "big.safetensors");
+}
+
+// An empty value is not "not given": it is refused rather than letting a preset or the
+// default decide (--input "" used to run the preset's image, --weights "" random weights).
+TEST_F(CliErrors, EmptyFlagValuesAreRefused) {
+  const std::string preset = " --preset " + preset_file("02_sobel_x_shapes.json");
+  const std::string input = " --input " + sample("shapes.png");
+  for (const auto& [args, message] : {std::pair{preset + " --input \"\"", "--input needs"},
+                                      {" --op conv --input \"\"", "--input needs"},
+                                      {preset + " --weights \"\"", "--weights needs"},
+                                      {input + " --weights \"\"", "--weights needs"},
+                                      {preset + " --kernel \"\"", "--kernel needs"},
+                                      {input + " --kernel ''", "--kernel needs"},
+                                      {input + " --preset \"\"", "--preset needs"}})
+    expect_clean_failure("run" + std::string(args), out(), message);
+}
+
 // A flag given as -1 (the value that means "not given") is refused, with or without a preset,
 // instead of silently falling back to the default or the preset's value.
 TEST_F(CliErrors, ExplicitMinusOneIsRefusedNotTakenAsUnset) {

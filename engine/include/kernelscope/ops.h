@@ -73,12 +73,16 @@ double conv_flops(const Shape& input, const ConvParams& params);
 double involution_flops(const Shape& input, const InvolutionParams& params);
 
 // Bytes of input + weights + outputs (+ generated kernels) an operation needs; callers
-// compare this with a cap before allocating anything.
+// compare this with a cap before allocating anything. Saturates at INT64_MAX (never wraps
+// round), so absurd parameters always fail the cap.
 int64_t conv_memory_bytes(const Shape& input, const ConvParams& params);
 int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& params);
-// Throws ks::Error("... needs X MiB, more than the memory cap of Y MiB ...") when over.
+// Throws ks::Error("... needs X MiB, more than the memory cap of Y MiB ...") when over; a
+// saturated estimate (INT64_MAX) is always over.
 void check_memory_cap(int64_t needed_bytes, int64_t cap_bytes, const std::string& what);
 constexpr int64_t kDefaultMemoryCapBytes = int64_t{4} << 30;
+// --max-memory-mb M in bytes (M << 20), saturated at INT64_MAX instead of overflowing.
+int64_t memory_cap_bytes(int64_t mib);
 
 // PyTorch's default initialisation (Kaiming-uniform with a = sqrt(5), i.e. U(-1/sqrt(fan_in),
 // 1/sqrt(fan_in)) for weights and biases; BN gamma 1, beta 0, mean 0, var 1), drawn from a

@@ -8,6 +8,16 @@
 namespace ks {
 namespace {
 
+// The padded input band of even one output row (band.h) holds `channels` x d(K-1)+1 input
+// rows of at least d(K-1) floats each. Huge dilations would need terabytes there for an
+// output of a few pixels (a bad_alloc in a worker thread ends the process): those are left
+// to cpu-ref, which reads the input directly.
+bool band_fits(int64_t channels, int64_t kernel_size, int64_t dilation) {
+  constexpr double kMaxBandFloats = double(int64_t{1} << 30);  // 4 GiB
+  const double reach = static_cast<double>(dilation) * static_cast<double>(kernel_size - 1);
+  return static_cast<double>(channels) * (reach + 1) * reach <= kMaxBandFloats;
+}
+
 class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu"; }
@@ -15,8 +25,12 @@ class CpuBackend final : public Backend {
     return std::string("multithreaded CPU (") + std::to_string(cpu::thread_count()) + " threads, " +
            cpu::active_path_name() + ")";
   }
-  bool supports(const ConvParams&) const override { return true; }
-  bool supports(const InvolutionParams&) const override { return true; }
+  bool supports(const ConvParams& p) const override {
+    return p.groups < 1 || band_fits(p.in_channels / p.groups, p.kernel_size, p.dilation);
+  }
+  bool supports(const InvolutionParams& p) const override {
+    return band_fits(p.channels, p.kernel_size, p.dilation);
+  }
 
   Tensor conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
                 StageTimes* times) override {
