@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -239,11 +240,16 @@ InvolutionWeights grid_involution_weights(const GridCase& c) {
   return w;
 }
 
+std::string fixture_dir() {
+  const char* dir = std::getenv("KS_FIXTURE_DIR");
+  return dir && *dir ? dir : KS_FIXTURE_DIR;
+}
+
 std::vector<std::string> fixture_paths(Op op) {
   const std::string prefix = op == Op::Conv ? "conv_" : "involution_";
   std::vector<std::string> paths;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(KS_FIXTURE_DIR, ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator(fixture_dir(), ec)) {
     const std::string file = entry.path().filename().string();
     if (file.rfind(prefix, 0) == 0 && entry.path().extension() == ".safetensors")
       paths.push_back(entry.path().string());

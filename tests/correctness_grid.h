@@ -52,6 +52,10 @@ struct Fixture {
 constexpr int kConvFixtureCount = 96;
 constexpr int kInvolutionFixtureCount = 62;
 
+// tests/fixtures: $KS_FIXTURE_DIR when set (binaries built on one machine and run on
+// another, e.g. a GPU machine: tools/gpu_check.sh), else the path compiled in.
+std::string fixture_dir();
+
 // Sorted paths of tests/fixtures/{conv,involution}_*.safetensors (empty if the directory is
 // missing).
 std::vector<std::string> fixture_paths(Op op);

@@ -121,7 +121,7 @@ TEST_P(BackendFixtures, MatchTorch) {
       ++checked;
     }
   EXPECT_EQ(checked + unsupported, test::kConvFixtureCount + test::kInvolutionFixtureCount)
-      << "fixtures missing from " << KS_FIXTURE_DIR;
+      << "fixtures missing from " << test::fixture_dir();
   if (unsupported > 0)
     std::cout << "[ NOTE     ] " << GetParam() << " skipped " << unsupported
               << " unsupported fixture cases\n";

@@ -367,6 +367,22 @@ TEST(EmulatedCudaPlans, EveryKernelSizeGetsALaunchCudaAccepts) {
       }
 }
 
+TEST(CudaHostDims, ParametersBeyondIntIndexingAreDeclinedOrRefused) {
+  EXPECT_TRUE(cuda::fits_cuda_kernels(7, 2, 3, 2));
+  EXPECT_TRUE(cuda::fits_cuda_kernels(4096, 1, 2047, 1));
+  EXPECT_FALSE(cuda::fits_cuda_kernels(4097, 1, 0, 1));
+  EXPECT_FALSE(cuda::fits_cuda_kernels(3, int64_t{1} << 40, 0, 1));
+  EXPECT_FALSE(cuda::fits_cuda_kernels(3, 1, int64_t{1} << 40, 1));
+  EXPECT_FALSE(cuda::fits_cuda_kernels(3, 1, 0, int64_t{1} << 40));
+  EXPECT_FALSE(cuda::fits_cuda_kernels(4096, 1, 0, int64_t{1} << 13));  // d(K-1) > 2^24
+  ConvParams p;
+  p.in_channels = 1;
+  p.out_channels = 1;
+  const Shape huge = {1, 1, 3, int64_t{1} << 30};
+  EXPECT_TRUE(test::throws_with([&] { cuda::conv_dims(huge, p, conv_output_shape(huge, p)); },
+                                "input width 1073741824 is too large for the CUDA backends"));
+}
+
 // --- The emulator itself: each check it claims must fire on a kernel that deserves it.
 
 template <class F>

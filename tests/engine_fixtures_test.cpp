@@ -23,7 +23,7 @@ std::vector<Fixture> load_all(Op op, size_t expected_count) {
     fixtures.push_back(test::load_fixture(path));
   // Fewer files than the generator writes means a broken checkout, not a pass.
   EXPECT_EQ(fixtures.size(), expected_count)
-      << "fixtures missing from " << KS_FIXTURE_DIR << " (regenerate: tools/make_fixtures.py)";
+      << "fixtures missing from " << test::fixture_dir() << " (regenerate: tools/make_fixtures.py)";
   return fixtures;
 }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "correctness_grid.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "test_util.h"
@@ -82,7 +83,7 @@ TEST_F(ImageIo, ReadsOtherFormatsAndSixteenBitPng) {
   EXPECT_EQ(t.at(0, 2, 1, 1), rgb[(1 * 3 + 1) * 3 + 2] / 255.0f);
 
   // Written by tools/make_io_fixtures.py: 16-bit grey 0, 65535, 0x8080, 0x0101.
-  const Tensor g = load_image(std::string(KS_FIXTURE_DIR) + "/io/grey16.png");
+  const Tensor g = load_image(test::fixture_dir() + "/io/grey16.png");
   ASSERT_EQ(g.shape, (Shape{1, 1, 2, 2}));
   EXPECT_EQ(g.data, (std::vector<float>{0.0f, 1.0f, 128 / 255.0f, 1 / 255.0f}));
 }

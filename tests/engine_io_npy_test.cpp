@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 
+#include "correctness_grid.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "test_util.h"
@@ -227,7 +228,7 @@ TEST(NpyIo, SaveFailuresLeaveNothingBehind) {
 
 TEST(NpyIo, ReadsAndWritesWhatNumpyDoes) {
   // Written by tools/make_io_fixtures.py with numpy.
-  const std::string fixtures = std::string(KS_FIXTURE_DIR) + "/io/";
+  const std::string fixtures = test::fixture_dir() + "/io/";
   const std::vector<float> expected = {0.0f, 1.0f, -2.5f, 0.1f, 1000.0f, -65504.0f};
   for (const char* name : {"f4_le.npy", "f8_be.npy", "f4_v2.npy"}) {
     const Tensor t = load_npy(fixtures + name);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 
+#include "correctness_grid.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "test_util.h"
@@ -231,7 +232,7 @@ TEST(SafetensorsIo, FileErrorsNameTheFile) {
 
 TEST(SafetensorsIo, ReadsFilesWrittenByPyTorch) {
   // Written by tools/make_io_fixtures.py with torch + safetensors' reference layout.
-  const TensorMap m = load_safetensors(std::string(KS_FIXTURE_DIR) + "/io/dtypes.safetensors");
+  const TensorMap m = load_safetensors(test::fixture_dir() + "/io/dtypes.safetensors");
   ASSERT_EQ(m.count("f16"), 1u);
   const std::vector<float> expected = {0.0f, 1.0f, -2.5f, 0.1f, 1000.0f, -65504.0f};
   for (const char* key : {"f32", "f64", "f16", "bf16"}) {

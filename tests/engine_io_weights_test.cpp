@@ -2,6 +2,7 @@
 // determines about the parameters, and the errors for missing or inconsistent tensors.
 #include <filesystem>
 
+#include "correctness_grid.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "test_util.h"
@@ -225,7 +226,7 @@ TEST(WeightsIo, InvolutionMissingAndInconsistentTensors) {
 TEST(WeightsIo, ReadsAPyTorchInvolutionStateDict) {
   // tools/make_io_fixtures.py: C=4, r=2, K=3, group_channels=2, with num_batches_tracked.
   const TensorMap tensors =
-      load_safetensors(std::string(KS_FIXTURE_DIR) + "/io/involution_c4_r2_k3_gc2.safetensors");
+      load_safetensors(test::fixture_dir() + "/io/involution_c4_r2_k3_gc2.safetensors");
   InvolutionParams read = involution(0, 0, 0, 0);
   const InvolutionWeights w = involution_weights_from_tensors(tensors, &read);
   EXPECT_EQ(read.channels, 4);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "correctness_grid.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "kernelscope/notebook_variant.h"
@@ -68,7 +69,7 @@ TEST(NotebookVariant, MemoryEstimateCountsEveryBufferAndSaturates) {
 
 void check_fixture(const std::string& name, int64_t group_channels, int64_t reduction,
                    int64_t padding) {
-  const std::string dir = std::string(KS_FIXTURE_DIR) + "/notebook/" + name + "/";
+  const std::string dir = test::fixture_dir() + "/notebook/" + name + "/";
   const Tensor x = load_npy(dir + "input.npy");
   NotebookVariantWeights w;
   w.reduce_weight = load_npy(dir + "reduce_weight.npy");

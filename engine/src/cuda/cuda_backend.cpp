@@ -191,8 +191,13 @@ class CudaBackend final : public Backend {
     return true;
   }
 
-  bool supports(const ConvParams&) const override { return true; }
-  bool supports(const InvolutionParams&) const override { return variant_ != Variant::Cudnn; }
+  bool supports(const ConvParams& p) const override {
+    return cuda::fits_cuda_kernels(p.kernel_size, p.stride, p.padding, p.dilation);
+  }
+  bool supports(const InvolutionParams& p) const override {
+    return variant_ != Variant::Cudnn &&
+           cuda::fits_cuda_kernels(p.kernel_size, p.stride, p.padding(), p.dilation);
+  }
 
   Tensor conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
                 StageTimes* times) override {

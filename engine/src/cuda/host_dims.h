@@ -19,7 +19,29 @@ inline int to_int(int64_t v, const char* what) {
   return static_cast<int>(v);
 }
 
+// The kernels index rows and columns with int. Parameters beyond these bounds (far beyond
+// any real layer) are declined by the CUDA backends' supports(), so a CPU backend runs them
+// instead of the GPU risking overflow; images beyond kMaxCudaImageExtent are refused.
+constexpr int64_t kMaxCudaKernelSize = 4096;
+constexpr int64_t kMaxCudaParameter = int64_t{1} << 24;  // stride, padding, dilation * (K-1)
+constexpr int64_t kMaxCudaImageExtent = int64_t{1} << 29;
+
+inline bool fits_cuda_kernels(int64_t kernel, int64_t stride, int64_t padding, int64_t dilation) {
+  return kernel >= 1 && kernel <= kMaxCudaKernelSize && stride <= kMaxCudaParameter &&
+         padding <= kMaxCudaParameter && dilation <= kMaxCudaParameter &&
+         dilation * (kernel - 1) <= kMaxCudaParameter;
+}
+
+inline void check_cuda_image_extent(int64_t extent, const char* what) {
+  if (extent > kMaxCudaImageExtent)
+    throw Error(std::string("input ") + what + " " + std::to_string(extent) +
+                " is too large for the CUDA backends (at most " +
+                std::to_string(kMaxCudaImageExtent) + "); use --backend cpu");
+}
+
 inline ConvDims conv_dims(const Shape& in, const ConvParams& p, const Shape& out) {
+  check_cuda_image_extent(in[2], "height");
+  check_cuda_image_extent(in[3], "width");
   return {to_int(in[0], "batch"),
           to_int(in[1], "channels"),
           to_int(in[2], "height"),
@@ -37,6 +59,8 @@ inline ConvDims conv_dims(const Shape& in, const ConvParams& p, const Shape& out
 
 inline InvolutionDims involution_dims(const Shape& in, const InvolutionParams& p,
                                       const Shape& out) {
+  check_cuda_image_extent(in[2], "height");
+  check_cuda_image_extent(in[3], "width");
   return {to_int(in[0], "batch"),
           to_int(in[1], "channels"),
           to_int(in[2], "height"),
