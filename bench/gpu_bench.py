@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times KernelScope's GPU backends (cuda, cuda-naive, cudnn) and PyTorch on one GPU.
 
-Run on a machine with an NVIDIA GPU, after a CUDA build (docs/performance-gpu.md):
+Run on a machine with an NVIDIA GPU, after a CUDA build (docs/performance.md, "GPU"):
 
     python3 bench/gpu_bench.py --exe build/bench/ks_gpu_bench [--iters 20] [--json out.json]
 
