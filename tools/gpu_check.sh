@@ -72,7 +72,8 @@ run_step() {  # name, log file, command...
 run_step device device.txt bash -c "nvidia-smi; '$bench' --device-info"
 run_step tests tests.txt "$tests" \
   --gtest_filter='Cuda*:Registered/BackendGrid.*cuda*:Registered/BackendGrid.*cudnn*:Registered/BackendFixtures.*'
-run_step selftest selftest.txt "$cli" selftest --cases 200
+run_step selftest selftest.txt "$cli" selftest --cases 200 --backend cuda --backend cuda-naive \
+  --backend cudnn
 bench_args=(--exe "$bench" --json "$out/bench.json")
 /usr/bin/env python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null ||
   bench_args+=(--no-torch)
@@ -84,6 +85,7 @@ if grep -q "SKIPPED" "$out/tests.txt"; then
   status=1
 fi
 printf '%s\n' "${summary[@]}" | tee "$out/summary.txt"
-tail -3 "$out/tests.txt" "$out/selftest.txt" 2>/dev/null
+tail -n 3 "$out/tests.txt"
+cat "$out/selftest.txt"
 cat "$out/bench.txt" 2>/dev/null
 exit $status
