@@ -93,10 +93,16 @@ int run_command(int argc, char** argv) {
               " does not support these parameters; using cpu-ref";
     picked = find_backend("cpu-ref");
   }
+  // A GPU picked by "auto" that fails at run time (out of GPU memory, say) hands the work
+  // to the CPU with a notice; a backend named on the command line reports the error.
+  Backend* used = picked;
+  const RunResult result =
+      run_with_cpu_fallback(*picked, options.backend == "auto", &notice, [&](Backend& b) {
+        used = &b;
+        return compute(op, b);
+      });
   if (!notice.empty()) std::fprintf(stderr, "kernelscope: %s\n", notice.c_str());
-  Backend& backend = *picked;
-
-  const RunResult result = compute(op, backend);
+  Backend& backend = *used;
 
   const std::filesystem::path dir(out_dir);
   std::error_code ec;

@@ -331,10 +331,19 @@ ComputeResult compute(const ComputeRequest& req, ImageSlot* cache,
       result.notice = std::string(e.what()) + "; using cpu-ref";
       backend = find_backend("cpu-ref");
     }
+    // With "auto", a GPU that fails at run time (out of GPU memory, say) hands the work to
+    // the CPU and says so in the notice; a backend the user chose reports the error.
+    const bool fallback = s.backend == "auto";
     if (s.operation != Operation::Involution)
-      result.conv = guarded([&] { return run_conv(input, s, *backend); });
+      result.conv = guarded([&] {
+        return run_with_cpu_fallback(*backend, fallback, &result.notice,
+                                     [&](Backend& b) { return run_conv(input, s, b); });
+      });
     if (s.operation != Operation::Convolution)
-      result.involution = guarded([&] { return run_involution(input, s, *backend); });
+      result.involution = guarded([&] {
+        return run_with_cpu_fallback(*backend, fallback, &result.notice,
+                                     [&](Backend& b) { return run_involution(input, s, b); });
+      });
   }
   result.job_ms = ms_since(start);
   return result;

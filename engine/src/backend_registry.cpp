@@ -64,4 +64,14 @@ Backend& select_backend(const std::string& name, std::string* notice) {
   return *b;
 }
 
+bool is_cpu_backend(const Backend& backend) { return backend.name().rfind("cpu", 0) == 0; }
+
+Backend& cpu_fallback_backend() {
+  for (const char* name : {"cpu", "cpu-ref"}) {
+    Backend* b = find_backend(name);
+    if (b && b->available()) return *b;
+  }
+  throw Error("no CPU backend is available");
+}
+
 }  // namespace ks

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kernelscope/error.h"
 #include "kernelscope/ops.h"
 
 namespace ks {
@@ -50,5 +51,31 @@ Backend* find_backend(const std::string& name);
 // and be available. Throws ks::Error otherwise. When auto skips a backend that is compiled in
 // but unusable (no GPU), notice gets a one-line explanation.
 Backend& select_backend(const std::string& name, std::string* notice = nullptr);
+
+// True for the backends that run on the CPU ("cpu", "cpu-ref"): they have no device to
+// lose or run out of.
+bool is_cpu_backend(const Backend& backend);
+
+// A GPU backend can still fail after it was picked: out of GPU memory, a launch error, a
+// lost device. run_with_cpu_fallback calls run(backend); if that throws ks::Error, the
+// backend is not a CPU one and `allowed` (the user asked for "auto"), it calls run again on
+// the best available CPU backend and appends a one-line explanation to *notice (after
+// "; " when it is not empty). Otherwise the error propagates.
+Backend& cpu_fallback_backend();
+
+template <typename Run>
+auto run_with_cpu_fallback(Backend& backend, bool allowed, std::string* notice, Run&& run)
+    -> decltype(run(backend)) {
+  try {
+    return run(backend);
+  } catch (const Error& e) {
+    if (!allowed || is_cpu_backend(backend)) throw;
+    Backend& cpu = cpu_fallback_backend();
+    if (notice)
+      *notice += (notice->empty() ? "" : "; ") + backend.name() + " failed (" + e.what() +
+                 "), using " + cpu.name();
+    return run(cpu);
+  }
+}
 
 }  // namespace ks
