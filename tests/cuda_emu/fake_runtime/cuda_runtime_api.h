@@ -1,0 +1,75 @@
+// A fake of the part of the CUDA runtime API that engine/src/cuda/cuda_backend.cpp uses,
+// for tests/engine_cuda_fake_runtime_test.cpp: device memory is host memory (filled with
+// NaN, as a GPU's is with garbage), copies are memcpy, events read a host clock, and the
+// tests choose what the "driver" answers (no device, an old driver, an old GPU, allocations
+// that fail). With cuda_emu's kernels behind cuda_ops.h, the real CudaBackend class runs
+// end to end on the CPU.
+//
+// The functions are C++ (not extern "C") on purpose: their mangled names cannot clash with
+// the real cudart in a build that also links it.
+#pragma once
+
+#include <cstddef>
+
+#define CUDART_VERSION 13000
+
+enum cudaError_t {
+  cudaSuccess = 0,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInitializationError = 3,
+  cudaErrorInsufficientDriver = 35,
+  cudaErrorNoDevice = 100,
+  cudaErrorDevicesUnavailable = 46,
+  cudaErrorSystemDriverMismatch = 803,
+  cudaErrorLaunchFailure = 719,
+};
+
+enum cudaMemcpyKind { cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2 };
+enum cudaDeviceAttr {
+  cudaDevAttrComputeCapabilityMajor = 75,
+  cudaDevAttrComputeCapabilityMinor = 76
+};
+constexpr unsigned cudaStreamNonBlocking = 1;
+
+struct FakeStream;
+struct FakeEvent;
+using cudaStream_t = FakeStream*;
+using cudaEvent_t = FakeEvent*;
+
+cudaError_t cudaGetDeviceCount(int* count);
+cudaError_t cudaGetDevice(int* device);
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device);
+cudaError_t cudaDriverGetVersion(int* version);
+cudaError_t cudaGetLastError();
+const char* cudaGetErrorName(cudaError_t error);
+const char* cudaGetErrorString(cudaError_t error);
+cudaError_t cudaMalloc(void** ptr, size_t bytes);
+cudaError_t cudaFree(void* ptr);
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes);
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t stream);
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags);
+cudaError_t cudaStreamDestroy(cudaStream_t stream);
+cudaError_t cudaEventCreate(cudaEvent_t* event);
+cudaError_t cudaEventDestroy(cudaEvent_t event);
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream);
+cudaError_t cudaEventSynchronize(cudaEvent_t event);
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end);
+
+// What the fake driver answers; reset() restores a healthy sm_90 GPU with 1 GiB.
+namespace fake_cuda {
+struct Driver {
+  cudaError_t device_count_error = cudaSuccess;
+  int device_count = 1;
+  int driver_version = 13000;
+  int major = 9, minor = 0;
+  bool kernel_image_loadable = true;
+  size_t memory_bytes = size_t{1} << 30;
+  cudaError_t fail_kernels = cudaSuccess;  // reported by the next launch through cuda_ops.h
+};
+Driver& driver();
+void reset();
+// Live device allocations and the number of cudaMalloc calls that succeeded.
+size_t allocated_bytes();
+int malloc_calls();
+}  // namespace fake_cuda
