@@ -75,6 +75,14 @@ std::vector<float> read_grid(const json& g, const Reader& r) {
   return values;
 }
 
+// True when a K x K kernel has exactly `values` taps; K*K is never formed for a K whose
+// square would overflow (a hand-edited preset may hold any integer).
+bool grid_fits_kernel(size_t values, int64_t kernel_size) {
+  constexpr int64_t kMaxSide = 3037000499;  // floor(sqrt(INT64_MAX))
+  return kernel_size > 0 && kernel_size <= kMaxSide &&
+         static_cast<int64_t>(values) == kernel_size * kernel_size;
+}
+
 PresetWeights read_weights(const json& w, const Reader& r) {
   PresetWeights out;
   if (!w.is_object()) r.fail("field 'weights' must be an object");
@@ -146,10 +154,10 @@ Preset preset_from_json(const json& j, const std::string& origin) {
     p.pixel_x = px[1].get<int64_t>();
   }
   if (p.weights.preset == "grid" && p.kernel_size > 0 &&
-      static_cast<int64_t>(p.weights.grid.size()) != p.kernel_size * p.kernel_size)
+      !grid_fits_kernel(p.weights.grid.size(), p.kernel_size))
     r.fail("weights.grid has " + std::to_string(p.weights.grid.size()) +
            " values but kernel_size " + std::to_string(p.kernel_size) + " needs " +
-           std::to_string(p.kernel_size * p.kernel_size));
+           std::to_string(p.kernel_size) + " x " + std::to_string(p.kernel_size));
   return p;
 }
 
@@ -226,10 +234,10 @@ std::string resolve_preset_path(const std::string& relative, const std::string& 
 std::vector<float> preset_kernel_values(const PresetWeights& w, int64_t kernel_size) {
   if (w.preset == "random" || w.preset == "file") return {};
   if (w.preset == "grid") {
-    if (static_cast<int64_t>(w.grid.size()) != kernel_size * kernel_size)
+    if (!grid_fits_kernel(w.grid.size(), kernel_size))
       throw Error("the kernel grid has " + std::to_string(w.grid.size()) +
                   " values but K=" + std::to_string(kernel_size) + " needs " +
-                  std::to_string(kernel_size * kernel_size));
+                  std::to_string(kernel_size) + " x " + std::to_string(kernel_size));
     return w.grid;
   }
   return kernel_preset(kernel_preset_from_name(w.preset), kernel_size);

@@ -326,6 +326,20 @@ TEST_F(CliErrors, WeightsFileOverTheCapIsRefused) {
   expect_clean_failure(args + " --max-memory-mb 2", out(), "big.safetensors");
 }
 
+// A hand-edited preset may hold any integer: a kernel size whose square overflows int64
+// gets the same one-line mismatch as any wrong grid, not undefined arithmetic.
+TEST_F(CliErrors, PresetGridWithAHugeKernelSizeIsAMismatch) {
+  for (const std::string k : {"4", "4294967296", "9223372036854775807"}) {
+    const std::string preset =
+        write("huge_k.json", "{\"name\": \"huge\", \"image\": \"" + sample("shapes.png") +
+                                 "\", \"op\": \"conv\", \"kernel_size\": " + k +
+                                 ", \"weights\": {\"grid\": [1, 2, 3]}}");
+    expect_clean_failure(
+        "run --preset " + preset, out(),
+        "weights.grid has 3 values but kernel_size " + k + " needs " + k + " x " + k);
+  }
+}
+
 // An empty value is not "not given": it is refused rather than letting a preset or the
 // default decide (--input "" used to run the preset's image, --weights "" random weights).
 TEST_F(CliErrors, EmptyFlagValuesAreRefused) {
