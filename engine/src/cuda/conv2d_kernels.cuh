@@ -81,8 +81,6 @@ void launch_conv2d_naive(const Launch& launch, const ConvDims& d, const float* x
 constexpr int kConvWarp = 32;  // threads per tile row: coalesced loads and stores
 constexpr int kConvMaxOutPerBlock = 16;
 constexpr int kConvMaxChannelsPerStage = 8;
-constexpr int64_t kSmemBudgetFloats = 48 * 1024 / 4;  // default limit, no opt-in needed
-constexpr int64_t kMaxGridYZ = 65535;
 
 // kOut weights of one tap into registers: 128-bit loads when kOut is a multiple of 4 (the
 // plan aligns the weights to 16 bytes).

@@ -82,6 +82,11 @@ KS_HD inline int involution_group(int channel, int group_channels) {
   return channel / group_channels;
 }
 
+// What every GPU from compute capability 7.5 allows without opting in: 48 KiB of dynamic
+// shared memory per block (in floats) and 65535 blocks along grid y and z.
+constexpr int64_t kSmemBudgetFloats = 48 * 1024 / 4;
+constexpr int64_t kMaxGridYZ = 65535;
+
 // Shared-memory plans of the tiled kernels, in floats. The host picks the largest tile
 // that fits the budget and falls back to the naive kernel when none does.
 // The conv tile: the staged input halos, padded to a multiple of 4 floats so the weights

@@ -20,9 +20,6 @@
 namespace ks::cuda {
 namespace {
 
-constexpr int64_t kInvSmemBudgetFloats = 48 * 1024 / 4;  // default limit, no opt-in needed
-constexpr int64_t kInvMaxGridYZ = 65535;
-
 // --- cuda-naive: each step is one thread per output element reading global memory only.
 // The aggregation is the algorithm of the official involution CuPy kernel (d-li14/involution):
 // a thread decomposes its flat index into (b, c, h, w) and sums K*K products of its pixel's
@@ -137,7 +134,7 @@ constexpr int kGenRegisterReduced = 32;  // C/r up to this keeps the reduced vec
 
 // Channels pooled per stage, or 0 when the reduced vector alone overflows shared memory.
 inline int generation_channel_chunk(const InvolutionDims& d) {
-  const int64_t room = kInvSmemBudgetFloats / kGenPixels - d.reduced_channels;
+  const int64_t room = kSmemBudgetFloats / kGenPixels - d.reduced_channels;
   const int64_t chunk = std::min<int64_t>({room, kGenMaxChannelChunk, d.channels});
   return chunk >= std::min(kGenMinChannelChunk, d.channels) ? static_cast<int>(chunk) : 0;
 }
@@ -335,22 +332,21 @@ inline AggregationPlan plan_involution_aggregate_tiled(const InvolutionDims& d) 
   for (int r = kAggMaxThreads / cols; r >= 1; r /= 2) {
     const int64_t base = involution_tile_smem_floats(r, cols, d.kernel, d.stride, d.dilation, 0);
     const int64_t one = involution_tile_smem_floats(r, cols, d.kernel, d.stride, d.dilation, 1);
-    if (one <= kInvSmemBudgetFloats) {
+    if (one <= kSmemBudgetFloats) {
       p.cols = cols;
       p.rows = r;
-      p.channels_per_stage =
-          static_cast<int>(std::min<int64_t>({(kInvSmemBudgetFloats - base) / (one - base),
-                                              d.group_channels, kAggMaxChannelsPerStage}));
+      p.channels_per_stage = static_cast<int>(std::min<int64_t>(
+          {(kSmemBudgetFloats - base) / (one - base), d.group_channels, kAggMaxChannelsPerStage}));
       break;
     }
   }
-  if (p.rows == 0 || ceil_div64(d.out_height, p.rows) > kInvMaxGridYZ || d.groups > kInvMaxGridYZ)
+  if (p.rows == 0 || ceil_div64(d.out_height, p.rows) > kMaxGridYZ || d.groups > kMaxGridYZ)
     return AggregationPlan{};
   p.smem_bytes =
       sizeof(float) * static_cast<size_t>(involution_tile_smem_floats(
                           p.rows, p.cols, d.kernel, d.stride, d.dilation, p.channels_per_stage));
   p.images_per_launch =
-      static_cast<int>(std::min<int64_t>(d.batch, std::max<int64_t>(1, kInvMaxGridYZ / d.groups)));
+      static_cast<int>(std::min<int64_t>(d.batch, std::max<int64_t>(1, kMaxGridYZ / d.groups)));
   return p;
 }
 
