@@ -11,11 +11,11 @@
 namespace {
 
 void run(benchmark::State& state, ks::Backend* backend, const ks::BenchProblem* problem,
-         std::shared_ptr<const ks::BenchInputs> inputs) {
+         std::shared_ptr<const ks::BenchInputs> inputs, ks::BenchOutputs* outputs) {
   double generation_ms = 0, aggregation_ms = 0;
   for (auto _ : state) {
     ks::StageTimes times;
-    ks::run_problem(*backend, *problem, *inputs, &times);
+    ks::run_problem(*backend, *problem, *inputs, outputs, &times);
     generation_ms += times.kernel_generation_ms;
     aggregation_ms += times.aggregation_ms;
   }
@@ -38,18 +38,20 @@ int main(int argc, char** argv) {
     if (!backend->available()) continue;
     for (const ks::BenchProblem& problem : ks::standard_problems()) {
       if (name == "cpu-ref" && !problem.small) continue;
-      // Inputs are made on first use, so a filtered run does not build them all.
+      // Inputs are made on first use, so a filtered run does not build them all. Every
+      // iteration writes into the same results, as the app does (kernelscope/benchmark.h).
       auto inputs = std::make_shared<ks::BenchInputs>();
+      auto outputs = std::make_shared<ks::BenchOutputs>();
       auto* p = &problem;
       benchmark::RegisterBenchmark(
           (name + "/" + problem.name + " " + ks::describe_problem(problem)).c_str(),
-          [backend, p, inputs](benchmark::State& state) {
+          [backend, p, inputs, outputs](benchmark::State& state) {
             if (inputs->input.empty()) {
               *inputs = ks::make_bench_inputs(*p);
-              // One untimed call, so first-touch page faults are not in the first timing.
-              ks::run_problem(*backend, *p, *inputs, nullptr);
+              // One untimed call, so allocating the results is not in the first timing.
+              ks::run_problem(*backend, *p, *inputs, outputs.get(), nullptr);
             }
-            run(state, backend, p, inputs);
+            run(state, backend, p, inputs, outputs.get());
           })
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();

@@ -15,12 +15,13 @@ class FailingGpu final : public Backend {
   std::string description() const override { return "fails like a GPU out of memory"; }
   bool supports(const ConvParams&) const override { return true; }
   bool supports(const InvolutionParams&) const override { return true; }
-  Tensor conv2d(const Tensor&, const ConvParams&, const ConvWeights&, StageTimes*) override {
+  void conv2d_into(const Tensor&, const ConvParams&, const ConvWeights&, const RunOptions&, Tensor*,
+                   StageTimes*) override {
     ++calls;
     throw Error("out of GPU memory in cudaMalloc(&ptr, bytes) at device_buffer.h:52");
   }
-  InvolutionResult involution2d(const Tensor&, const InvolutionParams&, const InvolutionWeights&,
-                                StageTimes*) override {
+  void involution2d_into(const Tensor&, const InvolutionParams&, const InvolutionWeights&,
+                         const RunOptions&, InvolutionResult*, StageTimes*) override {
     ++calls;
     throw Error("CUDA error cudaErrorLaunchFailure (unspecified launch failure) in launch");
   }

@@ -168,14 +168,72 @@ INSTANTIATE_TEST_SUITE_P(Variants, EmulatedCudaFixtures,
                            return std::string(variant_name(info.param));
                          });
 
-// --- The fallbacks of the tiled path: each shape below is one the tiled kernel cannot
-// plan, so the naive kernel must take over, and give the right answer.
-
+// The kernels the emulator ran since the last ks_emu::clear_launches().
 std::set<std::string> launched_kernels() {
   std::set<std::string> names;
   for (const ks_emu::LaunchRecord& r : ks_emu::launches()) names.insert(r.kernel_name);
   return names;
 }
+
+// --- The kernel-sum map (KernelsMode::Sum): kernel_sum_kernel over the kernels the
+// emulated generation wrote, against their per-pixel sums over the taps. A quarter of the
+// involution grid (batch 1 and 2, one to twelve groups, K 1 to 7, every stride) and its
+// larger layers, whose pixels span many blocks.
+
+// kernels [B, G, K*K, H, W] summed over the taps in double, in tap order.
+Tensor tap_sums(const Tensor& kernels) {
+  const int64_t B = kernels.dim(0), G = kernels.dim(1), KK = kernels.dim(2);
+  const int64_t plane = kernels.dim(3) * kernels.dim(4);
+  Tensor sums({B, G, kernels.dim(3), kernels.dim(4)});
+  for (int64_t bg = 0; bg < B * G; ++bg)
+    for (int64_t q = 0; q < plane; ++q) {
+      double total = 0;
+      for (int64_t k = 0; k < KK; ++k)
+        total += kernels.data[static_cast<size_t>((bg * KK + k) * plane + q)];
+      sums.data[static_cast<size_t>(bg * plane + q)] = static_cast<float>(total);
+    }
+  return sums;
+}
+
+struct KernelSumCase {
+  GridCase grid;
+};
+
+void PrintTo(const KernelSumCase& c, std::ostream* os) { *os << c.grid.name; }
+
+std::vector<KernelSumCase> kernel_sum_cases() {
+  const std::vector<GridCase> grid = test::involution_grid();
+  std::vector<KernelSumCase> out;
+  for (size_t i = 0; i < grid.size(); ++i)
+    if (i % 4 == 0 || grid[i].input_shape[2] * grid[i].input_shape[3] >= 500)
+      out.push_back({grid[i]});
+  return out;
+}
+
+class EmulatedKernelSum : public ::testing::TestWithParam<KernelSumCase> {};
+
+TEST_P(EmulatedKernelSum, IsThePerPixelSumOfTheKernels) {
+  ks_emu::set_thread_order(ks_emu::ThreadOrder::AscendingFirst);
+  const GridCase& c = GetParam().grid;
+  const Tensor x = test::grid_input(c);
+  const InvolutionResult r =
+      emulated_involution(Variant::Tiled, x, c.involution, test::grid_involution_weights(c));
+  const cuda::InvolutionDims d =
+      cuda::involution_dims(x.shape, c.involution, involution_output_shape(x.shape, c.involution));
+  Tensor sum = nan_tensor(involution_kernel_sum_shape(x.shape, c.involution));
+  ks_emu::clear_launches();
+  cuda::launch_involution_kernel_sum(ks_emu::Launcher{}, d, r.kernels.ptr(), sum.ptr());
+  EXPECT_EQ(launched_kernels(), std::set<std::string>{"kernel_sum_kernel"});
+  EXPECT_TRUE(test::all_close(sum, tap_sums(r.kernels)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, EmulatedKernelSum, ::testing::ValuesIn(kernel_sum_cases()),
+                         [](const ::testing::TestParamInfo<KernelSumCase>& info) {
+                           return info.param.grid.name;
+                         });
+
+// --- The fallbacks of the tiled path: each shape below is one the tiled kernel cannot
+// plan, so the naive kernel must take over, and give the right answer.
 
 TEST(EmulatedCudaFallback, ConvolutionWhoseHaloOverflowsSharedMemoryRunsNaive) {
   // K=7 at dilation 20: even a one-row tile's halo (121 x 152 floats) exceeds 48 KiB.

@@ -85,7 +85,7 @@ TEST_F(ImageIo, ReadsOtherFormatsAndSixteenBitPng) {
   // Written by tools/make_io_fixtures.py: 16-bit grey 0, 65535, 0x8080, 0x0101.
   const Tensor g = load_image(test::fixture_dir() + "/io/grey16.png");
   ASSERT_EQ(g.shape, (Shape{1, 1, 2, 2}));
-  EXPECT_EQ(g.data, (std::vector<float>{0.0f, 1.0f, 128 / 255.0f, 1 / 255.0f}));
+  EXPECT_EQ(g.data, (FloatBuffer{0.0f, 1.0f, 128 / 255.0f, 1 / 255.0f}));
 }
 
 TEST_F(ImageIo, BadFilesAreOneLineErrorsNamingTheFile) {

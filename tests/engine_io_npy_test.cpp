@@ -88,11 +88,11 @@ TEST(NpyIo, WrittenHeaderIsWhatNumpyWrites) {
 
 TEST(NpyIo, ReadsBothByteOrdersAndFloat64) {
   const Tensor le = parse(npy_bytes(dict_for("<f4", "(2,)"), float_bytes_le({1.5f, -2.0f})));
-  EXPECT_EQ(le.data, (std::vector<float>{1.5f, -2.0f}));
+  EXPECT_EQ(le.data, (FloatBuffer{1.5f, -2.0f}));
 
   // 1.5f is 0x3fc00000; big-endian stores the most significant byte first.
   const Tensor be = parse(npy_bytes(dict_for(">f4", "(1,)"), std::string("\x3f\xc0\x00\x00", 4)));
-  EXPECT_EQ(be.data, (std::vector<float>{1.5f}));
+  EXPECT_EQ(be.data, (FloatBuffer{1.5f}));
 
   const Tensor d_le =
       parse(npy_bytes(dict_for("<f8", "(1, 3)"), double_bytes({0.1, -3.0, 1e300}, false)));
@@ -102,20 +102,20 @@ TEST(NpyIo, ReadsBothByteOrdersAndFloat64) {
   EXPECT_TRUE(std::isinf(d_le.data[2]));  // out of float range becomes inf, not UB
 
   const Tensor d_be = parse(npy_bytes(dict_for(">f8", "(2,)"), double_bytes({2.25, -1e-3}, true)));
-  EXPECT_EQ(d_be.data, (std::vector<float>{2.25f, -1e-3f}));
+  EXPECT_EQ(d_be.data, (FloatBuffer{2.25f, -1e-3f}));
 }
 
 TEST(NpyIo, AcceptsVersions2And3AndLooseSpacing) {
   for (int version : {2, 3}) {
     const Tensor t = parse(npy_bytes(dict_for("<f4", "(1,)"), float_bytes_le({4.0f}), version));
-    EXPECT_EQ(t.data, (std::vector<float>{4.0f}));
+    EXPECT_EQ(t.data, (FloatBuffer{4.0f}));
   }
   const Tensor t = parse(npy_bytes("{\"shape\":(2,1),\"fortran_order\":False,\"descr\":\"<f4\"}",
                                    float_bytes_le({1, 2})));
   EXPECT_EQ(t.shape, (Shape{2, 1}));
   const Tensor scalar = parse(npy_bytes(dict_for("<f4", "()"), float_bytes_le({7})));
   EXPECT_EQ(scalar.shape, Shape{});
-  EXPECT_EQ(scalar.data, (std::vector<float>{7}));
+  EXPECT_EQ(scalar.data, (FloatBuffer{7}));
 }
 
 TEST(NpyIo, RejectsBadPrefixes) {
@@ -229,7 +229,7 @@ TEST(NpyIo, SaveFailuresLeaveNothingBehind) {
 TEST(NpyIo, ReadsAndWritesWhatNumpyDoes) {
   // Written by tools/make_io_fixtures.py with numpy.
   const std::string fixtures = test::fixture_dir() + "/io/";
-  const std::vector<float> expected = {0.0f, 1.0f, -2.5f, 0.1f, 1000.0f, -65504.0f};
+  const FloatBuffer expected = {0.0f, 1.0f, -2.5f, 0.1f, 1000.0f, -65504.0f};
   for (const char* name : {"f4_le.npy", "f8_be.npy", "f4_v2.npy"}) {
     const Tensor t = load_npy(fixtures + name);
     EXPECT_EQ(t.shape, (Shape{1, 2, 3})) << name;

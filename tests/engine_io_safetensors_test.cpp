@@ -79,7 +79,7 @@ TEST(SafetensorsIo, DecodesF16AndBf16BitPatterns) {
                              ",\"__metadata__\":{\"format\":\"pt\"}}";
   const TensorMap m = parse(st_bytes(header, f16 + bf16));
   ASSERT_EQ(m.size(), 2u);
-  const std::vector<float>& h = m.at("h").data;
+  const FloatBuffer& h = m.at("h").data;
   EXPECT_EQ(h[0], 1.0f);
   EXPECT_EQ(h[1], -2.0f);
   EXPECT_EQ(h[2], 65504.0f);
@@ -116,15 +116,15 @@ TEST(SafetensorsIo, DecodesF64AndF32) {
   EXPECT_EQ(m.at("d").data[1], -1e-7f);
   EXPECT_TRUE(std::isinf(m.at("d").data[2]));
   EXPECT_EQ(m.at("f").shape, Shape{});
-  EXPECT_EQ(m.at("f").data, (std::vector<float>{1.5f}));
+  EXPECT_EQ(m.at("f").data, (FloatBuffer{1.5f}));
 }
 
 TEST(SafetensorsIo, OverlappingOffsetsAreAllowed) {
   const std::string header =
       "{" + entry("a", "F32", "[2]", 0, 8) + "," + entry("b", "F32", "[1]", 4, 8) + "}";
   const TensorMap m = parse(st_bytes(header, std::string("\0\0\x80\x3f\0\0\0\x40", 8)));
-  EXPECT_EQ(m.at("a").data, (std::vector<float>{1.0f, 2.0f}));
-  EXPECT_EQ(m.at("b").data, (std::vector<float>{2.0f}));
+  EXPECT_EQ(m.at("a").data, (FloatBuffer{1.0f, 2.0f}));
+  EXPECT_EQ(m.at("b").data, (FloatBuffer{2.0f}));
 }
 
 TEST(SafetensorsIo, RejectsBadFraming) {

@@ -68,6 +68,20 @@ std::string json_params(const BenchProblem& p) {
   return buf;
 }
 
+// The generated kernels a problem asks for; conv generates none.
+const char* problem_kernels(const BenchProblem& p) {
+  return p.op == BenchOp::conv2d ? "none" : kernels_mode_name(p.kernels);
+}
+
+// "problem", "op", "input", the operator's parameters and "kernels": what identifies a problem
+// in both the results and --list.
+std::string json_problem(const BenchProblem& p) {
+  return "\"problem\": \"" + json_escape(p.name) + "\", \"op\": \"" +
+         (p.op == BenchOp::conv2d ? "conv2d" : "involution2d") +
+         "\", \"input\": " + json_shape(p.input) + ", " + json_params(p) + ", \"kernels\": \"" +
+         problem_kernels(p) + "\"";
+}
+
 void print_json(const std::vector<Row>& rows, const std::vector<Backend*>& backends) {
   std::printf("{\n  \"backends\": [");
   for (size_t i = 0; i < backends.size(); ++i)
@@ -79,12 +93,11 @@ void print_json(const std::vector<Row>& rows, const std::vector<Backend*>& backe
     const Row& r = rows[i];
     const BenchProblem& p = *r.problem;
     std::printf(
-        "    {\"problem\": \"%s\", \"op\": \"%s\", \"input\": %s, %s, \"backend\": \"%s\", "
+        "    {%s, \"backend\": \"%s\", "
         "\"median_ms\": %.4f, \"min_ms\": %.4f, \"runs\": %d, \"flops\": %.0f, \"gflops\": %.3f, "
         "\"kernel_generation_ms\": %.4f, \"aggregation_ms\": %.4f, \"speedup_vs_cpu_ref\": %s}%s\n",
-        json_escape(p.name).c_str(), p.op == BenchOp::conv2d ? "conv2d" : "involution2d",
-        json_shape(p.input).c_str(), json_params(p).c_str(), json_escape(r.backend).c_str(),
-        r.result.median_ms, r.result.min_ms, r.result.runs, problem_flops(p), r.result.gflops,
+        json_problem(p).c_str(), json_escape(r.backend).c_str(), r.result.median_ms,
+        r.result.min_ms, r.result.runs, problem_flops(p), r.result.gflops,
         r.result.stages.kernel_generation_ms, r.result.stages.aggregation_ms,
         r.speedup > 0 ? std::to_string(r.speedup).c_str() : "null", i + 1 < rows.size() ? "," : "");
   }
@@ -94,7 +107,7 @@ void print_json(const std::vector<Row>& rows, const std::vector<Backend*>& backe
 void print_table(const std::vector<Row>& rows, const std::vector<Backend*>& backends) {
   for (Backend* b : backends)
     std::printf("%-10s %s\n", b->name().c_str(), b->description().c_str());
-  std::printf("\n%-20s %-36s %-9s %10s %9s %9s %9s %9s\n", "problem", "shape", "backend", "ms",
+  std::printf("\n%-24s %-36s %-9s %10s %9s %9s %9s %9s\n", "problem", "shape", "backend", "ms",
               "GFLOP/s", "gen ms", "agg ms", "vs ref");
   for (const Row& r : rows) {
     const bool inv = r.problem->op == BenchOp::involution2d;
@@ -104,10 +117,40 @@ void print_table(const std::vector<Row>& rows, const std::vector<Backend*>& back
       std::snprintf(agg, sizeof agg, "%.2f", r.result.stages.aggregation_ms);
     }
     if (r.speedup > 0) std::snprintf(speedup, sizeof speedup, "%.1fx", r.speedup);
-    std::printf("%-20s %-36s %-9s %10.3f %9.1f %9s %9s %9s\n", r.problem->name.c_str(),
+    std::printf("%-24s %-36s %-9s %10.3f %9.1f %9s %9s %9s\n", r.problem->name.c_str(),
                 describe_problem(*r.problem).c_str(), r.backend.c_str(), r.result.median_ms,
                 r.result.gflops, gen, agg, speedup);
   }
+}
+
+// --list: the problems a run would time, untimed.
+void print_problems(const std::vector<const BenchProblem*>& problems, bool json) {
+  if (json) {
+    std::printf("{\n  \"problems\": [\n");
+    for (size_t i = 0; i < problems.size(); ++i)
+      std::printf("    {%s, \"flops\": %.0f, \"small\": %s}%s\n",
+                  json_problem(*problems[i]).c_str(), problem_flops(*problems[i]),
+                  problems[i]->small ? "true" : "false", i + 1 < problems.size() ? "," : "");
+    std::printf("  ]\n}\n");
+    return;
+  }
+  std::printf("%-24s %-36s %-7s %s\n", "problem", "shape", "kernels", "GFLOP");
+  for (const BenchProblem* p : problems)
+    std::printf("%-24s %-36s %-7s %.2f\n", p->name.c_str(), describe_problem(*p).c_str(),
+                problem_kernels(*p), problem_flops(*p) * 1e-9);
+}
+
+// --problem TEXT picks every problem whose name contains TEXT, or only the problem named TEXT
+// exactly: "inv 1080p K7" is part of "inv 1080p K7 gc1 screen" too.
+std::vector<const BenchProblem*> select_problems(const std::string& filter, bool quick) {
+  bool exact = false;
+  for (const BenchProblem& p : standard_problems()) exact = exact || p.name == filter;
+  std::vector<const BenchProblem*> picked;
+  for (const BenchProblem& p : standard_problems())
+    if ((exact ? p.name == filter : p.name.find(filter) != std::string::npos) &&
+        (!quick || p.small))
+      picked.push_back(&p);
+  return picked;
 }
 
 }  // namespace
@@ -118,12 +161,14 @@ int bench_command(int argc, char** argv) {
   std::string backend_list = "all";
   std::string problem_filter;
   int repeats = 5;
-  bool json = false, quick = false, all = false;
+  bool json = false, quick = false, all = false, list = false;
   app.add_option("--backend", backend_list,
                  "Backends to time, comma-separated (default: all available)");
   app.add_option("--repeats", repeats, "Timed runs per problem, after one warm-up")
       ->check(CLI::Range(1, 1000));
-  app.add_option("--problem", problem_filter, "Only problems whose name contains this text");
+  app.add_option("--problem", problem_filter,
+                 "Only problems whose name contains this text (or the one named exactly so)");
+  app.add_flag("--list", list, "List the selected problems and their parameters; time nothing");
   app.add_flag("--json", json, "Print JSON instead of a table");
   app.add_flag("--quick", quick, "Small problems only, at most 3 repeats");
   app.add_flag("--all", all, "Run cpu-ref on the large problems too (minutes)");
@@ -134,6 +179,11 @@ int bench_command(int argc, char** argv) {
   }
 
   try {
+    const std::vector<const BenchProblem*> problems = select_problems(problem_filter, quick);
+    if (list) {
+      print_problems(problems, json);
+      return 0;
+    }
     std::vector<Backend*> backends;
     if (backend_list == "all") {
       for (const std::string& name : backend_names())
@@ -146,9 +196,8 @@ int bench_command(int argc, char** argv) {
     const bool progress = !json && isatty(fileno(stderr));
 
     std::vector<Row> rows;
-    for (const BenchProblem& problem : standard_problems()) {
-      if (problem_filter.size() && problem.name.find(problem_filter) == std::string::npos) continue;
-      if (quick && !problem.small) continue;
+    for (const BenchProblem* selected : problems) {
+      const BenchProblem& problem = *selected;
       double reference_ms = 0;
       std::vector<Row> problem_rows;
       // cpu-ref first, so the faster backends' rows can show their speed-up over it.

@@ -113,7 +113,7 @@ InvolutionParams involution_params(const OperatorOptions& o, const Tensor& input
     throw Error("involution pads by d*(K-1)/2 = " + str(p.padding()) + "; --padding " +
                 str(o.padding) + " cannot be honoured");
   // Validate the shapes and the memory they need before random weights are allocated.
-  check_memory_cap(involution_memory_bytes(input.shape, p), cap, "this involution");
+  check_memory_cap(involution_memory_bytes(input.shape, p, o.kernels), cap, "this involution");
   if (o.weights.empty())
     *weights = o.kernel.empty()
                    ? random_involution_weights(p, o.seed)

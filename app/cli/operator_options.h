@@ -43,6 +43,10 @@ struct OperatorOptions {
   // a given flag beats a preset even where its value equals the default (--seed 0).
   std::set<std::string> given;
   bool was_given(const std::string& flag) const { return given.count(flag) > 0; }
+  // Which generated kernels the caller will ask the backend for (run's --kernels; not a flag
+  // of add_operator_options): the memory cap counts the kernels tensor only for Full, so a
+  // 4K involution that keeps just the kernel sum is not refused for kernels it never makes.
+  KernelsMode kernels = KernelsMode::Full;
 };
 
 // Adds --op, --input, --weights, --seed, --kernel-size, --out-channels, --stride, --padding,

@@ -1,10 +1,14 @@
-// "kernelscope run": one operator on one input, headless. Writes output.npy (and kernels.npy
-// for involution) plus one colour-mapped PNG per feature map, and prints a one-line summary.
+// "kernelscope run": one operator on one input, headless. Writes output.npy (for involution
+// also kernels.npy, or kernel_sum.npy with --kernels sum, and kernels_at.npy with
+// --kernels-at) plus one colour-mapped PNG per feature map, and prints a one-line summary.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/operator_options.h"
@@ -18,12 +22,13 @@ namespace {
 
 struct RunResult {
   Tensor output;
-  Tensor kernels;  // involution only
+  Tensor kernels;     // involution with --kernels full
+  Tensor kernel_sum;  // involution with --kernels sum
   StageTimes times;
   double flops = 0;
 };
 
-RunResult compute(const PreparedOperation& op, Backend& backend) {
+RunResult compute(const PreparedOperation& op, Backend& backend, KernelsMode mode) {
   RunResult r;
   if (op.op == OpKind::Conv) {
     if (!backend.supports(op.conv))
@@ -34,9 +39,10 @@ RunResult compute(const PreparedOperation& op, Backend& backend) {
     if (!backend.supports(op.involution))
       throw Error("backend '" + backend.name() + "' does not support these involution parameters");
     InvolutionResult inv =
-        backend.involution2d(op.input, op.involution, op.involution_weights, &r.times);
+        backend.involution2d(op.input, op.involution, op.involution_weights, &r.times, mode);
     r.output = std::move(inv.output);
     r.kernels = std::move(inv.kernels);
+    r.kernel_sum = std::move(inv.kernel_sum);
     r.flops = involution_flops(op.input.shape, op.involution);
   }
   return r;
@@ -59,8 +65,63 @@ int write_feature_pngs(const Tensor& output, const std::filesystem::path& dir) {
   return written;
 }
 
+// One PNG per (batch, group) plane of the kernel sum [B, G, H_out, W_out], mapped like the
+// feature maps (a sum of taps is signed too).
+int write_kernel_sum_pngs(const Tensor& kernel_sum, const std::filesystem::path& dir,
+                          std::vector<std::string>* names) {
+  const int64_t B = kernel_sum.dim(0), G = kernel_sum.dim(1), H = kernel_sum.dim(2),
+                W = kernel_sum.dim(3);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t g = 0; g < G; ++g) {
+      const float* plane = kernel_sum.ptr() + (b * G + g) * H * W;
+      const ValueRange range = plane_range(plane, H * W, /*symmetric=*/true);
+      const auto rgb = colorize_plane(plane, W, H, Colormap::Diverging, range);
+      const std::string name =
+          "kernel_sum_b" + std::to_string(b) + "_g" + std::to_string(g) + ".png";
+      save_png_rgb((dir / name).string(), static_cast<int>(W), static_cast<int>(H), rgb);
+      names->push_back(name);
+    }
+  return static_cast<int>(B * G);
+}
+
+// The names run gives kernel files: kernels.npy, kernel_sum.npy, kernels_at.npy and the
+// kernel_sum_b<b>_g<g>.png planes.
+bool is_kernel_file(const std::string& name) {
+  const auto ends_with = [&](const std::string& tail) {
+    return name.size() >= tail.size() &&
+           name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  return name == "kernels.npy" || name == "kernel_sum.npy" || name == "kernels_at.npy" ||
+         (name.rfind("kernel_sum_b", 0) == 0 && ends_with(".png"));
+}
+
+// Kernel files an earlier run into the same directory left there and this run did not write:
+// a kernels.npy from a full run next to a --kernels none output would read as this run's
+// kernels. (Feature PNGs are overwritten plane by plane and left alone.)
+void remove_stale_kernel_files(const std::filesystem::path& dir,
+                               const std::vector<std::string>& written) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!is_kernel_file(name) || std::count(written.begin(), written.end(), name)) continue;
+    std::filesystem::remove(entry.path(), ec);
+    if (ec) throw Error("cannot remove stale " + entry.path().string() + ": " + ec.message());
+  }
+  if (ec) throw Error("cannot list " + dir.string() + ": " + ec.message());
+}
+
 std::string op_name(const PreparedOperation& op) {
   return op.op == OpKind::Conv ? "conv" : "involution";
+}
+
+// The flag's name in front of the engine's one-line message.
+template <typename Parse>
+auto parse_flag(const char* flag, Parse&& parse) -> decltype(parse()) {
+  try {
+    return parse();
+  } catch (const Error& e) {
+    throw Error(std::string(flag) + ": " + e.what());
+  }
 }
 
 }  // namespace
@@ -69,19 +130,44 @@ int run_command(int argc, char** argv) {
   CLI::App app{"Run convolution or involution on an image or .npy array", "kernelscope run"};
   OperatorOptions options;
   std::string out_dir;
+  std::string kernels_text = "full";
+  std::string kernels_at_text;
   bool json = false;
   bool no_png = false;
   add_operator_options(app, options, /*input_required=*/true);
   app.add_option("--out", out_dir, "output directory (created if missing)")->required();
+  auto* kernels_flag = app.add_option(
+      "--kernels", kernels_text,
+      "involution kernels to write: full (kernels.npy), sum (kernel_sum.npy and its PNGs) or "
+      "none");
+  auto* kernels_at_flag = app.add_option(
+      "--kernels-at", kernels_at_text,
+      "involution: write the kernels of these output pixels to kernels_at.npy (\"y,x;y,x\")");
   app.add_flag("--json", json, "print the summary as JSON");
-  app.add_flag("--no-png", no_png, "skip the colour-mapped PNG of every feature map");
+  app.add_flag("--no-png", no_png, "skip the colour-mapped PNGs");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
 
+  // Both are read before anything is loaded, so a typo fails at once; the mode also sets
+  // what the memory cap counts.
+  options.kernels = parse_flag("--kernels", [&] { return parse_kernels_mode(kernels_text); });
+  std::optional<std::vector<OutputPixel>> kernels_at;
+  if (kernels_at_flag->count())
+    kernels_at = parse_flag("--kernels-at", [&] { return parse_output_pixels(kernels_at_text); });
+
   const PreparedOperation op = prepare_operation(options);
+  // The op may come from a preset, so only now is it known whether the flags apply.
+  if (op.op == OpKind::Conv && kernels_at)
+    throw Error("--kernels-at applies to involution (--op involution), not conv");
+  if (op.op == OpKind::Conv && kernels_flag->count())
+    throw Error("--kernels applies to involution (--op involution), not conv");
+  const KernelsMode mode = op.op == OpKind::Conv ? KernelsMode::None : options.kernels;
+  if (kernels_at)
+    parse_flag("--kernels-at",
+               [&] { check_output_pixels(op.input.shape, op.involution, *kernels_at); });
   for (const auto& w : op.warnings) std::fprintf(stderr, "kernelscope: warning: %s\n", w.c_str());
   std::string notice;
   Backend* picked = &select_backend(options.backend, &notice);
@@ -99,18 +185,36 @@ int run_command(int argc, char** argv) {
   const RunResult result =
       run_with_cpu_fallback(*picked, options.backend == "auto", &notice, [&](Backend& b) {
         used = &b;
-        return compute(op, b);
+        return compute(op, b, mode);
       });
   if (!notice.empty()) std::fprintf(stderr, "kernelscope: %s\n", notice.c_str());
   Backend& backend = *used;
+  // A few pixels' kernels, generated apart from the run (the backend's own per-pixel path).
+  Tensor pixel_kernels;
+  if (kernels_at)
+    pixel_kernels =
+        backend.involution_kernels_at(op.input, op.involution, op.involution_weights, *kernels_at);
 
   const std::filesystem::path dir(out_dir);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error("cannot create output directory " + out_dir + ": " + ec.message());
+  std::vector<std::string> npys = {"output.npy"};
   save_npy((dir / "output.npy").string(), result.output);
-  if (!result.kernels.empty()) save_npy((dir / "kernels.npy").string(), result.kernels);
-  const int pngs = no_png ? 0 : write_feature_pngs(result.output, dir);
+  for (const auto& [name, tensor] : {std::pair{"kernels.npy", &result.kernels},
+                                     {"kernel_sum.npy", &result.kernel_sum},
+                                     {"kernels_at.npy", &pixel_kernels}})
+    if (!tensor->empty()) {
+      save_npy((dir / name).string(), *tensor);
+      npys.push_back(name);
+    }
+  std::vector<std::string> written = npys;
+  int pngs = 0;
+  if (!no_png) {
+    pngs += write_feature_pngs(result.output, dir);
+    if (!result.kernel_sum.empty()) pngs += write_kernel_sum_pngs(result.kernel_sum, dir, &written);
+  }
+  remove_stale_kernel_files(dir, written);
 
   const StageTimes& t = result.times;
   const double gflops = t.total_ms > 0 ? result.flops / (t.total_ms * 1e6) : 0.0;
@@ -120,6 +224,7 @@ int run_command(int argc, char** argv) {
         {"backend", backend.name()},
         {"input_shape", op.input.shape},
         {"output_shape", result.output.shape},
+        {"kernels", kernels_mode_name(mode)},
         {"times_ms",
          {{"upload", t.upload_ms},
           {"kernel_generation", t.kernel_generation_ms},
@@ -131,17 +236,20 @@ int run_command(int argc, char** argv) {
         {"pngs", pngs},
     };
     if (!result.kernels.empty()) j["kernels_shape"] = result.kernels.shape;
+    if (!result.kernel_sum.empty()) j["kernel_sum_shape"] = result.kernel_sum.shape;
+    if (!pixel_kernels.empty()) j["kernels_at_shape"] = pixel_kernels.shape;
     if (!notice.empty()) j["notice"] = notice;
     if (!op.warnings.empty()) j["warnings"] = op.warnings;
     std::printf("%s\n", j.dump().c_str());
   } else {
+    std::string files = out_dir + "/" + npys[0];
+    for (size_t i = 1; i < npys.size(); ++i) files += ", " + npys[i];
     std::printf(
         "%s %s -> %s on %s: kernel generation %.3f ms, aggregation %.3f ms, total %.3f ms "
-        "(%.2f GFLOP/s); wrote %s/output.npy%s and %d PNGs\n",
+        "(%.2f GFLOP/s); wrote %s and %d PNGs\n",
         op_name(op).c_str(), shape_to_string(op.input.shape).c_str(),
         shape_to_string(result.output.shape).c_str(), backend.name().c_str(),
-        t.kernel_generation_ms, t.aggregation_ms, t.total_ms, gflops, out_dir.c_str(),
-        result.kernels.empty() ? "" : ", kernels.npy", pngs);
+        t.kernel_generation_ms, t.aggregation_ms, t.total_ms, gflops, files.c_str(), pngs);
   }
   return 0;
 }

@@ -27,6 +27,7 @@
 #include "gui/file_browser.h"
 #include "gui/layout.h"
 #include "gui/menu.h"
+#include "gui/profiler.h"
 #include "gui/session.h"
 #include "gui/weights.h"
 #include "kernelscope/error.h"
@@ -67,6 +68,8 @@ struct AppOptions {
   bool seed_given = false;
   bool backend_given = false;
   bool memory_given = false;
+  int profile = 0;    // --profile N: measure N recomputes, print the numbers, exit
+  bool json = false;  // --profile prints JSON
 };
 
 std::vector<std::string> g_dropped;  // filled by the GLFW drop callback, drained per frame
@@ -277,9 +280,18 @@ ImFont* setup_style_and_fonts(float scale, bool rebuild) {
 
 // Applies one worker result to the state; stale results only bring their image news.
 void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
+  if (r.cancelled) {
+    // A newer request stopped it between tiles; that request's result follows.
+    ++app.cancelled_jobs;
+    app.set_status("cancelled a stale job (the parameters changed)");
+    app.worker->recycle(std::move(r));
+    return;
+  }
   if (!r.load_error.empty()) {
     app.set_error(r.load_error);
     if (r.image.full) app.image_path = r.image.path;  // keep showing what is loaded
+    // Nothing was computed: the old image and its result stay on screen as they are.
+    if (app.have_result && !r.race && !r.conv.ran && !r.involution.ran) return;
   }
   if (r.race) {
     app.race_rows = std::move(r.race_rows);
@@ -288,7 +300,10 @@ void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
     *raced = true;
     return;
   }
-  if (r.id != app.latest_id) return;  // a newer request is on its way
+  if (r.id != app.latest_id) {  // a newer request is on its way
+    app.worker->recycle(std::move(r));
+    return;
+  }
   if (!r.image.compute) return;       // the job failed before it had an image
   const bool new_image = !app.image.full || app.image.full != r.image.full;
   if (new_image) {
@@ -297,6 +312,8 @@ void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
     app.enlarged_map = -1;
   }
   app.image = r.image;
+  app.upload_queue.clear();  // it points into the result being replaced
+  if (app.have_result) app.worker->recycle(std::move(app.result));
   app.result = std::move(r);
   app.have_result = true;
   // A settings "-G" placeholder for involution groups resolves to C / G here (see above).
@@ -469,8 +486,38 @@ void handle_browser(AppState& app) {
   }
 }
 
+void report_profile(const AppState& app, const AppProfiler& profiler, bool json, int* exit_code) {
+  const Shape input = app.image.compute ? app.image.compute->shape : Shape{};
+  std::printf("%s\n", json ? profiler.json(input).c_str() : profiler.summary(input).c_str());
+  for (const OpResult* op : {&app.result.conv, &app.result.involution})
+    if (!op->error.empty()) {
+      std::fprintf(stderr, "kernelscope: %s error: %s\n",
+                   op == &app.result.conv ? "convolution" : "involution", op->error.c_str());
+      *exit_code = 1;
+    }
+}
+
+// A status line disappears after a while (app_state.cpp); while one might, idle frames still
+// draw now and then so it does.
+bool status_may_expire(const AppState& app) {
+  return !app.status.empty() &&
+         std::chrono::steady_clock::now() - app.status_time < std::chrono::seconds(15);
+}
+
+// How long the frame loop may sleep waiting for events: 0 polls (something is moving), a
+// short wait while a job runs (its progress line ticks; the worker wakes the loop when it
+// finishes), else long enough that an idle app uses next to no CPU.
+double event_wait_seconds(const AppState& app, bool worker_busy, int extra_frames) {
+  if (extra_frames > 0 || !app.upload_queue.empty() || app.step.playing || app.demo.active ||
+      app.dirty || app.race_requested || !app.scene_requested.empty())
+    return 0;
+  if (worker_busy) return 0.1;
+  return 0.5;
+}
+
 int run(const AppOptions& options) {
   const bool scripted = !options.screenshot.empty();
+  AppProfiler profiler(options.profile);
   const char* display = std::getenv("DISPLAY");
   const char* wayland = std::getenv("WAYLAND_DISPLAY");
   if ((!display || !*display) && (!wayland || !*wayland)) {
@@ -492,7 +539,7 @@ int run(const AppOptions& options) {
   glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
   glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
   // Scripted runs need the exact pixel size asked for; interactive windows follow the DPI.
-  glfwWindowHint(GLFW_SCALE_TO_MONITOR, scripted ? GLFW_FALSE : GLFW_TRUE);
+  glfwWindowHint(GLFW_SCALE_TO_MONITOR, scripted || profiler.enabled() ? GLFW_FALSE : GLFW_TRUE);
   GLFWwindow* window =
       glfwCreateWindow(options.width, options.height, "KernelScope", nullptr, nullptr);
   if (!window) {
@@ -504,7 +551,7 @@ int run(const AppOptions& options) {
     return 1;
   }
   glfwMakeContextCurrent(window);
-  glfwSwapInterval(scripted ? 0 : 1);
+  glfwSwapInterval(scripted || profiler.enabled() ? 0 : 1);
   glfwSetDropCallback(window, on_drop);
   glfwSetKeyCallback(window, on_key);
 
@@ -514,8 +561,9 @@ int run(const AppOptions& options) {
   app.image_path = app.default_image;
   // Interactive runs continue the last session; scripted runs start clean unless asked.
   std::string error;
-  const std::string session =
-      options.session.empty() && !scripted ? default_session_path() : options.session;
+  const std::string session = options.session.empty() && !scripted && !profiler.enabled()
+                                  ? default_session_path()
+                                  : options.session;
   std::error_code ec;
   if (!session.empty() && (fs::exists(session, ec) || !options.session.empty())) {
     if (load_session(session, &app, &error))
@@ -538,7 +586,7 @@ int run(const AppOptions& options) {
   ImGuiIO& io = ImGui::GetIO();
   io.IniFilename = nullptr;  // the layout is ours and lives in the session
   // Scripted screenshots must not depend on where the display's pointer happens to be.
-  if (scripted) io.ConfigFlags |= ImGuiConfigFlags_NoMouse;
+  if (scripted || profiler.enabled()) io.ConfigFlags |= ImGuiConfigFlags_NoMouse;
   float content_scale = 1, unused = 1;
   glfwGetWindowContentScale(window, &content_scale, &unused);
   float applied_scale = app.view.ui_scale * content_scale;
@@ -555,6 +603,9 @@ int run(const AppOptions& options) {
     Worker worker;
     app.worker = &worker;
     app.colormap = &colormap;
+    // A finished job wakes the loop at once, however long it was waiting for events.
+    worker.set_on_result([] { glfwPostEmptyEvent(); });
+    int extra_frames = 3;  // ImGui settles over a couple of frames after each event
 
     const auto start = std::chrono::steady_clock::now();
     int frames_since_result = -1;
@@ -566,8 +617,32 @@ int run(const AppOptions& options) {
       app.demo.auto_advance = !scripted;  // scripted runs advance when a scene is settled
     }
     while (!glfwWindowShouldClose(window) && !app.quit_requested && exit_code == 0) {
+      const bool interactive = !scripted && (!profiler.enabled() || profiler.idle_phase());
+      const double wait_s =
+          interactive ? event_wait_seconds(app, worker.busy(), extra_frames) : 0.0;
+      if (wait_s > 0) {
+        const auto wait_start = std::chrono::steady_clock::now();
+        glfwWaitEventsTimeout(wait_s);
+        const double waited =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
+        if (waited < wait_s * 0.9) {
+          extra_frames = 3;  // woken by input or a result
+        } else if (!worker.busy() && !status_may_expire(app)) {
+          // Nothing happened and nothing on screen changes: no frame to draw.
+          if (profiler.idle_phase()) {
+            profiler.on_frame(app, 0, false);
+            if (profiler.done()) {
+              report_profile(app, profiler, options.json, &exit_code);
+              break;
+            }
+          }
+          continue;
+        }
+      } else {
+        glfwPollEvents();
+        if (extra_frames > 0) --extra_frames;
+      }
       const auto frame_start = std::chrono::steady_clock::now();
-      glfwPollEvents();
       if (glfwGetWindowAttrib(window, GLFW_ICONIFIED)) {  // nothing to draw while minimised
         glfwWaitEventsTimeout(0.1);
         continue;
@@ -614,6 +689,8 @@ int run(const AppOptions& options) {
       if (upload || (app.view_dirty && app.have_result)) {
         upload_result_textures(app);
         app.view_dirty = false;
+      } else {
+        pump_texture_uploads(app);
       }
       if (app.dirty) {
         app.dirty = false;
@@ -737,14 +814,33 @@ int run(const AppOptions& options) {
         }
       }
       glfwSwapBuffers(window);
-      if (!scripted) {
+      if (profiler.enabled()) {
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (elapsed > options.timeout_s) {
+          std::fprintf(stderr, "kernelscope: --profile did not finish within %.0f s (--timeout)\n",
+                       elapsed);
+          exit_code = 1;
+          break;
+        }
+        profiler.on_frame(app,
+                          std::chrono::duration<double, std::milli>(
+                              std::chrono::steady_clock::now() - frame_start)
+                              .count(),
+                          worker.busy());
+        if (profiler.done()) {
+          report_profile(app, profiler, options.json, &exit_code);
+          break;
+        }
+      }
+      if (!scripted && !profiler.enabled()) {
         // Without vsync (some drivers, remote displays) cap the loop near 120 FPS.
         const auto spent = std::chrono::steady_clock::now() - frame_start;
         if (spent < std::chrono::milliseconds(8))
           std::this_thread::sleep_for(std::chrono::milliseconds(8) - spent);
       }
     }
-    if (!scripted) {
+    if (!scripted && !profiler.enabled()) {
       const std::string path = default_session_path();
       if (!path.empty() && !save_session(path, app, &error))
         std::fprintf(stderr, "kernelscope: %s\n", error.c_str());
@@ -805,6 +901,11 @@ int run_app(int argc, char** argv) {
                  "scripted mode: demo mode over assets/presets, showing N scenes in turn")
       ->check(CLI::Range(1, 100));
   cli.add_flag("--help-window", o.help_window, "open Help > Guide (F1)");
+  cli.add_option("--profile", o.profile,
+                 "measure the app: run N recomputes of the given setup (a new seed each), then "
+                 "2 s idle; print the job times, the longest frame and the idle CPU use, exit")
+      ->check(CLI::Range(1, 100000));
+  cli.add_flag("--json", o.json, "with --profile: print one JSON object");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

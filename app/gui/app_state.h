@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,6 @@ struct LayerView {
   int composite_w = 0, composite_h = 0;
   MapTexture kernel_sum;
   ValueRange kernel_sum_range;
-  float kernel_abs_max = 0;  // over all generated kernels, for glyph colours
   void release();
 };
 
@@ -83,11 +83,13 @@ struct AppState {
   bool dirty = true;        // settings changed: submit a compute request
   bool view_dirty = false;  // view changed: redraw the textures from the current result
   bool race_requested = false;
+  int cancelled_jobs = 0;  // jobs a newer request stopped before they finished
 
   bool have_result = false;
   ComputeResult result;  // the result on screen
   ImageSlot image;
   GLuint input_texture = 0;
+  const void* input_rgb_uploaded = nullptr;  // the ImageSlot::rgb the texture holds
   int input_tex_w = 0, input_tex_h = 0;
   LayerView conv_view, involution_view;
 
@@ -107,6 +109,9 @@ struct AppState {
   // Timing.
   std::deque<float> history_ms;  // compute time of recent results
   double draw_ms = 0;            // texture upload + colour-map pass of the last result
+  double upload_ms = 0;          // of the uploads so far (they are spread over frames)
+  // Texture uploads of the result on screen still to do, a few per frame (display.cpp).
+  std::vector<std::function<void()>> upload_queue;
   std::vector<RaceRow> race_rows;
   bool race_running = false;
   std::string race_notice;
@@ -149,7 +154,10 @@ bool output_pixel_for(const AppState& app, bool involution, int x, int y, int* o
 // Receptive field of output pixel (ox, oy) in input coordinates: top-left and extent.
 void receptive_field(const AppState& app, bool involution, int ox, int oy, int* x0, int* y0,
                      int* extent, int* step);
-// Uploads the current result's image and maps into textures (after a result or view change).
+// Queues the current result's image and maps for upload into textures (after a result or
+// view change) and does the first of them; pump_texture_uploads does the rest, a frame's
+// budget at a time, and returns true while some remain.
 void upload_result_textures(AppState& app);
+bool pump_texture_uploads(AppState& app);
 
 }  // namespace ks::app

@@ -19,26 +19,91 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// Textures larger than this are not guaranteed by OpenGL drivers, so images beyond it are
-// always previewed downscaled.
+// Textures larger than this are not guaranteed by OpenGL drivers, so only images beyond it
+// are computed on a downscaled copy; everything else runs at full resolution.
 constexpr int64_t kMaxDisplaySide = 8192;
 
-int preview_factor(const Tensor& image, bool preview) {
+int display_factor(const Tensor& image) {
   const int64_t h = image.dim(2), w = image.dim(3);
   int factor = 1;
-  if (preview && h * w > kPreviewPixels)
-    factor = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(h * w) / 1.0e6)));
   while ((h + factor - 1) / factor > kMaxDisplaySide || (w + factor - 1) / factor > kMaxDisplaySide)
     ++factor;
   return factor;
 }
 
-void update_compute_copy(ImageSlot* slot, bool preview) {
-  const int factor = preview_factor(*slot->full, preview);
+std::vector<uint8_t> image_rgb(const Tensor& image) {
+  const int64_t c = image.dim(1), plane = image.dim(2) * image.dim(3);
+  // Images load into [0, 1]; arrays may hold anything, so map their range instead.
+  float lo = 0, hi = 1;
+  const auto [mn, mx] = std::minmax_element(image.data.begin(), image.data.end());
+  if (mn != image.data.end() && (*mn < 0 || *mx > 1)) {
+    lo = *mn;
+    hi = *mx > *mn ? *mx : *mn + 1;
+  }
+  std::vector<uint8_t> rgb(static_cast<size_t>(plane * 3));
+  for (int64_t k = 0; k < 3; ++k) {
+    const float* src = image.ptr() + (c >= 3 ? k : 0) * plane;
+    for (int64_t i = 0; i < plane; ++i) {
+      float v = (src[i] - lo) / (hi - lo);
+      v = std::isfinite(v) ? std::clamp(v, 0.0f, 1.0f) : 0.0f;
+      rgb[static_cast<size_t>(i * 3 + k)] = static_cast<uint8_t>(v * 255.0f + 0.5f);
+    }
+  }
+  return rgb;
+}
+
+void update_compute_copy(ImageSlot* slot) {
+  const int factor = display_factor(*slot->full);
   if (slot->compute && factor == slot->downscale) return;
   slot->downscale = factor;
   slot->compute =
       factor == 1 ? slot->full : std::make_shared<Tensor>(downscale(*slot->full, factor));
+  slot->rgb = std::make_shared<std::vector<uint8_t>>(image_rgb(*slot->compute));
+}
+
+// The scans the display needs, done here on the worker: per-plane min/max and the
+// composite, so the UI thread only uploads.
+void scan_result(OpResult* r) {
+  if (!r->ran) return;
+  const Tensor& out = r->output;
+  const int64_t c = out.dim(1), plane = out.dim(2) * out.dim(3);
+  r->channel_ranges.clear();
+  for (int64_t ch = 0; ch < c; ++ch)
+    r->channel_ranges.push_back(plane_range(out.ptr() + ch * plane, plane, false));
+  r->kernel_sum_ranges.clear();
+  if (!r->kernel_sum.empty())
+    for (int64_t g = 0; g < r->kernel_sum.dim(1); ++g)
+      r->kernel_sum_ranges.push_back(plane_range(r->kernel_sum.ptr() + g * plane, plane, false));
+  r->composite.clear();
+  if (c != 3) return;
+  ValueRange layer = r->channel_ranges[0];
+  for (const ValueRange& v : r->channel_ranges) {
+    layer.lo = std::min(layer.lo, v.lo);
+    layer.hi = std::max(layer.hi, v.hi);
+  }
+  const float span = layer.hi > layer.lo ? layer.hi - layer.lo : 1.0f;
+  r->composite.resize(static_cast<size_t>(plane * 3));
+  for (int64_t k = 0; k < 3; ++k) {
+    const float* src = out.ptr() + k * plane;
+    for (int64_t i = 0; i < plane; ++i) {
+      float v = (src[i] - layer.lo) / span;
+      v = std::isfinite(v) ? std::clamp(v, 0.0f, 1.0f) : 0.0f;
+      r->composite[static_cast<size_t>(i * 3 + k)] = static_cast<uint8_t>(v * 255.0f + 0.5f);
+    }
+  }
+}
+
+// The kernel-sum map of a full kernels tensor (the notebook variant makes only that).
+Tensor sum_of_taps(const Tensor& kernels) {
+  const int64_t G = kernels.dim(1), KK = kernels.dim(2), plane = kernels.dim(3) * kernels.dim(4);
+  Tensor sum({1, G, kernels.dim(3), kernels.dim(4)});
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t t = 0; t < KK; ++t) {
+      const float* src = kernels.ptr() + (g * KK + t) * plane;
+      float* dst = sum.ptr() + g * plane;
+      for (int64_t i = 0; i < plane; ++i) dst[i] += src[i];
+    }
+  return sum;
 }
 
 void apply_relu(Tensor* t) {
@@ -65,23 +130,38 @@ ConvWeights conv_layer(const Tensor& input, const OpSettings& s, ConvParams* p) 
   return w;
 }
 
+// The app asks for the kernel-sum map, never the full tensor: that is what the cap counts.
 InvolutionWeights involution_layer(const Tensor& input, const OpSettings& s, InvolutionParams* p) {
   *p = involution_params(s, input.dim(1));
   const bool from_file = s.weights == WeightSource::File;
   InvolutionWeights w;
   if (from_file) w = make_involution_weights(s, p);
-  check_memory_cap(involution_memory_bytes(input.shape, *p), cap_bytes(s), "this involution");
+  check_memory_cap(involution_memory_bytes(input.shape, *p, KernelsMode::Sum), cap_bytes(s),
+                   "this involution");
   if (!from_file) w = make_involution_weights(s, p);
   return w;
 }
 
-OpResult run_conv(const Tensor& input, const OpSettings& s, Backend& backend) {
+// A single run: the input it reads, the recycled result whose storage it reuses, the cancel.
+struct RunContext {
+  std::shared_ptr<const Tensor> input;
+  OpResult* recycled = nullptr;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+OpResult run_conv(const RunContext& ctx, const OpSettings& s, Backend& backend) {
+  const Tensor& input = *ctx.input;
   OpResult r;
+  r.input = ctx.input;
+  r.memory_cap = cap_bytes(s);
   r.conv_weights = conv_layer(input, s, &r.conv);
   Backend* b = &backend;
   if (!b->supports(r.conv)) b = find_backend("cpu-ref");
   r.backend = b->name();
-  r.output = b->conv2d(input, r.conv, r.conv_weights, &r.times);
+  if (ctx.recycled) r.output = std::move(ctx.recycled->output);
+  RunOptions options;
+  options.cancel = ctx.cancel;
+  b->conv2d_into(input, r.conv, r.conv_weights, options, &r.output, &r.times);
   r.relu = s.relu;
   if (s.relu) apply_relu(&r.output);
   r.flops = conv_flops(input.shape, r.conv);
@@ -91,8 +171,11 @@ OpResult run_conv(const Tensor& input, const OpSettings& s, Backend& backend) {
 
 // The seed notebook's inv() (notebook_variant.h), with seeded random weights: plain loops on
 // the CPU whatever backend is chosen.
-OpResult run_notebook_variant(const Tensor& input, const OpSettings& s) {
+OpResult run_notebook_variant(const RunContext& ctx, const OpSettings& s) {
+  const Tensor& input = *ctx.input;
   OpResult r;
+  r.input = ctx.input;
+  r.memory_cap = cap_bytes(s);
   r.notebook = true;
   r.involution = involution_params(s, input.dim(1));
   r.involution.stride = 1;
@@ -113,6 +196,7 @@ OpResult run_notebook_variant(const Tensor& input, const OpSettings& s) {
   r.times.total_ms = r.times.aggregation_ms = ms_since(start);
   r.output = r.notebook_result.output;
   r.kernels = r.notebook_result.kernels;
+  r.kernel_sum = sum_of_taps(r.kernels);
   r.relu = s.relu;
   if (s.relu) apply_relu(&r.output);
   r.backend = "notebook loops";
@@ -127,16 +211,27 @@ OpResult run_notebook_variant(const Tensor& input, const OpSettings& s) {
   return r;
 }
 
-OpResult run_involution(const Tensor& input, const OpSettings& s, Backend& backend) {
-  if (s.notebook_variant) return run_notebook_variant(input, s);
+OpResult run_involution(const RunContext& ctx, const OpSettings& s, Backend& backend) {
+  if (s.notebook_variant) return run_notebook_variant(ctx, s);
+  const Tensor& input = *ctx.input;
   OpResult r;
+  r.input = ctx.input;
+  r.memory_cap = cap_bytes(s);
   r.involution_weights = involution_layer(input, s, &r.involution);
   Backend* b = &backend;
   if (!b->supports(r.involution)) b = find_backend("cpu-ref");
   r.backend = b->name();
-  InvolutionResult out = b->involution2d(input, r.involution, r.involution_weights, &r.times);
+  InvolutionResult out;
+  if (ctx.recycled) {
+    out.output = std::move(ctx.recycled->output);
+    out.kernel_sum = std::move(ctx.recycled->kernel_sum);
+  }
+  RunOptions options;
+  options.kernels = KernelsMode::Sum;  // the screen shows the sum map; pixels come from kernels_at
+  options.cancel = ctx.cancel;
+  b->involution2d_into(input, r.involution, r.involution_weights, options, &out, &r.times);
   r.output = std::move(out.output);
-  r.kernels = std::move(out.kernels);
+  r.kernel_sum = std::move(out.kernel_sum);
   r.relu = s.relu;
   if (s.relu) apply_relu(&r.output);
   r.flops = involution_flops(input.shape, r.involution);
@@ -148,6 +243,8 @@ template <typename Fn>
 OpResult guarded(Fn&& fn) {
   try {
     return fn();
+  } catch (const Cancelled&) {
+    throw;  // the whole job stops
   } catch (const std::exception& e) {
     OpResult r;
     r.error = e.what();
@@ -157,7 +254,8 @@ OpResult guarded(Fn&& fn) {
 
 // Best of a few runs within a time budget, so a slow reference backend does not stall the race.
 template <typename Fn>
-double best_ms(Fn&& run, const std::function<bool()>& cancelled) {
+double best_ms(Fn&& run, const std::atomic<bool>& cancel) {
+  auto cancelled = [&] { return cancel.load(); };
   double best = -1;
   const auto start = Clock::now();
   for (int i = 0; i < 4; ++i) {
@@ -171,7 +269,8 @@ double best_ms(Fn&& run, const std::function<bool()>& cancelled) {
 }
 
 void run_race(const Tensor& input, const OpSettings& s, ComputeResult* result,
-              const std::function<bool()>& cancelled) {
+              const std::atomic<bool>& cancel) {
+  auto cancelled = [&] { return cancel.load(); };
   const bool want_conv = s.operation != Operation::Involution;
   const bool want_inv = s.operation != Operation::Convolution;
   ConvParams cp;
@@ -198,16 +297,16 @@ void run_race(const Tensor& input, const OpSettings& s, ComputeResult* result,
               StageTimes t;
               b->conv2d(input, cp, cw, &t);
             },
-            cancelled);
+            cancel);
         row.conv_gflops = conv_flops(input.shape, cp) / (row.conv_ms * 1e6);
       }
       if (want_inv && b->supports(ip)) {
         row.involution_ms = best_ms(
             [&] {
               StageTimes t;
-              b->involution2d(input, ip, iw, &t);
+              b->involution2d(input, ip, iw, &t, KernelsMode::Sum);  // what the screen asks
             },
-            cancelled);
+            cancel);
         row.involution_gflops = involution_flops(input.shape, ip) / (row.involution_ms * 1e6);
       }
       if (row.conv_ms < 0 && row.involution_ms < 0) row.note = "does not support these parameters";
@@ -278,7 +377,7 @@ Tensor downscale(const Tensor& image, int f) {
 }
 
 ComputeResult compute(const ComputeRequest& req, ImageSlot* cache,
-                      const std::function<bool()>& cancelled) {
+                      const std::atomic<bool>& cancel, ComputeResult* recycled) {
   const auto start = Clock::now();
   ComputeResult result;
   result.id = req.id;
@@ -298,55 +397,117 @@ ComputeResult compute(const ComputeRequest& req, ImageSlot* cache,
       cache->compute.reset();
     } catch (const std::exception& e) {
       result.load_error = e.what();
-      if (!cache->full) {  // nothing to keep: the bundled sample, else the test pattern
-        cache->path.clear();
-        cache->compute.reset();
-        try {
-          if (!req.fallback_path.empty()) {
-            cache->full = std::make_shared<Tensor>(load_input(req.fallback_path));
-            cache->path = req.fallback_path;
-          }
-        } catch (const std::exception&) {
-        }
-        if (!cache->full) cache->full = std::make_shared<Tensor>(test_pattern());
+      if (cache->full) {
+        // The old image and its result stay on screen untouched: nothing to recompute.
+        result.image = *cache;
+        result.job_ms = ms_since(start);
+        return result;
       }
+      // Nothing to keep: the bundled sample, else the test pattern.
+      cache->path.clear();
+      cache->compute.reset();
+      try {
+        if (!req.fallback_path.empty()) {
+          cache->full = std::make_shared<Tensor>(load_input(req.fallback_path));
+          cache->path = req.fallback_path;
+        }
+      } catch (const std::exception&) {
+      }
+      if (!cache->full) cache->full = std::make_shared<Tensor>(test_pattern());
     }
   }
-  update_compute_copy(cache, req.settings.preview);
+  update_compute_copy(cache);
   result.image = *cache;
-  const Tensor& input = *cache->compute;
   const OpSettings& s = req.settings;
 
-  if (req.race) {
-    try {
-      run_race(input, s, &result, cancelled);
-    } catch (const std::exception& e) {
-      result.notice = e.what();
+  try {
+    if (req.race) {
+      try {
+        run_race(*cache->compute, s, &result, cancel);
+      } catch (const Cancelled&) {
+        throw;
+      } catch (const std::exception& e) {
+        result.notice = e.what();
+      }
+    } else {
+      Backend* backend = nullptr;
+      try {
+        backend = &pick_backend(s.backend, &result.notice);
+      } catch (const std::exception& e) {
+        result.notice = std::string(e.what()) + "; using cpu-ref";
+        backend = find_backend("cpu-ref");
+      }
+      // With "auto", a GPU that fails at run time (out of GPU memory, say) hands the work to
+      // the CPU and says so in the notice; a backend the user chose reports the error.
+      const bool fallback = s.backend == "auto";
+      RunContext conv_ctx{cache->compute, recycled ? &recycled->conv : nullptr, &cancel};
+      RunContext inv_ctx{cache->compute, recycled ? &recycled->involution : nullptr, &cancel};
+      if (s.operation != Operation::Involution)
+        result.conv = guarded([&] {
+          return run_with_cpu_fallback(*backend, fallback, &result.notice,
+                                       [&](Backend& b) { return run_conv(conv_ctx, s, b); });
+        });
+      if (s.operation != Operation::Convolution)
+        result.involution = guarded([&] {
+          return run_with_cpu_fallback(*backend, fallback, &result.notice,
+                                       [&](Backend& b) { return run_involution(inv_ctx, s, b); });
+        });
+      scan_result(&result.conv);
+      scan_result(&result.involution);
     }
-  } else {
-    Backend* backend = nullptr;
-    try {
-      backend = &pick_backend(s.backend, &result.notice);
-    } catch (const std::exception& e) {
-      result.notice = std::string(e.what()) + "; using cpu-ref";
-      backend = find_backend("cpu-ref");
+  } catch (const Cancelled&) {
+    result.cancelled = true;
+    // What ran is dropped, but its storage goes back to the next job.
+    if (recycled) {
+      if (!result.conv.output.empty()) recycled->conv.output = std::move(result.conv.output);
+      if (!result.involution.output.empty())
+        recycled->involution.output = std::move(result.involution.output);
     }
-    // With "auto", a GPU that fails at run time (out of GPU memory, say) hands the work to
-    // the CPU and says so in the notice; a backend the user chose reports the error.
-    const bool fallback = s.backend == "auto";
-    if (s.operation != Operation::Involution)
-      result.conv = guarded([&] {
-        return run_with_cpu_fallback(*backend, fallback, &result.notice,
-                                     [&](Backend& b) { return run_conv(input, s, b); });
-      });
-    if (s.operation != Operation::Convolution)
-      result.involution = guarded([&] {
-        return run_with_cpu_fallback(*backend, fallback, &result.notice,
-                                     [&](Backend& b) { return run_involution(input, s, b); });
-      });
+    result.conv = OpResult();
+    result.involution = OpResult();
   }
   result.job_ms = ms_since(start);
   return result;
+}
+
+const std::vector<float>& kernels_at(const OpResult& r, int oy, int ox) {
+  static const std::vector<float> none;
+  if (!r.ran || r.output.rank() != 4) return none;
+  const int64_t ho = r.output.dim(2), wo = r.output.dim(3);
+  if (oy < 0 || ox < 0 || oy >= ho || ox >= wo) return none;
+  const int64_t key = oy * wo + ox;
+  if (auto it = r.kernel_cache.find(key); it != r.kernel_cache.end()) return it->second;
+  if (r.kernel_cache.size() > 20000) r.kernel_cache.clear();  // a long session of hovering
+  std::vector<float> values;
+  if (r.kernels.rank() == 5) {  // the notebook variant's own tensor
+    const int64_t rows = r.kernels.dim(1) * r.kernels.dim(2);
+    for (int64_t row = 0; row < rows; ++row) values.push_back(r.kernels.ptr()[(row * ho + oy) * wo + ox]);
+  } else if (r.input && !r.involution_weights.span_weight.empty()) {
+    try {
+      Backend* b = find_backend(r.backend);
+      if (!b) b = &cpu_fallback_backend();
+      const Tensor at = b->involution_kernels_at(*r.input, r.involution, r.involution_weights,
+                                                 {OutputPixel{oy, ox}});
+      values.assign(at.data.begin(), at.data.end());
+    } catch (const std::exception&) {
+      return none;
+    }
+  } else {
+    return none;
+  }
+  return r.kernel_cache.emplace(key, std::move(values)).first->second;
+}
+
+Tensor full_kernels(const OpResult& r) {
+  if (r.kernels.rank() == 5) return r.kernels;
+  if (!r.ran || !r.input || r.involution_weights.span_weight.empty())
+    throw Error("no involution result to export");
+  check_memory_cap(involution_memory_bytes(r.input->shape, r.involution, KernelsMode::Full),
+                   r.memory_cap, "exporting the full kernels tensor");
+  Backend* b = &cpu_fallback_backend();
+  if (!b->supports(r.involution)) b = find_backend("cpu-ref");
+  return b->involution2d(*r.input, r.involution, r.involution_weights, nullptr, KernelsMode::Full)
+      .kernels;
 }
 
 }  // namespace ks::app

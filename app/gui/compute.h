@@ -3,26 +3,31 @@
 // Nothing here touches OpenGL or ImGui.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "gui/settings.h"
 #include "kernelscope/backend.h"
+#include "kernelscope/colormap.h"
 #include "kernelscope/notebook_variant.h"
 #include "kernelscope/ops.h"
 
 namespace ks::app {
 
 // The image being looked at: the file as loaded and the copy the operators run on (the
-// same tensor unless the preview downscale is active).
+// same tensor unless the image is beyond what a texture can hold, kMaxDisplaySide).
 struct ImageSlot {
   std::string path;
   std::shared_ptr<const Tensor> full;
   std::shared_ptr<const Tensor> compute;
   int downscale = 1;  // compute is full averaged over downscale x downscale blocks
+  // compute as RGB bytes for its texture, made on the worker once per image.
+  std::shared_ptr<const std::vector<uint8_t>> rgb;
 };
 
 struct OpResult {
@@ -30,7 +35,21 @@ struct OpResult {
   std::string error;  // one line, shown in the app; empty when it ran
   Tensor output;      // [1, C_out, H_out, W_out], after the activation
   bool relu = false;  // the activation was ReLU
-  Tensor kernels;     // involution: [1, G, K*K, H_out, W_out]
+  // Involution: the kernel-sum map [1, G, H_out, W_out]. The full kernels tensor is made
+  // only by the notebook variant (its own loops) and for exports (full_kernels below); the
+  // screen asks for the kernels of single pixels (kernels_at).
+  Tensor kernel_sum;
+  Tensor kernels;  // notebook variant only: [1, G, K*K, H_out, W_out]
+  // Scans of the result made on the worker, so the UI thread never walks a large tensor:
+  // each output channel's and each kernel-sum group's finite min/max, and the RGB
+  // composite of a 3-channel output over the layer's range.
+  std::vector<ValueRange> channel_ranges;
+  std::vector<ValueRange> kernel_sum_ranges;
+  std::vector<uint8_t> composite;
+  std::shared_ptr<const Tensor> input;  // what ran, for kernels_at and exports
+  int64_t memory_cap = 0;               // bytes, the settings' cap (exports honour it)
+  // Per-pixel kernels already asked for, keyed by y * W_out + x (UI thread only).
+  mutable std::unordered_map<int64_t, std::vector<float>> kernel_cache;
   ConvParams conv;
   ConvWeights conv_weights;
   InvolutionParams involution;
@@ -73,12 +92,26 @@ struct ComputeResult {
   OpResult involution;
   std::vector<RaceRow> race_rows;
   double job_ms = 0;
+  bool cancelled = false;  // a newer request stopped this one; nothing in it is shown
 };
 
-// Loads request.image_path into cache unless it is already there (a failure keeps the old
-// image and reports load_error), then computes. cancelled() is polled between race runs.
+// Loads request.image_path into cache unless it is already there, then computes. A load
+// failure keeps the old image and reports load_error without computing anything (the old
+// result stays on screen). cancel, once set, stops the engine between tiles (the result
+// comes back with cancelled set). recycled is an older result the UI no longer shows:
+// its tensors' storage is reused, so a stream of recomputes touches no fresh memory.
 ComputeResult compute(const ComputeRequest& request, ImageSlot* cache,
-                      const std::function<bool()>& cancelled);
+                      const std::atomic<bool>& cancel, ComputeResult* recycled = nullptr);
+
+// The G*K*K kernels generated at output pixel (oy, ox) of an involution result, row
+// g*K*K + tap; empty when r holds no involution or the pixel is outside its output. Asked of
+// the engine per pixel (Backend::involution_kernels_at) and cached in r; cheap enough for
+// the UI thread (a few pixels' generation).
+const std::vector<float>& kernels_at(const OpResult& r, int oy, int ox);
+
+// The full kernels tensor [1, G, K*K, H_out, W_out] of an involution result, for exports:
+// computed now on the CPU, under the result's memory cap (throws ks::Error when over).
+Tensor full_kernels(const OpResult& r);
 
 // A 320 x 240 RGB test pattern, for when no sample image can be found.
 Tensor test_pattern();

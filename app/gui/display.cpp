@@ -30,14 +30,12 @@ std::vector<uint8_t> image_to_rgb(const Tensor& image) {
   return rgb;
 }
 
-std::vector<ValueRange> map_ranges(const Tensor& output, ScaleMode mode, ValueRange* layer) {
-  const int64_t c = output.dim(1), plane = output.dim(2) * output.dim(3);
-  std::vector<ValueRange> ranges;
+std::vector<ValueRange> map_ranges(const std::vector<ValueRange>& channel_ranges, ScaleMode mode,
+                                   ValueRange* layer) {
+  std::vector<ValueRange> ranges = channel_ranges;
   ValueRange all{0, 0};
   bool first = true;
-  for (int64_t ch = 0; ch < c; ++ch) {
-    ValueRange r = plane_range(output.ptr() + ch * plane, plane, false);
-    ranges.push_back(r);
+  for (const ValueRange& r : ranges) {
     all.lo = first ? r.lo : std::min(all.lo, r.lo);
     all.hi = first ? r.hi : std::max(all.hi, r.hi);
     first = false;
@@ -53,6 +51,22 @@ std::vector<ValueRange> map_ranges(const Tensor& output, ScaleMode mode, ValueRa
     if (r.hi <= r.lo) r.hi = r.lo + 1e-6f;
   *layer = all;
   return ranges;
+}
+
+std::vector<ValueRange> map_ranges(const Tensor& output, ScaleMode mode, ValueRange* layer) {
+  const int64_t c = output.dim(1), plane = output.dim(2) * output.dim(3);
+  std::vector<ValueRange> channel_ranges;
+  for (int64_t ch = 0; ch < c; ++ch)
+    channel_ranges.push_back(plane_range(output.ptr() + ch * plane, plane, false));
+  return map_ranges(channel_ranges, mode, layer);
+}
+
+ValueRange kernel_sum_display_range(ValueRange raw) {
+  // Symmetric about 0 on the diverging map, so the sign of a kernel's sum reads at a glance.
+  const float m = std::max(std::fabs(raw.lo), std::fabs(raw.hi));
+  ValueRange range{-m, m};
+  if (range.hi <= range.lo) range = {range.lo - 1, range.hi + 1};
+  return range;
 }
 
 Tensor kernel_sum_plane(const Tensor& kernels, int group) {
@@ -81,35 +95,51 @@ std::vector<uint8_t> composite_rgb(const Tensor& output, ValueRange range) {
 
 namespace {
 
-void upload_layer(AppState& app, const OpResult& r, LayerView* view) {
-  if (!r.ran) {
+// A 3840 x 2160 plane is 33 MB of floats: uploading every map of a result in one frame would
+// freeze the UI for hundreds of milliseconds. The uploads are queued instead, and each frame
+// takes queued steps until its budget is spent.
+constexpr double kUploadBudgetMs = 12;
+// Rows per upload step: about 1 MB of floats, a few milliseconds even for software OpenGL.
+int strip_rows(int width) { return std::max(1, (1 << 18) / std::max(1, width)); }
+
+// Queues fn(row0, row1) over the rows of a height-row image, a strip per step.
+template <class Fn>
+void queue_strips(AppState& app, int width, int height, Fn fn) {
+  const int rows = strip_rows(width);
+  for (int r0 = 0; r0 < height; r0 += rows) {
+    const int r1 = std::min(height, r0 + rows);
+    app.upload_queue.push_back([fn, r0, r1] { fn(r0, r1); });
+  }
+}
+
+void queue_layer(AppState& app, const OpResult& r, LayerView* view) {
+  if (!r.ran || r.output.rank() != 4 || r.channel_ranges.empty()) {
     view->release();
     return;
   }
-  const Tensor& out = r.output;
-  const int c = static_cast<int>(out.dim(1)), h = static_cast<int>(out.dim(2)),
-            w = static_cast<int>(out.dim(3));
-  view->ranges = map_ranges(out, app.view.scale, &view->layer_range);
+  const int c = static_cast<int>(r.output.dim(1)), h = static_cast<int>(r.output.dim(2)),
+            w = static_cast<int>(r.output.dim(3));
+  view->ranges = map_ranges(r.channel_ranges, app.view.scale, &view->layer_range);
   for (size_t i = static_cast<size_t>(c); i < view->maps.size(); ++i) view->maps[i].release();
   view->maps.resize(static_cast<size_t>(c));
   for (int ch = 0; ch < c; ++ch)
-    app.colormap->draw(out.ptr() + static_cast<int64_t>(ch) * h * w, w, h, app.view.colormap,
-                       view->ranges[static_cast<size_t>(ch)], &view->maps[static_cast<size_t>(ch)]);
-  if (c == 3) {
-    ValueRange layer;
-    map_ranges(out, ScaleMode::PerLayer, &layer);
-    upload_rgb_texture(&view->composite, &view->composite_w, &view->composite_h, w, h,
-                       composite_rgb(out, layer));
-  }
-  if (r.kernels.rank() == 5 && !r.kernels.empty()) {
-    const Tensor sum = kernel_sum_plane(r.kernels, app.kernel_group);
-    ValueRange range = plane_range(sum.ptr(), sum.numel(), true);
-    if (range.hi <= range.lo) range = {range.lo - 1, range.hi + 1};
-    view->kernel_sum_range = range;
-    view->kernel_abs_max = 0;
-    for (float v : r.kernels.data)
-      if (std::isfinite(v)) view->kernel_abs_max = std::max(view->kernel_abs_max, std::fabs(v));
-    app.colormap->draw(sum.ptr(), w, h, Colormap::Diverging, range, &view->kernel_sum);
+    queue_strips(app, w, h, [&app, &r, view, ch, h, w](int r0, int r1) {
+      app.colormap->draw(r.output.ptr() + static_cast<int64_t>(ch) * h * w, w, h,
+                         app.view.colormap, view->ranges[static_cast<size_t>(ch)],
+                         &view->maps[static_cast<size_t>(ch)], r0, r1);
+    });
+  if (!r.composite.empty())
+    queue_strips(app, w, h, [&r, view, h, w](int r0, int r1) {
+      upload_rgb_texture(&view->composite, &view->composite_w, &view->composite_h, w, h,
+                         r.composite, r0, r1);
+    });
+  if (!r.kernel_sum.empty() && !r.kernel_sum_ranges.empty()) {
+    const int g = std::clamp(app.kernel_group, 0, static_cast<int>(r.kernel_sum.dim(1)) - 1);
+    view->kernel_sum_range = kernel_sum_display_range(r.kernel_sum_ranges[static_cast<size_t>(g)]);
+    queue_strips(app, w, h, [&app, &r, view, g, h, w](int r0, int r1) {
+      app.colormap->draw(r.kernel_sum.ptr() + static_cast<int64_t>(g) * h * w, w, h,
+                         Colormap::Diverging, view->kernel_sum_range, &view->kernel_sum, r0, r1);
+    });
   } else {
     view->kernel_sum.release();
   }
@@ -118,16 +148,41 @@ void upload_layer(AppState& app, const OpResult& r, LayerView* view) {
 }  // namespace
 
 void upload_result_textures(AppState& app) {
+  app.upload_queue.clear();
+  app.upload_ms = 0;
+  const ImageSlot& image = app.image;
+  // The input texture only when the image changed: a recompute of the same image does not
+  // re-upload it.
+  if (image.compute && image.rgb && app.input_rgb_uploaded != image.rgb.get()) {
+    const int w = static_cast<int>(image.compute->dim(3)), h = static_cast<int>(image.compute->dim(2));
+    queue_strips(app, w, h, [&app, w, h](int r0, int r1) {
+      upload_rgb_texture(&app.input_texture, &app.input_tex_w, &app.input_tex_h, w, h,
+                         *app.image.rgb, r0, r1);
+      if (r1 == h) app.input_rgb_uploaded = app.image.rgb.get();  // complete
+    });
+  }
+  queue_layer(app, app.result.conv, &app.conv_view);
+  queue_layer(app, app.result.involution, &app.involution_view);
+  pump_texture_uploads(app);
+}
+
+bool pump_texture_uploads(AppState& app) {
+  if (app.upload_queue.empty()) return false;
   const auto start = std::chrono::steady_clock::now();
-  const Tensor& image = *app.image.compute;
-  upload_rgb_texture(&app.input_texture, &app.input_tex_w, &app.input_tex_h,
-                     static_cast<int>(image.dim(3)), static_cast<int>(image.dim(2)),
-                     image_to_rgb(image));
-  upload_layer(app, app.result.conv, &app.conv_view);
-  upload_layer(app, app.result.involution, &app.involution_view);
-  glFinish();  // so draw_ms measures the GPU work, not just queuing it
-  app.draw_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  auto spent = [&] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+  };
+  size_t done = 0;
+  while (done < app.upload_queue.size() && (done == 0 || spent() < kUploadBudgetMs)) {
+    app.upload_queue[done]();
+    ++done;
+    glFinish();  // the budget counts the GL work, not just queuing it
+  }
+  app.upload_queue.erase(app.upload_queue.begin(), app.upload_queue.begin() + done);
+  app.upload_ms += spent();
+  if (app.upload_queue.empty()) app.draw_ms = app.upload_ms;  // the whole result's uploads
+  return !app.upload_queue.empty();
 }
 
 }  // namespace ks::app

@@ -15,7 +15,13 @@ namespace ks::app {
 // tensor's own range when it leaves [0, 1].
 std::vector<uint8_t> image_to_rgb(const Tensor& image);
 // The range of each channel of [1, C, H, W] under a scale mode; *layer gets the layer range.
+// The first form scans the tensor (exports); the second starts from each channel's own
+// min/max, which the worker has already scanned (the screen).
 std::vector<ValueRange> map_ranges(const Tensor& output, ScaleMode mode, ValueRange* layer);
+std::vector<ValueRange> map_ranges(const std::vector<ValueRange>& channel_ranges, ScaleMode mode,
+                                   ValueRange* layer);
+// The kernel-sum map's colour range from its raw min/max.
+ValueRange kernel_sum_display_range(ValueRange raw);
 // [H, W]: the sum of the K*K taps of one group's generated kernels, from [1, G, K*K, H, W].
 Tensor kernel_sum_plane(const Tensor& kernels, int group);
 // Channels 0-2 of [1, 3, H, W] as RGB, each mapped through the same range.

@@ -168,8 +168,9 @@ void export_conv_kernels(const AppState& app, const std::string& dir,
 void export_involution_kernels(const AppState& app, const std::string& dir,
                                std::vector<std::string>* out) {
   const OpResult& r = app.result.involution;
-  if (!r.ran || r.kernels.rank() != 5 || r.kernels.empty()) return;
-  const Tensor& kt = r.kernels;
+  if (!r.ran || r.output.rank() != 4) return;
+  // The screen never holds the full tensor; an export asks the engine for it now.
+  const Tensor kt = full_kernels(r);
   const int g_count = static_cast<int>(kt.dim(1)), k = static_cast<int>(r.involution.kernel_size);
   const int ho = static_cast<int>(kt.dim(3)), wo = static_cast<int>(kt.dim(4)), taps = k * k;
   int fx = 0, fy = 0, ox = wo / 2, oy = ho / 2;

@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include <algorithm>
+
 #include "ks_shaders.h"
 
 namespace ks::app {
@@ -88,7 +90,9 @@ void ColormapPass::shutdown() {
 }
 
 void ColormapPass::draw(const float* plane, int width, int height, Colormap map, ValueRange range,
-                        MapTexture* tex) {
+                        MapTexture* tex, int row0, int row1) {
+  if (row1 < 0 || row1 > height) row1 = height;
+  row0 = std::clamp(row0, 0, row1);
   glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
   if (tex->width != width || tex->height != height || !tex->values) {
     tex->release();
@@ -109,7 +113,8 @@ void ColormapPass::draw(const float* plane, int width, int height, Colormap map,
       std::fprintf(stderr, "kernelscope: colour-map framebuffer incomplete\n");
   }
   glBindTexture(GL_TEXTURE_2D, tex->values);
-  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, width, height, GL_RED, GL_FLOAT, plane);
+  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, row0, width, row1 - row0, GL_RED, GL_FLOAT,
+                  plane + static_cast<int64_t>(row0) * width);
 
   GLint viewport[4];
   glGetIntegerv(GL_VIEWPORT, viewport);
@@ -127,7 +132,11 @@ void ColormapPass::draw(const float* plane, int width, int height, Colormap map,
   glActiveTexture(GL_TEXTURE1);
   glBindTexture(GL_TEXTURE_2D, luts_[static_cast<size_t>(map)]);
   glBindVertexArray(vao_);
+  // Only the rows just uploaded are shaded (texture row r is framebuffer row r).
+  glEnable(GL_SCISSOR_TEST);
+  glScissor(0, row0, width, row1 - row0);
   glDrawArrays(GL_TRIANGLES, 0, 3);
+  glDisable(GL_SCISSOR_TEST);
   glBindVertexArray(0);
   glActiveTexture(GL_TEXTURE0);
   glUseProgram(0);
@@ -136,21 +145,22 @@ void ColormapPass::draw(const float* plane, int width, int height, Colormap map,
 }
 
 void upload_rgb_texture(GLuint* tex, int* tex_w, int* tex_h, int width, int height,
-                        const std::vector<uint8_t>& rgb) {
+                        const std::vector<uint8_t>& rgb, int row0, int row1) {
+  if (row1 < 0 || row1 > height) row1 = height;
+  row0 = std::clamp(row0, 0, row1);
   glPixelStorei(GL_UNPACK_ALIGNMENT, 1);  // RGB rows of odd widths are not 4-byte aligned
   if (!*tex || *tex_w != width || *tex_h != height) {
     if (*tex) glDeleteTextures(1, tex);
     glGenTextures(1, tex);
     glBindTexture(GL_TEXTURE_2D, *tex);
     set_filters(GL_LINEAR, GL_LINEAR);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, width, height, 0, GL_RGB, GL_UNSIGNED_BYTE,
-                 rgb.data());
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, width, height, 0, GL_RGB, GL_UNSIGNED_BYTE, nullptr);
     *tex_w = width;
     *tex_h = height;
-    return;
   }
   glBindTexture(GL_TEXTURE_2D, *tex);
-  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, width, height, GL_RGB, GL_UNSIGNED_BYTE, rgb.data());
+  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, row0, width, row1 - row0, GL_RGB, GL_UNSIGNED_BYTE,
+                  rgb.data() + static_cast<size_t>(row0) * static_cast<size_t>(width) * 3);
 }
 
 void set_magnification(GLuint tex, bool nearest) {

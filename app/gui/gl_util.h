@@ -31,8 +31,10 @@ class ColormapPass {
   bool init(std::string* error);
   void shutdown();
   // Uploads `plane` (width x height floats, row 0 at the top) and colour-maps it into tex.
+  // Rows [row0, row1) of the plane (row1 < 0: to the end), so a large map can be uploaded
+  // a strip per frame; the textures are (re)made when the size changes.
   void draw(const float* plane, int width, int height, Colormap map, ValueRange range,
-            MapTexture* tex);
+            MapTexture* tex, int row0 = 0, int row1 = -1);
 
  private:
   GLuint program_ = 0;
@@ -42,8 +44,9 @@ class ColormapPass {
 };
 
 // An RGBA8 texture from tightly packed RGB bytes; (re)allocated when the size changes.
+// Rows [row0, row1) only (row1 < 0: to the end), as draw() above.
 void upload_rgb_texture(GLuint* tex, int* tex_w, int* tex_h, int width, int height,
-                        const std::vector<uint8_t>& rgb);
+                        const std::vector<uint8_t>& rgb, int row0 = 0, int row1 = -1);
 // Chooses how a texture is magnified: nearest at high zoom (pixels stay pixels), linear below.
 void set_magnification(GLuint tex, bool nearest);
 // Reads the default framebuffer into RGB rows, top row first.

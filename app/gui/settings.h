@@ -56,11 +56,12 @@ struct OpSettings {
   std::vector<float> custom_kernel;  // K*K, row-major, used by WeightSource::Custom
   std::string weights_file;          // .safetensors, used by WeightSource::File
   std::string backend = "auto";
-  bool preview = true;  // compute on a downscaled copy of images above kPreviewPixels
+  // Old sessions' "downscaled preview" switch: read and written for compatibility, ignored.
+  // The app computes at full resolution (only images beyond 8192 px a side are downscaled).
+  bool preview = false;
   int64_t max_memory_mb = 4096;
 };
 
-constexpr int64_t kPreviewPixels = 2'000'000;
 
 struct ViewSettings {
   Colormap colormap = Colormap::Diverging;

@@ -1,6 +1,10 @@
 // The compute thread: newest request wins, one result queue.
 #include "gui/worker.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 namespace ks::app {
 
 Worker::Worker() : thread_([this] { loop(); }) {}
@@ -9,6 +13,7 @@ Worker::~Worker() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
+    cancel_ = true;
     pending_.reset();
   }
   wake_.notify_one();
@@ -19,8 +24,19 @@ void Worker::submit(ComputeRequest request) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     pending_ = std::move(request);  // replaces an unstarted older request
+    if (running_) cancel_ = true;   // and stops the one running: its result would be stale
   }
   wake_.notify_one();
+}
+
+void Worker::recycle(ComputeResult result) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!spare_) spare_ = std::move(result);
+}
+
+void Worker::set_on_result(std::function<void()> callback) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  on_result_ = std::move(callback);
 }
 
 bool Worker::poll(ComputeResult* result) {
@@ -43,35 +59,43 @@ double Worker::busy_seconds() const {
 }
 
 void Worker::loop() {
+  // Below the UI thread: on a machine with few cores the compute threads (this one and the
+  // OpenMP team it starts, which inherits the niceness) must not starve the frame loop.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
   for (;;) {
     ComputeRequest request;
+    std::optional<ComputeResult> spare;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [this] { return stop_ || pending_.has_value(); });
       if (stop_) return;
       request = std::move(*pending_);
       pending_.reset();
+      spare = std::move(spare_);
+      spare_.reset();
       running_ = true;
+      cancel_ = false;
       started_ = std::chrono::steady_clock::now();
     }
-    // A newer request makes a running race stop early; single runs finish (they are the
-    // unit of work the engine offers) and their result is dropped by the UI as stale.
-    auto cancelled = [this] {
-      std::lock_guard<std::mutex> lock(mutex_);
-      return stop_ || pending_.has_value();
-    };
     ComputeResult result;
     try {
-      result = compute(request, &cache_, cancelled);
+      result = compute(request, &cache_, cancel_, spare ? &*spare : nullptr);
     } catch (const std::exception& e) {  // e.g. out of memory: report it, keep the thread
+      result = ComputeResult();
       result.id = request.id;
       result.race = request.race;
       result.image = cache_;
       result.load_error = std::string("computation failed: ") + e.what();
     }
-    std::lock_guard<std::mutex> lock(mutex_);
-    running_ = false;
-    results_.push_back(std::move(result));
+    std::function<void()> notify;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      running_ = false;
+      if (spare && !spare_) spare_ = std::move(spare);  // what the job did not take
+      results_.push_back(std::move(result));
+      notify = on_result_;
+    }
+    if (notify) notify();
   }
 }
 

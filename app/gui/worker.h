@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -22,8 +23,14 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Replaces any unstarted request and cancels the running single job (the engine stops
+  // between tiles, well within 50 ms). A running race stops between its timed runs.
   void submit(ComputeRequest request);
   bool poll(ComputeResult* result);
+  // A result the UI no longer shows: the next job reuses its tensors' storage.
+  void recycle(ComputeResult result);
+  // Called on the worker thread whenever a result is queued (the app wakes its event loop).
+  void set_on_result(std::function<void()> callback);
   // A job is running or waiting.
   bool busy() const;
   // Seconds the current job has been running (0 when idle).
@@ -39,6 +46,9 @@ class Worker {
   bool stop_ = false;
   bool running_ = false;
   std::chrono::steady_clock::time_point started_;
+  std::atomic<bool> cancel_{false};
+  std::optional<ComputeResult> spare_;  // recycled storage, guarded by mutex_
+  std::function<void()> on_result_;
   ImageSlot cache_;  // touched by the worker thread only
   std::thread thread_;
 };

@@ -64,19 +64,26 @@ void draw_grid_and_values(ImDrawList* draw, const View& v, const Tensor& image, 
 // do not overlap at the current zoom.
 void draw_kernel_field(ImDrawList* draw, const View& v, const AppState& app) {
   const OpResult& r = app.result.involution;
-  if (!r.ran || r.kernels.rank() != 5 || r.kernels.empty()) return;
+  if (!r.ran || r.output.rank() != 4) return;
   const int k = static_cast<int>(r.involution.kernel_size);
   const int s = static_cast<int>(r.involution.stride);
   const int taps = k * k;
-  const int g = std::clamp(app.kernel_group, 0, static_cast<int>(r.kernels.dim(1)) - 1);
-  const int ho = static_cast<int>(r.kernels.dim(3)), wo = static_cast<int>(r.kernels.dim(4));
+  const int g = std::clamp(app.kernel_group, 0, static_cast<int>(r.involution.groups()) - 1);
+  const int ho = static_cast<int>(r.output.dim(2)), wo = static_cast<int>(r.output.dim(3));
   // Glyphs of 2-6 px cells, about two glyph widths apart so the image shows between them.
   const float cell = std::clamp(v.zoom * 0.6f, 2.0f, 6.0f);
   const float glyph = cell * k;
   const int step = std::max(1, static_cast<int>(std::ceil(glyph * 2.2f / (v.zoom * s))));
   const float centre = 0.5f * static_cast<float>(r.involution.dilation * (k - 1));
   const int pad = static_cast<int>(r.involution.padding());
-  std::vector<float> kernel(static_cast<size_t>(taps));
+  // The visible glyphs' kernels, each generated for its own pixel (kernels_at caches them),
+  // coloured on one scale: the largest magnitude among them.
+  struct Glyph {
+    ImVec2 centre;
+    const float* kernel;
+  };
+  std::vector<Glyph> glyphs;
+  float m = 0;
   for (int oy = step / 2; oy < ho; oy += step)
     for (int ox = step / 2; ox < wo; ox += step) {
       // Centre of this output pixel's receptive field in image coordinates.
@@ -85,12 +92,16 @@ void draw_kernel_field(ImDrawList* draw, const View& v, const AppState& app) {
       if (c.x < v.origin.x - glyph || c.y < v.origin.y - glyph ||
           c.x > v.origin.x + v.size.x + glyph || c.y > v.origin.y + v.size.y + glyph)
         continue;
+      const std::vector<float>& at = kernels_at(r, oy, ox);
+      if (at.size() < static_cast<size_t>((g + 1) * taps)) continue;
+      const float* kernel = at.data() + static_cast<ptrdiff_t>(g) * taps;
       for (int t = 0; t < taps; ++t)
-        kernel[static_cast<size_t>(t)] =
-            r.kernels.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox];
-      draw_kernel_heatmap(draw, ImVec2(c.x - glyph * 0.5f, c.y - glyph * 0.5f), cell, k,
-                          kernel.data(), app.involution_view.kernel_abs_max, false);
+        if (std::isfinite(kernel[t])) m = std::max(m, std::fabs(kernel[t]));
+      glyphs.push_back({c, kernel});
     }
+  for (const Glyph& gl : glyphs)
+    draw_kernel_heatmap(draw, ImVec2(gl.centre.x - glyph * 0.5f, gl.centre.y - glyph * 0.5f), cell,
+                        k, gl.kernel, m, false);
 }
 
 void draw_receptive_fields(ImDrawList* draw, const View& v, const AppState& app, int fx, int fy) {
@@ -126,14 +137,16 @@ void draw_input_panel(AppState& app) {
   }
   const Tensor& image = *app.image.compute;
   const int iw = static_cast<int>(image.dim(3)), ih = static_cast<int>(image.dim(2));
-  const std::string name = app.image_path.empty()
+  // The image on screen (app.image), not the one being loaded (app.image_path): the name
+  // and size change when the new image is in.
+  const std::string name = app.image.path.empty()
                                ? std::string("built-in test pattern")
-                               : std::filesystem::path(app.image_path).filename().string();
+                               : std::filesystem::path(app.image.path).filename().string();
   ImGui::Text("%s  %d x %d x %d", name.c_str(), static_cast<int>(app.image.full->dim(3)),
               static_cast<int>(app.image.full->dim(2)), static_cast<int>(image.dim(1)));
   if (app.image.downscale > 1) {
     ImGui::SameLine();
-    ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "preview 1/%d", app.image.downscale);
+    ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "computed at 1/%d", app.image.downscale);
   }
   if (ImGui::SmallButton("Fit")) app.fit_view = true;
   tooltip("Fit the whole image into the panel (key F).");

@@ -13,7 +13,7 @@ namespace ks::app {
 
 namespace {
 
-float abs_max(const std::vector<float>& v) {
+float abs_max(const FloatBuffer& v) {
   float m = 0;
   for (float x : v)
     if (std::isfinite(x)) m = std::max(m, std::fabs(x));
@@ -64,17 +64,20 @@ void filter_bank(const OpResult& r) {
 
 void generated_kernels(AppState& app) {
   const OpResult& r = app.result.involution;
-  if (r.kernels.rank() != 5 || r.kernels.empty()) {
-    ImGui::TextDisabled("backend %s did not return the generated kernels", r.backend.c_str());
-    return;
-  }
-  const Tensor& kernels = r.kernels;  // [1, G, K*K, H_out, W_out]
-  const int g_count = static_cast<int>(kernels.dim(1)),
+  if (!r.ran || r.output.rank() != 4) return;
+  const int g_count = static_cast<int>(r.involution.groups()),
             k = static_cast<int>(r.involution.kernel_size);
-  const int ho = static_cast<int>(kernels.dim(3)), wo = static_cast<int>(kernels.dim(4));
+  const int ho = static_cast<int>(r.output.dim(2)), wo = static_cast<int>(r.output.dim(3));
   int fx = 0, fy = 0, ox = wo / 2, oy = ho / 2;
   const bool focused = app.focus.current(&fx, &fy);
   if (focused) output_pixel_for(app, true, fx, fy, &ox, &oy);
+  // Generated for just this pixel (the engine's per-pixel call), not read from a full tensor.
+  const std::vector<float>& at = kernels_at(r, oy, ox);
+  const int taps = k * k;
+  if (at.size() != static_cast<size_t>(g_count * taps)) {
+    ImGui::TextDisabled("no kernels at (%d, %d)", ox, oy);
+    return;
+  }
   ImGui::Text("G=%d kernels at (%d, %d)%s", g_count, ox, oy,
               focused ? (app.focus.hover ? "" : " pinned") : " centre");
   if (ImGui::IsItemHovered())
@@ -82,13 +85,10 @@ void generated_kernels(AppState& app) {
         "The kernels generated for output pixel (%d, %d), one per group.\n"
         "Hover or pin a pixel on the input or a feature map to move it.",
         ox, oy);
-  const int taps = k * k;
   std::vector<float> kernel(static_cast<size_t>(taps));
   float m = 0;
-  for (int g = 0; g < g_count; ++g)
-    for (int t = 0; t < taps; ++t)
-      m = std::max(
-          m, std::fabs(kernels.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox]));
+  for (float v : at)
+    if (std::isfinite(v)) m = std::max(m, std::fabs(v));
 
   // The kernels in a row (wrapping when G is large), the kernel-sum heatmap below them.
   const float avail = ImGui::GetContentRegionAvail().x;
@@ -98,8 +98,7 @@ void generated_kernels(AppState& app) {
   const ImVec2 p = ImGui::GetCursorScreenPos();
   for (int g = 0; g < g_count; ++g) {
     for (int t = 0; t < taps; ++t)
-      kernel[static_cast<size_t>(t)] =
-          kernels.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox];
+      kernel[static_cast<size_t>(t)] = at[static_cast<size_t>(g * taps + t)];
     const ImVec2 at(p.x + (g % per_row) * (cell * k + 10), p.y + (g / per_row) * (cell * k + 10));
     const int hovered = draw_kernel_heatmap(draw, at, cell, k, kernel.data(), m, cell >= 26);
     if (hovered >= 0)
@@ -130,9 +129,8 @@ void generated_kernels(AppState& app) {
     const int x = std::clamp(static_cast<int>((mouse.x - img.x) / width * wo), 0, wo - 1);
     const int y = std::clamp(static_cast<int>((mouse.y - img.y) / height * ho), 0, ho - 1);
     const int g = std::clamp(app.kernel_group, 0, g_count - 1);
-    double sum = 0;
-    for (int t = 0; t < taps; ++t)
-      sum += kernels.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + y) * wo + x];
+    const double sum =
+        r.kernel_sum.empty() ? 0.0 : r.kernel_sum.ptr()[(static_cast<int64_t>(g) * ho + y) * wo + x];
     ImGui::SetTooltip("(%d, %d): %g", x, y, sum);
     app.hover_next = true;  // hovering the heatmap focuses that output pixel
     app.hover_next_x = x * static_cast<int>(r.involution.stride);

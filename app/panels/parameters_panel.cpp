@@ -295,16 +295,9 @@ void draw_parameters_panel(AppState& app) {
 
   section("compute");
   changed |= backend_section(app);
-  if (ImGui::Checkbox("downscaled preview above 2 MP", &s.preview)) changed = true;
-  tooltip(
-      "Compute on a box-filtered smaller copy of images above 2 megapixels, so they stay\n"
-      "interactive.");
-  if (app.image.full) {
-    const int64_t px = app.image.full->dim(2) * app.image.full->dim(3);
-    if (px > kPreviewPixels)
-      ImGui::TextDisabled("image is %.1f MP; computing at 1/%d", static_cast<double>(px) / 1e6,
-                          app.image.downscale);
-  }
+  if (app.image.full && app.image.downscale > 1)
+    ImGui::TextDisabled("image is beyond %d px a side; computing at 1/%d", 8192,
+                        app.image.downscale);
   int cap = static_cast<int>(std::clamp<int64_t>(s.max_memory_mb, 0, INT_MAX));
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
   if (ImGui::InputInt("memory cap MiB", &cap, 256, 1024, ImGuiInputTextFlags_EnterReturnsTrue)) {

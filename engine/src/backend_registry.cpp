@@ -2,6 +2,7 @@
 #include <mutex>
 
 #include "backend_factories.h"
+#include "cpu_ref/reference.h"
 #include "kernelscope/error.h"
 
 namespace ks {
@@ -25,6 +26,21 @@ std::vector<std::unique_ptr<Backend>>& registry() {
 }
 
 }  // namespace
+
+Tensor Backend::involution_kernels_at(const Tensor& input, const InvolutionParams& params,
+                                      const InvolutionWeights& weights,
+                                      const std::vector<OutputPixel>& pixels) {
+  check_output_pixels(input.shape, params, pixels);
+  const Shape shape =
+      involution_kernels_at_shape(input.shape, params, static_cast<int64_t>(pixels.size()));
+  Tensor out = Tensor::uninitialized(shape);
+  const int64_t B = shape[1], per_pixel = shape[2] * shape[3];
+  float* dst = out.ptr();
+  for (const OutputPixel& px : pixels)
+    for (int64_t b = 0; b < B; ++b, dst += per_pixel)
+      ref::involution_kernels_at_pixel(input, params, weights, b, px.y, px.x, dst);
+  return out;
+}
 
 std::vector<std::string> backend_names() {
   std::vector<std::string> names;

@@ -159,6 +159,66 @@ Shape involution_kernels_shape(const Shape& input, const InvolutionParams& p) {
   return {input[0], p.groups(), p.taps(), out[2], out[3]};
 }
 
+Shape involution_kernel_sum_shape(const Shape& input, const InvolutionParams& p) {
+  Shape out = involution_output_shape(input, p);
+  return {input[0], p.groups(), out[2], out[3]};
+}
+
+Shape involution_kernels_at_shape(const Shape& input, const InvolutionParams& p,
+                                  int64_t pixel_count) {
+  involution_output_shape(input, p);  // validates
+  return {pixel_count, input[0], p.groups(), p.taps()};
+}
+
+const char* kernels_mode_name(KernelsMode mode) {
+  switch (mode) {
+    case KernelsMode::None:
+      return "none";
+    case KernelsMode::Sum:
+      return "sum";
+    case KernelsMode::Full:
+      break;
+  }
+  return "full";
+}
+
+KernelsMode parse_kernels_mode(const std::string& name) {
+  if (name == "none") return KernelsMode::None;
+  if (name == "sum") return KernelsMode::Sum;
+  if (name == "full") return KernelsMode::Full;
+  throw Error("unknown kernels mode '" + name + "' (use full, sum or none)");
+}
+
+std::vector<OutputPixel> parse_output_pixels(const std::string& text) {
+  std::vector<OutputPixel> pixels;
+  auto fail = [&] {
+    throw Error("cannot read output pixels '" + text + "' (expected \"y,x;y,x\", e.g. \"10,20;0,0\")");
+  };
+  std::stringstream items(text);
+  std::string item;
+  while (std::getline(items, item, ';')) {
+    if (item.find_first_not_of(" \t") == std::string::npos) continue;  // "1,2;" is fine
+    long long y = 0, x = 0;
+    char comma = 0, rest = 0;
+    std::istringstream in(item);
+    if (!(in >> y >> comma >> x) || comma != ',' || (in >> rest)) fail();
+    pixels.push_back({y, x});
+  }
+  if (pixels.empty()) fail();
+  return pixels;
+}
+
+void check_output_pixels(const Shape& input, const InvolutionParams& p,
+                         const std::vector<OutputPixel>& pixels) {
+  const Shape out = involution_output_shape(input, p);
+  require(!pixels.empty(), "no output pixels given");
+  for (const OutputPixel& px : pixels)
+    require(px.y >= 0 && px.y < out[2] && px.x >= 0 && px.x < out[3],
+            "output pixel (" + str(px.y) + ", " + str(px.x) + ") is outside the output of " +
+                str(out[2]) + " x " + str(out[3]) + " (y in 0.." + str(out[2] - 1) +
+                ", x in 0.." + str(out[3] - 1) + ")");
+}
+
 void validate_conv_weights(const ConvParams& p, const ConvWeights& w) {
   check_shape(w.weight, {p.out_channels, p.in_channels / p.groups, p.kernel_size, p.kernel_size},
               "conv weight");
@@ -206,10 +266,13 @@ int64_t conv_memory_bytes(const Shape& input, const ConvParams& p) {
   return saturated_float_bytes(numel_as_double(input) + numel_as_double(out) + weights);
 }
 
-int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& p) {
+int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& p, KernelsMode mode) {
   const Shape out = involution_output_shape(input, p);
   const double rows = as_double(p.kernel_size) * as_double(p.kernel_size) * as_double(p.groups());
-  const double kernels = as_double(out[0]) * rows * as_double(out[2]) * as_double(out[3]);
+  const double pixels = as_double(out[0]) * as_double(out[2]) * as_double(out[3]);
+  const double kernels = mode == KernelsMode::Full  ? rows * pixels
+                         : mode == KernelsMode::Sum ? as_double(p.groups()) * pixels
+                                                    : 0.0;
   const double weights = as_double(p.reduced_channels()) * (as_double(p.channels) + 4 + rows + 1);
   return saturated_float_bytes(numel_as_double(input) + numel_as_double(out) + kernels + weights);
 }

@@ -30,4 +30,24 @@ std::string shape_to_string(const Shape& shape) {
 Tensor::Tensor(Shape s, float fill)
     : shape(std::move(s)), data(static_cast<size_t>(shape_numel(shape)), fill) {}
 
+Tensor Tensor::uninitialized(Shape s) {
+  Tensor t;
+  t.reshape_uninitialized(std::move(s));
+  return t;
+}
+
+void Tensor::reshape_uninitialized(Shape s) {
+  const auto n = static_cast<size_t>(shape_numel(s));
+  shape = std::move(s);
+#ifdef NDEBUG
+  data.resize(n);  // keeps the capacity when shrinking; default-initialises when growing
+#else
+  // Debug builds (the sanitizer run) poison new elements, so a backend that leaves one
+  // unwritten fails its comparison with the reference instead of reading a lucky zero.
+  const size_t old = data.size();
+  data.resize(n);
+  for (size_t i = old; i < n; ++i) data[i] = std::numeric_limits<float>::quiet_NaN();
+#endif
+}
+
 }  // namespace ks

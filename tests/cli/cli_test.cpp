@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,8 @@
 
 #include "cli/cli_runner.h"
 #include "cpu_ref/reference.h"
+#include "kernelscope/backend.h"
+#include "kernelscope/benchmark.h"
 #include "kernelscope/io.h"
 #include "test_util.h"
 
@@ -384,6 +387,287 @@ TEST_F(CliErrors, UnknownCommandAndMissingFlags) {
   r = kernelscope("run --op conv");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--input"), std::string::npos) << r.err;
+}
+
+// --- --kernels and --kernels-at -----------------------------------------------------------
+
+// Two batches and two kernel groups, stride 2: indexing mistakes in any dimension show.
+struct KernelsRun {
+  test::TempDir dir{"cli_kernels"};
+  std::string args;
+  KernelsRun() {
+    save_npy(dir.path + "/x.npy", test::random_tensor({2, 4, 13, 17}, 7, 0.0f, 1.0f));
+    args = "run --op involution --input " + dir.path +
+           "/x.npy --kernel-size 5 --group-channels 2 --stride 2 --seed 3";
+  }
+  // The JSON summary of a run into dir/<out> with the extra flags.
+  nlohmann::json run(const std::string& out, const std::string& flags) const {
+    const CommandResult r =
+        kernelscope(args + " " + flags + " --json --out " + dir.path + "/" + out);
+    EXPECT_EQ(r.exit_code, 0) << flags << ": " << r.err;
+    return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
+  }
+  bool has(const std::string& file) const { return fs::exists(dir.path + "/" + file); }
+};
+
+int count_files_starting(const fs::path& dir, const std::string& prefix) {
+  int n = 0;
+  for (auto& e : fs::directory_iterator(dir))
+    n += e.path().filename().string().rfind(prefix, 0) == 0;
+  return n;
+}
+
+// --kernels sum writes kernel_sum.npy [B, G, H_out, W_out] and one PNG per (b, g) plane instead
+// of kernels.npy; its values are the full run's kernels summed over the K*K taps.
+TEST(CliKernels, SumIsTheFullKernelsSummedOverTaps) {
+  const KernelsRun k;
+  const nlohmann::json full = k.run("full", "");
+  EXPECT_EQ(full["kernels"], "full");
+  EXPECT_EQ(full["kernels_shape"], (std::vector<int64_t>{2, 2, 25, 7, 9}));
+  const nlohmann::json sum = k.run("sum", "--kernels sum");
+  EXPECT_EQ(sum["kernels"], "sum");
+  EXPECT_EQ(sum["kernel_sum_shape"], (std::vector<int64_t>{2, 2, 7, 9}));
+  EXPECT_FALSE(sum.contains("kernels_shape"));
+  EXPECT_FALSE(k.has("sum/kernels.npy"));
+  EXPECT_EQ(count_files_starting(k.dir.path + "/sum", "kernel_sum_b"), 4);  // B x G planes
+  EXPECT_TRUE(k.has("sum/kernel_sum_b1_g1.png"));
+  EXPECT_EQ(count_pngs(k.dir.path + "/sum"), 2 * 4 + 4);
+  EXPECT_EQ(sum["pngs"], 2 * 4 + 4);
+
+  const Tensor kernels = load_npy(k.dir.path + "/full/kernels.npy");
+  Tensor expected({2, 2, 7, 9});
+  for (int64_t bg = 0; bg < 4; ++bg)
+    for (int64_t i = 0; i < 7 * 9; ++i) {
+      double total = 0;
+      for (int64_t t = 0; t < 25; ++t) total += kernels.data[(bg * 25 + t) * 63 + i];
+      expected.data[bg * 63 + i] = static_cast<float>(total);
+    }
+  EXPECT_TRUE(
+      test::all_close(load_npy(k.dir.path + "/sum/kernel_sum.npy"), expected, 1e-5f, 1e-5f));
+  // The output does not depend on which kernels are kept.
+  EXPECT_TRUE(test::all_close(load_npy(k.dir.path + "/sum/output.npy"),
+                              load_npy(k.dir.path + "/full/output.npy"), 1e-6f, 1e-6f));
+
+  // --no-png skips the kernel-sum PNGs too.
+  EXPECT_EQ(k.run("sum_no_png", "--kernels sum --no-png")["pngs"], 0);
+  EXPECT_EQ(count_pngs(k.dir.path + "/sum_no_png"), 0);
+  EXPECT_TRUE(k.has("sum_no_png/kernel_sum.npy"));
+}
+
+TEST(CliKernels, NoneWritesNeitherKernelsNorTheirSum) {
+  const KernelsRun k;
+  const nlohmann::json none = k.run("none", "--kernels none");
+  EXPECT_EQ(none["kernels"], "none");
+  EXPECT_FALSE(none.contains("kernels_shape") || none.contains("kernel_sum_shape"));
+  EXPECT_TRUE(k.has("none/output.npy"));
+  EXPECT_FALSE(k.has("none/kernels.npy"));
+  EXPECT_FALSE(k.has("none/kernel_sum.npy"));
+  EXPECT_EQ(count_files_starting(k.dir.path + "/none", "kernel"), 0);
+}
+
+// A run into the directory of an earlier run removes the kernel files it did not write, so a
+// kernels.npy of a full run never sits next to the output of a --kernels none run. Files
+// that are not run's kernel files stay.
+TEST(CliKernels, StaleKernelFilesOfAnEarlierRunAreRemoved) {
+  const KernelsRun k;
+  const std::string out = " --out " + k.dir.path + "/out";
+  ASSERT_EQ(kernelscope(k.args + " --kernels sum --kernels-at 1,1" + out).exit_code, 0);
+  ASSERT_EQ(kernelscope(k.args + out).exit_code, 0);
+  EXPECT_TRUE(k.has("out/kernels.npy"));
+  EXPECT_FALSE(k.has("out/kernel_sum.npy")) << "left over from the sum run";
+  EXPECT_FALSE(k.has("out/kernels_at.npy")) << "left over from the sum run";
+  EXPECT_FALSE(k.has("out/kernel_sum_b0_g0.png")) << "left over from the sum run";
+  std::ofstream(k.dir.path + "/out/kernels_notes.txt") << "mine";
+
+  CommandResult r = kernelscope(k.args + " --kernels sum" + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(k.has("out/kernels.npy")) << "stale kernels.npy of the full run";
+  EXPECT_TRUE(k.has("out/kernel_sum.npy"));
+  // The summary line names the files written.
+  EXPECT_NE(r.out.find("output.npy, kernel_sum.npy and 12 PNGs"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("kernels.npy"), std::string::npos) << r.out;
+
+  r = kernelscope(k.args + " --kernels none --kernels-at 0,0" + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("output.npy, kernels_at.npy and 8 PNGs"), std::string::npos) << r.out;
+  EXPECT_FALSE(k.has("out/kernel_sum.npy"));
+  EXPECT_EQ(count_files_starting(k.dir.path + "/out", "kernel_sum"), 0);
+  EXPECT_TRUE(k.has("out/kernels_at.npy"));
+  EXPECT_TRUE(k.has("out/kernels_notes.txt"));
+
+  // A conv run writes no kernels at all.
+  r = kernelscope("run --op conv --input " + k.dir.path + "/x.npy --json" + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["kernels"], "none");
+  EXPECT_FALSE(k.has("out/kernels_at.npy"));
+  EXPECT_TRUE(k.has("out/kernels_notes.txt"));
+}
+
+// kernels_at.npy [N, B, G, K*K] holds the kernels generated at the given output pixels: the
+// matching slices of a full run's kernels.npy, whatever --kernels says.
+TEST(CliKernels, KernelsAtRowsAreTheFullKernelsAtThosePixels) {
+  const KernelsRun k;
+  k.run("full", "");
+  const std::vector<std::pair<int64_t, int64_t>> pixels = {{0, 0}, {6, 8}, {3, 5}, {0, 8}};
+  for (const char* mode : {"full", "sum", "none"}) {
+    const nlohmann::json j =
+        k.run(mode, std::string("--kernels ") + mode + " --kernels-at \"0,0; 6,8;3, 5;0,8\"");
+    EXPECT_EQ(j["kernels_at_shape"], (std::vector<int64_t>{4, 2, 2, 25})) << mode;
+    const Tensor at = load_npy(k.dir.path + "/" + mode + "/kernels_at.npy");
+    const Tensor kernels = load_npy(k.dir.path + "/full/kernels.npy");
+    ASSERT_EQ(at.shape, (Shape{4, 2, 2, 25})) << mode;
+    Tensor expected(at.shape);
+    for (size_t n = 0; n < pixels.size(); ++n)
+      for (int64_t bg = 0; bg < 4; ++bg)
+        for (int64_t t = 0; t < 25; ++t)
+          expected.data[(n * 4 + bg) * 25 + t] =
+              kernels.data[(bg * 25 + t) * 63 + pixels[n].first * 9 + pixels[n].second];
+    EXPECT_TRUE(test::all_close(at, expected, 1e-5f, 1e-5f)) << mode;
+  }
+}
+
+// The memory cap counts the kernels tensor only when it is asked for: a run that keeps the
+// sum or nothing is not refused for the 49 floats per pixel it never allocates.
+TEST(CliKernels, MemoryCapCountsOnlyTheKernelsAskedFor) {
+  const test::TempDir dir("cli_kernels_cap");
+  save_npy(dir.path + "/x.npy", test::random_tensor({1, 3, 256, 256}, 1));
+  // ~2.3 MiB of input, output and kernel sum; the full kernels add 36.8 MiB.
+  const std::string args = "run --op involution --input " + dir.path +
+                           "/x.npy --kernel-size 7 --group-channels 1 --max-memory-mb 4 --no-png";
+  CommandResult r = kernelscope(args + " --out " + dir.path + "/full");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("memory cap"), std::string::npos) << r.err;
+  for (const char* mode : {"sum", "none"}) {
+    r = kernelscope(args + " --kernels " + mode + " --out " + dir.path + "/" + mode);
+    EXPECT_EQ(r.exit_code, 0) << mode << ": " << r.err;
+  }
+}
+
+TEST_F(CliErrors, KernelsBadMode) {
+  expect_clean_failure("run --op involution --input " + sample("shapes.png") + " --kernels bogus",
+                       out(), "--kernels: unknown kernels mode 'bogus'");
+}
+
+TEST_F(CliErrors, KernelsAtMalformedPixels) {
+  for (const char* pixels : {"1", "1,2,3", "a,b", "\"1;2\"", "\"\""})
+    expect_clean_failure(
+        "run --op involution --input " + sample("shapes.png") + " --kernels-at " + pixels, out(),
+        "--kernels-at: cannot read output pixels");
+}
+
+TEST_F(CliErrors, KernelsAtPixelOutsideTheOutput) {
+  for (const char* pixels : {"99999,0", "0,320", "\"-1,0\"", "\"0,0;240,0\""})
+    expect_clean_failure(
+        "run --op involution --input " + sample("shapes.png") + " --kernels-at=" + pixels, out(),
+        "is outside the output of 240 x 320");
+}
+
+TEST_F(CliErrors, KernelFlagsWithConv) {
+  const std::string conv = "run --op conv --input " + sample("shapes.png");
+  expect_clean_failure(conv + " --kernels-at 0,0", out(), "--kernels-at applies to involution");
+  expect_clean_failure(conv + " --kernels sum", out(), "--kernels applies to involution");
+  // A preset's conv is conv too.
+  expect_clean_failure("run --preset " + preset_file("02_sobel_x_shapes.json") + " --kernels none",
+                       out(), "--kernels applies to involution");
+}
+
+// --- kernelscope bench -------------------------------------------------------------------
+
+const nlohmann::json* find_problem(const nlohmann::json& list, const std::string& name) {
+  for (const auto& p : list)
+    if (p["problem"] == name) return &p;
+  return nullptr;
+}
+
+// The screen problems are standard problems; --list shows them (and every problem's kernels
+// mode) without timing anything, so this stays fast.
+TEST(CliBench, ListsTheScreenProblemsWithTheirKernels) {
+  const CommandResult r = kernelscope("bench --list --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json problems = nlohmann::json::parse(r.out)["problems"];
+  for (const auto& p : problems) EXPECT_TRUE(p.contains("kernels")) << p.dump();
+
+  const nlohmann::json* screen = find_problem(problems, "inv 1080p K7 gc1 screen");
+  ASSERT_TRUE(screen);
+  EXPECT_EQ((*screen)["kernels"], "sum");
+  EXPECT_EQ((*screen)["input"], (std::vector<int64_t>{1, 3, 1080, 1920}));
+  EXPECT_EQ((*screen)["involution"]["kernel_size"], 7);
+  EXPECT_EQ((*screen)["involution"]["group_channels"], 1);
+  EXPECT_EQ((*screen)["involution"]["reduction"], 1);
+  const nlohmann::json* screen4k = find_problem(problems, "inv 4K K7 screen");
+  ASSERT_TRUE(screen4k);
+  EXPECT_EQ((*screen4k)["kernels"], "sum");
+  EXPECT_EQ((*screen4k)["input"], (std::vector<int64_t>{1, 3, 2160, 3840}));
+  EXPECT_EQ((*screen4k)["involution"]["kernel_size"], 7);
+  EXPECT_EQ((*screen4k)["involution"]["group_channels"], 1);
+  EXPECT_EQ((*screen4k)["involution"]["reduction"], 1);
+  const nlohmann::json* conv4k = find_problem(problems, "conv 4K K7");
+  ASSERT_TRUE(conv4k);
+  EXPECT_EQ((*conv4k)["kernels"], "none");
+  EXPECT_EQ((*conv4k)["input"], (std::vector<int64_t>{1, 3, 2160, 3840}));
+  EXPECT_EQ((*conv4k)["conv"]["out_channels"], 16);
+  EXPECT_EQ((*conv4k)["conv"]["kernel_size"], 7);
+  EXPECT_EQ((*conv4k)["conv"]["padding"], 3);
+  const nlohmann::json* full = find_problem(problems, "inv 1080p K7");
+  ASSERT_TRUE(full);
+  EXPECT_EQ((*full)["kernels"], "full");
+
+  // The table names the kernels too.
+  const CommandResult table = kernelscope("bench --list --problem screen");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(count_lines(table.out), 3) << table.out;
+  EXPECT_NE(table.out.find("K7 gc1 r1 sum"), std::string::npos) << table.out;
+}
+
+// --problem with a problem's full name picks that problem alone ("inv 1080p K7" is also part
+// of "inv 1080p K7 gc1 screen"); other text picks every name containing it.
+TEST(CliBench, ExactProblemNameSelectsOneProblem) {
+  CommandResult r = kernelscope("bench --list --json --problem \"inv 1080p K7\"");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json problems = nlohmann::json::parse(r.out)["problems"];
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0]["problem"], "inv 1080p K7");
+  r = kernelscope("bench --list --json --problem \"inv 1080p\"");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["problems"].size(), 2u);
+}
+
+// Timed results carry the kernels field too (small problems, one repeat: fast).
+TEST(CliBench, TimedResultsNameTheirKernels) {
+  const CommandResult r = kernelscope("bench --json --backend cpu --problem small --repeats 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json results = nlohmann::json::parse(r.out)["results"];
+  const nlohmann::json* conv = find_problem(results, "conv small");
+  const nlohmann::json* inv = find_problem(results, "inv small");
+  ASSERT_TRUE(conv && inv) << r.out;
+  EXPECT_EQ((*conv)["kernels"], "none");
+  EXPECT_EQ((*inv)["kernels"], "full");
+}
+
+// run_problem asks the backend for the problem's kernels, into results reused call after call
+// (what time_problem times).
+TEST(CliBench, RunProblemKeepsTheProblemsKernelsInReusedResults) {
+  const auto& standard = standard_problems();
+  const auto screen = std::find_if(standard.begin(), standard.end(), [](const BenchProblem& p) {
+    return p.name == "inv 1080p K7 gc1 screen";
+  });
+  ASSERT_NE(screen, standard.end());
+  BenchProblem small = *screen;
+  small.input = {1, 3, 20, 24};
+  const BenchInputs inputs = make_bench_inputs(small);
+  BenchOutputs outputs;
+  Backend& cpu = select_backend("cpu");
+  run_problem(cpu, small, inputs, &outputs, nullptr);
+  EXPECT_EQ(outputs.involution.output.shape, (Shape{1, 3, 20, 24}));
+  EXPECT_EQ(outputs.involution.kernel_sum.shape, (Shape{1, 3, 20, 24}));
+  EXPECT_TRUE(outputs.involution.kernels.empty());
+  const float* output = outputs.involution.output.ptr();
+  const float* kernel_sum = outputs.involution.kernel_sum.ptr();
+  StageTimes times;
+  run_problem(cpu, small, inputs, &outputs, &times);
+  EXPECT_EQ(outputs.involution.output.ptr(), output) << "the output was allocated afresh";
+  EXPECT_EQ(outputs.involution.kernel_sum.ptr(), kernel_sum) << "the sum was allocated afresh";
+  EXPECT_GT(times.total_ms, 0.0);
 }
 
 // Any flag given on the command line beats the preset, including --seed 0 (0 is a seed, not

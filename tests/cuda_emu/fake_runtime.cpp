@@ -22,6 +22,7 @@ struct State {
   cudaError_t last_error = cudaSuccess;
   std::map<void*, size_t> allocations;
   int malloc_calls = 0;
+  size_t downloaded_bytes = 0;
 };
 
 State& state() {
@@ -47,6 +48,7 @@ size_t allocated_bytes() {
   return total;
 }
 int malloc_calls() { return state().malloc_calls; }
+size_t downloaded_bytes() { return state().downloaded_bytes; }
 
 }  // namespace fake_cuda
 
@@ -138,9 +140,10 @@ cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   return cudaSuccess;
 }
 
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind,
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t) {
   std::memcpy(dst, src, bytes);
+  if (kind == cudaMemcpyDeviceToHost) fake_cuda::state().downloaded_bytes += bytes;
   return cudaSuccess;
 }
 

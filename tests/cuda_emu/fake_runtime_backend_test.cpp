@@ -25,6 +25,7 @@
 #define involution_aggregate_tiled fake_involution_aggregate_tiled
 #define involution_generate_naive fake_involution_generate_naive
 #define involution_aggregate_naive fake_involution_aggregate_naive
+#define involution_kernel_sum fake_involution_kernel_sum
 #define kernel_image_loadable fake_kernel_image_loadable
 #include "cuda/cuda_backend.cpp"  // NOLINT(bugprone-suspicious-include)
 
@@ -69,6 +70,10 @@ void involution_generate_naive(const InvolutionDims& d, const float* x, const Ge
 void involution_aggregate_naive(const InvolutionDims& d, const float* x, const float* kernels,
                                 float* y, cudaStream_t) {
   launch_involution_aggregate_naive(FakeStreamLauncher{}, d, x, kernels, y);
+}
+void involution_kernel_sum(const InvolutionDims& d, const float* kernels, float* kernel_sum,
+                           cudaStream_t) {
+  launch_involution_kernel_sum(FakeStreamLauncher{}, d, kernels, kernel_sum);
 }
 bool kernel_image_loadable(std::string* why) {
   if (fake_cuda::driver().kernel_image_loadable) return true;
@@ -199,6 +204,108 @@ TEST_F(FakeRuntime, RepeatingAShapeAllocatesNothing) {
       got.output, find_backend("cpu-ref")
                       ->involution2d(test::grid_input(small), small.involution, ws, nullptr)
                       .output));
+}
+
+// Each KernelsMode through the real host code, on every third involution case of the grid:
+// what comes back is what cpu-ref returns, and only what was asked for is downloaded (the
+// kernels tensor is K*K times the sum map, the reason the modes exist).
+TEST_F(FakeRuntime, EveryKernelsModeReturnsWhatTheReferenceReturns) {
+  ks_emu::set_thread_order(ks_emu::ThreadOrder::AscendingFirst);
+  Backend* reference = find_backend("cpu-ref");
+  const std::vector<GridCase> grid = test::involution_grid();
+  for (auto make : {make_fake_runtime_cuda_backend, make_fake_runtime_cuda_naive_backend}) {
+    const auto backend = make();
+    ASSERT_TRUE(backend->available());
+    for (size_t i = 0; i < grid.size(); i += 3) {
+      const GridCase& c = grid[i];
+      const Tensor x = test::grid_input(c);
+      const InvolutionWeights w = test::grid_involution_weights(c);
+      const InvolutionResult full = reference->involution2d(x, c.involution, w, nullptr);
+      const InvolutionResult sum =
+          reference->involution2d(x, c.involution, w, nullptr, KernelsMode::Sum);
+      for (KernelsMode mode : {KernelsMode::None, KernelsMode::Sum, KernelsMode::Full}) {
+        SCOPED_TRACE(backend->name() + "/" + c.name + "/" + kernels_mode_name(mode));
+        const size_t before = fake_cuda::downloaded_bytes();
+        const InvolutionResult got = backend->involution2d(x, c.involution, w, nullptr, mode);
+        const size_t downloaded = fake_cuda::downloaded_bytes() - before;
+        EXPECT_TRUE(test::all_close(got.output, full.output)) << "output";
+        size_t expected_floats = full.output.data.size();
+        if (mode == KernelsMode::Full) {
+          EXPECT_TRUE(test::all_close(got.kernels, full.kernels)) << "kernels";
+          expected_floats += full.kernels.data.size();
+        } else {
+          EXPECT_TRUE(got.kernels.empty() && got.kernels.shape.empty()) << "kernels filled";
+        }
+        if (mode == KernelsMode::Sum) {
+          EXPECT_TRUE(test::all_close(got.kernel_sum, sum.kernel_sum)) << "kernel_sum";
+          expected_floats += sum.kernel_sum.data.size();
+        } else {
+          EXPECT_TRUE(got.kernel_sum.empty() && got.kernel_sum.shape.empty())
+              << "kernel_sum filled";
+        }
+        EXPECT_EQ(downloaded, expected_floats * sizeof(float));
+      }
+    }
+  }
+}
+
+// The app's pattern: one result object, the same shapes again and again, any mode. After
+// each mode has run once, nothing is allocated on the device or the host, and a smaller
+// problem comes out right from the larger buffers.
+TEST_F(FakeRuntime, ResultsAndDeviceBuffersAreReusedInEveryMode) {
+  ks_emu::set_thread_order(ks_emu::ThreadOrder::AscendingFirst);
+  const auto backend = make_fake_runtime_cuda_backend();
+  Backend* reference = find_backend("cpu-ref");
+  const GridCase big = involution_case(8, 20), small = involution_case(4, 9);
+  const Tensor xb = test::grid_input(big), xs = test::grid_input(small);
+  const InvolutionWeights wb = test::grid_involution_weights(big);
+  const InvolutionWeights ws = test::grid_involution_weights(small);
+  InvolutionResult r;
+  for (KernelsMode mode : {KernelsMode::Full, KernelsMode::Sum, KernelsMode::None}) {
+    RunOptions options;
+    options.kernels = mode;
+    backend->involution2d_into(xb, big.involution, wb, options, &r, nullptr);
+  }
+  const int warm = fake_cuda::malloc_calls();
+  for (KernelsMode mode : {KernelsMode::Full, KernelsMode::Sum, KernelsMode::None}) {
+    SCOPED_TRACE(kernels_mode_name(mode));
+    RunOptions options;
+    options.kernels = mode;
+    backend->involution2d_into(xb, big.involution, wb, options, &r, nullptr);
+    const float* output = r.output.data.data();
+    const float* kernels = r.kernels.data.data();
+    const float* kernel_sum = r.kernel_sum.data.data();
+    backend->involution2d_into(xb, big.involution, wb, options, &r, nullptr);
+    EXPECT_EQ(r.output.data.data(), output);
+    EXPECT_EQ(r.kernels.data.data(), kernels);
+    EXPECT_EQ(r.kernel_sum.data.data(), kernel_sum);
+    backend->involution2d_into(xs, small.involution, ws, options, &r, nullptr);
+    EXPECT_EQ(r.output.data.data(), output);
+    EXPECT_EQ(r.kernels.data.data(), kernels);
+    EXPECT_EQ(r.kernel_sum.data.data(), kernel_sum);
+    const InvolutionResult want = reference->involution2d(xs, small.involution, ws, nullptr, mode);
+    EXPECT_TRUE(test::all_close(r.output, want.output)) << "output";
+    EXPECT_TRUE(test::all_close(r.kernels, want.kernels)) << "kernels";
+    EXPECT_TRUE(test::all_close(r.kernel_sum, want.kernel_sum)) << "kernel_sum";
+  }
+  EXPECT_EQ(fake_cuda::malloc_calls(), warm) << "every device buffer was already large enough";
+
+  // Convolution into one output tensor: the same.
+  GridCase c;
+  c.input_shape = {1, 3, 16, 18};
+  c.conv.in_channels = 3;
+  c.conv.out_channels = 4;
+  c.conv.padding = 1;
+  const ConvWeights cw = test::grid_conv_weights(c);
+  const Tensor xc = test::grid_input(c);
+  Tensor out;
+  backend->conv2d_into(xc, c.conv, cw, RunOptions{}, &out, nullptr);
+  const float* conv_output = out.data.data();
+  const int conv_warm = fake_cuda::malloc_calls();
+  backend->conv2d_into(xc, c.conv, cw, RunOptions{}, &out, nullptr);
+  EXPECT_EQ(out.data.data(), conv_output);
+  EXPECT_EQ(fake_cuda::malloc_calls(), conv_warm);
+  EXPECT_TRUE(test::all_close(out, reference->conv2d(xc, c.conv, cw, nullptr)));
 }
 
 TEST_F(FakeRuntime, OutOfGpuMemoryIsAOneLineErrorAndTheBackendRecovers) {

@@ -36,10 +36,42 @@ class Backend {
   virtual bool supports(const InvolutionParams& params) const = 0;
 
   // Inputs are validated by the caller's shape functions; backends may assume valid shapes.
-  virtual Tensor conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
-                        StageTimes* times) = 0;
-  virtual InvolutionResult involution2d(const Tensor& input, const InvolutionParams& params,
-                                        const InvolutionWeights& weights, StageTimes* times) = 0;
+  // The *_into calls write into caller-owned results and reuse their storage when it is
+  // large enough, so a caller that keeps its results across calls (the app) touches no fresh
+  // memory; tensors the options do not ask for are left empty. A set options.cancel makes
+  // them stop between tiles and throw ks::Cancelled.
+  virtual void conv2d_into(const Tensor& input, const ConvParams& params,
+                           const ConvWeights& weights, const RunOptions& options, Tensor* output,
+                           StageTimes* times) = 0;
+  virtual void involution2d_into(const Tensor& input, const InvolutionParams& params,
+                                 const InvolutionWeights& weights, const RunOptions& options,
+                                 InvolutionResult* result, StageTimes* times) = 0;
+
+  // The kernels generated at a few output pixels, [N, B, G, K*K] (involution_kernels_at_shape),
+  // for hover, pins and the step-through. Pixels are checked (check_output_pixels). The
+  // default runs the reference generation on the CPU for just those pixels, in double
+  // precision: for a handful of pixels that beats any device round trip, and it equals the
+  // matching slices of cpu-ref's full kernels tensor bit for bit.
+  virtual Tensor involution_kernels_at(const Tensor& input, const InvolutionParams& params,
+                                       const InvolutionWeights& weights,
+                                       const std::vector<OutputPixel>& pixels);
+
+  // Fresh results, all kernels: the one-shot form of the calls above.
+  Tensor conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
+                StageTimes* times) {
+    Tensor out;
+    conv2d_into(input, params, weights, RunOptions{}, &out, times);
+    return out;
+  }
+  InvolutionResult involution2d(const Tensor& input, const InvolutionParams& params,
+                                const InvolutionWeights& weights, StageTimes* times,
+                                KernelsMode kernels = KernelsMode::Full) {
+    InvolutionResult result;
+    RunOptions options;
+    options.kernels = kernels;
+    involution2d_into(input, params, weights, options, &result, times);
+    return result;
+  }
 };
 
 // Every backend compiled into this build, available or not, in preference order
@@ -68,6 +100,8 @@ auto run_with_cpu_fallback(Backend& backend, bool allowed, std::string* notice, 
     -> decltype(run(backend)) {
   try {
     return run(backend);
+  } catch (const Cancelled&) {
+    throw;  // the caller asked: nothing failed
   } catch (const Error& e) {
     if (!allowed || is_cpu_backend(backend)) throw;
     Backend& cpu = cpu_fallback_backend();

@@ -17,6 +17,10 @@ struct BenchProblem {
   Shape input;  // [B, C, H, W]
   ConvParams conv;
   InvolutionParams involution;
+  // The generated kernels an involution problem asks for: Full (the whole tensor, as the
+  // operator's users in PyTorch get it) or Sum (the per-group sum map a screen shows, the
+  // app's usage). Conv problems have none and set None.
+  KernelsMode kernels = KernelsMode::Full;
   // Cheap enough that the single-threaded reference finishes in about a second.
   bool small = false;
 };
@@ -50,12 +54,23 @@ struct BenchInputs {
   InvolutionWeights involution;
 };
 BenchInputs make_bench_inputs(const BenchProblem& problem);
-// One call of the problem's operator; the result is discarded.
+// Where run_problem writes the problem's results. A caller keeps one across calls, so every
+// call after the first reuses its storage (Backend::*_into), as the app does frame after frame.
+struct BenchOutputs {
+  Tensor conv;
+  InvolutionResult involution;
+};
+// One call of the problem's operator (with the problem's kernels mode) into *outputs.
+void run_problem(Backend& backend, const BenchProblem& problem, const BenchInputs& inputs,
+                 BenchOutputs* outputs, StageTimes* times);
+// The same into fresh results, which are discarded: each call also pays for allocating them.
 void run_problem(Backend& backend, const BenchProblem& problem, const BenchInputs& inputs,
                  StageTimes* times);
 
-// Times backend on the problem with seeded random input and PyTorch-default weights.
-// Throws ks::Error when the backend does not support it.
+// Times backend on the problem with seeded random input and PyTorch-default weights, every
+// run writing into the same results (so warm-up and timed runs measure the steady-state work
+// of a caller that keeps its results, not allocating them). Throws ks::Error when the backend
+// does not support it.
 BenchResult time_problem(Backend& backend, const BenchProblem& problem,
                          const BenchOptions& options = {});
 

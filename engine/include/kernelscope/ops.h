@@ -5,8 +5,10 @@
 // and group), with stride > 1 averaging s x s windows in ceil mode for kernel generation.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kernelscope/tensor.h"
 
@@ -53,16 +55,51 @@ struct InvolutionWeights {
   Tensor span_bias;    // [K*K*G]          conv2.conv.bias
 };
 
-struct InvolutionResult {
-  Tensor output;   // [B, C, H_out, W_out]
-  Tensor kernels;  // [B, G, K*K, H_out, W_out]
+// What a caller wants of the generated kernels. The full tensor is K*K*G floats per output
+// pixel (1.2 GB for a 1080p image at K7, one channel per group): a screen needs only the
+// per-group sum map and the kernels of a few pixels (involution_kernels_at).
+enum class KernelsMode {
+  None,  // the output only
+  Sum,   // kernel_sum [B, G, H_out, W_out]: each pixel's K*K taps summed
+  Full,  // kernels [B, G, K*K, H_out, W_out]
 };
+// "none" / "sum" / "full"; parse_kernels_mode throws ks::Error naming the choices.
+const char* kernels_mode_name(KernelsMode mode);
+KernelsMode parse_kernels_mode(const std::string& name);
+
+struct InvolutionResult {
+  Tensor output;      // [B, C, H_out, W_out]
+  Tensor kernels;     // [B, G, K*K, H_out, W_out] with KernelsMode::Full, else empty
+  Tensor kernel_sum;  // [B, G, H_out, W_out] with KernelsMode::Sum, else empty
+};
+
+// How one call runs. cancel, when set, is polled between tiles: once it reads true the call
+// stops early and throws ks::Cancelled, leaving the result tensors unspecified.
+struct RunOptions {
+  KernelsMode kernels = KernelsMode::Full;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// An output pixel, (row, column) of the output grid.
+struct OutputPixel {
+  int64_t y = 0;
+  int64_t x = 0;
+};
+// Parses "y,x;y,x;..." (spaces allowed); throws ks::Error on anything else.
+std::vector<OutputPixel> parse_output_pixels(const std::string& text);
+// Throws ks::Error when a pixel lies outside the output grid or the list is empty.
+void check_output_pixels(const Shape& input, const InvolutionParams& params,
+                         const std::vector<OutputPixel>& pixels);
 
 // Output shapes. They validate the parameters against the input shape [B, C, H, W] and
 // throw ks::Error with a one-line explanation (including the formula) when impossible.
 Shape conv_output_shape(const Shape& input, const ConvParams& params);
 Shape involution_output_shape(const Shape& input, const InvolutionParams& params);
 Shape involution_kernels_shape(const Shape& input, const InvolutionParams& params);
+Shape involution_kernel_sum_shape(const Shape& input, const InvolutionParams& params);
+// [N, B, G, K*K]: the kernels generated at N output pixels.
+Shape involution_kernels_at_shape(const Shape& input, const InvolutionParams& params,
+                                  int64_t pixel_count);
 
 // Checks that the weights have exactly the shapes the parameters imply.
 void validate_conv_weights(const ConvParams& params, const ConvWeights& weights);
@@ -76,7 +113,9 @@ double involution_flops(const Shape& input, const InvolutionParams& params);
 // compare this with a cap before allocating anything. Saturates at INT64_MAX (never wraps
 // round), so absurd parameters always fail the cap.
 int64_t conv_memory_bytes(const Shape& input, const ConvParams& params);
-int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& params);
+// Involution counts the kernels tensor only when it is asked for (KernelsMode::Full).
+int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& params,
+                                KernelsMode kernels = KernelsMode::Full);
 // Throws ks::Error("... needs X MiB, more than the memory cap of Y MiB ...") when over; a
 // saturated estimate (INT64_MAX) is always over.
 void check_memory_cap(int64_t needed_bytes, int64_t cap_bytes, const std::string& what);

@@ -3,6 +3,7 @@
 // The shapes KernelScope races have few input channels, where a direct loop beats
 // im2col + GEMM by skipping the K*K-times larger unfolded copy.
 #include <algorithm>
+#include <atomic>
 
 #include "cpu/band.h"
 #include "cpu/cpu_features.h"
@@ -63,9 +64,11 @@ int64_t band_rows(int64_t output_rows, int64_t planes, int64_t floats_per_row,
   return (output_rows + bands - 1) / bands;
 }
 
-Tensor conv2d(const Tensor& x, const ConvParams& p, const ConvWeights& w) {
+void conv2d(const Tensor& x, const ConvParams& p, const ConvWeights& w, const RunOptions& options,
+            Tensor* output) {
   const Shape out_shape = conv_output_shape(x.shape, p);
-  Tensor y(out_shape);
+  output->reshape_uninitialized(out_shape);  // every element is written below
+  Tensor& y = *output;
   const int64_t B = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
   const int64_t C_out = out_shape[1], H_out = out_shape[2], W_out = out_shape[3];
   const int64_t groups = p.groups, cin_g = C / groups, cout_g = C_out / groups;
@@ -84,7 +87,12 @@ Tensor conv2d(const Tensor& x, const ConvParams& p, const ConvWeights& w) {
   const bool stream_output = y.numel() * sizeof(float) > (size_t{16} << 20);
   std::vector<std::vector<float>> scratch(static_cast<size_t>(thread_count()));
 
+  std::atomic<bool> stopped{false};
   parallel_tasks(B * groups * bands, [&](int64_t task, int thread) {
+    if (options.cancel && options.cancel->load(std::memory_order_relaxed)) {
+      stopped.store(true, std::memory_order_relaxed);
+      return;
+    }
     const int64_t band = task % bands, g = (task / bands) % groups, b = task / (bands * groups);
     const int64_t i0 = band * rows, i1 = std::min(H_out, i0 + rows);
     const BandLayout layout = band_layout(win, i1 - i0, W_out);
@@ -114,7 +122,7 @@ Tensor conv2d(const Tensor& x, const ConvParams& p, const ConvWeights& w) {
       }
     }
   });
-  return y;
+  if (stopped.load()) throw Cancelled();
 }
 
 }  // namespace ks::cpu

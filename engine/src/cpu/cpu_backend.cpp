@@ -32,24 +32,23 @@ class CpuBackend final : public Backend {
     return band_fits(p.channels, p.kernel_size, p.dilation);
   }
 
-  Tensor conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
-                StageTimes* times) override {
+  void conv2d_into(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
+                   const RunOptions& options, Tensor* output, StageTimes* times) override {
     Stopwatch total;
-    Tensor out = cpu::conv2d(input, params, weights);
+    cpu::conv2d(input, params, weights, options, output);
     if (times) {
       *times = {};
       times->aggregation_ms = times->total_ms = total.elapsed_ms();
     }
-    return out;
   }
 
-  InvolutionResult involution2d(const Tensor& input, const InvolutionParams& params,
-                                const InvolutionWeights& weights, StageTimes* times) override {
+  void involution2d_into(const Tensor& input, const InvolutionParams& params,
+                         const InvolutionWeights& weights, const RunOptions& options,
+                         InvolutionResult* result, StageTimes* times) override {
     Stopwatch total;
     if (times) *times = {};
-    InvolutionResult result = cpu::involution2d(input, params, weights, times);
+    cpu::involution2d(input, params, weights, options, result, times);
     if (times) times->total_ms = total.elapsed_ms();
-    return result;
   }
 };
 

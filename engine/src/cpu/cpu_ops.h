@@ -5,10 +5,13 @@
 
 namespace ks::cpu {
 
-Tensor conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights);
+// Both write into caller-owned results (their storage reused) and honour options.cancel.
+void conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
+            const RunOptions& options, Tensor* output);
 // Fills kernel_generation_ms and aggregation_ms of *times (when given) but not total_ms.
-InvolutionResult involution2d(const Tensor& input, const InvolutionParams& params,
-                              const InvolutionWeights& weights, StageTimes* times);
+void involution2d(const Tensor& input, const InvolutionParams& params,
+                  const InvolutionWeights& weights, const RunOptions& options,
+                  InvolutionResult* result, StageTimes* times);
 
 // Rows of output per band: enough tasks to keep every thread busy, few enough that a band's
 // input (floats_per_row per output row plus a fixed halo) stays in the L2 cache.

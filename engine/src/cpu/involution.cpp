@@ -1,12 +1,15 @@
 // Involution on the "cpu" backend, fused per tile of output pixels:
 //   1. X' = the input pixels (stride 1) or their ceil-mode s x s means (stride > 1),
 //   2. t = ReLU(W0' X' + b0), with BN folded into the reduce weights (W0' = scale * W0),
-//   3. the tile's kernels = W1 t + b1, into the [B, G, K*K, H_out, W_out] kernels tensor
-//      while it fits the caches, else into a cache-resident tile buffer,
-//   4. aggregation from those kernels and the padded input band (no unfolded image),
-//   5. for a large tensor, the tile buffer streamed into it past the caches.
+//   3. the tile's kernels = W1 t + b1, into a cache-resident tile buffer (or, when the
+//      caller wants the full tensor and it fits the caches, straight into it),
+//   4. their per-group tap sums into the sum map, when asked for,
+//   5. aggregation from those kernels and the padded input band (no unfolded image),
+//   6. for a full tensor larger than the caches, the tile streamed into it.
+// With KernelsMode::Sum or None no full kernels tensor is ever allocated.
 // Steps 2-3 are 1x1 GEMMs over pixels, done by the same row_product as convolution.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -99,19 +102,42 @@ struct ThreadScratch {
   double generation_ms = 0, aggregation_ms = 0;
 };
 
+// Sum of the K*K kernel rows of each group of one tile, into the sum map. Tap order, in
+// float, like summing the full tensor's taps one by one.
+void sum_taps(const float* kern, int64_t kern_stride, int64_t G, int64_t KK, int64_t n,
+              float* sum, int64_t sum_stride) {
+  for (int64_t g = 0; g < G; ++g) {
+    float* dst = sum + g * sum_stride;
+    const float* rows = kern + g * KK * kern_stride;
+    for (int64_t q = 0; q < n; ++q) dst[q] = rows[q];
+    for (int64_t k = 1; k < KK; ++k)
+      for (int64_t q = 0; q < n; ++q) dst[q] += rows[k * kern_stride + q];
+  }
+}
+
 }  // namespace
 
-InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
-                              const InvolutionWeights& w, StageTimes* times) {
+void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWeights& w,
+                  const RunOptions& options, InvolutionResult* result, StageTimes* times) {
   Stopwatch wall;
-  InvolutionResult result;
-  result.output = Tensor(involution_output_shape(x.shape, p));
+  const KernelsMode mode = options.kernels;
   const Shape kernels_shape = involution_kernels_shape(x.shape, p);
+  result->output.reshape_uninitialized(involution_output_shape(x.shape, p));
   const int64_t B = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
-  const int64_t H_out = result.output.dim(2), W_out = result.output.dim(3);
+  const int64_t H_out = result->output.dim(2), W_out = result->output.dim(3);
   const int64_t KK = p.taps(), G = p.groups(), gc = p.group_channels, CR = p.reduced_channels();
   const int64_t s = p.stride, HW_out = H_out * W_out;
   const Window win{p.kernel_size, s, p.padding(), p.dilation};
+  // Only what was asked for is allocated: with Sum or None the kernels live in per-thread
+  // tiles and never reach memory as a whole.
+  if (mode == KernelsMode::Full)
+    result->kernels.reshape_uninitialized(kernels_shape);
+  else
+    result->kernels = Tensor();
+  if (mode == KernelsMode::Sum)
+    result->kernel_sum.reshape_uninitialized(involution_kernel_sum_shape(x.shape, p));
+  else
+    result->kernel_sum = Tensor();
 
   // BN(eval) is affine per reduced channel: fold its scale into W0 and its shift into a bias.
   std::vector<float> scale(static_cast<size_t>(CR)), shift(static_cast<size_t>(CR));
@@ -131,18 +157,20 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
       band_rows(H_out, B, C * s * one_row.row_stride(), C * one_row.channel_stride());
   const int64_t bands = (H_out + rows - 1) / rows;
   // Streaming stores skip the read-for-ownership of a tensor far larger than the caches, but
-  // are slower than plain stores while the (just zero-filled) tensor is still cached.
-  const bool stream_kernels = shape_numel(kernels_shape) * sizeof(float) > (size_t{32} << 20);
-  // Allocating a kernels tensor that large is itself a serial zero-fill of its whole size
-  // (18 ms for 1080p): then one thread allocates it while the others compute the output,
-  // keeping kernels only in their tiles, and afterwards all threads regenerate the kernels
-  // (the cheap part) and stream them into the tensor.
-  const bool overlap = stream_kernels && thread_count() > 1;
+  // are slower than plain stores while the tensor is still cached.
+  const bool stream_kernels = mode == KernelsMode::Full &&
+                              shape_numel(kernels_shape) * sizeof(float) > (size_t{32} << 20);
   std::vector<ThreadScratch> scratch(static_cast<size_t>(thread_count()));
+  std::atomic<bool> stopped{false};
+  auto cancelled = [&] {
+    if (!options.cancel || !options.cancel->load(std::memory_order_relaxed)) return false;
+    stopped.store(true, std::memory_order_relaxed);
+    return true;
+  };
 
-  // X' and the two GEMMs for flat output pixels [p0, p0 + n) of one image, into kern.
-  auto generate = [&](ThreadScratch& ts, const float* image, int64_t p0, int64_t n, float* kern,
-                      int64_t kern_stride) {
+  // X' and the reduce GEMM for flat output pixels [p0, p0 + n) of one image, into
+  // ts.reduced ([C/r][ld]).
+  auto reduce_tile = [&](ThreadScratch& ts, const float* image, int64_t p0, int64_t n) {
     const float* pooled = image + p0;  // stride 1: X' is the input itself
     int64_t pooled_stride = H * W;
     // Loads may run 7 floats past the tile: copy the input's last pixels instead.
@@ -152,7 +180,45 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
       pooled_stride = ld;
     }
     run_gemm(kt, reduce, pooled, pooled_stride, ts.reduced.data(), ld, n, true);
+  };
+  // ... then the span GEMM into kern.
+  auto generate = [&](ThreadScratch& ts, const float* image, int64_t p0, int64_t n, float* kern,
+                      int64_t kern_stride) {
+    reduce_tile(ts, image, p0, n);
     run_gemm(kt, span, ts.reduced.data(), ld, kern, kern_stride, n, false);
+  };
+  // Without the full tensor and with a narrow reduced vector (C/r <= 8: every RGB image),
+  // the span and the aggregation fuse: each tap's kernel value is made in registers and
+  // used at once (kernels.h, FusedInvolution), instead of writing G*K*K rows per pixel to a
+  // tile and reading them back. The span weights are used as given (not packed).
+  const bool fused = mode != KernelsMode::Full && CR <= kFusedMaxReduced;
+  auto fused_tile = [&](ThreadScratch& ts, int64_t b, int64_t i0, int64_t p0, int64_t n,
+                        const BandLayout& layout, const std::vector<int64_t>& taps) {
+    FusedInvolution f;
+    f.reduced_stride = ld;
+    f.reduced_channels = CR;
+    f.in_channel_stride = layout.channel_stride();
+    f.taps = taps.data();
+    f.tap_count = KK;
+    f.out_channel_stride = HW_out;
+    for (int64_t q = p0; q < p0 + n; q += f.width) {  // one output row segment at a time
+      const int64_t i = q / W_out, j = q % W_out;
+      f.width = std::min(W_out - j, p0 + n - q);
+      f.reduced = ts.reduced.data() + (q - p0);
+      for (int64_t c0 = 0; c0 < C; c0 += f.channels) {
+        const int64_t g = c0 / gc;  // blocks stop at group ends: they share one kernel
+        f.channels = std::min<int64_t>(kAggregateBlock, (g + 1) * gc - c0);
+        f.span_weight = w.span_weight.ptr() + g * KK * CR;
+        f.span_bias = w.span_bias.ptr() + g * KK;
+        f.in = ts.band.data() + c0 * layout.channel_stride() + layout.output_row_offset(i - i0) + j;
+        f.out = result->output.ptr() + ((b * C + c0) * H_out + i) * W_out + j;
+        // The group's first block also writes the sum map.
+        f.sum = mode == KernelsMode::Sum && c0 == g * gc
+                    ? result->kernel_sum.ptr() + (b * G + g) * HW_out + q
+                    : nullptr;
+        kt.fused_involution(f);
+      }
+    }
   };
   // Tile buffers are read up to 7 floats past a row's width (a row segment may start
   // mid-vector, so up to 8 past the last row's end); zero them so those lanes hold numbers,
@@ -163,12 +229,9 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
     ts.reduced.resize(static_cast<size_t>(CR * ld + kSlack), 0.0f);
     ts.kernels.resize(static_cast<size_t>(G * KK * ld + kSlack), 0.0f);
   };
-  if (!overlap) result.kernels = Tensor(kernels_shape);
-  auto allocate_kernels = [&] {
-    if (overlap) result.kernels = Tensor(kernels_shape);
-  };
 
-  parallel_tasks_beside(allocate_kernels, B * bands, [&](int64_t task, int thread) {
+  parallel_tasks(B * bands, [&](int64_t task, int thread) {
+    if (cancelled()) return;
     ThreadScratch& ts = scratch[static_cast<size_t>(thread)];
     Stopwatch clock;
     const int64_t b = task / bands, i0 = (task % bands) * rows, i1 = std::min(H_out, i0 + rows);
@@ -182,15 +245,25 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
 
     // Tiles run over flat output pixels, so small images still fill whole tiles; a
     // tile's pixels are contiguous in the kernels tensor and, at stride 1, in the input.
-    for (int64_t p0 = i0 * W_out; p0 < i1 * W_out; p0 += tile) {
+    for (int64_t p0 = i0 * W_out; p0 < i1 * W_out && !cancelled(); p0 += tile) {
       const int64_t n = std::min(tile, i1 * W_out - p0);
-      // Kernels that stay cached go straight into the result tensor (no copy); those that
-      // are streamed, and the tensor's last pixels (read 7 floats past the end), use the tile.
-      // A segment starting mid-vector reads up to n + 7 floats from the tile's start.
-      const bool direct = !stream_kernels && p0 + n + kSlack <= HW_out;
-      float* kern = direct ? result.kernels.ptr() + b * G * KK * HW_out + p0 : ts.kernels.data();
+      if (fused) {
+        reduce_tile(ts, image, p0, n);
+        Stopwatch stage;
+        fused_tile(ts, b, i0, p0, n, layout, taps);
+        aggregation_ms += stage.elapsed_ms();
+        continue;
+      }
+      // Full kernels that stay cached go straight into the result tensor (no copy); those
+      // that are streamed, the tensor's last pixels (read 7 floats past the end) and kernels
+      // nobody keeps use the tile. A segment starting mid-vector reads up to n + 7 floats.
+      const bool direct = mode == KernelsMode::Full && !stream_kernels && p0 + n + kSlack <= HW_out;
+      float* kern = direct ? result->kernels.ptr() + b * G * KK * HW_out + p0 : ts.kernels.data();
       const int64_t kern_stride = direct ? HW_out : ld;
       generate(ts, image, p0, n, kern, kern_stride);
+      if (mode == KernelsMode::Sum)
+        sum_taps(kern, kern_stride, G, KK, n, result->kernel_sum.ptr() + b * G * HW_out + p0,
+                 HW_out);
 
       Stopwatch stage;
       Aggregation a;
@@ -199,23 +272,23 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
       a.taps = taps.data();
       a.tap_count = KK;
       a.out_channel_stride = HW_out;
-      for (int64_t p = p0; p < p0 + n; p += a.width) {  // one output row segment at a time
-        const int64_t i = p / W_out, j = p % W_out;
-        a.width = std::min(W_out - j, p0 + n - p);
+      for (int64_t q = p0; q < p0 + n; q += a.width) {  // one output row segment at a time
+        const int64_t i = q / W_out, j = q % W_out;
+        a.width = std::min(W_out - j, p0 + n - q);
         for (int64_t c0 = 0; c0 < C; c0 += a.channels) {
           const int64_t g = c0 / gc;  // blocks stop at group ends: they share one kernel
           a.channels = std::min<int64_t>(kAggregateBlock, (g + 1) * gc - c0);
-          a.kern = kern + g * KK * kern_stride + (p - p0);
+          a.kern = kern + g * KK * kern_stride + (q - p0);
           a.in =
               ts.band.data() + c0 * layout.channel_stride() + layout.output_row_offset(i - i0) + j;
-          a.out = result.output.ptr() + ((b * C + c0) * H_out + i) * W_out + j;
+          a.out = result->output.ptr() + ((b * C + c0) * H_out + i) * W_out + j;
           kt.aggregate(a);
         }
       }
       aggregation_ms += stage.elapsed_ms();
 
-      for (int64_t row = 0; !direct && !overlap && row < G * KK; ++row) {
-        float* dst = result.kernels.ptr() + (b * G * KK + row) * HW_out + p0;
+      for (int64_t row = 0; mode == KernelsMode::Full && !direct && row < G * KK; ++row) {
+        float* dst = result->kernels.ptr() + (b * G * KK + row) * HW_out + p0;
         if (stream_kernels)
           kt.copy_out(dst, ts.kernels.data() + row * ld, n);
         else
@@ -225,25 +298,11 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
     ts.aggregation_ms += aggregation_ms;
     ts.generation_ms += clock.elapsed_ms() - aggregation_ms;
   });
-
-  if (overlap) {
-    const int64_t tiles = (HW_out + tile - 1) / tile;
-    parallel_tasks(B * tiles, [&](int64_t task, int thread) {
-      ThreadScratch& ts = scratch[static_cast<size_t>(thread)];
-      Stopwatch clock;
-      prepare(ts);
-      const int64_t b = task / tiles, p0 = (task % tiles) * tile, n = std::min(tile, HW_out - p0);
-      generate(ts, x.ptr() + b * C * H * W, p0, n, ts.kernels.data(), ld);
-      for (int64_t row = 0; row < G * KK; ++row)
-        kt.copy_out(result.kernels.ptr() + (b * G * KK + row) * HW_out + p0,
-                    ts.kernels.data() + row * ld, n);
-      ts.generation_ms += clock.elapsed_ms();
-    });
-  }
+  if (stopped.load()) throw Cancelled();
 
   if (times) {
     // The stages interleave per tile, so only the threads' busy time can be split; the wall
-    // time of the call (allocation included) is reported in the same proportion.
+    // time of the call is reported in the same proportion.
     double generation = 0, aggregation = 0;
     for (const ThreadScratch& ts : scratch) {
       generation += ts.generation_ms;
@@ -253,7 +312,6 @@ InvolutionResult involution2d(const Tensor& x, const InvolutionParams& p,
     times->kernel_generation_ms = busy > 0 ? elapsed * generation / busy : elapsed;
     times->aggregation_ms = busy > 0 ? elapsed * aggregation / busy : 0;
   }
-  return result;
 }
 
 }  // namespace ks::cpu

@@ -49,6 +49,32 @@ struct Aggregation {
 };
 constexpr int kAggregateBlock = 4;
 
+// Involution generation and aggregation fused, for a small reduced width (C/r at most
+// kFusedMaxReduced): each tap's kernel value is made in registers from the pixel's reduced
+// vector and used at once, so no kernel is ever stored:
+//   kern_k[j] = span_bias[k] + sum_m span_weight[k*reduced_channels + m] * reduced[m*reduced_stride + j]
+//   out[c][j] = sum_k kern_k[j] * in[c*in_channel_stride + taps[k] + j]
+//   sum[j]    = sum_k kern_k[j]   (the kernel-sum map; skipped when sum is nullptr)
+// span_weight and span_bias point at one group's K*K rows. Same padding contract as
+// RowProduct for `in` and `reduced` (loads up to 7 floats past width).
+struct FusedInvolution {
+  const float* reduced = nullptr;
+  int64_t reduced_stride = 0;
+  int64_t reduced_channels = 0;
+  const float* span_weight = nullptr;
+  const float* span_bias = nullptr;
+  const float* in = nullptr;
+  int64_t in_channel_stride = 0;
+  int64_t channels = 0;  // 1..kAggregateBlock, all of one group
+  const int64_t* taps = nullptr;
+  int64_t tap_count = 0;
+  float* out = nullptr;
+  int64_t out_channel_stride = 0;
+  float* sum = nullptr;
+  int64_t width = 0;
+};
+constexpr int kFusedMaxReduced = 8;
+
 // The two builds of each loop; row_product_avx2 and friends live in *_avx2.cpp and may only
 // run when cpu_has_avx2_fma().
 void row_product_portable(const RowProduct& r);
@@ -59,12 +85,15 @@ void aggregate_avx2(const Aggregation& a);
 // A copy whose destination is not read again soon (the generated kernels tensor): the
 // AVX2 build streams it past the caches instead of evicting the working set.
 void copy_out_portable(float* dst, const float* src, int64_t count);
+void fused_involution_portable(const FusedInvolution& f);
+void fused_involution_avx2(const FusedInvolution& f);
 void copy_out_avx2(float* dst, const float* src, int64_t count);
 
 struct KernelTable {
   void (*row_product)(const RowProduct&);
   void (*aggregate)(const Aggregation&);
   void (*copy_out)(float* dst, const float* src, int64_t count);
+  void (*fused_involution)(const FusedInvolution&);
 };
 
 // AVX2/FMA when the CPU has it and the portable path is not forced (cpu_features.h).

@@ -15,33 +15,38 @@ class CpuRefBackend final : public Backend {
   bool supports(const ConvParams&) const override { return true; }
   bool supports(const InvolutionParams&) const override { return true; }
 
-  Tensor conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
-                StageTimes* times) override {
+  void conv2d_into(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
+                   const RunOptions&, Tensor* output, StageTimes* times) override {
     Stopwatch total;
-    Tensor out = ref::conv2d(input, params, weights);
+    *output = ref::conv2d(input, params, weights);
     if (times) {
       *times = {};
       times->aggregation_ms = times->total_ms = total.elapsed_ms();
     }
-    return out;
   }
 
-  InvolutionResult involution2d(const Tensor& input, const InvolutionParams& params,
-                                const InvolutionWeights& weights, StageTimes* times) override {
+  // The reference makes the full kernels tensor whatever is asked (it is the oracle), then
+  // keeps only what the options ask for.
+  void involution2d_into(const Tensor& input, const InvolutionParams& params,
+                         const InvolutionWeights& weights, const RunOptions& options,
+                         InvolutionResult* result, StageTimes* times) override {
     Stopwatch total;
-    InvolutionResult result;
     Stopwatch stage;
-    result.kernels = ref::involution_kernels(input, params, weights);
+    Tensor kernels = ref::involution_kernels(input, params, weights);
     const double generation_ms = stage.elapsed_ms();
+    if (options.cancel && options.cancel->load()) throw Cancelled();
     stage.reset();
-    result.output = ref::involution_aggregate(input, result.kernels, params);
+    result->output = ref::involution_aggregate(input, kernels, params);
+    const double aggregation_ms = stage.elapsed_ms();
+    result->kernel_sum =
+        options.kernels == KernelsMode::Sum ? ref::involution_kernel_sum(kernels) : Tensor();
+    result->kernels = options.kernels == KernelsMode::Full ? std::move(kernels) : Tensor();
     if (times) {
       *times = {};
       times->kernel_generation_ms = generation_ms;
-      times->aggregation_ms = stage.elapsed_ms();
+      times->aggregation_ms = aggregation_ms;
       times->total_ms = total.elapsed_ms();
     }
-    return result;
   }
 };
 

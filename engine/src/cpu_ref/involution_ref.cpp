@@ -28,41 +28,61 @@ static std::vector<double> pooled_pixel(const Tensor& x, int64_t b, int64_t i, i
   return v;
 }
 
+void involution_kernels_at_pixel(const Tensor& x, const InvolutionParams& p,
+                                 const InvolutionWeights& w, int64_t b, int64_t i, int64_t j,
+                                 float* out) {
+  const int64_t C = p.channels, CR = p.reduced_channels(), rows = p.groups() * p.taps();
+  const std::vector<double> v = pooled_pixel(x, b, i, j, p.stride);
+  std::vector<double> t(static_cast<size_t>(CR));
+  for (int64_t m = 0; m < CR; ++m) {
+    double reduced = 0;
+    for (int64_t c = 0; c < C; ++c)
+      reduced += w.reduce_weight.data[static_cast<size_t>(m * C + c)] * v[static_cast<size_t>(c)];
+    const size_t mi = static_cast<size_t>(m);
+    const double normalised = (reduced - w.bn_mean.data[mi]) /
+                                  std::sqrt(static_cast<double>(w.bn_var.data[mi]) + w.bn_eps) *
+                                  w.bn_gamma.data[mi] +
+                              w.bn_beta.data[mi];
+    t[mi] = normalised > 0 ? normalised : 0;  // ReLU
+  }
+  for (int64_t row = 0; row < rows; ++row) {
+    double value = w.span_bias.data[static_cast<size_t>(row)];
+    for (int64_t m = 0; m < CR; ++m)
+      value += w.span_weight.data[static_cast<size_t>(row * CR + m)] * t[static_cast<size_t>(m)];
+    out[row] = static_cast<float>(value);
+  }
+}
+
 Tensor involution_kernels(const Tensor& x, const InvolutionParams& p, const InvolutionWeights& w) {
   const Shape kshape = involution_kernels_shape(x.shape, p);
-  Tensor kernels(kshape);
+  Tensor kernels = Tensor::uninitialized(kshape);
   const int64_t B = kshape[0], G = kshape[1], KK = kshape[2], H_out = kshape[3], W_out = kshape[4];
-  const int64_t C = p.channels, CR = p.reduced_channels();
-  std::vector<double> t(static_cast<size_t>(CR));
-
+  std::vector<float> pixel(static_cast<size_t>(G * KK));
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < H_out; ++i)
       for (int64_t j = 0; j < W_out; ++j) {
-        const std::vector<double> v = pooled_pixel(x, b, i, j, p.stride);
-        for (int64_t m = 0; m < CR; ++m) {
-          double reduced = 0;
-          for (int64_t c = 0; c < C; ++c)
-            reduced +=
-                w.reduce_weight.data[static_cast<size_t>(m * C + c)] * v[static_cast<size_t>(c)];
-          const size_t mi = static_cast<size_t>(m);
-          const double normalised =
-              (reduced - w.bn_mean.data[mi]) /
-                  std::sqrt(static_cast<double>(w.bn_var.data[mi]) + w.bn_eps) *
-                  w.bn_gamma.data[mi] +
-              w.bn_beta.data[mi];
-          t[mi] = normalised > 0 ? normalised : 0;  // ReLU
-        }
+        involution_kernels_at_pixel(x, p, w, b, i, j, pixel.data());
         for (int64_t row = 0; row < G * KK; ++row) {
-          double value = w.span_bias.data[static_cast<size_t>(row)];
-          for (int64_t m = 0; m < CR; ++m)
-            value +=
-                w.span_weight.data[static_cast<size_t>(row * CR + m)] * t[static_cast<size_t>(m)];
           const int64_t g = row / KK, k = row % KK;
           kernels.data[static_cast<size_t>((((b * G + g) * KK + k) * H_out + i) * W_out + j)] =
-              static_cast<float>(value);
+              pixel[static_cast<size_t>(row)];
         }
       }
   return kernels;
+}
+
+Tensor involution_kernel_sum(const Tensor& kernels) {
+  const int64_t B = kernels.dim(0), G = kernels.dim(1), KK = kernels.dim(2);
+  const int64_t plane = kernels.dim(3) * kernels.dim(4);
+  Tensor sum = Tensor::uninitialized({B, G, kernels.dim(3), kernels.dim(4)});
+  for (int64_t bg = 0; bg < B * G; ++bg)
+    for (int64_t q = 0; q < plane; ++q) {
+      double total = 0;
+      for (int64_t k = 0; k < KK; ++k)
+        total += kernels.data[static_cast<size_t>((bg * KK + k) * plane + q)];
+      sum.data[static_cast<size_t>(bg * plane + q)] = static_cast<float>(total);
+    }
+  return sum;
 }
 
 Tensor involution_aggregate(const Tensor& x, const Tensor& kernels, const InvolutionParams& p) {

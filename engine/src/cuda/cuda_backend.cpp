@@ -142,7 +142,7 @@ class GpuSession {
                                     cudaMemcpyDeviceToHost, stream()));
   }
 
-  DeviceBuffer<float> input, output, weight, bias, kernels, scratch;
+  DeviceBuffer<float> input, output, weight, bias, kernels, kernel_sum, scratch;
   DeviceBuffer<float> reduce_weight, bn_scale, bn_shift, span_weight, span_bias;
 
  private:
@@ -199,13 +199,14 @@ class CudaBackend final : public Backend {
            cuda::fits_cuda_kernels(p.kernel_size, p.stride, p.padding(), p.dilation);
   }
 
-  Tensor conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
-                StageTimes* times) override {
+  void conv2d_into(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
+                   const RunOptions&, Tensor* output, StageTimes* times) override {
     std::lock_guard<std::mutex> lock(mutex_);
     require_available();
     const Shape out_shape = conv_output_shape(input.shape, params);
     const cuda::ConvDims d = cuda::conv_dims(input.shape, params, out_shape);
-    Tensor out(out_shape);
+    output->reshape_uninitialized(out_shape);  // the download overwrites it
+    Tensor& out = *output;
     GpuSession& s = session_;
     const cudaStream_t stream = s.stream();
 
@@ -239,20 +240,32 @@ class CudaBackend final : public Backend {
       times->download_ms = s.ms_between(2, 3);
       times->total_ms = s.ms_between(0, 3);
     }
-    return out;
   }
 
-  InvolutionResult involution2d(const Tensor& input, const InvolutionParams& params,
-                                const InvolutionWeights& weights, StageTimes* times) override {
+  // One call is a few milliseconds of GPU work at most, so options.cancel is not polled.
+  void involution2d_into(const Tensor& input, const InvolutionParams& params,
+                         const InvolutionWeights& weights, const RunOptions& options,
+                         InvolutionResult* result_out, StageTimes* times) override {
     std::lock_guard<std::mutex> lock(mutex_);
     if (variant_ == Variant::Cudnn)
       throw Error("the cudnn backend computes convolution only; use cuda for involution");
     require_available();
     const Shape out_shape = involution_output_shape(input.shape, params);
     const cuda::InvolutionDims d = cuda::involution_dims(input.shape, params, out_shape);
-    InvolutionResult result;
-    result.output = Tensor(out_shape);
-    result.kernels = Tensor(involution_kernels_shape(input.shape, params));
+    InvolutionResult& result = *result_out;
+    const KernelsMode mode = options.kernels;
+    // Downloads overwrite every element: no zero-fill. The kernels tensor stays on the GPU
+    // (generation writes it there) and is downloaded only when asked for.
+    result.output.reshape_uninitialized(out_shape);
+    const int64_t kernel_floats = shape_numel(involution_kernels_shape(input.shape, params));
+    if (mode == KernelsMode::Full)
+      result.kernels.reshape_uninitialized(involution_kernels_shape(input.shape, params));
+    else
+      result.kernels = Tensor();
+    if (mode == KernelsMode::Sum)
+      result.kernel_sum.reshape_uninitialized(involution_kernel_sum_shape(input.shape, params));
+    else
+      result.kernel_sum = Tensor();
     GpuSession& s = session_;
     const cudaStream_t stream = s.stream();
 
@@ -266,7 +279,9 @@ class CudaBackend final : public Backend {
     w.bn_shift = s.upload(s.bn_shift, bn.shift.data(), bn.shift.size());
     w.span_weight = s.upload(s.span_weight, weights.span_weight);
     w.span_bias = s.upload(s.span_bias, weights.span_bias);
-    float* kernels = s.kernels.reserve(result.kernels.data.size());
+    float* kernels = s.kernels.reserve(static_cast<size_t>(kernel_floats));
+    float* kernel_sum =
+        mode == KernelsMode::Sum ? s.kernel_sum.reserve(result.kernel_sum.data.size()) : nullptr;
     float* y = s.output.reserve(result.output.data.size());
     const bool naive = variant_ == Variant::Naive;
     const long long scratch_floats = cuda::involution_scratch_floats(d, naive);
@@ -281,9 +296,11 @@ class CudaBackend final : public Backend {
       cuda::involution_aggregate_naive(d, x, kernels, y, stream);
     else
       cuda::involution_aggregate_tiled(d, x, kernels, y, stream);
+    if (kernel_sum) cuda::involution_kernel_sum(d, kernels, kernel_sum, stream);
     s.mark(3);
     s.download(result.output, y);
-    s.download(result.kernels, kernels);
+    if (mode == KernelsMode::Full) s.download(result.kernels, kernels);
+    if (kernel_sum) s.download(result.kernel_sum, kernel_sum);
     s.mark(4);
     s.wait(4);
     if (times) {
@@ -294,7 +311,6 @@ class CudaBackend final : public Backend {
       times->download_ms = s.ms_between(3, 4);
       times->total_ms = s.ms_between(0, 4);
     }
-    return result;
   }
 
  private:

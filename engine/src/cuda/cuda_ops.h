@@ -31,6 +31,9 @@ void involution_generate_naive(const InvolutionDims& d, const float* x, const Ge
                                float* kernels, float* scratch, cudaStream_t stream);
 void involution_aggregate_naive(const InvolutionDims& d, const float* x, const float* kernels,
                                 float* y, cudaStream_t stream);
+// kernel_sum [B, G, H_out, W_out] from kernels [B, G, K*K, H_out, W_out] (KernelsMode::Sum).
+void involution_kernel_sum(const InvolutionDims& d, const float* kernels, float* kernel_sum,
+                           cudaStream_t stream);
 
 // False (with the reason) when this binary holds no kernel image the current GPU can run,
 // e.g. a build for sm_90 only on an sm_75 card.

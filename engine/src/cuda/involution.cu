@@ -30,4 +30,9 @@ void involution_aggregate_naive(const InvolutionDims& d, const float* x, const f
   launch_involution_aggregate_naive(StreamLauncher{stream}, d, x, kernels, y);
 }
 
+void involution_kernel_sum(const InvolutionDims& d, const float* kernels, float* kernel_sum,
+                           cudaStream_t stream) {
+  launch_involution_kernel_sum(StreamLauncher{stream}, d, kernels, kernel_sum);
+}
+
 }  // namespace ks::cuda

@@ -119,6 +119,31 @@ void launch_involution_aggregate_naive(const Launch& launch, const InvolutionDim
             0, d, x, kernels, y, total);
 }
 
+// --- both variants: the kernel-sum map, so a screen downloads G floats per pixel instead of
+// G*K*K. kernel_sum[b, g, i, j] = sum_k kernels[b, g, k, i, j], in tap order; one thread per
+// output pixel and group, reading consecutive pixels across a warp.
+__global__ void kernel_sum_kernel(InvolutionDims d, const float* __restrict__ kernels,
+                                  float* __restrict__ kernel_sum, int64_t total) {
+  const int64_t flat = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (flat >= total) return;
+  const int64_t plane = static_cast<int64_t>(d.out_height) * d.out_width;
+  const int64_t bg = flat / plane, q = flat % plane;
+  const int taps = d.kernel * d.kernel;
+  const float* rows = kernels + bg * taps * plane + q;
+  float sum = 0.0f;
+  for (int k = 0; k < taps; ++k) sum += rows[k * plane];
+  kernel_sum[flat] = sum;
+}
+
+template <class Launch>
+void launch_involution_kernel_sum(const Launch& launch, const InvolutionDims& d,
+                                  const float* kernels, float* kernel_sum) {
+  const int64_t total = static_cast<int64_t>(d.batch) * d.groups * d.out_height * d.out_width;
+  if (total == 0) return;
+  KS_LAUNCH(launch, kernel_sum_kernel, dim3(naive_blocks_for(total)), dim3(kInvNaiveThreads), 0, d,
+            kernels, kernel_sum, total);
+}
+
 // --- cuda, generation: one fused kernel. A block takes 32 consecutive output pixels,
 // average-pools their s x s windows (ceil mode: only in-bounds pixels count) for a chunk of
 // channels into shared memory, accumulates the reduce 1x1 there, applies the folded BN and

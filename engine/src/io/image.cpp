@@ -69,7 +69,7 @@ Tensor io_detail::decode_image(const uint8_t* data, size_t size, int64_t max_byt
 
   Tensor tensor;
   tensor.shape = {1, channels, height, width};
-  tensor.data.resize(static_cast<size_t>(pixel_count * channels));  // within the cap: no overflow
+  tensor.data.resize(static_cast<size_t>(pixel_count * channels), 0.0f);  // within the cap: no overflow
   const size_t plane = static_cast<size_t>(width) * height;
   const stbi_uc* src = pixels.get();
   // Interleaved HWC bytes -> planar CHW floats in [0, 1].

@@ -30,7 +30,7 @@ Tensor parse_npy(const uint8_t* data, size_t size, int64_t max_bytes) {
 
   Tensor tensor;
   tensor.shape = header.shape;
-  tensor.data.resize(static_cast<size_t>(numel));
+  tensor.data.resize(static_cast<size_t>(numel), 0.0f);
   const uint8_t* p = data + header.data_offset;
   float* out = tensor.data.data();
   const size_t n = static_cast<size_t>(numel);

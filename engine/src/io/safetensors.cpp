@@ -90,7 +90,7 @@ Entry parse_entry(const std::string& name, const json& info, uint64_t data_size)
 Tensor decode(const Entry& entry, const uint8_t* data) {
   Tensor tensor;
   tensor.shape = entry.shape;
-  tensor.data.resize(static_cast<size_t>(entry.numel));
+  tensor.data.resize(static_cast<size_t>(entry.numel), 0.0f);
   float* out = tensor.data.data();
   const uint8_t* p = data + entry.begin;
   const size_t n = tensor.data.size();

@@ -72,4 +72,6 @@ void reset();
 // Live device allocations and the number of cudaMalloc calls that succeeded.
 size_t allocated_bytes();
 int malloc_calls();
+// Bytes copied device to host since reset(): what the backend downloaded.
+size_t downloaded_bytes();
 }  // namespace fake_cuda
