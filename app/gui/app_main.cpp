@@ -304,7 +304,7 @@ void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
     app.worker->recycle(std::move(r));
     return;
   }
-  if (!r.image.compute) return;       // the job failed before it had an image
+  if (!r.image.compute) return;  // the job failed before it had an image
   const bool new_image = !app.image.full || app.image.full != r.image.full;
   if (new_image) {
     app.fit_view = true;
@@ -515,8 +515,21 @@ double event_wait_seconds(const AppState& app, bool worker_busy, int extra_frame
   return 0.5;
 }
 
+// After --profile: the panels' exports and the screenshot, when asked for, show the last
+// job's result (what the app tests compare with `kernelscope run`).
+void finish_profile(AppState& app, GLFWwindow* window, const AppOptions& options) {
+  // Not the kernels panel: its export computes the full kernels tensor, which a profile of a
+  // large image does not want to wait for.
+  if (!options.export_dir.empty()) {
+    app.export_input = app.export_maps = true;
+    do_exports(app);
+  }
+  if (!options.screenshot.empty()) save_screenshot(app, window, options.screenshot);
+}
+
 int run(const AppOptions& options) {
-  const bool scripted = !options.screenshot.empty();
+  // --screenshot alone is scripted mode; with --profile the screenshot is taken at its end.
+  const bool scripted = !options.screenshot.empty() && options.profile == 0;
   AppProfiler profiler(options.profile);
   const char* display = std::getenv("DISPLAY");
   const char* wayland = std::getenv("WAYLAND_DISPLAY");
@@ -605,7 +618,8 @@ int run(const AppOptions& options) {
     app.colormap = &colormap;
     // A finished job wakes the loop at once, however long it was waiting for events.
     worker.set_on_result([] { glfwPostEmptyEvent(); });
-    int extra_frames = 3;  // ImGui settles over a couple of frames after each event
+    int extra_frames = 3;            // ImGui settles over a couple of frames after each event
+    bool profile_finishing = false;  // --profile has reported: exports, screenshot, exit
 
     const auto start = std::chrono::steady_clock::now();
     int frames_since_result = -1;
@@ -617,7 +631,8 @@ int run(const AppOptions& options) {
       app.demo.auto_advance = !scripted;  // scripted runs advance when a scene is settled
     }
     while (!glfwWindowShouldClose(window) && !app.quit_requested && exit_code == 0) {
-      const bool interactive = !scripted && (!profiler.enabled() || profiler.idle_phase());
+      const bool interactive =
+          !scripted && !profile_finishing && (!profiler.enabled() || profiler.idle_phase());
       const double wait_s =
           interactive ? event_wait_seconds(app, worker.busy(), extra_frames) : 0.0;
       if (wait_s > 0) {
@@ -633,7 +648,7 @@ int run(const AppOptions& options) {
             profiler.on_frame(app, 0, false);
             if (profiler.done()) {
               report_profile(app, profiler, options.json, &exit_code);
-              break;
+              profile_finishing = true;  // one more frame, for the screenshot
             }
           }
           continue;
@@ -752,10 +767,16 @@ int run(const AppOptions& options) {
         save_screenshot(app, window, export_stem(export_folder(app), "window") + ".png");
       }
 
+      if (profile_finishing) {
+        finish_profile(app, window, options);
+        glfwSwapBuffers(window);
+        break;
+      }
       if (scripted) {
         if (frames_since_result >= 0) ++frames_since_result;
         bool settled = app.have_result && !worker.busy() && !app.dirty && !app.race_requested &&
-                       !app.race_running && app.scene_requested.empty() &&
+                       app.upload_queue.empty() && !app.race_running &&
+                       app.scene_requested.empty() &&
                        frames_since_result >= std::max(options.frames, 2);
         if (settled && app.demo.active && demo_shown < options.demo) {
           // Scripted demo: log the scene on screen, then advance until N were shown.
@@ -828,9 +849,9 @@ int run(const AppOptions& options) {
                               std::chrono::steady_clock::now() - frame_start)
                               .count(),
                           worker.busy());
-        if (profiler.done()) {
+        if (profiler.done() && !profile_finishing) {
           report_profile(app, profiler, options.json, &exit_code);
-          break;
+          profile_finishing = true;  // one more frame, for the screenshot
         }
       }
       if (!scripted && !profiler.enabled()) {

@@ -376,8 +376,8 @@ Tensor downscale(const Tensor& image, int f) {
   return out;
 }
 
-ComputeResult compute(const ComputeRequest& req, ImageSlot* cache,
-                      const std::atomic<bool>& cancel, ComputeResult* recycled) {
+ComputeResult compute(const ComputeRequest& req, ImageSlot* cache, const std::atomic<bool>& cancel,
+                      ComputeResult* recycled) {
   const auto start = Clock::now();
   ComputeResult result;
   result.id = req.id;
@@ -481,7 +481,8 @@ const std::vector<float>& kernels_at(const OpResult& r, int oy, int ox) {
   std::vector<float> values;
   if (r.kernels.rank() == 5) {  // the notebook variant's own tensor
     const int64_t rows = r.kernels.dim(1) * r.kernels.dim(2);
-    for (int64_t row = 0; row < rows; ++row) values.push_back(r.kernels.ptr()[(row * ho + oy) * wo + ox]);
+    for (int64_t row = 0; row < rows; ++row)
+      values.push_back(r.kernels.ptr()[(row * ho + oy) * wo + ox]);
   } else if (r.input && !r.involution_weights.span_weight.empty()) {
     try {
       Backend* b = find_backend(r.backend);

@@ -124,8 +124,8 @@ void queue_layer(AppState& app, const OpResult& r, LayerView* view) {
   view->maps.resize(static_cast<size_t>(c));
   for (int ch = 0; ch < c; ++ch)
     queue_strips(app, w, h, [&app, &r, view, ch, h, w](int r0, int r1) {
-      app.colormap->draw(r.output.ptr() + static_cast<int64_t>(ch) * h * w, w, h,
-                         app.view.colormap, view->ranges[static_cast<size_t>(ch)],
+      app.colormap->draw(r.output.ptr() + static_cast<int64_t>(ch) * h * w, w, h, app.view.colormap,
+                         view->ranges[static_cast<size_t>(ch)],
                          &view->maps[static_cast<size_t>(ch)], r0, r1);
     });
   if (!r.composite.empty())
@@ -154,7 +154,8 @@ void upload_result_textures(AppState& app) {
   // The input texture only when the image changed: a recompute of the same image does not
   // re-upload it.
   if (image.compute && image.rgb && app.input_rgb_uploaded != image.rgb.get()) {
-    const int w = static_cast<int>(image.compute->dim(3)), h = static_cast<int>(image.compute->dim(2));
+    const int w = static_cast<int>(image.compute->dim(3)),
+              h = static_cast<int>(image.compute->dim(2));
     queue_strips(app, w, h, [&app, w, h](int r0, int r1) {
       upload_rgb_texture(&app.input_texture, &app.input_tex_w, &app.input_tex_h, w, h,
                          *app.image.rgb, r0, r1);

@@ -62,7 +62,6 @@ struct OpSettings {
   int64_t max_memory_mb = 4096;
 };
 
-
 struct ViewSettings {
   Colormap colormap = Colormap::Diverging;
   ScaleMode scale = ScaleMode::PerLayer;

@@ -129,8 +129,9 @@ void generated_kernels(AppState& app) {
     const int x = std::clamp(static_cast<int>((mouse.x - img.x) / width * wo), 0, wo - 1);
     const int y = std::clamp(static_cast<int>((mouse.y - img.y) / height * ho), 0, ho - 1);
     const int g = std::clamp(app.kernel_group, 0, g_count - 1);
-    const double sum =
-        r.kernel_sum.empty() ? 0.0 : r.kernel_sum.ptr()[(static_cast<int64_t>(g) * ho + y) * wo + x];
+    const double sum = r.kernel_sum.empty()
+                           ? 0.0
+                           : r.kernel_sum.ptr()[(static_cast<int64_t>(g) * ho + y) * wo + x];
     ImGui::SetTooltip("(%d, %d): %g", x, y, sum);
     app.hover_next = true;  // hovering the heatmap focuses that output pixel
     app.hover_next_x = x * static_cast<int>(r.involution.stride);

@@ -192,7 +192,8 @@ KernelsMode parse_kernels_mode(const std::string& name) {
 std::vector<OutputPixel> parse_output_pixels(const std::string& text) {
   std::vector<OutputPixel> pixels;
   auto fail = [&] {
-    throw Error("cannot read output pixels '" + text + "' (expected \"y,x;y,x\", e.g. \"10,20;0,0\")");
+    throw Error("cannot read output pixels '" + text +
+                "' (expected \"y,x;y,x\", e.g. \"10,20;0,0\")");
   };
   std::stringstream items(text);
   std::string item;
@@ -215,8 +216,8 @@ void check_output_pixels(const Shape& input, const InvolutionParams& p,
   for (const OutputPixel& px : pixels)
     require(px.y >= 0 && px.y < out[2] && px.x >= 0 && px.x < out[3],
             "output pixel (" + str(px.y) + ", " + str(px.x) + ") is outside the output of " +
-                str(out[2]) + " x " + str(out[3]) + " (y in 0.." + str(out[2] - 1) +
-                ", x in 0.." + str(out[3] - 1) + ")");
+                str(out[2]) + " x " + str(out[3]) + " (y in 0.." + str(out[2] - 1) + ", x in 0.." +
+                str(out[3] - 1) + ")");
 }
 
 void validate_conv_weights(const ConvParams& p, const ConvWeights& w) {

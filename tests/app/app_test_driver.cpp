@@ -641,6 +641,73 @@ void check_preset_override() {
         ks::shape_to_string(padded.shape).c_str());
 }
 
+// A 1920 x 1080 photo-sized image runs at full resolution (no downscaled preview), and after
+// recomputes (--profile changes the seed each job) the feature maps show the newest result:
+// the exported maps equal `kernelscope run` with the last job's seed, and the screenshot's
+// feature-map panel is drawn.
+void check_full_resolution() {
+  const fs::path dir = g_work / "full-res";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const int w = 1920, h = 1080;
+  std::vector<uint8_t> rgb(static_cast<size_t>(w * h * 3));
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      uint8_t* p = &rgb[static_cast<size_t>((y * w + x) * 3)];
+      p[0] = static_cast<uint8_t>(x * 255 / w);
+      p[1] = static_cast<uint8_t>(y * 255 / h);
+      p[2] = ((x / 64 + y / 64) % 2) ? 220 : 30;
+    }
+  const fs::path image = dir / "photo.png";
+  ks::save_png_rgb(image.string(), w, h, rgb);
+  const std::string op = "--op involution --kernel-size 7 --group-channels 1 --seed 5";
+  const Run r = run_app(op + " --input '" + image.string() + "' --profile 2 --json --screenshot '" +
+                        (dir / "shot.png").string() + "' --export-dir '" + dir.string() + "'");
+  CHECK(r.exit_code == 0, "profile run failed");
+  CHECK(contains(r.out, "\"input\":[1,3,1080,1920]"), "not computed at full size: %s",
+        r.out.c_str());
+  fs::path maps;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (contains(e.path().filename().string(), "involution-maps.npy")) maps = e.path();
+  CHECK(!maps.empty(), "no involution-maps.npy exported");
+  if (maps.empty()) return;
+  const ks::Tensor shown = ks::load_npy(maps.string());
+  CHECK((shown.shape == ks::Shape{1, 3, 1080, 1920}), "maps are %s",
+        ks::shape_to_string(shown.shape).c_str());
+  // Two jobs after the first result: seeds 6 and 7.
+  const std::string cmd = "'" + g_binary + "' run " + op.substr(0, op.find("--seed")) +
+                          "--seed 7 --kernels none --no-png --input '" + image.string() +
+                          "' --out '" + (dir / "cli").string() + "' >/dev/null";
+  CHECK(std::system(cmd.c_str()) == 0, "kernelscope run failed: %s", cmd.c_str());
+  const ks::Tensor expected = ks::load_npy((dir / "cli" / "output.npy").string());
+  double max_diff = 0;
+  for (size_t i = 0; i < expected.data.size() && i < shown.data.size(); ++i)
+    max_diff = std::max(max_diff, static_cast<double>(std::fabs(expected.data[i] - shown.data[i])));
+  CHECK(expected.shape == shown.shape && max_diff < 1e-4,
+        "the maps on screen are not the last job's result (max diff %g)", max_diff);
+  if (!fs::exists(dir / "shot.png")) {
+    CHECK(false, "no screenshot");
+    return;
+  }
+  const ks::Tensor shot = ks::load_image((dir / "shot.png").string());
+  // --profile does not log panel rectangles; the feature maps sit in the window's right half.
+  const Rect right{static_cast<int>(shot.dim(3)) / 2 + 10, 80,
+                   static_cast<int>(shot.dim(3)) / 2 - 20, static_cast<int>(shot.dim(2)) / 3};
+  CHECK(region_stats(shot, right).colourful > 0.15, "the feature-map panel looks empty");
+}
+
+// --profile prints its one JSON object (numbers only checked for being there: no timed
+// assertions in tests).
+void check_profile() {
+  const Run r = run_app("--op involution --kernel-size 5 --profile 3 --json");
+  CHECK(r.exit_code == 0, "profile run failed");
+  for (const char* key : {"\"jobs\":3", "\"input\":[1,3,", "\"median_job_ms\":", "\"p95_job_ms\":",
+                          "\"max_frame_ms\":", "\"idle_cpu_percent\":"})
+    CHECK(contains(r.out, key), "no %s in: %s", key, r.out.c_str());
+  const Run bad = run_app("--profile 0");
+  CHECK(bad.exit_code != 0, "--profile 0 accepted");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -686,6 +753,10 @@ int main(int argc, char** argv) {
     check_flag_values();
   else if (which == "preset_override")
     check_preset_override();
+  else if (which == "full_resolution")
+    check_full_resolution();
+  else if (which == "profile")
+    check_profile();
   else if (which == "interactive") {
     if (std::system("command -v xdotool >/dev/null 2>&1") != 0) {
       std::printf("SKIP: xdotool not found\n");

@@ -104,8 +104,8 @@ struct ThreadScratch {
 
 // Sum of the K*K kernel rows of each group of one tile, into the sum map. Tap order, in
 // float, like summing the full tensor's taps one by one.
-void sum_taps(const float* kern, int64_t kern_stride, int64_t G, int64_t KK, int64_t n,
-              float* sum, int64_t sum_stride) {
+void sum_taps(const float* kern, int64_t kern_stride, int64_t G, int64_t KK, int64_t n, float* sum,
+              int64_t sum_stride) {
   for (int64_t g = 0; g < G; ++g) {
     float* dst = sum + g * sum_stride;
     const float* rows = kern + g * KK * kern_stride;
@@ -158,8 +158,8 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
   const int64_t bands = (H_out + rows - 1) / rows;
   // Streaming stores skip the read-for-ownership of a tensor far larger than the caches, but
   // are slower than plain stores while the tensor is still cached.
-  const bool stream_kernels = mode == KernelsMode::Full &&
-                              shape_numel(kernels_shape) * sizeof(float) > (size_t{32} << 20);
+  const bool stream_kernels =
+      mode == KernelsMode::Full && shape_numel(kernels_shape) * sizeof(float) > (size_t{32} << 20);
   std::vector<ThreadScratch> scratch(static_cast<size_t>(thread_count()));
   std::atomic<bool> stopped{false};
   auto cancelled = [&] {

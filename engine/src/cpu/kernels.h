@@ -52,9 +52,9 @@ constexpr int kAggregateBlock = 4;
 // Involution generation and aggregation fused, for a small reduced width (C/r at most
 // kFusedMaxReduced): each tap's kernel value is made in registers from the pixel's reduced
 // vector and used at once, so no kernel is ever stored:
-//   kern_k[j] = span_bias[k] + sum_m span_weight[k*reduced_channels + m] * reduced[m*reduced_stride + j]
-//   out[c][j] = sum_k kern_k[j] * in[c*in_channel_stride + taps[k] + j]
-//   sum[j]    = sum_k kern_k[j]   (the kernel-sum map; skipped when sum is nullptr)
+//   kern_k[j] = span_bias[k] + sum_m span_weight[k*reduced_channels + m] * reduced[m*reduced_stride
+//   + j] out[c][j] = sum_k kern_k[j] * in[c*in_channel_stride + taps[k] + j] sum[j]    = sum_k
+//   kern_k[j]   (the kernel-sum map; skipped when sum is nullptr)
 // span_weight and span_bias point at one group's K*K rows. Same padding contract as
 // RowProduct for `in` and `reduced` (loads up to 7 floats past width).
 struct FusedInvolution {
