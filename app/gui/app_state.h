@@ -28,6 +28,8 @@ struct LayerView {
   int composite_w = 0, composite_h = 0;
   MapTexture kernel_sum;
   ValueRange kernel_sum_range;
+  Colormap kernel_sum_map = Colormap::Diverging;
+  const char* kernel_sum_label = "kernel sum";
   void release();
 };
 

@@ -61,12 +61,23 @@ std::vector<ValueRange> map_ranges(const Tensor& output, ScaleMode mode, ValueRa
   return map_ranges(channel_ranges, mode, layer);
 }
 
-ValueRange kernel_sum_display_range(ValueRange raw) {
-  // Symmetric about 0 on the diverging map, so the sign of a kernel's sum reads at a glance.
-  const float m = std::max(std::fabs(raw.lo), std::fabs(raw.hi));
-  ValueRange range{-m, m};
-  if (range.hi <= range.lo) range = {range.lo - 1, range.hi + 1};
-  return range;
+KernelSumScale kernel_sum_scale(ValueRange raw) {
+  KernelSumScale scale;
+  if (raw.lo < 0 && raw.hi > 0) {
+    // Sums of both signs: diverging and symmetric about 0, so the sign reads at a glance.
+    const float m = std::max(std::fabs(raw.lo), std::fabs(raw.hi));
+    scale.range = {-m, m};
+    scale.map = Colormap::Diverging;
+    scale.label = "kernel sum (symmetric about 0)";
+  } else {
+    // One sign only (a landscape of blurs, say): a symmetric scale would look flat, so a
+    // sequential map over the sums' own min..max shows their actual variation.
+    scale.range = raw;
+    scale.map = Colormap::Viridis;
+    scale.label = "kernel sum (its own min..max)";
+  }
+  if (!(scale.range.hi > scale.range.lo)) scale.range = {scale.range.lo - 1, scale.range.hi + 1};
+  return scale;
 }
 
 Tensor kernel_sum_plane(const Tensor& kernels, int group) {
@@ -135,10 +146,13 @@ void queue_layer(AppState& app, const OpResult& r, LayerView* view) {
     });
   if (!r.kernel_sum.empty() && !r.kernel_sum_ranges.empty()) {
     const int g = std::clamp(app.kernel_group, 0, static_cast<int>(r.kernel_sum.dim(1)) - 1);
-    view->kernel_sum_range = kernel_sum_display_range(r.kernel_sum_ranges[static_cast<size_t>(g)]);
+    const KernelSumScale scale = kernel_sum_scale(r.kernel_sum_ranges[static_cast<size_t>(g)]);
+    view->kernel_sum_range = scale.range;
+    view->kernel_sum_map = scale.map;
+    view->kernel_sum_label = scale.label;
     queue_strips(app, w, h, [&app, &r, view, g, h, w](int r0, int r1) {
       app.colormap->draw(r.kernel_sum.ptr() + static_cast<int64_t>(g) * h * w, w, h,
-                         Colormap::Diverging, view->kernel_sum_range, &view->kernel_sum, r0, r1);
+                         view->kernel_sum_map, view->kernel_sum_range, &view->kernel_sum, r0, r1);
     });
   } else {
     view->kernel_sum.release();

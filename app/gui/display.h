@@ -20,8 +20,14 @@ std::vector<uint8_t> image_to_rgb(const Tensor& image);
 std::vector<ValueRange> map_ranges(const Tensor& output, ScaleMode mode, ValueRange* layer);
 std::vector<ValueRange> map_ranges(const std::vector<ValueRange>& channel_ranges, ScaleMode mode,
                                    ValueRange* layer);
-// The kernel-sum map's colour range from its raw min/max.
-ValueRange kernel_sum_display_range(ValueRange raw);
+// How the kernel-sum map is coloured, from its raw min/max: diverging and symmetric when the
+// sums have both signs, else a sequential map over their own range; label names the choice.
+struct KernelSumScale {
+  ValueRange range;
+  Colormap map = Colormap::Diverging;
+  const char* label = "";
+};
+KernelSumScale kernel_sum_scale(ValueRange raw);
 // [H, W]: the sum of the K*K taps of one group's generated kernels, from [1, G, K*K, H, W].
 Tensor kernel_sum_plane(const Tensor& kernels, int group);
 // Channels 0-2 of [1, 3, H, W] as RGB, each mapped through the same range.

@@ -177,8 +177,9 @@ void export_involution_kernels(const AppState& app, const std::string& dir,
   if (app.focus.current(&fx, &fy)) output_pixel_for(app, true, fx, fy, &ox, &oy);
   const int group = std::clamp(app.kernel_group, 0, g_count - 1);
   const Tensor sum = kernel_sum_plane(kt, group);
-  ValueRange sum_range = plane_range(sum.ptr(), sum.numel(), true);
-  if (sum_range.hi <= sum_range.lo) sum_range = {sum_range.lo - 1, sum_range.hi + 1};
+  // Coloured as on screen (display.h): the figure shows what the panel shows.
+  const KernelSumScale sum_scale = kernel_sum_scale(plane_range(sum.ptr(), sum.numel(), false));
+  const ValueRange sum_range = sum_scale.range;
   const int scale = std::max(6, 96 / k), tile = k * scale, gap = 10;
   std::vector<float> kernel(static_cast<size_t>(taps));
   float m = 0;
@@ -206,10 +207,10 @@ void export_involution_kernels(const AppState& app, const std::string& dir,
            std::min(300, width - 2 * kMargin), "tap value");
   c.text("sum of the taps per output pixel, group " + std::to_string(group), kMargin, sum_top, 14,
          200);
-  c.blit(colorize_plane(sum.ptr(), wo, ho, Colormap::Diverging, sum_range), wo, ho, kMargin,
+  c.blit(colorize_plane(sum.ptr(), wo, ho, sum_scale.map, sum_range), wo, ho, kMargin,
          sum_top + 20);
-  c.legend(Colormap::Diverging, sum_range, kMargin, sum_top + 20 + ho + 6,
-           std::min(300, width - 2 * kMargin), "kernel sum");
+  c.legend(sum_scale.map, sum_range, kMargin, sum_top + 20 + ho + 6,
+           std::min(300, width - 2 * kMargin), sum_scale.label);
   const std::string stem = export_stem(dir, "involution-kernels");
   save_png(stem + ".png", c, out);
   save_array(stem + ".npy", kt, out);

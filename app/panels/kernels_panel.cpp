@@ -137,7 +137,8 @@ void generated_kernels(AppState& app) {
     app.hover_next_x = x * static_cast<int>(r.involution.stride);
     app.hover_next_y = y * static_cast<int>(r.involution.stride);
   }
-  draw_legend(Colormap::Diverging, view.kernel_sum_range, std::max(width, 180.0f), "kernel sum");
+  draw_legend(view.kernel_sum_map, view.kernel_sum_range, std::max(width, 180.0f),
+              view.kernel_sum_label);
 }
 
 }  // namespace

@@ -39,7 +39,9 @@ class Backend {
   // The *_into calls write into caller-owned results and reuse their storage when it is
   // large enough, so a caller that keeps its results across calls (the app) touches no fresh
   // memory; tensors the options do not ask for are left empty. A set options.cancel makes
-  // them stop between tiles and throw ks::Cancelled.
+  // them stop between tiles and throw ks::Cancelled. Exceptions: cpu-ref (the oracle,
+  // plain loops) makes fresh tensors and checks cancel only between its two stages; the
+  // CUDA backends do not poll cancel (a call is milliseconds of GPU work).
   virtual void conv2d_into(const Tensor& input, const ConvParams& params,
                            const ConvWeights& weights, const RunOptions& options, Tensor* output,
                            StageTimes* times) = 0;

@@ -16,8 +16,9 @@ class CpuRefBackend final : public Backend {
   bool supports(const InvolutionParams&) const override { return true; }
 
   void conv2d_into(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
-                   const RunOptions&, Tensor* output, StageTimes* times) override {
+                   const RunOptions& options, Tensor* output, StageTimes* times) override {
     Stopwatch total;
+    if (options.cancel && options.cancel->load()) throw Cancelled();
     *output = ref::conv2d(input, params, weights);
     if (times) {
       *times = {};
