@@ -63,17 +63,14 @@ void update_compute_copy(ImageSlot* slot) {
 
 // The scans the display needs, done here on the worker: per-plane min/max and the
 // composite, so the UI thread only uploads.
-void scan_result(OpResult* r) {
+void scan_result(OpResult* r, OpResult* recycled) {
   if (!r->ran) return;
   const Tensor& out = r->output;
   const int64_t c = out.dim(1), plane = out.dim(2) * out.dim(3);
-  r->channel_ranges.clear();
-  for (int64_t ch = 0; ch < c; ++ch)
-    r->channel_ranges.push_back(plane_range(out.ptr() + ch * plane, plane, false));
+  r->channel_ranges = plane_ranges(out.ptr(), out.dim(0) * c, plane);
   r->kernel_sum_ranges.clear();
   if (!r->kernel_sum.empty())
-    for (int64_t g = 0; g < r->kernel_sum.dim(1); ++g)
-      r->kernel_sum_ranges.push_back(plane_range(r->kernel_sum.ptr() + g * plane, plane, false));
+    r->kernel_sum_ranges = plane_ranges(r->kernel_sum.ptr(), r->kernel_sum.dim(1), plane);
   r->composite.clear();
   if (c != 3) return;
   ValueRange layer = r->channel_ranges[0];
@@ -81,16 +78,17 @@ void scan_result(OpResult* r) {
     layer.lo = std::min(layer.lo, v.lo);
     layer.hi = std::max(layer.hi, v.hi);
   }
-  const float span = layer.hi > layer.lo ? layer.hi - layer.lo : 1.0f;
+  const float scale = 255.0f / (layer.hi > layer.lo ? layer.hi - layer.lo : 1.0f);
+  if (recycled) r->composite = std::move(recycled->composite);  // its pages are already ours
   r->composite.resize(static_cast<size_t>(plane * 3));
-  for (int64_t k = 0; k < 3; ++k) {
-    const float* src = out.ptr() + k * plane;
-    for (int64_t i = 0; i < plane; ++i) {
-      float v = (src[i] - layer.lo) / span;
-      v = std::isfinite(v) ? std::clamp(v, 0.0f, 1.0f) : 0.0f;
-      r->composite[static_cast<size_t>(i * 3 + k)] = static_cast<uint8_t>(v * 255.0f + 0.5f);
+  uint8_t* rgb = r->composite.data();
+  const float* src[3] = {out.ptr(), out.ptr() + plane, out.ptr() + 2 * plane};
+  for (int64_t i = 0; i < plane; ++i)
+    for (int k = 0; k < 3; ++k) {
+      float v = (src[k][i] - layer.lo) * scale;
+      v = v >= 0.0f ? (v <= 255.0f ? v : 255.0f) : 0.0f;  // NaN, -inf -> 0; +inf -> 255
+      rgb[i * 3 + k] = static_cast<uint8_t>(v + 0.5f);
     }
-  }
 }
 
 // The kernel-sum map of a full kernels tensor (the notebook variant makes only that).
@@ -452,8 +450,8 @@ ComputeResult compute(const ComputeRequest& req, ImageSlot* cache, const std::at
           return run_with_cpu_fallback(*backend, fallback, &result.notice,
                                        [&](Backend& b) { return run_involution(inv_ctx, s, b); });
         });
-      scan_result(&result.conv);
-      scan_result(&result.involution);
+      scan_result(&result.conv, recycled ? &recycled->conv : nullptr);
+      scan_result(&result.involution, recycled ? &recycled->involution : nullptr);
     }
   } catch (const Cancelled&) {
     result.cancelled = true;

@@ -26,6 +26,9 @@ struct ValueRange {
 };
 // Range of one [H, W] plane at `offset` in the data; symmetric widens it to [-m, m].
 ValueRange plane_range(const float* plane, int64_t count, bool symmetric);
+// The plain (not symmetric) range of each of count planes of plane_size values, in
+// parallel: what a display scans after every result.
+std::vector<ValueRange> plane_ranges(const float* planes, int64_t count, int64_t plane_size);
 
 // Colour-maps one plane into RGB bytes, values mapped linearly from range to [0, 1].
 std::vector<uint8_t> colorize_plane(const float* plane, int64_t width, int64_t height, Colormap map,
