@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
+#include <stdexcept>
 
 #include "cli/commands.h"
 #include "kernelscope/benchmark.h"
@@ -15,6 +17,18 @@ int main(int argc, char** argv) {
     // page-zeroing cost again and again.
     ks::keep_freed_memory_for_reuse();
     return ks::cli::run_app(argc, argv);
+  } catch (const std::bad_alloc& e) {
+    // Whatever --max-memory-mb lets through can still exceed what the machine has.
+    std::fprintf(stderr,
+                 "kernelscope: error: out of memory (%s); lower --max-memory-mb to "
+                 "refuse such problems up front\n",
+                 e.what());
+    return 1;
+  } catch (const std::length_error& e) {
+    // A container asked for more elements than it can index: a size no memory could hold.
+    std::fprintf(stderr, "kernelscope: error: out of memory (%s: a buffer larger than memory)\n",
+                 e.what());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kernelscope: error: %s\n", e.what());
     return 1;

@@ -83,6 +83,15 @@ TEST(PyTorchFixtures, CpuRefBackendMatchesTorch) {
 
 // The engine's own weight loaders must read PyTorch's state_dict names and shapes into the
 // same parameters and weights the fixture loader derived from the `params` tensor.
+// A fixture's layer tensors: the file also holds the test's input, parameters and expected
+// results, which the (strict) weight loaders refuse as unknown keys.
+TensorMap layer_tensors(const std::string& path) {
+  TensorMap tensors = load_safetensors(path);
+  for (const char* key : {"input", "params", "expected_output", "expected_kernels"})
+    tensors.erase(key);
+  return tensors;
+}
+
 TEST(PyTorchFixtures, WeightLoadersReadTorchStateDicts) {
   for (const std::string& path : test::fixture_paths(Op::Conv)) {
     SCOPED_TRACE(path);
@@ -90,7 +99,7 @@ TEST(PyTorchFixtures, WeightLoadersReadTorchStateDicts) {
     ConvParams p;
     p.kernel_size = 0;  // the file decides
     ConvWeights w;
-    ASSERT_NO_THROW(w = conv_weights_from_tensors(load_safetensors(path), &p));
+    ASSERT_NO_THROW(w = conv_weights_from_tensors(layer_tensors(path), &p));
     EXPECT_EQ(p.in_channels / p.groups, f.conv.in_channels / f.conv.groups);
     EXPECT_EQ(p.out_channels, f.conv.out_channels);
     EXPECT_EQ(p.kernel_size, f.conv.kernel_size);
@@ -105,7 +114,7 @@ TEST(PyTorchFixtures, WeightLoadersReadTorchStateDicts) {
     InvolutionParams p;
     p.kernel_size = f.involution.kernel_size;
     InvolutionWeights w;
-    ASSERT_NO_THROW(w = involution_weights_from_tensors(load_safetensors(path), &p));
+    ASSERT_NO_THROW(w = involution_weights_from_tensors(layer_tensors(path), &p));
     EXPECT_EQ(p.channels, f.involution.channels);
     EXPECT_EQ(p.groups(), f.involution.groups());
     EXPECT_EQ(p.reduced_channels(), f.involution.reduced_channels());

@@ -144,9 +144,10 @@ TEST_F(ImageIo, JpegWithAnImpossibleHuffmanTableIsRefused) {
 
 TEST_F(ImageIo, OversizedImagesAreRefusedBeforeDecoding) {
   save_png_rgb(dir_ + "/a.png", 20, 10, pattern(20, 10, 3));
-  EXPECT_TRUE(throws_with([&] { load_image(dir_ + "/a.png", 20 * 10 * 3 * 4 - 1); },
-                          dir_ + "/a.png: image of 20x10 with 3 channels needs"));
-  EXPECT_NO_THROW(load_image(dir_ + "/a.png", 20 * 10 * 3 * 4));
+  // The float tensor (3 x 4 bytes per pixel) plus stb's buffers (12 bytes per pixel).
+  EXPECT_TRUE(throws_with([&] { load_image(dir_ + "/a.png", 20 * 10 * 24 - 1); },
+                          dir_ + "/a.png: decoding an image of 20x10 with 3 channels needs"));
+  EXPECT_NO_THROW(load_image(dir_ + "/a.png", 20 * 10 * 24));
 
   // A PNG whose header claims 10000 x 10000 pixels but holds only 20 x 10: decoding it would
   // allocate hundreds of MiB first; the header check must stop it. (stb itself refuses
@@ -157,7 +158,7 @@ TEST_F(ImageIo, OversizedImagesAreRefusedBeforeDecoding) {
   png.replace(20, 4, big, 4);
   write_bytes(dir_ + "/big.png", png);
   EXPECT_TRUE(throws_with([&] { load_image(dir_ + "/big.png", int64_t{100} << 20); },
-                          "image of 10000x10000 with 3 channels needs 1145 MiB"));
+                          "image of 10000x10000 with 3 channels needs 2289 MiB"));
 }
 
 TEST_F(ImageIo, SavePngRejectsInconsistentArguments) {

@@ -217,10 +217,12 @@ TEST(NpyIo, SaveFailuresLeaveNothingBehind) {
   const std::string& dir = temp.path;
   EXPECT_TRUE(throws_with([&] { save_npy(dir + "/no/such/dir/a.npy", Tensor({2})); },
                           dir + "/no/such/dir/a.npy: cannot create"));
-  // Renaming onto a directory fails after the temporary file was written: it must go away.
+  // A directory is not replaced: refused before any temporary file exists.
   std::filesystem::create_directories(dir + "/target.npy/inside");
-  EXPECT_TRUE(throws_with([&] { save_npy(dir + "/target.npy", Tensor({2})); }, "cannot rename"));
-  EXPECT_FALSE(std::filesystem::exists(dir + "/target.npy.tmp"));
+  EXPECT_TRUE(throws_with([&] { save_npy(dir + "/target.npy", Tensor({2})); },
+                          "target.npy: is a directory, not a regular file"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".kstmp-"), std::string::npos) << entry.path();
   Tensor inconsistent({2, 2});
   inconsistent.data.pop_back();
   EXPECT_TRUE(throws_with([&] { save_npy(dir + "/x.npy", inconsistent); }, "holding 3 values"));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "cpu/cpu_ops.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/error.h"
 #include "kernelscope/ops.h"
@@ -38,10 +39,12 @@ InvolutionParams involution(int64_t c, int64_t k, int64_t s, int64_t d, int64_t 
   return p;
 }
 
+// ... plus the cpu backend's bands and packed weights (engine_hardening_test.cpp).
 TEST(MemoryEstimate, ConvCountsInputOutputAndWeights) {
   const Shape in{2, 3, 32, 40};
   const ConvParams p = conv(3, 8, 3, 1, 1, 1);
-  EXPECT_EQ(conv_memory_bytes(in, p), 4 * (2 * 3 * 32 * 40 + 2 * 8 * 32 * 40 + 8 * 3 * 9 + 8));
+  EXPECT_EQ(conv_memory_bytes(in, p), 4 * (2 * 3 * 32 * 40 + 2 * 8 * 32 * 40 + 8 * 3 * 9 + 8) +
+                                          cpu::conv2d_buffer_bytes(in, p).total());
 }
 
 TEST(MemoryEstimate, InvolutionCountsKernelsToo) {
@@ -49,7 +52,8 @@ TEST(MemoryEstimate, InvolutionCountsKernelsToo) {
   const InvolutionParams p = involution(16, 5, 2, 1, 4, 4);  // G=4, C/r=4, output 10x12
   const int64_t kernels = 4 * 25 * 10 * 12;
   const int64_t weights = 4 * (16 + 4 + 25 * 4 + 1);
-  EXPECT_EQ(involution_memory_bytes(in, p), 4 * (16 * 20 * 24 + 16 * 10 * 12 + kernels + weights));
+  EXPECT_EQ(involution_memory_bytes(in, p), 4 * (16 * 20 * 24 + 16 * 10 * 12 + kernels + weights) +
+                                                cpu::involution2d_buffer_bytes(in, p).total());
 }
 
 // 2 x 1 x 2^30 x 2^30 conv weights are 2^61 floats: 4 bytes each wrapped round to negative.

@@ -156,8 +156,8 @@ void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required
   add("--group-channels", o.group_channels, "involution channels per group");
   add("--reduction", o.reduction, "involution reduction ratio r");
   add("--backend", o.backend, "auto or a backend name");
-  add("--max-memory-mb", o.max_memory_mb, "refuse problems that need more memory")
-      ->check(CLI::PositiveNumber);
+  // Range-checked in check_flag_values: CLI11's PositiveNumber printed its 300-digit range.
+  add("--max-memory-mb", o.max_memory_mb, "refuse problems that need more memory (MiB)");
 }
 
 void check_flag_values(const OperatorOptions& o) {
@@ -170,7 +170,10 @@ void check_flag_values(const OperatorOptions& o) {
                                   {o.group_channels, "--group-channels", 1},
                                   {o.reduction, "--reduction", 1}})
     if (value < min && (value != -1 || o.was_given(name)))
-      throw Error(std::string(name) + " must be >= " + std::to_string(min));
+      throw Error(std::string(name) + " must be at least " + std::to_string(min) + ", got " +
+                  std::to_string(value));
+  if (o.max_memory_mb < 1)
+    throw Error("--max-memory-mb must be at least 1, got " + std::to_string(o.max_memory_mb));
   // An empty value would read as "not given" and let a preset or the default decide.
   for (auto [value, name, what] : {std::tuple{&o.input, "--input", "a file path"},
                                    {&o.weights, "--weights", "a file path"},
@@ -189,6 +192,10 @@ PreparedOperation prepare_operation(const OperatorOptions& given) {
 
   PreparedOperation prepared;
   prepared.input = load_input(o.input, cap);
+  // Reported like non-finite weights: a NaN pixel spreads through every window it is in.
+  const std::string bad_input = nonfinite_input_report(prepared.input);
+  if (!bad_input.empty())
+    prepared.warnings.push_back("input contains non-finite values: " + bad_input);
   if (o.op == "involution") {
     prepared.op = OpKind::Involution;
     prepared.involution =

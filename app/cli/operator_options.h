@@ -55,9 +55,10 @@ struct OperatorOptions {
 // bundled sample.
 void add_operator_options(CLI::App& app, OperatorOptions& options, bool input_required);
 
-// Throws ks::Error ("--stride must be >= 1") for a numeric flag out of range, including a
-// given -1, which would otherwise read as "not given" and let the default or a preset decide;
-// likewise for an empty --input, --weights, --preset or --kernel ("--input needs a file path").
+// Throws ks::Error ("--stride must be at least 1, got 0") for a numeric flag out of range,
+// including a given -1, which would otherwise read as "not given" and let the default or a preset
+// decide; likewise for an empty --input, --weights, --preset or --kernel ("--input needs a file
+// path").
 void check_flag_values(const OperatorOptions& options);
 
 struct PreparedOperation {

@@ -54,9 +54,10 @@ struct AppOptions {
   std::string colormap;
   std::string scale;
   float timeout_s = 120;
-  float zoom = 0;        // scripted: input zoom (0 = fit)
-  std::vector<int> pin;  // scripted: pinned pixel x y
-  bool race = false;     // scripted: run the race before the screenshot
+  float zoom = 0;          // scripted: input zoom (0 = fit)
+  std::vector<int> pin;    // scripted: pinned pixel x y
+  std::vector<int> pin_b;  // the second pin: the Kernels panel compares A and B
+  bool race = false;       // scripted: run the race before the screenshot
   bool kernel_field = false;
   std::string variant;        // paper | notebook (involution)
   bool step_through = false;  // open the step-through panel
@@ -230,6 +231,11 @@ void apply_options(const AppOptions& o, AppState* app) {
   if (o.step_through) app->step.active = true;
   if (o.step_compare) app->step.active = app->step.select_compare = true;
   if (o.help_window) app->show_help = true;
+  if (o.pin_b.size() == 2) {
+    app->focus.pinned_b = true;
+    app->focus.pin_b_x = o.pin_b[0];
+    app->focus.pin_b_y = o.pin_b[1];
+  }
   if (o.pin.size() == 2) {
     app->focus.pinned = true;
     app->focus.pin_x = o.pin[0];
@@ -810,6 +816,8 @@ int run(const AppOptions& options) {
                 app.step.involution ? (app.result.involution.notebook ? "notebook" : "involution")
                                     : "conv",
                 app.step.channel, app.step.i, app.step.j, explained, static_cast<double>(shown));
+          for (const std::string& line : pin_comparison_report(app))
+            std::printf("%s\n", line.c_str());
           if (options.step_export) {
             app.export_slides = true;
             do_slide_export(app);
@@ -907,6 +915,9 @@ int run_app(int argc, char** argv) {
   cli.add_option("--zoom", o.zoom, "scripted mode: input zoom, centred on --pin")
       ->check(CLI::Range(0.05, 256.0));
   cli.add_option("--pin", o.pin, "pin the input pixel X Y")->expected(2);
+  cli.add_option("--pin-b", o.pin_b,
+                 "a second pin X Y (with --pin): the Kernels panel compares the two")
+      ->expected(2);
   cli.add_flag("--race", o.race, "scripted mode: race every backend before the screenshot");
   cli.add_flag("--kernel-field", o.kernel_field, "show the involution kernel field on the input");
   cli.add_option("--variant", o.variant,

@@ -40,6 +40,9 @@ struct Focus {
   int hover_x = 0, hover_y = 0;
   bool pinned = false;
   int pin_x = 0, pin_y = 0;
+  // A second pin (shift-click): the Kernels panel then compares A and B side by side.
+  bool pinned_b = false;
+  int pin_b_x = 0, pin_b_y = 0;
   // The point kernels and receptive fields are shown for: hover, else pin, else centre.
   bool current(int* x, int* y) const;
 };

@@ -205,12 +205,20 @@ void draw_input_panel(AppState& app) {
     if (mx < 0 || my < 0 || mx >= iw || my >= ih) mx = my = -1;
   }
   // A click that did not drag pins the pixel; right click unpins.
+  // Shift-click sets pin B once A is set: the Kernels panel then compares the two.
   if (ImGui::IsItemDeactivated() && mx >= 0 && io.MouseDragMaxDistanceSqr[0] < 9.0f) {
-    app.focus.pinned = true;
-    app.focus.pin_x = mx;
-    app.focus.pin_y = my;
+    if (io.KeyShift && app.focus.pinned) {
+      app.focus.pinned_b = true;
+      app.focus.pin_b_x = mx;
+      app.focus.pin_b_y = my;
+    } else {
+      app.focus.pinned = true;
+      app.focus.pin_x = mx;
+      app.focus.pin_y = my;
+    }
   }
-  if (hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) app.focus.pinned = false;
+  if (hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right))
+    app.focus.pinned = app.focus.pinned_b = false;
   if (mx >= 0) {
     app.hover_next = true;
     app.hover_next_x = mx;
@@ -234,12 +242,23 @@ void draw_input_panel(AppState& app) {
   if (app.view.kernel_field) draw_kernel_field(draw, v, app);
   int fx = 0, fy = 0;
   if (app.focus.current(&fx, &fy)) draw_receptive_fields(draw, v, app, fx, fy);
-  if (app.focus.pinned) {
-    const ImVec2 a =
-        v.to_screen(static_cast<float>(app.focus.pin_x), static_cast<float>(app.focus.pin_y));
+  // Pins: red A, green B, each labelled once both are set.
+  const struct {
+    bool set;
+    int x, y;
+    ImU32 colour;
+    const char* label;
+  } pins[2] = {
+      {app.focus.pinned, app.focus.pin_x, app.focus.pin_y, IM_COL32(255, 60, 60, 255), "A"},
+      {app.focus.pinned && app.focus.pinned_b, app.focus.pin_b_x, app.focus.pin_b_y,
+       IM_COL32(60, 230, 90, 255), "B"}};
+  for (const auto& pin : pins) {
+    if (!pin.set) continue;
+    const ImVec2 a = v.to_screen(static_cast<float>(pin.x), static_cast<float>(pin.y));
     const ImVec2 b(a.x + std::max(app.zoom, 3.0f), a.y + std::max(app.zoom, 3.0f));
-    draw->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), IM_COL32(255, 60, 60, 255), 0,
-                  0, 2.0f);
+    draw->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), pin.colour, 0, 0, 2.0f);
+    if (app.focus.pinned_b)
+      draw->AddText(ImVec2(b.x + 3, a.y - ImGui::GetFontSize()), pin.colour, pin.label);
   }
   draw->PopClipRect();
 

@@ -155,6 +155,12 @@ void draw_kernels_panel(AppState& app) {
     ImGui::TextDisabled("nothing computed: see the parameters panel");
     return;
   }
+  if (inv && app.focus.pinned && app.focus.pinned_b) {
+    ImGui::BeginChild("pin comparison", ImVec2(0, 0), false);
+    const bool shown = draw_pin_comparison(app);
+    ImGui::EndChild();
+    if (shown) return;
+  }
   if (conv && inv) {
     const float w = ImGui::GetContentRegionAvail().x;
     ImGui::BeginChild("conv kernels", ImVec2(w * 0.42f, 0), false);

@@ -12,6 +12,12 @@ namespace ks::app {
 void draw_input_panel(AppState& app);
 void draw_parameters_panel(AppState& app);
 void draw_kernels_panel(AppState& app);
+// Pins A and B side by side (pin_comparison.cpp); false, drawing nothing, unless both pins
+// are set on an involution result.
+bool draw_pin_comparison(AppState& app);
+// Scripted mode's record of the comparison: one line per pin, "kernelscope: pin A output
+// OY OX kernels v0 v1 ..." (all G*K*K generated values), empty unless both pins are set.
+std::vector<std::string> pin_comparison_report(const AppState& app);
 void draw_feature_maps_panel(AppState& app);
 void draw_timing_panel(AppState& app);
 void draw_step_through_panel(AppState& app);

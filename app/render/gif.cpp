@@ -5,17 +5,19 @@
 #include <array>
 #include <cstdio>
 #include <limits>
+#include <string>
 
 #include "kernelscope/error.h"
+#include "kernelscope/io.h"
 
 namespace ks::render {
 namespace {
 
 int bin_of(const uint8_t* p) { return ((p[0] >> 3) << 10) | ((p[1] >> 3) << 5) | (p[2] >> 3); }
 
-void put16(std::ofstream& out, int v) {
-  out.put(static_cast<char>(v & 0xFF));
-  out.put(static_cast<char>((v >> 8) & 0xFF));
+void put16(std::string& out, int v) {
+  out += static_cast<char>(v & 0xFF);
+  out += static_cast<char>((v >> 8) & 0xFF);
 }
 
 // Packs codes LSB first, as GIF requires.
@@ -143,29 +145,23 @@ std::vector<uint8_t> gif_lzw_encode(const std::vector<uint8_t>& indices) {
 }
 
 GifWriter::GifWriter(const std::string& path, int width, int height, int delay_cs)
-    : path_(path), tmp_path_(path + ".tmp"), width_(width), height_(height), delay_cs_(delay_cs) {
+    : path_(path), width_(width), height_(height), delay_cs_(delay_cs) {
   if (width < 1 || height < 1 || width > 65535 || height > 65535)
     throw Error("GIF frames must be 1..65535 pixels wide and high");
-  out_.open(tmp_path_, std::ios::binary | std::ios::trunc);
-  if (!out_) throw Error("cannot create " + tmp_path_);
-  out_.write("GIF89a", 6);
+  check_output_target(path_);  // a device or FIFO fails now, not after all frames
+  out_.append("GIF89a", 6);
   put16(out_, width_);
   put16(out_, height_);
-  out_.put(0);  // no global colour table: every frame brings its own
-  out_.put(0);  // background index
-  out_.put(0);  // pixel aspect ratio: unspecified
+  out_ += static_cast<char>(0);  // no global colour table: every frame brings its own
+  out_ += static_cast<char>(0);  // background index
+  out_ += static_cast<char>(0);  // pixel aspect ratio: unspecified
   // NETSCAPE2.0 application extension: loop forever.
   const char loop[] = {'\x21', '\xFF', '\x0B', 'N', 'E',    'T',    'S',    'C',    'A',   'P',
                        'E',    '2',    '.',    '0', '\x03', '\x01', '\x00', '\x00', '\x00'};
-  out_.write(loop, sizeof loop);
+  out_.append(loop, sizeof loop);
 }
 
-GifWriter::~GifWriter() {
-  if (!finished_) {
-    out_.close();
-    std::remove(tmp_path_.c_str());
-  }
-}
+GifWriter::~GifWriter() = default;  // an unfinished GIF was never written
 
 void GifWriter::add_frame(const std::vector<uint8_t>& rgb) {
   if (finished_) throw Error("GIF " + path_ + " is already finished");
@@ -173,40 +169,35 @@ void GifWriter::add_frame(const std::vector<uint8_t>& rgb) {
     throw Error("GIF frame has the wrong size");
   const IndexedImage img = quantize_popularity(rgb, width_, height_);
   // Graphic control extension: delay, no transparency, disposal "leave in place".
-  out_.put('\x21');
-  out_.put('\xF9');
-  out_.put(4);
-  out_.put(0x04);
+  out_ += '\x21';
+  out_ += '\xF9';
+  out_ += static_cast<char>(4);
+  out_ += static_cast<char>(0x04);
   put16(out_, delay_cs_);
-  out_.put(0);
-  out_.put(0);
+  out_ += static_cast<char>(0);
+  out_ += static_cast<char>(0);
   // Image descriptor with a 256-entry local colour table.
-  out_.put('\x2C');
+  out_ += '\x2C';
   put16(out_, 0);
   put16(out_, 0);
   put16(out_, width_);
   put16(out_, height_);
-  out_.put(static_cast<char>(0x80 | 7));
-  out_.write(reinterpret_cast<const char*>(img.palette.data()),
-             static_cast<std::streamsize>(img.palette.size()));
-  out_.put(8);  // LZW minimum code size
+  out_ += static_cast<char>(0x80 | 7);
+  out_.append(reinterpret_cast<const char*>(img.palette.data()), img.palette.size());
+  out_ += static_cast<char>(8);  // LZW minimum code size
   const std::vector<uint8_t> data = gif_lzw_encode(img.indices);
   for (size_t pos = 0; pos < data.size(); pos += 255) {
     const size_t len = std::min<size_t>(255, data.size() - pos);
-    out_.put(static_cast<char>(len));
-    out_.write(reinterpret_cast<const char*>(data.data() + pos), static_cast<std::streamsize>(len));
+    out_ += static_cast<char>(len);
+    out_.append(reinterpret_cast<const char*>(data.data() + pos), len);
   }
-  out_.put(0);  // end of image data
-  if (!out_) throw Error("cannot write " + tmp_path_);
+  out_ += static_cast<char>(0);  // end of image data
 }
 
 void GifWriter::finish() {
   if (finished_) return;
-  out_.put('\x3B');
-  out_.close();
-  if (!out_) throw Error("cannot write " + tmp_path_);
-  if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0)
-    throw Error("cannot rename " + tmp_path_ + " to " + path_);
+  out_ += '\x3B';
+  write_file_atomically(path_, out_.data(), out_.size());
   finished_ = true;
 }
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -12,10 +11,11 @@ namespace ks::render {
 class GifWriter {
  public:
   // delay_cs: time per frame in 1/100 s. The animation loops forever. Throws ks::Error
-  // when the file cannot be created. The file is written to "<path>.tmp" and renamed into
-  // place by finish(), so an interrupted export leaves no half GIF under the real name.
+  // when the target cannot be written (not a regular file). The frames are encoded in memory
+  // and finish() writes the file through write_file_atomically, so an interrupted export
+  // leaves no half GIF under the real name.
   GifWriter(const std::string& path, int width, int height, int delay_cs);
-  ~GifWriter();  // abandons an unfinished file (removes the temporary)
+  ~GifWriter();
   GifWriter(const GifWriter&) = delete;
   GifWriter& operator=(const GifWriter&) = delete;
 
@@ -24,9 +24,9 @@ class GifWriter {
   void finish();
 
  private:
-  std::string path_, tmp_path_;
+  std::string path_;
   int width_, height_, delay_cs_;
-  std::ofstream out_;
+  std::string out_;  // the file so far
   bool finished_ = false;
 };
 

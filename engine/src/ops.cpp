@@ -6,6 +6,7 @@
 #include <limits>
 #include <sstream>
 
+#include "cpu/cpu_ops.h"
 #include "kernelscope/error.h"
 
 namespace ks {
@@ -89,6 +90,19 @@ void report_nonfinite(std::ostringstream& out, const Tensor& t, const char* name
   if (n == 0) return;
   if (out.tellp() > 0) out << "; ";
   out << name << " has " << n << " NaN/Inf value" << (n == 1 ? "" : "s");
+}
+
+// A variance below zero (or NaN/Inf) makes 1/sqrt(var + eps) NaN, which the ReLU after BN
+// then turns into a silently dead channel: no trained layer has one, so it is an error.
+void check_bn_variance(const Tensor& var) {
+  for (size_t i = 0; i < var.data.size(); ++i) {
+    const float v = var.data[i];
+    if (std::isfinite(v) && v >= 0) continue;
+    std::ostringstream value;
+    value << v;
+    throw Error("conv1.bn.running_var[" + std::to_string(i) + "] is " + value.str() +
+                ": a BN running variance must be finite and >= 0");
+  }
 }
 
 }  // namespace
@@ -238,7 +252,8 @@ void validate_involution_weights(const InvolutionParams& p, const InvolutionWeig
   check_shape(w.bn_var, {cr}, "conv1.bn.running_var");
   check_shape(w.span_weight, {p.taps() * p.groups(), cr}, "conv2.conv.weight");
   check_shape(w.span_bias, {p.taps() * p.groups()}, "conv2.conv.bias");
-  require(w.bn_eps > 0, "BN eps must be positive");
+  require(std::isfinite(w.bn_eps) && w.bn_eps > 0, "BN eps must be positive and finite");
+  check_bn_variance(w.bn_var);
 }
 
 // The cost model counts in double: products of absurd parameters overflow int64.
@@ -259,12 +274,24 @@ double involution_flops(const Shape& input, const InvolutionParams& p) {
   return 2.0 * (generation + aggregation);
 }
 
+// The tensors are counted in double above; the CPU's working buffers come saturated in
+// bytes. Their sum saturates too.
+static int64_t plus_buffers(int64_t tensor_bytes, int64_t buffer_bytes) {
+  int64_t sum = 0;
+  return __builtin_add_overflow(tensor_bytes, buffer_bytes, &sum) ? kMaxInt64 : sum;
+}
+
 int64_t conv_memory_bytes(const Shape& input, const ConvParams& p) {
   const Shape out = conv_output_shape(input, p);
   const double weights = as_double(p.out_channels) * as_double(p.in_channels / p.groups) *
                              as_double(p.kernel_size) * as_double(p.kernel_size) +
                          as_double(p.out_channels);
-  return saturated_float_bytes(numel_as_double(input) + numel_as_double(out) + weights);
+  const int64_t tensors =
+      saturated_float_bytes(numel_as_double(input) + numel_as_double(out) + weights);
+  // The cpu backend's bands and packed weights; a problem whose buffers pass the budget runs
+  // on the reference loops, which allocate nothing besides the output.
+  const cpu::BufferBytes buffers = cpu::conv2d_buffer_bytes(input, p);
+  return plus_buffers(tensors, buffers.fits() ? buffers.total() : 0);
 }
 
 int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& p, KernelsMode mode) {
@@ -275,7 +302,14 @@ int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& p, K
                          : mode == KernelsMode::Sum ? as_double(p.groups()) * pixels
                                                     : 0.0;
   const double weights = as_double(p.reduced_channels()) * (as_double(p.channels) + 4 + rows + 1);
-  return saturated_float_bytes(numel_as_double(input) + numel_as_double(out) + kernels + weights);
+  const int64_t tensors =
+      saturated_float_bytes(numel_as_double(input) + numel_as_double(out) + kernels + weights);
+  // The cpu backend's bands and tiles; a problem whose buffers pass the budget runs on the
+  // reference loops, which make the full kernels tensor whatever the mode.
+  const cpu::BufferBytes buffers = cpu::involution2d_buffer_bytes(input, p);
+  if (buffers.fits()) return plus_buffers(tensors, buffers.total());
+  return plus_buffers(tensors,
+                      mode == KernelsMode::Full ? 0 : saturated_float_bytes(rows * pixels));
 }
 
 int64_t memory_cap_bytes(int64_t mib) {
@@ -321,6 +355,12 @@ InvolutionWeights random_involution_weights(const InvolutionParams& p, uint64_t 
   w.span_bias = Tensor({p.taps() * p.groups()});
   rng.fill(w.span_bias, span_bound);
   return w;
+}
+
+std::string nonfinite_input_report(const Tensor& input) {
+  std::ostringstream out;
+  report_nonfinite(out, input, "input");
+  return out.str();
 }
 
 std::string nonfinite_weights_report(const ConvWeights& w) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,35 @@ TensorMap involution_weights_to_tensors(const InvolutionParams& params,
 // 8-bit RGB PNG, rows top to bottom, written atomically.
 void save_png_rgb(const std::string& path, int width, int height, const std::vector<uint8_t>& rgb);
 
-// Reads a whole file; throws ks::Error when it cannot be opened or exceeds max_bytes.
+// Reads a whole file; throws ks::Error when it cannot be opened or exceeds max_bytes. Pipes
+// are read as a stream under the same limit; devices (/dev/zero, a terminal) are refused.
 std::vector<uint8_t> read_file_bytes(const std::string& path, int64_t max_bytes);
-// Writes through "<path>.tmp" + rename.
+// The one way the project writes files: a temporary ".NAME.kstmp-PID-RANDOM" beside the
+// target, created exclusively (never following a symlink), written, fsynced and renamed into
+// place; removed on any failure and, for SIGINT/SIGTERM/SIGHUP, by a signal handler installed
+// where the default action is in place. A target that is not a regular file (device, FIFO,
+// directory, or a symlink to one) is refused with one line.
 void write_file_atomically(const std::string& path, const void* data, size_t size);
+// The target check of write_file_atomically, for writers that want to fail before working.
+void check_output_target(const std::string& path);
+// Records the targets write_file_atomically commits while it lives, from any thread: how
+// `kernelscope run` knows exactly which files it wrote for its manifest. One at a time.
+class WriteJournal {
+ public:
+  WriteJournal();
+  ~WriteJournal();
+  WriteJournal(const WriteJournal&) = delete;
+  WriteJournal& operator=(const WriteJournal&) = delete;
+  std::vector<std::string> paths() const;
+  void add(const std::string& path);
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> paths_;
+};
+// Removes temporaries of write_file_atomically in `dir` whose process has exited and that are
+// over a minute old (a run killed with SIGKILL). Done by the first write into a directory;
+// returns how many were removed.
+int remove_stale_temporaries(const std::string& dir);
 
 }  // namespace ks

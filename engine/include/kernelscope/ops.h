@@ -101,7 +101,8 @@ Shape involution_kernel_sum_shape(const Shape& input, const InvolutionParams& pa
 Shape involution_kernels_at_shape(const Shape& input, const InvolutionParams& params,
                                   int64_t pixel_count);
 
-// Checks that the weights have exactly the shapes the parameters imply.
+// Checks that the weights have exactly the shapes the parameters imply, and that the BN
+// statistics make sense (running_var finite and >= 0, eps positive).
 void validate_conv_weights(const ConvParams& params, const ConvWeights& weights);
 void validate_involution_weights(const InvolutionParams& params, const InvolutionWeights& weights);
 
@@ -109,9 +110,11 @@ void validate_involution_weights(const InvolutionParams& params, const Involutio
 double conv_flops(const Shape& input, const ConvParams& params);
 double involution_flops(const Shape& input, const InvolutionParams& params);
 
-// Bytes of input + weights + outputs (+ generated kernels) an operation needs; callers
-// compare this with a cap before allocating anything. Saturates at INT64_MAX (never wraps
-// round), so absurd parameters always fail the cap.
+// Bytes of input + weights + outputs (+ generated kernels) an operation needs, plus the
+// working buffers of the CPU path that runs it (the cpu backend's bands and tiles for every
+// thread, or what cpu-ref adds when the cpu backend hands it a problem); callers compare
+// this with a cap before allocating anything. Saturates at INT64_MAX (never wraps round),
+// so absurd parameters always fail the cap.
 int64_t conv_memory_bytes(const Shape& input, const ConvParams& params);
 // Involution counts the kernels tensor only when it is asked for (KernelsMode::Full).
 int64_t involution_memory_bytes(const Shape& input, const InvolutionParams& params,
@@ -133,5 +136,7 @@ InvolutionWeights random_involution_weights(const InvolutionParams& params, uint
 // empty when all are finite. Callers print it as a warning.
 std::string nonfinite_weights_report(const ConvWeights& weights);
 std::string nonfinite_weights_report(const InvolutionWeights& weights);
+// The same for an input tensor ("input has 2 NaN/Inf values"), empty when all are finite.
+std::string nonfinite_input_report(const Tensor& input);
 
 }  // namespace ks

@@ -4,17 +4,45 @@
 #include <algorithm>
 #include <cstring>
 
-namespace ks::cpu {
+#include "kernelscope/error.h"
 
-BandLayout band_layout(const Window& w, int64_t output_rows, int64_t output_width) {
-  BandLayout layout;
-  layout.stride = w.stride;
-  layout.rows = (output_rows - 1) * w.stride + (w.kernel - 1) * w.dilation + 1;
+namespace ks::cpu {
+namespace {
+
+// The layout's sizes, saturated; band_floats and band_layout share it.
+struct SaturatedLayout {
+  int64_t rows, phase_width, row_stride, channel_stride;
+};
+
+SaturatedLayout saturated_layout(const Window& w, int64_t output_rows, int64_t output_width) {
+  SaturatedLayout l{};
+  const int64_t reach = sat_mul(w.kernel - 1, w.dilation);
+  l.rows = sat_add(sat_add(sat_mul(output_rows - 1, w.stride), reach), 1);
   // Kernels load whole 8-float vectors: up to 7 floats past the last output column at the
   // furthest tap, plus rounding to whole vectors for alignment of every row.
-  const int64_t q = output_width + (w.kernel - 1) * w.dilation / w.stride + 8;
-  layout.phase_width = (q + 7) / 8 * 8;
+  const int64_t q = sat_add(sat_add(output_width, reach / w.stride), 15);
+  l.phase_width = q == kSaturated ? kSaturated : q / 8 * 8;
+  l.row_stride = sat_mul(w.stride, l.phase_width);
+  l.channel_stride = sat_mul(l.rows, l.row_stride);
+  return l;
+}
+
+}  // namespace
+
+BandLayout band_layout(const Window& w, int64_t output_rows, int64_t output_width) {
+  const SaturatedLayout l = saturated_layout(w, output_rows, output_width);
+  if (l.channel_stride == kSaturated)
+    throw Error("the cpu backend's input band overflows 64-bit integers with stride " +
+                std::to_string(w.stride) + " and dilation " + std::to_string(w.dilation));
+  BandLayout layout;
+  layout.stride = w.stride;
+  layout.rows = l.rows;
+  layout.phase_width = l.phase_width;
   return layout;
+}
+
+int64_t band_floats(const Window& w, int64_t channels, int64_t output_rows, int64_t output_width) {
+  return sat_mul(channels, saturated_layout(w, output_rows, output_width).channel_stride);
 }
 
 std::vector<int64_t> tap_offsets(const Window& w, const BandLayout& layout) {

@@ -6,9 +6,23 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace ks::cpu {
+
+// Saturating arithmetic on non-negative sizes: once a term is absurd the result stays
+// INT64_MAX, which every budget refuses. A stride of 2^60 + 1 used to wrap the band's size
+// round to a few floats, which fill_band then overran.
+constexpr int64_t kSaturated = std::numeric_limits<int64_t>::max();
+inline int64_t sat_mul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) ? kSaturated : r;
+}
+inline int64_t sat_add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? kSaturated : r;
+}
 
 struct Window {
   int64_t kernel = 1;
@@ -28,7 +42,14 @@ struct BandLayout {
   int64_t output_row_offset(int64_t local_row) const { return local_row * stride * row_stride(); }
 };
 
+// Throws ks::Error when the layout's sizes overflow 64-bit integers; callers check
+// band_floats first, so that only happens for absurd parameters that slipped past it.
 BandLayout band_layout(const Window& window, int64_t output_rows, int64_t output_width);
+
+// Floats of the band of `channels` planes for `output_rows` output rows, saturated at
+// INT64_MAX (never wrapped round) when an absurd stride, dilation or width overflows it.
+int64_t band_floats(const Window& window, int64_t channels, int64_t output_rows,
+                    int64_t output_width);
 
 // Offsets of the K*K taps (ky-major) relative to output_row_offset(); output column j adds j.
 std::vector<int64_t> tap_offsets(const Window& window, const BandLayout& layout);

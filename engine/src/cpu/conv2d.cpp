@@ -64,6 +64,38 @@ int64_t band_rows(int64_t output_rows, int64_t planes, int64_t floats_per_row,
   return (output_rows + bands - 1) / bands;
 }
 
+int64_t BufferBytes::total() const { return sat_add(shared, sat_mul(per_thread, thread_count())); }
+
+int64_t least_band_bytes(int64_t channels, int64_t kernel_size, int64_t stride, int64_t padding,
+                         int64_t dilation) {
+  const Window win{kernel_size, stride, padding, dilation};
+  // A one-pixel-wide input padded by p gives floor((2p - d(K-1))/s) + 1 output columns.
+  const int64_t reach = sat_mul(kernel_size - 1, dilation), two_p = sat_mul(padding, 2);
+  const int64_t width = two_p > reach ? (two_p - reach) / stride + 1 : 1;
+  return sat_mul(band_floats(win, channels, 1, width), 4);
+}
+
+BufferBytes conv2d_buffer_bytes(const Shape& input, const ConvParams& p) {
+  const Shape out = conv_output_shape(input, p);
+  const int64_t cin_g = p.in_channels / p.groups, KK = sat_mul(p.kernel_size, p.kernel_size);
+  const Window win{p.kernel_size, p.stride, p.padding, p.dilation};
+  int64_t band = band_floats(win, cin_g, 1, out[3]);
+  // Past the budget the exact band does not matter, and band_rows' products could overflow.
+  if (band <= kMaxThreadBufferBytes / 4) {
+    const BandLayout one_row = band_layout(win, 1, out[3]);
+    const int64_t rows =
+        band_rows(out[2], out[0] * p.groups, cin_g * p.stride * one_row.row_stride(),
+                  cin_g * one_row.channel_stride());
+    band = band_floats(win, cin_g, rows, out[3]);
+  }
+  // Per thread: the band and the tap offsets (int64: two floats each); shared: the packed
+  // weights, as many as the weight tensor.
+  BufferBytes bytes;
+  bytes.per_thread = sat_mul(sat_add(band, sat_mul(KK, 2)), 4);
+  bytes.shared = sat_mul(sat_mul(sat_mul(p.out_channels, cin_g), KK), 4);
+  return bytes;
+}
+
 void conv2d(const Tensor& x, const ConvParams& p, const ConvWeights& w, const RunOptions& options,
             Tensor* output) {
   const Shape out_shape = conv_output_shape(x.shape, p);

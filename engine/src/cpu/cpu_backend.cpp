@@ -1,6 +1,7 @@
 // The "cpu" backend: every core, AVX2/FMA when the processor has it (chosen at run time),
 // a portable path otherwise. Same results as cpu-ref within float rounding.
 #include "backend_factories.h"
+#include "cpu/band.h"
 #include "cpu/cpu_features.h"
 #include "cpu/cpu_ops.h"
 #include "stopwatch.h"
@@ -8,15 +9,26 @@
 namespace ks {
 namespace {
 
-// The padded input band of even one output row (band.h) holds `channels` x d(K-1)+1 input
-// rows of at least d(K-1) floats each. Huge dilations would need terabytes there for an
-// output of a few pixels (a bad_alloc in a worker thread ends the process): those are left
-// to cpu-ref, which reads the input directly.
-bool band_fits(int64_t channels, int64_t kernel_size, int64_t dilation) {
-  constexpr double kMaxBandFloats = double(int64_t{1} << 30);  // 4 GiB
-  const double reach = static_cast<double>(dilation) * static_cast<double>(kernel_size - 1);
-  return static_cast<double>(channels) * (reach + 1) * reach <= kMaxBandFloats;
+// The padded input band (band.h) of even one output row holds `channels` x d(K-1)+1 input
+// rows of stride x (padded width / stride + 8) floats, in every thread. A stride, dilation
+// or padding of thousands or millions would need gigabytes there (or overflow) for an output
+// of a few pixels: the cpu backend declines those, and cpu-ref, which reads the input
+// directly, runs them in milliseconds.
+bool band_fits(int64_t channels, int64_t kernel_size, int64_t stride, int64_t padding,
+               int64_t dilation) {
+  if (channels < 1 || kernel_size < 1 || stride < 1 || padding < 0 || dilation < 1)
+    return true;  // invalid: the shape functions refuse them with a message
+  return cpu::least_band_bytes(channels, kernel_size, stride, padding, dilation) <=
+         cpu::kMaxThreadBufferBytes;
 }
+
+// d(K-1)/2 without overflow; an absurd one saturates and is declined.
+int64_t kernel_span_padding(const InvolutionParams& p) {
+  return cpu::sat_mul(p.kernel_size - 1, p.dilation) / 2;
+}
+
+// The reference loops, for problems whose buffers would pass kMaxThreadBufferBytes.
+Backend& reference() { return *find_backend("cpu-ref"); }
 
 class CpuBackend final : public Backend {
  public:
@@ -26,14 +38,19 @@ class CpuBackend final : public Backend {
            cpu::active_path_name() + ")";
   }
   bool supports(const ConvParams& p) const override {
-    return p.groups < 1 || band_fits(p.in_channels / p.groups, p.kernel_size, p.dilation);
+    return p.groups < 1 ||
+           band_fits(p.in_channels / p.groups, p.kernel_size, p.stride, p.padding, p.dilation);
   }
   bool supports(const InvolutionParams& p) const override {
-    return band_fits(p.channels, p.kernel_size, p.dilation);
+    return p.kernel_size < 1 || p.dilation < 1 ||
+           band_fits(p.channels, p.kernel_size, p.stride, kernel_span_padding(p), p.dilation);
   }
 
   void conv2d_into(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
                    const RunOptions& options, Tensor* output, StageTimes* times) override {
+    // supports() sees no input: a wide one can still make the buffers too large.
+    if (!cpu::conv2d_buffer_bytes(input.shape, params).fits())
+      return reference().conv2d_into(input, params, weights, options, output, times);
     Stopwatch total;
     cpu::conv2d(input, params, weights, options, output);
     if (times) {
@@ -45,6 +62,8 @@ class CpuBackend final : public Backend {
   void involution2d_into(const Tensor& input, const InvolutionParams& params,
                          const InvolutionWeights& weights, const RunOptions& options,
                          InvolutionResult* result, StageTimes* times) override {
+    if (!cpu::involution2d_buffer_bytes(input.shape, params).fits())
+      return reference().involution2d_into(input, params, weights, options, result, times);
     Stopwatch total;
     if (times) *times = {};
     cpu::involution2d(input, params, weights, options, result, times);

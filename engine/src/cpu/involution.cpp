@@ -115,7 +115,44 @@ void sum_taps(const float* kern, int64_t kern_stride, int64_t G, int64_t KK, int
   }
 }
 
+// Tile width: the tile's G*K*K kernel rows (~256 KB) stay in L2 between steps 3 and 5.
+int64_t tile_width(int64_t G, int64_t KK) {
+  return std::clamp<int64_t>((64 * 1024 / std::max<int64_t>(1, sat_mul(G, KK))) / 8 * 8, 8, 512);
+}
+int64_t tile_stride(int64_t tile, int64_t HW_out) {  // row stride of the tile buffers
+  return (std::min(tile, HW_out) + 7) / 8 * 8;
+}
+
+int64_t involution_band_rows(const Window& win, int64_t B, int64_t C, int64_t H_out,
+                             int64_t W_out) {
+  const BandLayout one_row = band_layout(win, 1, W_out);
+  return band_rows(H_out, B, C * win.stride * one_row.row_stride(), C * one_row.channel_stride());
+}
+
+// Tile buffers are read up to 7 floats past a row's width (a row segment may start
+// mid-vector, so up to 8 past the last row's end): the last row gets that slack.
+constexpr int64_t kSlack = 8;
+
 }  // namespace
+
+BufferBytes involution2d_buffer_bytes(const Shape& input, const InvolutionParams& p) {
+  const Shape out = involution_output_shape(input, p);
+  const int64_t C = p.channels, CR = p.reduced_channels(), GKK = sat_mul(p.taps(), p.groups());
+  const Window win{p.kernel_size, p.stride, p.padding(), p.dilation};
+  int64_t band = band_floats(win, C, 1, out[3]);
+  // Past the budget the exact band does not matter, and band_rows' products could overflow.
+  if (band <= kMaxThreadBufferBytes / 4)
+    band = band_floats(win, C, involution_band_rows(win, out[0], C, out[2], out[3]), out[3]);
+  const int64_t ld = tile_stride(tile_width(p.groups(), p.taps()), sat_mul(out[2], out[3]));
+  // Per thread (ThreadScratch): the band, the pooled, reduced and kernel tiles, the taps.
+  int64_t per_thread = band;
+  for (int64_t rows_of_tile : {C, CR, GKK})
+    per_thread = sat_add(per_thread, sat_add(sat_mul(rows_of_tile, ld), kSlack));
+  per_thread = sat_add(per_thread, sat_mul(p.taps(), 2));
+  // Shared: the packed reduce and span GEMMs with their biases, the folded BN.
+  const int64_t shared = sat_add(sat_mul(CR, C + 3), sat_mul(GKK, CR + 1));
+  return {sat_mul(per_thread, 4), sat_mul(shared, 4)};
+}
 
 void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWeights& w,
                   const RunOptions& options, InvolutionResult* result, StageTimes* times) {
@@ -149,12 +186,9 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
   const PackedGemm span = pack_gemm(w.span_weight.ptr(), nullptr, w.span_bias.ptr(), G * KK, CR);
   const KernelTable& kt = kernels_for_this_cpu();
 
-  // Tile width: the tile's G*K*K kernel rows (~256 KB) stay in L2 between steps 3 and 5.
-  const int64_t tile = std::clamp<int64_t>((64 * 1024 / (G * KK)) / 8 * 8, 8, 512);
-  const int64_t ld = (std::min(tile, HW_out) + 7) / 8 * 8;  // row stride of tile buffers
-  const BandLayout one_row = band_layout(win, 1, W_out);
-  const int64_t rows =
-      band_rows(H_out, B, C * s * one_row.row_stride(), C * one_row.channel_stride());
+  const int64_t tile = tile_width(G, KK);
+  const int64_t ld = tile_stride(tile, HW_out);
+  const int64_t rows = involution_band_rows(win, B, C, H_out, W_out);
   const int64_t bands = (H_out + rows - 1) / rows;
   // Streaming stores skip the read-for-ownership of a tensor far larger than the caches, but
   // are slower than plain stores while the tensor is still cached.
@@ -220,10 +254,8 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
       }
     }
   };
-  // Tile buffers are read up to 7 floats past a row's width (a row segment may start
-  // mid-vector, so up to 8 past the last row's end); zero them so those lanes hold numbers,
-  // never garbage, and give the last row that slack.
-  constexpr int64_t kSlack = 8;
+  // Zero the tile buffers so the lanes read past a row's width (kSlack) hold numbers, never
+  // garbage.
   auto prepare = [&](ThreadScratch& ts) {
     ts.pooled.resize(static_cast<size_t>(C * ld + kSlack), 0.0f);
     ts.reduced.resize(static_cast<size_t>(CR * ld + kSlack), 0.0f);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <mutex>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -12,16 +13,45 @@
 
 namespace ks::cpu {
 
+// The first exception thrown by any task. An exception that leaves an OpenMP region ends
+// the process (std::terminate): a std::bad_alloc in one worker used to abort the CLI and the
+// app alike, so tasks catch, the rest are skipped, and the caller's thread rethrows.
+class TaskFailure {
+ public:
+  template <class Body>
+  void run(Body& body, int64_t task, int thread) {
+    if (failed_.load(std::memory_order_relaxed)) return;
+    try {
+      body(task, thread);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!failure_) failure_ = std::current_exception();
+      failed_.store(true, std::memory_order_relaxed);
+    }
+  }
+  void rethrow() {
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  std::mutex mutex_;
+  std::exception_ptr failure_;
+};
+
 // body(task, thread) for task in [0, count); thread < thread_count() indexes per-thread
-// scratch. Dynamic scheduling, because edge tasks (padding rows, tails) cost less.
+// scratch. Dynamic scheduling, because edge tasks (padding rows, tails) cost less. An
+// exception from a task stops the loop and is rethrown here.
 template <class Body>
 void parallel_tasks(int64_t count, Body&& body) {
+  TaskFailure failure;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t t = 0; t < count; ++t) body(t, omp_get_thread_num());
+  for (int64_t t = 0; t < count; ++t) failure.run(body, t, omp_get_thread_num());
 #else
-  for (int64_t t = 0; t < count; ++t) body(t, 0);
+  for (int64_t t = 0; t < count; ++t) failure.run(body, t, 0);
 #endif
+  failure.rethrow();
 }
 
 // Thread 0 runs first() while the other threads start on the tasks, then joins them; used
@@ -30,6 +60,7 @@ void parallel_tasks(int64_t count, Body&& body) {
 template <class First, class Body>
 void parallel_tasks_beside(First&& first, int64_t count, Body&& body) {
   std::exception_ptr failure;
+  TaskFailure task_failure;
 #ifdef _OPENMP
   std::atomic<int64_t> next{0};
 #pragma omp parallel
@@ -42,7 +73,8 @@ void parallel_tasks_beside(First&& first, int64_t count, Body&& body) {
         failure = std::current_exception();
       }
     }
-    for (int64_t t = next.fetch_add(1); t < count; t = next.fetch_add(1)) body(t, thread);
+    for (int64_t t = next.fetch_add(1); t < count; t = next.fetch_add(1))
+      task_failure.run(body, t, thread);
   }
 #else
   try {
@@ -50,9 +82,10 @@ void parallel_tasks_beside(First&& first, int64_t count, Body&& body) {
   } catch (...) {
     failure = std::current_exception();
   }
-  for (int64_t t = 0; t < count; ++t) body(t, 0);
+  for (int64_t t = 0; t < count; ++t) task_failure.run(body, t, 0);
 #endif
   if (failure) std::rethrow_exception(failure);
+  task_failure.rethrow();
 }
 
 }  // namespace ks::cpu

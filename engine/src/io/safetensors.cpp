@@ -1,8 +1,10 @@
 // safetensors: an 8-byte little-endian header length, a JSON header mapping tensor names to
 // {dtype, shape, data_offsets}, then the raw little-endian data. We read F32/F64/F16/BF16
 // into float32 and write F32.
+#include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "io/io_detail.h"
 #include "kernelscope/error.h"
@@ -25,6 +27,7 @@ struct Entry {
   Shape shape;
   int64_t numel;
   uint64_t begin;
+  uint64_t end;
 };
 
 std::string label(const std::string& name) { return "tensor '" + one_line(name) + "'"; }
@@ -57,7 +60,7 @@ Entry parse_entry(const std::string& name, const json& info, uint64_t data_size)
   if (!offsets.is_array() || offsets.size() != 2)
     throw Error(label(name) + ": data_offsets must be [begin, end]");
 
-  Entry entry{&name, dtype.get<std::string>(), 0, {}, 0, 0};
+  Entry entry{&name, dtype.get<std::string>(), 0, {}, 0, 0, 0};
   entry.element_size = element_size_of(name, entry.dtype);
   for (const json& d : shape) {
     const uint64_t dim = read_unsigned(d, name, "shape");
@@ -84,8 +87,52 @@ Entry parse_entry(const std::string& name, const json& info, uint64_t data_size)
     throw Error(label(name) + ": data_offsets hold " + std::to_string(end - entry.begin) +
                 " bytes but dtype " + entry.dtype + " and shape " + shape_to_string(entry.shape) +
                 " need " + std::to_string(needed));
+  entry.end = end;
   return entry;
 }
+
+// The format's data section is "entirely indexed, without holes": the tensors tile it.
+// Overlapping offsets make one byte feed two tensors, and holes or trailing bytes hide data
+// no tensor reads; a file like that was not written by a safetensors writer, so it is
+// refused naming the tensor where the tiling breaks.
+void check_tiling(std::vector<const Entry*> entries, uint64_t data_size) {
+  std::sort(entries.begin(), entries.end(), [](const Entry* a, const Entry* b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  });
+  uint64_t covered = 0;
+  const Entry* previous = nullptr;
+  for (const Entry* e : entries) {
+    const std::string range = " [" + std::to_string(e->begin) + ", " + std::to_string(e->end) + "]";
+    if (e->begin < covered)
+      throw Error(label(*e->name) + ": data_offsets" + range + " overlap those of " +
+                  label(*previous->name));
+    if (e->begin > covered)
+      throw Error(label(*e->name) + ": data_offsets" + range + " leave bytes [" +
+                  std::to_string(covered) + ", " + std::to_string(e->begin) +
+                  ") of the data section to no tensor");
+    covered = e->end;
+    previous = e;
+  }
+  if (covered < data_size)
+    throw Error(
+        std::to_string(data_size - covered) + " trailing bytes after " +
+        (previous ? "the last tensor, " + label(*previous->name) : std::string("the header")) +
+        " (the data section has " + std::to_string(data_size) + " bytes)");
+}
+
+// json::parse keeps the last of two equal keys silently; a header naming one tensor twice
+// is ambiguous, so the parse callback refuses it (tensor names are the root's keys).
+class DuplicateKeys {
+ public:
+  void see(int depth, const json& key) {
+    if (depth != 1 || !key.is_string()) return;
+    if (!names_.insert(key.get<std::string>()).second)
+      throw Error("safetensors header names " + label(key.get<std::string>()) + " twice");
+  }
+
+ private:
+  std::set<std::string> names_;
+};
 
 Tensor decode(const Entry& entry, const uint8_t* data) {
   Tensor tensor;
@@ -109,8 +156,11 @@ Tensor decode(const Entry& entry, const uint8_t* data) {
 json parse_header_json(const uint8_t* begin, const uint8_t* end) {
   // The callback sees every value with its nesting depth; refusing deep input here keeps
   // the parse and the destruction of the tree bounded.
-  json::parser_callback_t limit_depth = [](int depth, json::parse_event_t, json&) {
+  DuplicateKeys duplicates;
+  json::parser_callback_t limit_depth = [&duplicates](int depth, json::parse_event_t event,
+                                                      json& parsed) {
     if (depth > kMaxJsonDepth) throw Error("safetensors header JSON is nested too deeply");
+    if (event == json::parse_event_t::key) duplicates.see(depth, parsed);
     return true;
   };
   try {
@@ -150,6 +200,10 @@ TensorMap parse_safetensors(const uint8_t* data, size_t size, int64_t max_bytes)
     total_bytes = bytes > kSaturated - total_bytes ? kSaturated : total_bytes + bytes;
     check_memory_cap(total_bytes, max_bytes, "safetensors tensors");
   }
+
+  std::vector<const Entry*> layout;
+  for (const Entry& entry : entries) layout.push_back(&entry);
+  check_tiling(std::move(layout), payload_size);
 
   TensorMap tensors;
   for (const Entry& entry : entries) tensors.emplace(*entry.name, decode(entry, payload));

@@ -1,5 +1,8 @@
 // Layer weights <-> tensors named as in PyTorch state_dicts, so a layer trained in PyTorch can
 // be saved with safetensors and loaded here, and ours can be loaded back into PyTorch.
+#include <initializer_list>
+
+#include "io/io_detail.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 
@@ -10,6 +13,21 @@ const Tensor& require_tensor(const TensorMap& tensors, const std::string& key) {
   auto it = tensors.find(key);
   if (it == tensors.end()) throw Error("missing tensor '" + key + "'");
   return it->second;
+}
+
+// A key the layer does not have is refused, not ignored: a misspelled "Bias" used to run the
+// conv without its bias and say nothing.
+void check_known_keys(const TensorMap& tensors, std::initializer_list<const char*> known,
+                      const char* layer) {
+  for (const auto& item : tensors) {
+    bool ok = false;
+    for (const char* key : known) ok = ok || item.first == key;
+    if (ok) continue;
+    std::string list;
+    for (const char* key : known) list += (list.empty() ? "" : ", ") + std::string(key);
+    throw Error("unknown tensor '" + io_detail::one_line(item.first) + "' in " + layer +
+                " weights (expected " + list + ")");
+  }
 }
 
 bool all_positive(const Shape& shape) {
@@ -90,6 +108,7 @@ void choose_kernel_and_groups(int64_t span_rows, InvolutionParams* p) {
 }  // namespace
 
 ConvWeights conv_weights_from_tensors(const TensorMap& tensors, ConvParams* params) {
+  check_known_keys(tensors, {"weight", "bias"}, "conv");
   const Tensor& weight = require_tensor(tensors, "weight");
   if (weight.rank() != 4 || !all_positive(weight.shape) || weight.dim(2) != weight.dim(3))
     throw Error("'weight' must be [C_out, C_in/groups, K, K], got " +
@@ -117,6 +136,12 @@ ConvWeights conv_weights_from_tensors(const TensorMap& tensors, ConvParams* para
 
 InvolutionWeights involution_weights_from_tensors(const TensorMap& tensors,
                                                   InvolutionParams* params) {
+  // num_batches_tracked is in every PyTorch BN state_dict: a training counter, unused in eval.
+  check_known_keys(tensors,
+                   {"conv1.conv.weight", "conv1.bn.weight", "conv1.bn.bias",
+                    "conv1.bn.running_mean", "conv1.bn.running_var", "conv1.bn.num_batches_tracked",
+                    "conv2.conv.weight", "conv2.conv.bias"},
+                   "involution");
   InvolutionWeights w;
   w.reduce_weight = as_matrix(require_tensor(tensors, "conv1.conv.weight"), "conv1.conv.weight");
   const int64_t reduced = w.reduce_weight.dim(0);

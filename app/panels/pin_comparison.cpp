@@ -1,0 +1,168 @@
+// The two-pin comparison (Kernels panel, when pins A and B are both set): the picture of the
+// lesson "convolution uses the same kernel at A and at B; involution generates a different
+// one at each". For both pixels: the input patch, the convolution kernel (identical, and the
+// panel says so), the involution kernel generated there, their difference, and the outputs.
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "gui/widgets.h"
+#include "panels/panels.h"
+
+namespace ks::app {
+namespace {
+
+struct PinView {
+  const char* name;
+  int x, y;    // input pixel
+  int ox, oy;  // involution output pixel
+};
+
+// The K x K input patch output pixel (ox, oy) of the involution reads, for one channel
+// (zero outside the image: the padding).
+std::vector<float> involution_patch(const AppState& app, int channel, int ox, int oy) {
+  const Tensor& in = *app.image.compute;
+  const InvolutionParams& p = app.result.involution.involution;
+  const int64_t k = p.kernel_size, h = in.dim(2), w = in.dim(3);
+  std::vector<float> patch(static_cast<size_t>(k * k), 0.0f);
+  for (int64_t ky = 0; ky < k; ++ky)
+    for (int64_t kx = 0; kx < k; ++kx) {
+      const int64_t y = oy * p.stride - p.padding() + ky * p.dilation;
+      const int64_t x = ox * p.stride - p.padding() + kx * p.dilation;
+      if (y >= 0 && y < h && x >= 0 && x < w)
+        patch[static_cast<size_t>(ky * k + kx)] = in.at(0, channel, y, x);
+    }
+  return patch;
+}
+
+float abs_max(const std::vector<float>& v) {
+  float m = 0;
+  for (float x : v)
+    if (std::isfinite(x)) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+// One heatmap with a caption above it; returns the hovered tap's value through *hovered.
+void heatmap_cell(const char* caption, const std::vector<float>& values, int k, float scale,
+                  float cell) {
+  ImGui::BeginGroup();
+  ImGui::TextUnformatted(caption);
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  const ImVec2 at = ImGui::GetCursorScreenPos();
+  const int tap = draw_kernel_heatmap(draw, at, cell, k, values.data(), scale, cell >= 26);
+  ImGui::Dummy(ImVec2(cell * k, cell * k));
+  if (tap >= 0)
+    ImGui::SetTooltip("tap (row %d, col %d): %g", tap / k, tap % k,
+                      static_cast<double>(values[static_cast<size_t>(tap)]));
+  ImGui::EndGroup();
+}
+
+}  // namespace
+
+bool draw_pin_comparison(AppState& app) {
+  const Focus& f = app.focus;
+  const OpResult& inv = app.result.involution;
+  if (!f.pinned || !f.pinned_b || !inv.ran || inv.notebook || !app.image.compute) return false;
+  PinView pins[2] = {{"A", f.pin_x, f.pin_y, 0, 0}, {"B", f.pin_b_x, f.pin_b_y, 0, 0}};
+  for (PinView& p : pins)
+    if (!output_pixel_for(app, true, p.x, p.y, &p.ox, &p.oy)) return false;
+  const int k = static_cast<int>(inv.involution.kernel_size), taps = k * k;
+  const int groups = static_cast<int>(inv.involution.groups());
+  const int g = std::clamp(app.kernel_group, 0, groups - 1);
+  const int channel = g * static_cast<int>(inv.involution.group_channels);
+
+  ImGui::Text("pins A (%d, %d) and B (%d, %d)   group %d, channel %d", pins[0].x, pins[0].y,
+              pins[1].x, pins[1].y, g, channel);
+  ImGui::SameLine();
+  if (ImGui::SmallButton("Unpin B")) app.focus.pinned_b = false;
+  tooltip("Shift-click the input to move pin B; right-click releases both pins.");
+
+  std::vector<float> patch[2], generated[2];
+  for (int i = 0; i < 2; ++i) {
+    patch[i] = involution_patch(app, channel, pins[i].ox, pins[i].oy);
+    const std::vector<float>& at = kernels_at(inv, pins[i].oy, pins[i].ox);
+    if (at.size() < static_cast<size_t>((g + 1) * taps)) return false;
+    generated[i].assign(at.begin() + g * taps, at.begin() + (g + 1) * taps);
+  }
+  std::vector<float> difference(static_cast<size_t>(taps));
+  for (int t = 0; t < taps; ++t)
+    difference[static_cast<size_t>(t)] =
+        generated[0][static_cast<size_t>(t)] - generated[1][static_cast<size_t>(t)];
+
+  const float avail = ImGui::GetContentRegionAvail().x;
+  const float cell = std::clamp((avail - 40) / (3.0f * k), 4.0f, 30.0f);
+  const float patch_scale = std::max(abs_max(patch[0]), abs_max(patch[1]));
+  const float kernel_scale = std::max(abs_max(generated[0]), abs_max(generated[1]));
+
+  section("input patch");
+  heatmap_cell("at A", patch[0], k, patch_scale, cell);
+  ImGui::SameLine();
+  heatmap_cell("at B", patch[1], k, patch_scale, cell);
+
+  const OpResult& conv = app.result.conv;
+  if (conv.ran && !conv.conv_weights.weight.empty()) {
+    const Tensor& w = conv.conv_weights.weight;  // [C_out, C_in/groups, K, K]
+    const int ck = static_cast<int>(w.dim(2));
+    const int in_ch = std::min(channel, static_cast<int>(w.dim(1)) - 1);
+    std::vector<float> kernel(w.ptr() + static_cast<int64_t>(in_ch) * ck * ck,
+                              w.ptr() + static_cast<int64_t>(in_ch + 1) * ck * ck);
+    section("convolution kernel (output 0)");
+    const float s = abs_max(kernel);
+    heatmap_cell("at A", kernel, ck, s, cell);
+    ImGui::SameLine();
+    heatmap_cell("at B", kernel, ck, s, cell);
+    ImGui::SameLine();
+    ImGui::TextWrapped("identical:\nconvolution slides one kernel over every pixel");
+  }
+
+  section("involution kernel generated at the pixel");
+  heatmap_cell("at A", generated[0], k, kernel_scale, cell);
+  ImGui::SameLine();
+  heatmap_cell("at B", generated[1], k, kernel_scale, cell);
+  ImGui::SameLine();
+  heatmap_cell("A - B", difference, k, std::max(abs_max(difference), 1e-12f), cell);
+  draw_legend(Colormap::Diverging, {-kernel_scale, kernel_scale}, std::min(avail, 260.0f),
+              "tap value (A, B)");
+
+  section("output");
+  for (const PinView& p : pins) {
+    const Tensor& out = inv.output;
+    const float v = out.at(0, channel, p.oy, p.ox);
+    ImGui::Text("%s: involution %.5g", p.name, static_cast<double>(v));
+    int cx = 0, cy = 0;
+    if (conv.ran && output_pixel_for(app, false, p.x, p.y, &cx, &cy)) {
+      ImGui::SameLine();
+      ImGui::Text("  convolution (output 0) %.5g",
+                  static_cast<double>(conv.output.at(0, 0, cy, cx)));
+    }
+  }
+  return true;
+}
+
+std::vector<std::string> pin_comparison_report(const AppState& app) {
+  std::vector<std::string> lines;
+  const Focus& f = app.focus;
+  const OpResult& inv = app.result.involution;
+  if (!f.pinned || !f.pinned_b || !inv.ran || inv.notebook) return lines;
+  const std::pair<const char*, std::pair<int, int>> pins[2] = {{"A", {f.pin_x, f.pin_y}},
+                                                               {"B", {f.pin_b_x, f.pin_b_y}}};
+  for (const auto& [name, xy] : pins) {
+    int ox = 0, oy = 0;
+    if (!output_pixel_for(app, true, xy.first, xy.second, &ox, &oy)) continue;
+    std::string line = std::string("kernelscope: pin ") + name + " output " + std::to_string(oy) +
+                       " " + std::to_string(ox) + " kernels";
+    char number[32];
+    for (float v : kernels_at(inv, oy, ox)) {
+      std::snprintf(number, sizeof number, " %.9g", static_cast<double>(v));
+      line += number;
+    }
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+}  // namespace ks::app
