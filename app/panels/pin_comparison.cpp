@@ -46,11 +46,9 @@ float abs_max(const std::vector<float>& v) {
   return m;
 }
 
-// One heatmap with a caption above it; returns the hovered tap's value through *hovered.
-void heatmap_cell(const char* caption, const std::vector<float>& values, int k, float scale,
-                  float cell) {
+// One K x K heatmap with the hovered tap's value in a tooltip.
+void heatmap_cell(const std::vector<float>& values, int k, float scale, float cell) {
   ImGui::BeginGroup();
-  ImGui::TextUnformatted(caption);
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 at = ImGui::GetCursorScreenPos();
   const int tap = draw_kernel_heatmap(draw, at, cell, k, values.data(), scale, cell >= 26);
@@ -93,42 +91,67 @@ bool draw_pin_comparison(AppState& app) {
     difference[static_cast<size_t>(t)] =
         generated[0][static_cast<size_t>(t)] - generated[1][static_cast<size_t>(t)];
 
-  const float avail = ImGui::GetContentRegionAvail().x;
-  const float cell = std::clamp((avail - 40) / (3.0f * k), 4.0f, 30.0f);
+  // A table: one row per quantity (patch, convolution kernel, involution kernel), columns
+  // A, B and A - B, with K x K heatmaps sized so the whole table fits without scrolling.
+  const ImVec2 region = ImGui::GetContentRegionAvail();
+  const float line = ImGui::GetTextLineHeightWithSpacing();
+  const float label_w = ImGui::CalcTextSize("involution kernel ").x;
+  const OpResult& conv = app.result.conv;
+  const bool show_conv = conv.ran && !conv.conv_weights.weight.empty();
+  const int rows = show_conv ? 3 : 2;
+  const float gap = 10.0f;
+  const float cell =
+      std::clamp(std::min((region.x - label_w - 3 * gap) / (3.0f * k),
+                          (region.y - 6.5f * line - rows * gap) / (static_cast<float>(rows) * k)),
+                 3.0f, 26.0f);
   const float patch_scale = std::max(abs_max(patch[0]), abs_max(patch[1]));
   const float kernel_scale = std::max(abs_max(generated[0]), abs_max(generated[1]));
 
-  section("input patch");
-  heatmap_cell("at A", patch[0], k, patch_scale, cell);
-  ImGui::SameLine();
-  heatmap_cell("at B", patch[1], k, patch_scale, cell);
-
-  const OpResult& conv = app.result.conv;
-  if (conv.ran && !conv.conv_weights.weight.empty()) {
+  // Column headers over the heatmaps (rows start at label_w past the window padding).
+  const float first_x = label_w + ImGui::GetStyle().WindowPadding.x;
+  const char* columns[3] = {"at A", "at B", "A - B"};
+  for (int i = 0; i < 3; ++i) {
+    if (i) ImGui::SameLine();
+    ImGui::SetCursorPosX(first_x + i * (cell * k + gap));
+    ImGui::TextUnformatted(columns[i]);
+  }
+  auto row = [&](const char* label, const char* tip, const std::vector<float>* values, int n,
+                 int size, float scale) {
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted(label);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
+    ImGui::SameLine(label_w + ImGui::GetStyle().WindowPadding.x);
+    for (int i = 0; i < n; ++i) {
+      if (i) ImGui::SameLine(0, gap);
+      const float s = i == 2 ? std::max(abs_max(values[i]), 1e-12f) : scale;
+      heatmap_cell(values[i], size, s, cell);
+    }
+    ImGui::Dummy(ImVec2(0, gap * 0.5f));
+  };
+  const std::vector<float> patches[2] = {patch[0], patch[1]};
+  row("input patch", "the K x K input values the output pixel reads (channel shown above)", patches,
+      2, k, patch_scale);
+  if (show_conv) {
     const Tensor& w = conv.conv_weights.weight;  // [C_out, C_in/groups, K, K]
     const int ck = static_cast<int>(w.dim(2));
     const int in_ch = std::min(channel, static_cast<int>(w.dim(1)) - 1);
-    std::vector<float> kernel(w.ptr() + static_cast<int64_t>(in_ch) * ck * ck,
-                              w.ptr() + static_cast<int64_t>(in_ch + 1) * ck * ck);
-    section("convolution kernel (output 0)");
-    const float s = abs_max(kernel);
-    heatmap_cell("at A", kernel, ck, s, cell);
-    ImGui::SameLine();
-    heatmap_cell("at B", kernel, ck, s, cell);
-    ImGui::SameLine();
-    ImGui::TextWrapped("identical:\nconvolution slides one kernel over every pixel");
+    const std::vector<float> kernel(w.ptr() + static_cast<int64_t>(in_ch) * ck * ck,
+                                    w.ptr() + static_cast<int64_t>(in_ch + 1) * ck * ck);
+    const std::vector<float> same[3] = {kernel, kernel, std::vector<float>(kernel.size(), 0.0f)};
+    row("conv kernel",
+        "convolution output 0: one kernel slides over every pixel, so A and B "
+        "get the same one (difference 0)",
+        same, 3, ck, abs_max(kernel));
   }
+  const std::vector<float> inv_rows[3] = {generated[0], generated[1], difference};
+  row("involution kernel",
+      "generated at each pixel from its own channel vector: different "
+      "kernels where the content differs",
+      inv_rows, 3, k, kernel_scale);
+  draw_legend(Colormap::Diverging, {-kernel_scale, kernel_scale}, std::min(region.x, 260.0f),
+              "involution tap value (A, B)");
 
-  section("involution kernel generated at the pixel");
-  heatmap_cell("at A", generated[0], k, kernel_scale, cell);
-  ImGui::SameLine();
-  heatmap_cell("at B", generated[1], k, kernel_scale, cell);
-  ImGui::SameLine();
-  heatmap_cell("A - B", difference, k, std::max(abs_max(difference), 1e-12f), cell);
-  draw_legend(Colormap::Diverging, {-kernel_scale, kernel_scale}, std::min(avail, 260.0f),
-              "tap value (A, B)");
-
-  section("output");
+  ImGui::TextDisabled("output");
   for (const PinView& p : pins) {
     const Tensor& out = inv.output;
     const float v = out.at(0, channel, p.oy, p.ox);

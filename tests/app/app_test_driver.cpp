@@ -696,6 +696,56 @@ void check_full_resolution() {
   CHECK(region_stats(shot, right).colourful > 0.15, "the feature-map panel looks empty");
 }
 
+// Two pins: the comparison's involution kernels at A and B are the engine's per-pixel
+// kernels (`kernelscope run --kernels-at` at the same output pixels), and they differ.
+void check_two_pins() {
+  const fs::path dir = g_work / "two-pins";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string sample = std::string(KS_ASSET_DIR) + "/samples/shapes.png";
+  const std::string op = "--op involution --kernel-size 5 --seed 3";
+  const Run r =
+      run_app(op + " --input '" + sample + "' --pin 60 60 --pin-b 200 150 --screenshot '" +
+              (dir / "shot.png").string() + "'");
+  CHECK(r.exit_code == 0, "app run failed");
+  struct Pin {
+    int oy = -1, ox = -1;
+    std::vector<double> kernels;
+  } pins[2];
+  for (int i = 0; i < 2; ++i) {
+    const std::string tag = std::string("kernelscope: pin ") + (i ? "B" : "A") + " output ";
+    const size_t at = r.out.find(tag);
+    CHECK(at != std::string::npos, "no %s line in: %s", tag.c_str(), r.out.c_str());
+    if (at == std::string::npos) return;
+    std::istringstream line(r.out.substr(at + tag.size(), r.out.find('\n', at) - at - tag.size()));
+    std::string word;
+    line >> pins[i].oy >> pins[i].ox >> word;
+    for (double v; line >> v;) pins[i].kernels.push_back(v);
+  }
+  const std::string at_list = std::to_string(pins[0].oy) + "," + std::to_string(pins[0].ox) + ";" +
+                              std::to_string(pins[1].oy) + "," + std::to_string(pins[1].ox);
+  const std::string cmd = "'" + g_binary + "' run " + op + " --input '" + sample +
+                          "' --kernels none --no-png --kernels-at '" + at_list + "' --out '" +
+                          (dir / "cli").string() + "' >/dev/null";
+  CHECK(std::system(cmd.c_str()) == 0, "kernelscope run failed: %s", cmd.c_str());
+  const ks::Tensor expected = ks::load_npy((dir / "cli" / "kernels_at.npy").string());
+  const size_t per_pin = static_cast<size_t>(expected.numel() / 2);
+  double diff_ab = 0;
+  for (int i = 0; i < 2; ++i) {
+    CHECK(pins[i].kernels.size() == per_pin, "pin %d: %zu kernel values, expected %zu", i,
+          pins[i].kernels.size(), per_pin);
+    if (pins[i].kernels.size() != per_pin) return;
+    double max_diff = 0;
+    for (size_t t = 0; t < per_pin; ++t)
+      max_diff = std::max(max_diff, std::fabs(pins[i].kernels[t] - expected.data[i * per_pin + t]));
+    CHECK(max_diff < 1e-5, "pin %d kernels differ from kernelscope run by %g", i, max_diff);
+  }
+  for (size_t t = 0; t < per_pin; ++t)
+    diff_ab += std::fabs(pins[0].kernels[t] - pins[1].kernels[t]);
+  CHECK(diff_ab > 1e-3, "the kernels at A and B are the same (%g): involution should differ",
+        diff_ab);
+}
+
 // --profile prints its one JSON object (numbers only checked for being there: no timed
 // assertions in tests).
 void check_profile() {
@@ -757,6 +807,8 @@ int main(int argc, char** argv) {
     check_full_resolution();
   else if (which == "profile")
     check_profile();
+  else if (which == "two_pins")
+    check_two_pins();
   else if (which == "interactive") {
     if (std::system("command -v xdotool >/dev/null 2>&1") != 0) {
       std::printf("SKIP: xdotool not found\n");
