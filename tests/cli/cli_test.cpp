@@ -892,7 +892,8 @@ TEST(CliSafeWrites, ConcurrentRunIntoTheSameOutFailsCleanly) {
   const int fd = ::open((out + "/.kernelscope-run.lock").c_str(), O_RDWR | O_CREAT, 0644);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::flock(fd, LOCK_EX), 0);  // as a running `kernelscope run` holds it
-  expect_clean_failure("run --op conv --input " + dir.path + "/x.npy", out,
+  // --backend cpu: no "cuda unavailable" notice in a build with CUDA, so stderr is one line.
+  expect_clean_failure("run --op conv --backend cpu --input " + dir.path + "/x.npy", out,
                        "another kernelscope run is writing into this directory");
   ::close(fd);
   EXPECT_EQ(kernelscope("run --op conv --input " + dir.path + "/x.npy --out " + out).exit_code, 0);
@@ -904,8 +905,8 @@ TEST(CliSafeWrites, OutputOntoAFifoIsRefused) {
   save_npy(dir.path + "/x.npy", test::random_tensor({1, 1, 6, 6}, 1));
   fs::create_directories(dir.path + "/o");
   ASSERT_EQ(::mkfifo((dir.path + "/o/output.npy").c_str(), 0600), 0);
-  const CommandResult r =
-      kernelscope("run --op conv --input " + dir.path + "/x.npy --out " + dir.path + "/o");
+  const CommandResult r = kernelscope("run --op conv --backend cpu --input " + dir.path +
+                                      "/x.npy --out " + dir.path + "/o");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(count_lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("output.npy: is a FIFO, not a regular file"), std::string::npos) << r.err;
