@@ -503,22 +503,23 @@ void report_profile(const AppState& app, const AppProfiler& profiler, bool json,
     }
 }
 
-// A status line disappears after a while (app_state.cpp); while one might, idle frames still
-// draw now and then so it does.
+// The menu bar hides a status line 12 s after it was set (menu.cpp): an idle loop draws the
+// frames of the second after that, so it does disappear, and no others.
 bool status_may_expire(const AppState& app) {
-  return !app.status.empty() &&
-         std::chrono::steady_clock::now() - app.status_time < std::chrono::seconds(15);
+  const auto age = std::chrono::steady_clock::now() - app.status_time;
+  return !app.status.empty() && age >= std::chrono::seconds(12) && age < std::chrono::seconds(13);
 }
 
 // How long the frame loop may sleep waiting for events: 0 polls (something is moving), a
 // short wait while a job runs (its progress line ticks; the worker wakes the loop when it
 // finishes), else long enough that an idle app uses next to no CPU.
 double event_wait_seconds(const AppState& app, bool worker_busy, int extra_frames) {
+  if (app.worker->has_result()) return 0;  // its wake-up event may already be spent
   if (extra_frames > 0 || !app.upload_queue.empty() || app.step.playing || app.demo.active ||
       app.dirty || app.race_requested || !app.scene_requested.empty())
     return 0;
   if (worker_busy) return 0.1;
-  return 0.5;
+  return 0.5;  // a finished job's wake-up event ends the wait at once
 }
 
 // After --profile: the panels' exports and the screenshot, when asked for, show the last
@@ -637,8 +638,9 @@ int run(const AppOptions& options) {
       app.demo.auto_advance = !scripted;  // scripted runs advance when a scene is settled
     }
     while (!glfwWindowShouldClose(window) && !app.quit_requested && exit_code == 0) {
-      const bool interactive =
-          !scripted && !profile_finishing && (!profiler.enabled() || profiler.idle_phase());
+      // --profile waits for events as a user's session does (a job in flight draws a frame
+      // every 100 ms, not as many as it can, which would take the worker's cores).
+      const bool interactive = !scripted && !profile_finishing;
       const double wait_s =
           interactive ? event_wait_seconds(app, worker.busy(), extra_frames) : 0.0;
       if (wait_s > 0) {
@@ -648,9 +650,9 @@ int run(const AppOptions& options) {
             std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
         if (waited < wait_s * 0.9) {
           extra_frames = 3;  // woken by input or a result
-        } else if (!worker.busy() && !status_may_expire(app)) {
+        } else if (!worker.busy() && !worker.has_result() && !status_may_expire(app)) {
           // Nothing happened and nothing on screen changes: no frame to draw.
-          if (profiler.idle_phase()) {
+          if (profiler.enabled()) {  // its clock runs on, frame or not
             profiler.on_frame(app, 0, false);
             if (profiler.done()) {
               report_profile(app, profiler, options.json, &exit_code);

@@ -46,6 +46,12 @@ struct OpResult {
   std::vector<ValueRange> channel_ranges;
   std::vector<ValueRange> kernel_sum_ranges;
   std::vector<uint8_t> composite;
+  // What the textures are made from: the output and the sum map box-filtered by
+  // display_factor so the long side is at most kMapTextureSide (a map is shown at most
+  // panel-sized; the hover readouts use the full tensors). Empty when the factor is 1.
+  int display_factor = 1;
+  Tensor display_output;                // [C_out, H', W']
+  Tensor display_kernel_sum;            // [G, H', W']
   std::shared_ptr<const Tensor> input;  // what ran, for kernels_at and exports
   int64_t memory_cap = 0;               // bytes, the settings' cap (exports honour it)
   // Per-pixel kernels already asked for, keyed by y * W_out + x (UI thread only).
@@ -115,6 +121,10 @@ Tensor full_kernels(const OpResult& r);
 
 // A 320 x 240 RGB test pattern, for when no sample image can be found.
 Tensor test_pattern();
+
+// The long side of the feature-map textures: uploading a 4K map at full size costs a software
+// OpenGL hundreds of milliseconds for a thumbnail a few hundred pixels wide.
+constexpr int64_t kMapTextureSide = 1280;
 
 // Averages factor x factor blocks (ceil mode at the edges).
 Tensor downscale(const Tensor& image, int factor);

@@ -128,14 +128,18 @@ void queue_layer(AppState& app, const OpResult& r, LayerView* view) {
     view->release();
     return;
   }
-  const int c = static_cast<int>(r.output.dim(1)), h = static_cast<int>(r.output.dim(2)),
-            w = static_cast<int>(r.output.dim(3));
+  // The textures are made from the display-sized copies when the worker made them.
+  const bool sized = r.display_factor > 1;
+  const Tensor& maps = sized ? r.display_output : r.output;
+  const int c = static_cast<int>(r.output.dim(1));
+  const int h = static_cast<int>(maps.dim(maps.rank() - 2)),
+            w = static_cast<int>(maps.dim(maps.rank() - 1));
   view->ranges = map_ranges(r.channel_ranges, app.view.scale, &view->layer_range);
   for (size_t i = static_cast<size_t>(c); i < view->maps.size(); ++i) view->maps[i].release();
   view->maps.resize(static_cast<size_t>(c));
   for (int ch = 0; ch < c; ++ch)
-    queue_strips(app, w, h, [&app, &r, view, ch, h, w](int r0, int r1) {
-      app.colormap->draw(r.output.ptr() + static_cast<int64_t>(ch) * h * w, w, h, app.view.colormap,
+    queue_strips(app, w, h, [&app, &maps, view, ch, h, w](int r0, int r1) {
+      app.colormap->draw(maps.ptr() + static_cast<int64_t>(ch) * h * w, w, h, app.view.colormap,
                          view->ranges[static_cast<size_t>(ch)],
                          &view->maps[static_cast<size_t>(ch)], r0, r1);
     });
@@ -150,9 +154,10 @@ void queue_layer(AppState& app, const OpResult& r, LayerView* view) {
     view->kernel_sum_range = scale.range;
     view->kernel_sum_map = scale.map;
     view->kernel_sum_label = scale.label;
-    queue_strips(app, w, h, [&app, &r, view, g, h, w](int r0, int r1) {
-      app.colormap->draw(r.kernel_sum.ptr() + static_cast<int64_t>(g) * h * w, w, h,
-                         view->kernel_sum_map, view->kernel_sum_range, &view->kernel_sum, r0, r1);
+    const Tensor& sums = sized ? r.display_kernel_sum : r.kernel_sum;
+    queue_strips(app, w, h, [&app, &sums, view, g, h, w](int r0, int r1) {
+      app.colormap->draw(sums.ptr() + static_cast<int64_t>(g) * h * w, w, h, view->kernel_sum_map,
+                         view->kernel_sum_range, &view->kernel_sum, r0, r1);
     });
   } else {
     view->kernel_sum.release();

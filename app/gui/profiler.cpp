@@ -14,6 +14,9 @@ namespace ks::app {
 namespace {
 
 constexpr double kIdleSeconds = 2.0;
+// After the last job the UI draws a few more frames (ImGui settles, the status line updates);
+// "nothing to do" starts after them.
+constexpr double kSettleSeconds = 0.5;
 
 double process_cpu_seconds() {
   timespec ts{};
@@ -57,12 +60,19 @@ void AppProfiler::on_frame(AppState& app, double frame_ms, bool worker_busy) {
           start_job(app);
         } else {
           phase_ = Phase::Idle;
-          idle_start_ = Clock::now();
-          idle_cpu_start_s_ = process_cpu_seconds();
+          idle_start_ =
+              Clock::now() + std::chrono::milliseconds(static_cast<int>(kSettleSeconds * 1000));
+          idle_cpu_start_s_ = -1;  // read when the settling is over
         }
       }
       break;
     case Phase::Idle: {
+      if (Clock::now() < idle_start_) break;
+      if (idle_cpu_start_s_ < 0) {
+        idle_start_ = Clock::now();
+        idle_cpu_start_s_ = process_cpu_seconds();
+        break;
+      }
       const double wall = std::chrono::duration<double>(Clock::now() - idle_start_).count();
       if (wall >= kIdleSeconds) {
         idle_cpu_percent_ = 100.0 * (process_cpu_seconds() - idle_cpu_start_s_) / wall;

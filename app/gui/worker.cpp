@@ -47,6 +47,11 @@ bool Worker::poll(ComputeResult* result) {
   return true;
 }
 
+bool Worker::has_result() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !results_.empty();
+}
+
 bool Worker::busy() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return running_ || pending_.has_value();

@@ -27,6 +27,8 @@ class Worker {
   // between tiles, well within 50 ms). A running race stops between its timed runs.
   void submit(ComputeRequest request);
   bool poll(ComputeResult* result);
+  // A result is waiting for poll().
+  bool has_result() const;
   // A result the UI no longer shows: the next job reuses its tensors' storage.
   void recycle(ComputeResult result);
   // Called on the worker thread whenever a result is queued (the app wakes its event loop).
