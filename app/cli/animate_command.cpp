@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/operator_options.h"
 #include "cli/preset.h"
 #include "kernelscope/backend.h"
@@ -266,20 +267,21 @@ int animate_command(int argc, char** argv) {
   app.add_option("--out", a.out_dir, "directory for frame_0000.png ... (created)")->required();
   app.add_option("--gif", a.gif, "also write an animated GIF here");
   app.add_option("--frames", a.frames, "number of window positions along the path")
-      ->check(CLI::Range(1, 1000));
+      ->check(integer_in(1, 1000));
   app.add_option("--path", a.path, "pixel: only --pixel; row: along its row; all: the whole map")
       ->check(CLI::IsMember({"pixel", "row", "all"}));
   app.add_option("--pixel", a.pixel,
                  "output pixel ROW,COLUMN (default: the preset's or the centre)");
-  app.add_option("--channel", a.channel, "output channel to explain (default 0)");
+  app.add_option("--channel", a.channel, "output channel to explain (default 0)")
+      ->check(integer_in(0));
   app.add_option("--variant", a.variant, "involution variant: paper, or notebook (KxK span)")
       ->check(CLI::IsMember({"paper", "notebook"}));
   app.add_option("--caption", a.caption, "caption under the title (default: the preset's)");
   app.add_option("--colormap", a.colormap, "output colormap: diverging, viridis, grey")
       ->check(CLI::IsMember({"diverging", "viridis", "grey"}));
   app.add_option("--scale", a.scale, "frame size: 1 = 1280x720, 1.5 = 1920x1080")
-      ->check(CLI::Range(0.5f, 4.0f));
-  app.add_option("--delay-ms", a.delay_ms, "GIF time per frame")->check(CLI::Range(20, 60000));
+      ->check(number_in(0.5, 4.0));
+  app.add_option("--delay-ms", a.delay_ms, "GIF time per frame")->check(integer_in(20, 60000));
   app.add_option("--font", a.font, "TrueType font for the text");
   app.add_option("--demo", a.demo, "demo mode: every preset in this directory, one folder each")
       ->each([&app](const std::string&) { app.get_option("--input")->required(false); });
@@ -288,7 +290,7 @@ int animate_command(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return exit_on_parse_error(app, e);
   }
 
   check_flag_values(options);

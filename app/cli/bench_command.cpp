@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "kernelscope/benchmark.h"
 #include "kernelscope/error.h"
 
@@ -165,7 +166,7 @@ int bench_command(int argc, char** argv) {
   app.add_option("--backend", backend_list,
                  "Backends to time, comma-separated (default: all available)");
   app.add_option("--repeats", repeats, "Timed runs per problem, after one warm-up")
-      ->check(CLI::Range(1, 1000));
+      ->check(integer_in(1, 1000));
   app.add_option("--problem", problem_filter,
                  "Only problems whose name contains this text (or the one named exactly so)");
   app.add_flag("--list", list, "List the selected problems and their parameters; time nothing");
@@ -175,7 +176,7 @@ int bench_command(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return exit_on_parse_error(app, e);
   }
 
   try {

@@ -4,6 +4,7 @@
 #include <string>
 #include <tuple>
 
+#include "cli/flag_checks.h"
 #include "cli/preset.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
@@ -146,18 +147,19 @@ void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required
       });
   add("--kernel", o.kernel, "named kernel instead of random weights (sobel_x, ...)");
   add("--weights", o.weights, "layer weights (.safetensors, PyTorch key names)");
-  add("--seed", o.seed, "seed of the random weights (PyTorch's default init)");
-  add("--kernel-size", o.kernel_size, "kernel size K");
-  add("--out-channels", o.out_channels, "conv output channels");
-  add("--stride", o.stride, "stride");
-  add("--padding", o.padding, "conv zero padding");
-  add("--dilation", o.dilation, "dilation");
-  add("--groups", o.groups, "groups (conv) or kernel groups G (involution)");
-  add("--group-channels", o.group_channels, "involution channels per group");
-  add("--reduction", o.reduction, "involution reduction ratio r");
+  add("--seed", o.seed, "seed of the random weights (PyTorch's default init)")->check(any_seed());
+  add("--kernel-size", o.kernel_size, "kernel size K")->check(integer_in(1));
+  add("--out-channels", o.out_channels, "conv output channels")->check(integer_in(1));
+  add("--stride", o.stride, "stride")->check(integer_in(1));
+  add("--padding", o.padding, "conv zero padding")->check(integer_in(0));
+  add("--dilation", o.dilation, "dilation")->check(integer_in(1));
+  add("--groups", o.groups, "groups (conv) or kernel groups G (involution)")->check(integer_in(1));
+  add("--group-channels", o.group_channels, "involution channels per group")->check(integer_in(1));
+  add("--reduction", o.reduction, "involution reduction ratio r")->check(integer_in(1));
   add("--backend", o.backend, "auto or a backend name");
   // Range-checked in check_flag_values: CLI11's PositiveNumber printed its 300-digit range.
-  add("--max-memory-mb", o.max_memory_mb, "refuse problems that need more memory (MiB)");
+  add("--max-memory-mb", o.max_memory_mb, "refuse problems that need more memory (MiB)")
+      ->check(integer_in(1));
 }
 
 void check_flag_values(const OperatorOptions& o) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/operator_options.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/colormap.h"
@@ -331,7 +332,7 @@ int run_command(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return exit_on_parse_error(app, e);
   }
 
   // Both are read before anything is loaded, so a typo fails at once; the mode also sets

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/error.h"
 
@@ -206,16 +207,17 @@ int selftest_command(int argc, char** argv) {
   uint64_t seed = 20240611;
   double atol = 1e-4, rtol = 1e-3;
   std::vector<std::string> only;
-  app.add_option("--cases", cases, "random problems per operator")->check(CLI::Range(1, 10000));
-  app.add_option("--seed", seed, "seed of the problem generator (same seed, same problems)");
+  app.add_option("--cases", cases, "random problems per operator")->check(integer_in(1, 10000));
+  app.add_option("--seed", seed, "seed of the problem generator (same seed, same problems)")
+      ->check(any_seed());
   app.add_option("--backend", only,
                  "test only these backends (repeatable); exit 2 if one is unavailable here");
-  app.add_option("--atol", atol, "absolute tolerance")->check(CLI::NonNegativeNumber);
-  app.add_option("--rtol", rtol, "relative tolerance")->check(CLI::NonNegativeNumber);
+  app.add_option("--atol", atol, "absolute tolerance")->check(number_in(0));
+  app.add_option("--rtol", rtol, "relative tolerance")->check(number_in(0));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return exit_on_parse_error(app, e);
   }
 
   Backend* oracle = find_backend("cpu-ref");

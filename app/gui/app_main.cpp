@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/operator_options.h"
 #include "cli/preset.h"
 #include "gui/app_state.h"
@@ -899,12 +900,12 @@ int run_app(int argc, char** argv) {
   cli.add_option("--screenshot", o.screenshot,
                  "scripted mode: render until the result is shown, save the window as PNG, exit");
   cli.add_option("--frames", o.frames, "frames to render after the result arrives (scripted)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1));
   cli.add_option("--session", o.session, "session JSON to load");
   cli.add_option("--ui-scale", o.ui_scale, "UI scale (HiDPI, projectors)")
-      ->check(CLI::Range(0.5, 3.0));
-  cli.add_option("--width", o.width, "window width")->check(CLI::Range(320, 8192));
-  cli.add_option("--height", o.height, "window height")->check(CLI::Range(240, 8192));
+      ->check(number_in(0.5, 3.0));
+  cli.add_option("--width", o.width, "window width")->check(integer_in(320, 8192));
+  cli.add_option("--height", o.height, "window height")->check(integer_in(240, 8192));
   cli.add_option("--export-dir", o.export_dir,
                  "export folder; in scripted mode every panel is exported there");
   cli.add_flag("--compare", o.compare, "convolution and involution side by side");
@@ -913,13 +914,17 @@ int run_app(int argc, char** argv) {
       ->check(CLI::IsMember({"diverging", "viridis", "grey"}));
   cli.add_option("--scale", o.scale, "feature map scaling: map, layer or symmetric")
       ->check(CLI::IsMember({"map", "layer", "symmetric"}));
-  cli.add_option("--timeout", o.timeout_s, "scripted mode: give up after this many seconds");
+  cli.add_option("--timeout", o.timeout_s, "scripted mode: give up after this many seconds")
+      ->check(number_in(0.1, 86400));
   cli.add_option("--zoom", o.zoom, "scripted mode: input zoom, centred on --pin")
-      ->check(CLI::Range(0.05, 256.0));
-  cli.add_option("--pin", o.pin, "pin the input pixel X Y")->expected(2);
+      ->check(number_in(0.05, 256.0));
+  cli.add_option("--pin", o.pin, "pin the input pixel X Y")
+      ->expected(2)
+      ->check(integer_in(0, 1 << 30));
   cli.add_option("--pin-b", o.pin_b,
                  "a second pin X Y (with --pin): the Kernels panel compares the two")
-      ->expected(2);
+      ->expected(2)
+      ->check(integer_in(0, 1 << 30));
   cli.add_flag("--race", o.race, "scripted mode: race every backend before the screenshot");
   cli.add_flag("--kernel-field", o.kernel_field, "show the involution kernel field on the input");
   cli.add_option("--variant", o.variant,
@@ -933,17 +938,17 @@ int run_app(int argc, char** argv) {
                "folder");
   cli.add_option("--demo", o.demo,
                  "scripted mode: demo mode over assets/presets, showing N scenes in turn")
-      ->check(CLI::Range(1, 100));
+      ->check(integer_in(1, 100));
   cli.add_flag("--help-window", o.help_window, "open Help > Guide (F1)");
   cli.add_option("--profile", o.profile,
                  "measure the app: run N recomputes of the given setup (a new seed each), then "
                  "2 s idle; print the job times, the longest frame and the idle CPU use, exit")
-      ->check(CLI::Range(1, 100000));
+      ->check(integer_in(1, 100000));
   cli.add_flag("--json", o.json, "with --profile: print one JSON object");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
+    return exit_on_parse_error(cli, e);
   }
   o.op_given = cli.count("--op") > 0;
   o.seed_given = cli.count("--seed") > 0;

@@ -782,9 +782,41 @@ TEST(CliHardening, OutOfMemoryIsOneLine) {
 
 TEST_F(CliErrors, MemoryCapBelowOneSaysTheRange) {
   expect_clean_failure("run --op conv --input " + sample("checker.png") + " --max-memory-mb 0",
-                       out(), "--max-memory-mb must be at least 1, got 0");
+                       out(), "--max-memory-mb: must be a whole number >= 1, got 0");
   expect_clean_failure("run --op conv --input " + sample("checker.png") + " --stride 0", out(),
-                       "--stride must be at least 1, got 0");
+                       "--stride: must be a whole number >= 1, got 0");
+}
+
+// CLI11 turned --seed 99999999999999999999 into 2^64-1 and --kernel-size 1e20 into 2^63-1
+// without a word, accepted --atol nan (then failed every case) and printed ranges with 300
+// digits: every numeric flag now says its range in words, on one line, before any work.
+TEST(CliHardening, NumericFlagsSayTheirRangeAndNeverSaturate) {
+  const test::TempDir dir("cli_numeric_flags");
+  const std::string run = "run --op conv --input " + sample("checker.png") + " --out " + dir.path;
+  const std::pair<std::string, std::string> cases[] = {
+      {run + " --seed 99999999999999999999",
+       "--seed: must be a whole number from 0 to 18446744073709551615, got 99999999999999999999 "
+       "(too large)"},
+      {run + " --kernel-size 99999999999999999999",
+       "--kernel-size: must be a whole number >= 1, got 99999999999999999999 (too large)"},
+      {run + " --stride 2x", "--stride: must be a whole number >= 1, got '2x'"},
+      {run + " --seed -1", "--seed: must be a whole number from 0"},
+      {"selftest --atol nan", "--atol: must be a finite number >= 0, got nan"},
+      {"selftest --rtol -1", "--rtol: must be a finite number >= 0, got -1"},
+      {"selftest --cases 0", "--cases: must be a whole number from 1 to 10000, got 0"},
+      {"bench --repeats 100000000000000000000", "--repeats: must be a whole number from 1 to 1000"},
+      {"--ui-scale nan", "--ui-scale: must be a number from 0.5 to 3, got nan"},
+      {"--pin 3 -1", "--pin: must be a whole number from 0 to"},
+  };
+  for (const auto& [args, fragment] : cases) {
+    const CommandResult r = kernelscope(args);
+    if (r.err.find("this build has no desktop app") != std::string::npos) continue;  // --ui-scale
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(fragment), std::string::npos) << args << ": " << r.err;
+    EXPECT_EQ(r.err.find("kernelscope"), 0u) << r.err;  // the tool's name, never argv[0]'s path
+  }
+  EXPECT_FALSE(fs::exists(dir.path + "/output.npy"));
 }
 
 TEST_F(CliErrors, MisspelledBiasKeyIsAnError) {
