@@ -193,6 +193,7 @@ PreparedOperation prepare_operation(const OperatorOptions& given) {
   const int64_t cap = memory_cap_bytes(o.max_memory_mb);
 
   PreparedOperation prepared;
+  prepared.warnings = o.notes;
   prepared.input = load_input(o.input, cap);
   // Reported like non-finite weights: a NaN pixel spreads through every window it is in.
   const std::string bad_input = nonfinite_input_report(prepared.input);

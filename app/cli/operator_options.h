@@ -42,6 +42,9 @@ struct OperatorOptions {
   // The flags given on the command line ("--seed", "--stride", ...), recorded while parsing:
   // a given flag beats a preset even where its value equals the default (--seed 0).
   std::set<std::string> given;
+  // What the user should hear about where values came from (a preset reading a file outside
+  // its folder); prepare_operation passes them on as warnings.
+  std::vector<std::string> notes;
   bool was_given(const std::string& flag) const { return given.count(flag) > 0; }
   // Which generated kernels the caller will ask the backend for (run's --kernels; not a flag
   // of add_operator_options): the memory cap counts the kernels tensor only for Full, so a

@@ -220,13 +220,28 @@ std::vector<std::string> list_presets(const std::string& directory) {
   return files;
 }
 
-std::string resolve_preset_path(const std::string& relative, const std::string& preset_path) {
+std::string resolve_preset_path(const std::string& relative, const std::string& preset_path,
+                                std::vector<std::string>* notes) {
   const fs::path p(relative);
-  if (p.is_absolute()) return relative;
-  const fs::path dir = fs::absolute(preset_path).parent_path();
-  const fs::path candidates[] = {dir.parent_path() / p, dir / p};
+  const fs::path dir = fs::absolute(preset_path).lexically_normal().parent_path();
+  const fs::path tree = dir.parent_path();
+  // Lexically: a symlink inside the tree is the user's own doing, "../../x" is the file's.
+  const auto note_if_outside = [&](const fs::path& resolved) {
+    const fs::path rel = resolved.lexically_normal().lexically_relative(tree);
+    if (notes && (rel.empty() || *rel.begin() == ".."))
+      notes->push_back("preset " + preset_path + " reads '" + relative + "', outside its folder " +
+                       tree.string());
+  };
+  if (p.is_absolute()) {
+    note_if_outside(p);
+    return relative;
+  }
+  const fs::path candidates[] = {tree / p, dir / p};
   for (const fs::path& c : candidates)
-    if (fs::exists(c)) return c.lexically_normal().string();
+    if (fs::exists(c)) {
+      note_if_outside(c);
+      return c.lexically_normal().string();
+    }
   throw Error("preset " + preset_path + ": '" + relative + "' not found in " +
               candidates[0].parent_path().lexically_normal().string() + " or " + dir.string());
 }
@@ -247,7 +262,7 @@ OperatorOptions options_from_preset(const Preset& p, const std::string& preset_p
                                     const OperatorOptions& given) {
   OperatorOptions o = given;
   if (o.op.empty()) o.op = p.op;
-  if (o.input.empty()) o.input = resolve_preset_path(p.image, preset_path);
+  if (o.input.empty()) o.input = resolve_preset_path(p.image, preset_path, &o.notes);
   // A given flag wins whatever its value; -1 from a flag is refused by check_flag_values.
   auto fill = [&o](int64_t* flag, const char* name, int64_t from_preset) {
     if (*flag < 0 && !o.was_given(name)) *flag = from_preset;
@@ -266,7 +281,7 @@ OperatorOptions options_from_preset(const Preset& p, const std::string& preset_p
   if (!weights_given) {
     o.seed = p.weights.seed;
     if (p.weights.preset == "file") {
-      o.weights = resolve_preset_path(p.weights.file, preset_path);
+      o.weights = resolve_preset_path(p.weights.file, preset_path, &o.notes);
     } else if (p.weights.preset != "random") {
       o.kernel = p.weights.preset;
       o.kernel_grid = p.weights.grid;

@@ -61,8 +61,11 @@ std::vector<std::string> list_presets(const std::string& directory);
 // A path from a preset (image, weights file) made usable: absolute paths as they are;
 // otherwise the first that exists of <assets>/<path> (the parent of the preset's directory,
 // since presets live in assets/presets/) and <preset's directory>/<path>. Throws naming
-// the places tried.
-std::string resolve_preset_path(const std::string& relative, const std::string& preset_path);
+// the places tried. A path that leads outside that tree (absolute, or through "..") is still
+// read, but says so in *notes: a preset shared by someone else should not read files
+// elsewhere on the user's disk unnoticed.
+std::string resolve_preset_path(const std::string& relative, const std::string& preset_path,
+                                std::vector<std::string>* notes = nullptr);
 
 // The operator options the preset describes, with every field that `given` already set
 // (a flag on the command line, recorded in given.given) kept: explicit flags override the

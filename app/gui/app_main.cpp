@@ -136,6 +136,7 @@ void apply_options(const AppOptions& o, AppState* app) {
   if (!o.op.preset.empty()) {
     const Preset scene = load_preset(o.op.preset);
     op = options_from_preset(scene, o.op.preset, o.op);
+    for (const std::string& note : op.notes) app->set_status(note);
     // The scene decides the whole operation, as `kernelscope run --preset` does: nothing of
     // the saved session's (weights, variant, variation, ...) carries over into it. The
     // backend, the preview and the memory cap are the user's, not the scene's.
@@ -587,10 +588,13 @@ int run(const AppOptions& options) {
                                   : options.session;
   std::error_code ec;
   if (!session.empty() && (fs::exists(session, ec) || !options.session.empty())) {
-    if (load_session(session, &app, &error))
+    // The app's own session names whatever the user opened; a given one says where it reads.
+    std::vector<std::string> notes;
+    if (load_session(session, &app, &error, options.session.empty() ? nullptr : &notes))
       app.session_path = session;
     else
       app.set_error(error);
+    for (const std::string& note : notes) app.set_status(note);
   }
   int exit_code = 0;
   try {

@@ -55,10 +55,12 @@ void open_path(AppState& app, const std::string& path) {
     app.set_status("weights from " + path);
   } else if (ext == ".json") {
     std::string error;
-    if (load_session(path, &app, &error)) {
+    std::vector<std::string> notes;
+    if (load_session(path, &app, &error, &notes)) {
       app.session_path = path;
       app.dirty = app.view_dirty = true;
       app.set_status("loaded session " + path);
+      for (const std::string& note : notes) app.set_status(note);
     } else {
       app.set_error(error);
     }

@@ -2,10 +2,14 @@
 // defaults, so sessions survive the app gaining or losing settings.
 #include "gui/session.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <type_traits>
 
 #include "gui/weights.h"
 #include "kernelscope/io.h"
@@ -15,10 +19,61 @@ namespace ks::app {
 namespace {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
+// A value of the wrong type or out of the field's range is an error naming the field; a
+// number like 1e30 is never cast into an int.
 template <typename T>
 void read(const json& j, const char* key, T* value) {
-  if (j.contains(key)) *value = j.at(key).get<T>();
+  if (!j.contains(key)) return;
+  const json& v = j.at(key);
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    bool fits = false;
+    if (v.is_number_unsigned()) {
+      fits = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+    } else if (v.is_number_integer()) {
+      const int64_t x = v.get<int64_t>();
+      fits = x >= 0
+                 ? static_cast<uint64_t>(x) <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                 : std::is_signed_v<T> && x >= static_cast<int64_t>(std::numeric_limits<T>::min());
+    }
+    if (!fits)
+      throw std::runtime_error(std::string("field '") + key + "' must be a whole number from " +
+                               std::to_string(std::numeric_limits<T>::min()) + " to " +
+                               std::to_string(std::numeric_limits<T>::max()));
+  }
+  *value = v.get<T>();
+}
+
+// Readable lines from nlohmann's exceptions, without their "[json.exception...]" prefix and
+// without quoting the file's bytes (it may not be a session at all).
+std::string json_error_text(const json::exception& e) {
+  if (const auto* parse = dynamic_cast<const json::parse_error*>(&e))
+    return "not a JSON file (syntax error at byte " + std::to_string(parse->byte) + ")";
+  std::string text = e.what();
+  const size_t bracket = text.find("] ");
+  if (text.rfind("[json.exception", 0) == 0 && bracket != std::string::npos)
+    text = text.substr(bracket + 2);
+  return text;
+}
+
+// Paths inside the session's folder are saved relative to it (a folder with its session and
+// images can move as one); others absolute.
+std::string portable_path(const std::string& path, const fs::path& session_dir) {
+  if (path.empty()) return path;
+  const fs::path abs = fs::absolute(path).lexically_normal();
+  const fs::path rel = abs.lexically_relative(session_dir);
+  if (!rel.empty() && *rel.begin() != "..") return rel.generic_string();
+  return abs.string();
+}
+
+// Relative paths in a session are relative to its folder, whatever the working directory.
+std::string resolve_path(const std::string& path, const fs::path& session_dir, bool* outside) {
+  if (path.empty()) return path;
+  const fs::path resolved = (session_dir / fs::path(path)).lexically_normal();  // abs stays abs
+  const fs::path rel = resolved.lexically_relative(session_dir);
+  *outside = rel.empty() || *rel.begin() == "..";
+  return resolved.string();
 }
 
 json to_json(const AppState& app) {
@@ -156,9 +211,20 @@ std::string default_session_path() {
 
 bool save_session(const std::string& path, const AppState& app, std::string* error) {
   try {
-    const std::filesystem::path p(path);
-    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-    const std::string text = to_json(app).dump(2) + "\n";
+    const fs::path p(path);
+    if (p.has_parent_path()) fs::create_directories(p.parent_path());
+    const fs::path dir = fs::absolute(p).lexically_normal().parent_path();
+    json j = to_json(app);
+    j["image"] = portable_path(app.image_path, dir);
+    j["params"]["weights_file"] = portable_path(app.settings.weights_file, dir);
+    std::string text;
+    try {
+      text = j.dump(2) + "\n";
+    } catch (const json::type_error&) {
+      throw std::runtime_error(
+          "a file path in it is not UTF-8 text, which a JSON session cannot hold; rename the "
+          "file");
+    }
     write_file_atomically(path, text.data(), text.size());
     return true;
   } catch (const std::exception& e) {
@@ -167,7 +233,8 @@ bool save_session(const std::string& path, const AppState& app, std::string* err
   }
 }
 
-bool load_session(const std::string& path, AppState* app, std::string* error) {
+bool load_session(const std::string& path, AppState* app, std::string* error,
+                  std::vector<std::string>* notes) {
   try {
     const std::vector<uint8_t> bytes = read_file_bytes(path, 16 << 20);
     const json j = json::parse(bytes.begin(), bytes.end());
@@ -177,10 +244,24 @@ bool load_session(const std::string& path, AppState* app, std::string* error) {
     copy_check.view = app->view;
     copy_check.image_path = app->image_path;
     from_json(j, &copy_check);
+    const fs::path dir = fs::absolute(path).lexically_normal().parent_path();
+    const auto resolve = [&](std::string* file, const char* what) {
+      bool outside = false;
+      *file = resolve_path(*file, dir, &outside);
+      if (outside && notes)
+        notes->push_back("session " + path + " reads its " + what +
+                         " from outside its folder: " + *file);
+    };
+    if (j.contains("image")) resolve(&copy_check.image_path, "image");
+    if (j.contains("params") && j["params"].contains("weights_file"))
+      resolve(&copy_check.settings.weights_file, "weights");
     app->settings = copy_check.settings;
     app->view = copy_check.view;
     app->image_path = copy_check.image_path;
     return true;
+  } catch (const json::exception& e) {
+    *error = "could not load the session " + path + ": " + json_error_text(e);
+    return false;
   } catch (const std::exception& e) {
     *error = "could not load the session " + path + ": " + e.what();
     return false;

@@ -724,6 +724,36 @@ double seconds_of(const std::function<void()>& f) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// A preset's relative paths are relative to its own folder (or the folder above, where the
+// bundled scenes find samples/), whatever the working directory; a path that leads out of
+// that tree still works but says so.
+TEST(CliHardening, PresetPathsResolveAgainstTheirFolderAndSayWhenTheyLeaveIt) {
+  const test::TempDir dir("cli_preset_paths");
+  fs::create_directories(dir.path + "/kit/scenes");
+  fs::copy_file(sample("checker.png"), dir.path + "/kit/scenes/mine.png");
+  fs::copy_file(sample("checker.png"), dir.path + "/elsewhere.png");
+  const auto scene = [&](const std::string& name, const std::string& image) {
+    const std::string path = dir.path + "/kit/scenes/" + name;
+    std::ofstream(path) << R"({"name": "paths", "op": "conv", "image": ")" << image << R"("})";
+    return path;
+  };
+  const std::string inside = scene("inside.json", "mine.png");
+  const std::string dotdot = scene("dotdot.json", "../../elsewhere.png");
+  const std::string absolute = scene("absolute.json", dir.path + "/elsewhere.png");
+  // From another working directory: the runner's is the build tree.
+  CommandResult r =
+      kernelscope("run --preset " + inside + " --backend cpu --no-png --out " + dir.path + "/o");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  for (const std::string& preset : {dotdot, absolute}) {
+    r = kernelscope("run --preset " + preset + " --no-png --out " + dir.path + "/o");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("kernelscope: warning: preset " + preset + " reads '"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("outside its folder " + dir.path + "/kit"), std::string::npos) << r.err;
+  }
+}
+
 // Strides whose cpu band was a heap overflow (2^60 + 1), a null write (2^62), an uncaught
 // bad_alloc (1e8) or 26 s at 5.6 GB (1e7): auto hands them to cpu-ref, which takes
 // milliseconds, from a flag and from a preset's "stride".
