@@ -153,6 +153,11 @@ float draw_main_menu(AppState& app) {
     ImGui::MenuItem("Step-through", "F2", &app.step.active);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Take one output pixel apart: patch, kernel, products and their sum.");
+    ImGui::MenuItem("Presentation", "F11", &app.presentation);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip(
+          "Projector layout: large pictures and text, fixed panels. F11 again returns to\n"
+          "the normal layout.");
     if (ImGui::MenuItem("Demo mode", "F5", app.demo.active)) app.demo_requested = true;
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Step through the teaching scenes with large captions (projectors).");

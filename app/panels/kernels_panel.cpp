@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gui/legend.h"
 #include "gui/widgets.h"
 #include "panels/panels.h"
 
@@ -28,9 +29,12 @@ void filter_bank(const OpResult& r) {
   ImGui::Text("filter bank [%d, %d, %d, %d]", out, in, k, k);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("rows: output channel, columns: input channel of its group; hover a tap");
-  draw_legend(Colormap::Diverging, {-m, m}, std::min(220.0f, ImGui::GetContentRegionAvail().x),
-              "weight");
-  ImGui::BeginChild("bank", ImVec2(0, 0), false, ImGuiWindowFlags_HorizontalScrollbar);
+  // The legend stays beside the bank, outside its scrolling region, so it is always in view.
+  const ValueRange range{-m, m};
+  const float legend_w = vertical_legend_width(Colormap::Diverging, range, "weight");
+  const float spacing = ImGui::GetStyle().ItemSpacing.x;
+  ImGui::BeginChild("bank", ImVec2(-(legend_w + spacing), 0), false,
+                    ImGuiWindowFlags_HorizontalScrollbar);
   // Cells large enough to read, small enough that a 64-channel bank still scrolls sensibly;
   // narrow filters (depthwise: one input each) share a row so the panel is not one long strip.
   const float avail = ImGui::GetContentRegionAvail().x;
@@ -60,6 +64,9 @@ void filter_bank(const OpResult& r) {
   const int rows = (out + per_row - 1) / per_row;
   ImGui::Dummy(ImVec2(per_row * block_w, rows * row_h));
   ImGui::EndChild();
+  ImGui::SameLine();
+  vertical_legend(Colormap::Diverging, range, std::clamp(rows * row_h, cell * 4, cell * 12),
+                  "weight");
 }
 
 void generated_kernels(AppState& app) {
@@ -90,10 +97,18 @@ void generated_kernels(AppState& app) {
   for (float v : at)
     if (std::isfinite(v)) m = std::max(m, std::fabs(v));
 
-  // The kernels in a row (wrapping when G is large), the kernel-sum heatmap below them.
-  const float avail = ImGui::GetContentRegionAvail().x;
+  // The kernels in a row (wrapping when G is large) with their legend beside them, the
+  // kernel-sum heatmap below. Cells grow with the font so a projector shows the numbers.
+  const ValueRange range{-m, m};
+  const float spacing = ImGui::GetStyle().ItemSpacing.x;
+  const float legend_w = vertical_legend_width(Colormap::Diverging, range, "tap value");
+  const ImVec2 region = ImGui::GetContentRegionAvail();
+  const float avail = region.x - legend_w - spacing;
   const int per_row = std::max(1, std::min(g_count, 6));
-  const float cell = std::clamp((avail - 10 * per_row) / (per_row * k), 3.0f, 30.0f);
+  const int rows = (g_count + per_row - 1) / per_row;
+  const float cell =
+      std::clamp(std::min((avail - 10 * per_row) / (per_row * k), region.y * 0.4f / (rows * k)),
+                 3.0f, std::max(30.0f, ImGui::GetFontSize() * 3.2f));
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   for (int g = 0; g < g_count; ++g) {
@@ -105,8 +120,10 @@ void generated_kernels(AppState& app) {
       ImGui::SetTooltip("group %d, tap (%d, %d): %g", g, hovered / k, hovered % k,
                         static_cast<double>(kernel[static_cast<size_t>(hovered)]));
   }
-  const int rows = (g_count + per_row - 1) / per_row;
-  ImGui::Dummy(ImVec2(avail, rows * (cell * k + 10)));
+  ImGui::Dummy(ImVec2(std::min(g_count, per_row) * (cell * k + 10), rows * (cell * k + 10)));
+  ImGui::SameLine();
+  vertical_legend(Colormap::Diverging, range,
+                  rows * (cell * k + 10) - 10 - 2.2f * ImGui::GetTextLineHeight(), "tap value");
 
   ImGui::TextDisabled("sum of taps per pixel");
   if (g_count > 1) {
@@ -117,9 +134,13 @@ void generated_kernels(AppState& app) {
   }
   const LayerView& view = app.involution_view;
   if (!view.kernel_sum.rgba) return;
-  const float legend_h = ImGui::GetTextLineHeight() * 2.2f;
+  const char* sum_title = view.kernel_sum_label;
+  const float sum_legend_w =
+      vertical_legend_width(view.kernel_sum_map, view.kernel_sum_range, sum_title);
+  const float sum_avail = region.x - sum_legend_w - spacing;
   const float height =
-      std::min(avail * ho / std::max(1, wo), ImGui::GetContentRegionAvail().y - legend_h);
+      std::min(sum_avail * ho / std::max(1, wo),
+               ImGui::GetContentRegionAvail().y - ImGui::GetStyle().WindowPadding.y);
   const float width = height * wo / std::max(1, ho);
   if (height <= 8) return;
   const ImVec2 img = ImGui::GetCursorScreenPos();
@@ -137,8 +158,11 @@ void generated_kernels(AppState& app) {
     app.hover_next_x = x * static_cast<int>(r.involution.stride);
     app.hover_next_y = y * static_cast<int>(r.involution.stride);
   }
-  draw_legend(view.kernel_sum_map, view.kernel_sum_range, std::max(width, 180.0f),
-              view.kernel_sum_label);
+  // The legend says which scale the sums use: symmetric about 0 when they have both signs,
+  // else sequential over their own min..max (display.h, kernel_sum_scale).
+  ImGui::SameLine();
+  vertical_legend(view.kernel_sum_map, view.kernel_sum_range,
+                  height - 2.2f * ImGui::GetTextLineHeight(), sum_title);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "gui/widgets.h"
 #include "kernelscope/explain.h"
 #include "panels/panels.h"
+#include "panels/step_compare_view.h"
 #include "render/slides.h"
 #include "render/step_view.h"
 
@@ -69,6 +70,12 @@ float grid_width(int64_t k) {
 
 void tip(const char* text) {
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", text);
+}
+
+// Records where the last item (a group) went, for scripted runs (AppState::drawn_items).
+void mark_drawn(AppState& app, const char* name) {
+  const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+  app.drawn_items.push_back({name, a.x, a.y, b.x - a.x, b.y - a.y});
 }
 
 // A K x K grid of numbers as a table; padded taps get a dark red cell and "pad".
@@ -162,6 +169,7 @@ void conv_view(AppState& app, const Tensor& input) {
     ImGui::TextColored(kDim, "... and %zu more input channels (their sums are in the total)",
                        e.in_channels.size() - shown);
   ImGui::Separator();
+  ImGui::BeginGroup();
   std::string line;
   for (size_t c = 0; c < e.channel_sums.size() && c < 8; ++c)
     line += (c ? " + " : "") + num(e.channel_sums[c], 4);
@@ -170,6 +178,8 @@ void conv_view(AppState& app, const Tensor& input) {
   ImGui::TextWrapped("sum over input channels: %s", line.c_str());
   ImGui::Text("= %s", num(e.output, 4).c_str());
   verdict(app, e.output);
+  ImGui::EndGroup();
+  mark_drawn(app, "step result");
 }
 
 void involution_view(AppState& app, const Tensor& input) {
@@ -194,8 +204,11 @@ void involution_view(AppState& app, const Tensor& input) {
         [&](int64_t t) { return v.products[t]; }, false);
     double sum = 0;
     for (double p : v.products) sum += p;
+    ImGui::BeginGroup();
     ImGui::Text("sum of products = %s", num(static_cast<float>(sum), 4).c_str());
     verdict(app, static_cast<float>(sum));
+    ImGui::EndGroup();
+    mark_drawn(app, "step result");
     for (const std::string& n : v.notes) ImGui::TextWrapped("%s", n.c_str());
     return;
   }
@@ -218,10 +231,14 @@ void involution_view(AppState& app, const Tensor& input) {
   same_line_if_room(grid_width(K));
   grid_table(
       "products", "patch x kernel", K, e.taps, [&](int64_t t) { return e.products[t]; }, false);
+  ImGui::BeginGroup();
   ImGui::Text("sum of products = %s", num(e.output, 4).c_str());
   verdict(app, e.output);
+  ImGui::EndGroup();
+  mark_drawn(app, "step result");
 
   ImGui::Separator();
+  ImGui::BeginGroup();
   ImGui::Text("How the kernel was generated at (%d, %d)", st.i, st.j);
   const InvolutionParams& p = r.involution;
   if (ImGui::BeginTable(
@@ -258,6 +275,8 @@ void involution_view(AppState& app, const Tensor& input) {
     row("6. channels -> kernel", map);
     ImGui::EndTable();
   }
+  ImGui::EndGroup();
+  mark_drawn(app, "generation chain");
   const int64_t G = p.groups();
   for (int64_t gg = 0; gg < G && gg < 8; ++gg) {
     if (gg) same_line_if_room(grid_width(K));
@@ -275,85 +294,6 @@ void involution_view(AppState& app, const Tensor& input) {
   if (e.channels_sharing_kernel.size() > 16) shared += ", ...";
   ImGui::TextWrapped("Kernel %lld is shared by channel%s %s.", static_cast<long long>(e.group),
                      e.channels_sharing_kernel.size() > 1 ? "s" : "", shared.c_str());
-}
-
-std::string count_text(double n) {
-  char buf[32];
-  if (n >= 1e6)
-    std::snprintf(buf, sizeof buf, "%.2f M", n / 1e6);
-  else if (n >= 1e4)
-    std::snprintf(buf, sizeof buf, "%.1f k", n / 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%.0f", n);
-  return buf;
-}
-
-void compare_view(AppState& app, const Tensor& input) {
-  ImGui::TextWrapped(
-      "Convolution: the same K x K kernels slide over every pixel (spatial-agnostic) and each "
-      "output channel has its own kernel per input channel (channel-specific).");
-  ImGui::TextWrapped(
-      "Involution: a new kernel is generated at every pixel from that pixel's channels "
-      "(spatial-specific), and the C channels share G = C / group-channels kernels "
-      "(channel-agnostic). Its weights describe how to make kernels, not the kernels.");
-  const int64_t C = input.dim(1);
-  ConvParams cp = app.result.conv.ran ? app.result.conv.conv : conv_params(app.settings, C);
-  InvolutionParams ip = app.result.involution.ran ? app.result.involution.involution
-                                                  : involution_params(app.settings, C);
-  if (ImGui::BeginTable(
-          "counts", 4,
-          ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingFixedFit)) {
-    ImGui::TableSetupColumn("operator");
-    ImGui::TableSetupColumn("parameters");
-    ImGui::TableSetupColumn("FLOPs (this image)");
-    ImGui::TableSetupColumn("kernels");
-    ImGui::TableHeadersRow();
-    auto row = [&](const std::string& name, const std::function<double()>& params,
-                   const std::function<double()>& flops, const std::string& kernels) {
-      ImGui::TableNextRow();
-      ImGui::TableNextColumn();
-      ImGui::TextUnformatted(name.c_str());
-      try {
-        const double pc = params(), fl = flops();
-        ImGui::TableNextColumn();
-        ImGui::TextUnformatted(count_text(pc).c_str());
-        ImGui::TableNextColumn();
-        ImGui::Text("%s", (count_text(fl) + "FLOP").c_str());
-      } catch (const std::exception& ex) {
-        ImGui::TableNextColumn();
-        ImGui::TextColored(kBad, "n/a");
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", ex.what());
-        ImGui::TableNextColumn();
-      }
-      ImGui::TableNextColumn();
-      ImGui::TextUnformatted(kernels.c_str());
-    };
-    row(
-        "convolution K=" + std::to_string(cp.kernel_size),
-        [&] { return static_cast<double>(parameter_count(cp)); },
-        [&] { return conv_flops(input.shape, cp); },
-        std::to_string(cp.out_channels) + " x " +
-            std::to_string(cp.groups > 0 ? cp.in_channels / cp.groups : 0) +
-            ", the same at every pixel");
-    row(
-        "involution K=" + std::to_string(ip.kernel_size),
-        [&] { return static_cast<double>(parameter_count(ip)); },
-        [&] { return involution_flops(input.shape, ip); },
-        std::to_string(ip.group_channels > 0 ? ip.groups() : 0) +
-            " per pixel, shared by channel groups");
-    if (app.result.involution.ran && app.result.involution.notebook) {
-      const OpResult& r = app.result.involution;
-      row(
-          "notebook variant (K x K span)",
-          [&] { return static_cast<double>(parameter_count(r.notebook_params)); },
-          [&] { return r.flops; }, "per pixel, from a K x K neighbourhood");
-    }
-    ImGui::EndTable();
-  }
-  ImGui::TextColored(kDim,
-                     "Parameters as PyTorch counts them; FLOPs = 2 per multiply-add on the "
-                     "current image (%lld x %lld).",
-                     static_cast<long long>(input.dim(3)), static_cast<long long>(input.dim(2)));
 }
 
 void advance(StepThrough& st, int h, int w, int by) {
@@ -575,10 +515,13 @@ void draw_step_through_panel(AppState& app) {
   }
   st.compare = compare;
   ImGui::BeginChild("step body", ImVec2(0, 0), false, ImGuiWindowFlags_HorizontalScrollbar);
+  // What shows of the body without scrolling: the result line and the chain must be inside.
+  const ImVec2 body = ImGui::GetWindowPos(), body_size = ImGui::GetWindowSize();
+  app.drawn_items.push_back({"step body", body.x, body.y, body_size.x, body_size.y});
   const Tensor& input = *app.result.image.compute;
   try {
     if (compare)
-      compare_view(app, input);
+      draw_step_compare_view(app, input);
     else if (st.involution)
       involution_view(app, input);
     else
