@@ -171,7 +171,7 @@ float draw_main_menu(AppState& app) {
         "right-click unpins. Hover a feature map to see its receptive field.\n"
         "Drop an image, .safetensors or session .json onto the window to open it.\n"
         "F12 saves a screenshot; F fits the image; Ctrl+O opens, Ctrl+S saves the session.\n"
-        "F1 guide, F2 step-through, F5 demo mode.\n"
+        "F1 guide, F2 step-through, F5 demo mode, F11 presentation view.\n"
         "docs/app.md has the full guide.");
     ImGui::EndMenu();
   }

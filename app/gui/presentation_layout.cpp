@@ -1,12 +1,13 @@
 // The presentation layout (see presentation_layout.h).
 //
 //   step-through off:                      step-through on (F2):
-//   +-----------+-----------+-----------+  +------------------+------------------+
-//   |           |  Input    | Feature   |  |  Input           |  Feature maps    |
-//   | Parameters|           | maps      |  +------------------+------------------+
-//   |           +-----------+-----------+  |  Step-through (full width: its tables |
-//   |           |  Kernels              |  |  and the generation chain need it)   |
-//   +-----------+-----------------------+  +-------------------------------------+
+//   +-----------+-----------+-----------+  +-----------+-------------------------+
+//   |           |  Input    | Feature   |  |  Input    |  Step-through: result,  |
+//   | Parameters|           | maps      |  |           |  generation chain, then |
+//   |           +-----------+-----------+  +-----------+  the K x K tables (the  |
+//   |           |  Kernels              |  | Feature   |  full height: K = 7     |
+//   |           |                       |  | maps      |  tables wrap)           |
+//   +-----------+-----------------------+  +-----------+-------------------------+
 //   [ demo caption band, only in demo mode, under everything ]
 #include "gui/presentation_layout.h"
 
@@ -48,16 +49,16 @@ std::vector<PanelRect> draw_presentation_layout(AppState& app, float top) {
 
   std::vector<PanelRect> rects;
   if (app.step.active) {
-    // The step-through needs the full width for three K x K tables side by side and the
-    // height for its result line and generation chain; the maps keep a wide top row.
-    const float top_h = std::floor(H * 0.40f);
-    const float half = std::floor(W * 0.5f);
-    draw_panel("Input", ImVec2(0, top), ImVec2(half, top_h), draw_input_panel, app, &rects,
-               kCanvas);
-    draw_panel("Feature maps", ImVec2(half, top), ImVec2(W - half, top_h), draw_feature_maps_panel,
-               app, &rects);
-    draw_panel("Step-through", ImVec2(0, top + top_h), ImVec2(W, H - top_h),
-               draw_step_through_panel, app, &rects);
+    // The step-through gets the full height: its result line and chain come first and
+    // stay in view, and the K x K tables (which wrap at large K) have room below them. The
+    // input and the maps it explains are stacked on its left.
+    const float left = std::floor(W * 0.32f);
+    const float half = std::floor(H * 0.5f);
+    draw_panel("Input", ImVec2(0, top), ImVec2(left, half), draw_input_panel, app, &rects, kCanvas);
+    draw_panel("Feature maps", ImVec2(0, top + half), ImVec2(left, H - half),
+               draw_feature_maps_panel, app, &rects);
+    draw_panel("Step-through", ImVec2(left, top), ImVec2(W - left, H), draw_step_through_panel, app,
+               &rects);
   } else {
     // Parameters as narrow as its widgets allow; the rest for the pictures.
     const float left = std::floor(std::clamp(W * 0.2f, std::min(font * 17, W * 0.3f), W * 0.3f));

@@ -817,7 +817,7 @@ void check_presentation() {
               b->first.c_str());
     for (const char* big : {"Input", "Feature maps"})
       if (rects.count(big))
-        CHECK(rects.at(big).w >= W * 0.3 && rects.at(big).h >= H * 0.35, "panel %s is small: %dx%d",
+        CHECK(rects.at(big).w >= W * 0.3 && rects.at(big).h >= H * 0.4, "panel %s is small: %dx%d",
               big, rects.at(big).w, rects.at(big).h);
     if (!rects.count("Step-through")) continue;
     const auto marked = items(r.out);
