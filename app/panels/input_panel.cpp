@@ -78,8 +78,8 @@ void draw_kernel_field(ImDrawList* draw, const View& v, const AppState& app) {
   const float glyph =
       std::min(std::max(min_glyph, field * 0.8f), std::min(v.size.x, v.size.y) * 0.45f);
   const float cell = glyph / static_cast<float>(k);
-  // About a third of a glyph apart, so the image still shows between them.
-  const int step = std::max(1, static_cast<int>(std::ceil(glyph * 1.35f / (v.zoom * s))));
+  // Most of a glyph apart, so the image still shows between them.
+  const int step = std::max(1, static_cast<int>(std::ceil(glyph * 1.7f / (v.zoom * s))));
   const float centre = 0.5f * static_cast<float>(r.involution.dilation * (k - 1));
   const int pad = static_cast<int>(r.involution.padding());
   // The visible glyphs' kernels, each generated for its own pixel (kernels_at caches them),
