@@ -33,15 +33,17 @@ void filter_bank(const OpResult& r) {
   const ValueRange range{-m, m};
   const float legend_w = vertical_legend_width(Colormap::Diverging, range, "weight");
   const float spacing = ImGui::GetStyle().ItemSpacing.x;
-  ImGui::BeginChild("bank", ImVec2(-(legend_w + spacing), 0), false,
-                    ImGuiWindowFlags_HorizontalScrollbar);
   // Cells large enough to read, small enough that a 64-channel bank still scrolls sensibly;
   // narrow filters (depthwise: one input each) share a row so the panel is not one long strip.
-  const float avail = ImGui::GetContentRegionAvail().x;
+  const float avail = ImGui::GetContentRegionAvail().x - legend_w - spacing;
   const float gap = 6, label_w = ImGui::CalcTextSize("00 ").x;
-  const float cell = std::clamp((avail - label_w - 8) / (in * k) - gap / k, 3.0f, 22.0f);
+  const float cell = std::clamp((avail - label_w - 8) / (in * k) - gap / k, 3.0f,
+                                std::max(22.0f, ImGui::GetFontSize() * 1.6f));
   const float block_w = label_w + in * (cell * k + gap) + 8;
   const int per_row = std::max(1, std::min(out, static_cast<int>(avail / block_w)));
+  ImGui::BeginChild("bank",
+                    ImVec2(std::min(avail, per_row * block_w + ImGui::GetStyle().ScrollbarSize), 0),
+                    false, ImGuiWindowFlags_HorizontalScrollbar);
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   const float row_h = cell * k + 6;
