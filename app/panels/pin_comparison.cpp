@@ -107,8 +107,11 @@ bool draw_pin_comparison(AppState& app) {
   const float legend_w =
       std::max(vertical_legend_width(Colormap::Diverging, {-patch_scale, patch_scale}, nullptr),
                vertical_legend_width(Colormap::Diverging, {-kernel_scale, kernel_scale}, nullptr));
+  // In a narrow panel (large UI scale) the legend goes under its row, not beside it.
+  const bool legend_beside = (region.x - label_w - 4 * gap - legend_w) / (3.0f * k) >= 8.0f;
   const float cell =
-      std::clamp(std::min((region.x - label_w - 4 * gap - legend_w) / (3.0f * k),
+      std::clamp(std::min((region.x - label_w - 3 * gap - (legend_beside ? gap + legend_w : 0.0f)) /
+                              (3.0f * k),
                           (region.y - 5.5f * line - rows * gap) / (static_cast<float>(rows) * k)),
                  3.0f, std::max(26.0f, ImGui::GetFontSize() * 3.0f));
 
@@ -132,7 +135,8 @@ bool draw_pin_comparison(AppState& app) {
       if (i) ImGui::SameLine(0, gap);
       heatmap_cell(values[i], size, scale, cell);
     }
-    ImGui::SameLine(label_w + ImGui::GetStyle().WindowPadding.x + 3 * (cell * k + gap));
+    if (legend_beside)
+      ImGui::SameLine(label_w + ImGui::GetStyle().WindowPadding.x + 3 * (cell * k + gap));
     vertical_legend(Colormap::Diverging, {-scale, scale}, cell * size - line, nullptr);
     ImGui::Dummy(ImVec2(0, gap * 0.5f));
   };
