@@ -775,7 +775,7 @@ long overlap(Rect a, Rect b) {
 // every panel inside the window and none over another (the demo caption has a band of its
 // own), large input and feature maps, and the step-through's result line and generation
 // chain inside the part of its panel that shows without scrolling (the K7 landscape scene,
-// the tallest of the scenes).
+// the tallest of the scenes, and larger kernels).
 void check_presentation() {
   const int W = 1920, H = 1080;
   const std::string scene = std::string(KS_ASSET_DIR) + "/presets/06_involution_k7_landscape.json";
@@ -785,7 +785,11 @@ void check_presentation() {
   };
   const Case cases[] = {
       {"--preset '" + scene + "' --step-through", {"Input", "Feature maps", "Step-through"}},
-      {"--op conv --kernel-size 5 --step-through", {"Input", "Feature maps", "Step-through"}},
+      // Large kernels: their tables alone are taller than the panel, and the result line and
+      // the chain must still be in view.
+      {"--op involution --kernel-size 11 --step-through",
+       {"Input", "Feature maps", "Step-through"}},
+      {"--op conv --kernel-size 9 --step-through", {"Input", "Feature maps", "Step-through"}},
       {"--demo 1", {"Parameters", "Input", "Feature maps", "Kernels", "Caption"}},
   };
   int n = 0;
