@@ -28,6 +28,7 @@
 #include "gui/file_browser.h"
 #include "gui/layout.h"
 #include "gui/menu.h"
+#include "gui/presentation_layout.h"
 #include "gui/profiler.h"
 #include "gui/session.h"
 #include "gui/weights.h"
@@ -66,6 +67,7 @@ struct AppOptions {
   bool step_export = false;   // scripted: export the step-through's slides
   int demo = 0;               // scripted: demo mode, showing this many scenes
   bool help_window = false;   // open Help > Guide
+  bool present = false;       // start in the presentation view (F11)
   bool op_given = false;      // --op on the command line (its default says nothing)
   bool seed_given = false;
   bool backend_given = false;
@@ -233,6 +235,7 @@ void apply_options(const AppOptions& o, AppState* app) {
   if (o.step_through) app->step.active = true;
   if (o.step_compare) app->step.active = app->step.select_compare = true;
   if (o.help_window) app->show_help = true;
+  if (o.present) app->presentation = true;
   if (o.pin_b.size() == 2) {
     app->focus.pinned_b = true;
     app->focus.pin_b_x = o.pin_b[0];
@@ -257,8 +260,8 @@ ImFont* setup_style_and_fonts(float scale, bool rebuild) {
   std::error_code ec;
   ImFont* big = nullptr;
   if (fs::exists(dejavu, ec)) {
-    io.Fonts->AddFontFromFileTTF(dejavu, 15.0f * scale, nullptr, ranges);
-    big = io.Fonts->AddFontFromFileTTF(dejavu, 30.0f * scale, nullptr, ranges);
+    io.Fonts->AddFontFromFileTTF(dejavu, kBaseFontPx * scale, nullptr, ranges);
+    big = io.Fonts->AddFontFromFileTTF(dejavu, 2 * kBaseFontPx * scale, nullptr, ranges);
   } else {
     ImFontConfig config;
     config.SizePixels = 13.0f * scale;
@@ -451,6 +454,7 @@ void handle_shortcuts(AppState& app) {
     if (k.key == GLFW_KEY_F1) app.show_help = !app.show_help;
     if (k.key == GLFW_KEY_F2) app.step.active = !app.step.active;
     if (k.key == GLFW_KEY_F5) app.demo_requested = true;
+    if (k.key == GLFW_KEY_F11) app.presentation = !app.presentation;
     if (app.demo.active && !typing) {
       if (k.key == GLFW_KEY_RIGHT || k.key == GLFW_KEY_PAGE_DOWN) app.demo_move = 1;
       if (k.key == GLFW_KEY_LEFT || k.key == GLFW_KEY_PAGE_UP) app.demo_move = -1;
@@ -536,6 +540,22 @@ void finish_profile(AppState& app, GLFWwindow* window, const AppOptions& options
   if (!options.screenshot.empty()) save_screenshot(app, window, options.screenshot);
 }
 
+// Scripted runs: where everything went, for the app tests. The layout, the body font's pixel
+// height, each panel's rectangle and the marked items (the step-through's result line,
+// generation chain and visible body) with the body's scroll range.
+void report_layout(const AppState& app, const std::vector<PanelRect>& rects) {
+  std::printf("kernelscope: layout %s font %.1f\n", app.presentation ? "presentation" : "normal",
+              static_cast<double>(ImGui::GetFontSize()));
+  for (const PanelRect& r : rects)
+    std::printf("kernelscope: panel \"%s\" %.0f %.0f %.0f %.0f\n", r.name.c_str(),
+                static_cast<double>(r.x), static_cast<double>(r.y), static_cast<double>(r.w),
+                static_cast<double>(r.h));
+  for (const AppState::DrawnItem& r : app.drawn_items)
+    std::printf("kernelscope: item \"%s\" %.0f %.0f %.0f %.0f\n", r.name.c_str(),
+                static_cast<double>(r.x), static_cast<double>(r.y), static_cast<double>(r.w),
+                static_cast<double>(r.h));
+}
+
 int run(const AppOptions& options) {
   // --screenshot alone is scripted mode; with --profile the screenshot is taken at its end.
   const bool scripted = !options.screenshot.empty() && options.profile == 0;
@@ -614,7 +634,7 @@ int run(const AppOptions& options) {
   if (scripted || profiler.enabled()) io.ConfigFlags |= ImGuiConfigFlags_NoMouse;
   float content_scale = 1, unused = 1;
   glfwGetWindowContentScale(window, &content_scale, &unused);
-  float applied_scale = app.view.ui_scale * content_scale;
+  float applied_scale = effective_ui_scale(app) * content_scale;
   app.big_font = setup_style_and_fonts(applied_scale, false);
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 330 core");
@@ -733,7 +753,7 @@ int run(const AppOptions& options) {
       }
 
       // The UI scale applies once the slider is let go, not on every drag step.
-      const float wanted_scale = app.view.ui_scale * content_scale;
+      const float wanted_scale = effective_ui_scale(app) * content_scale;
       if (wanted_scale != applied_scale && !ImGui::IsMouseDown(ImGuiMouseButton_Left)) {
         applied_scale = wanted_scale;
         app.big_font = setup_style_and_fonts(applied_scale, true);
@@ -746,6 +766,7 @@ int run(const AppOptions& options) {
       app.focus.hover_x = app.hover_next_x;
       app.focus.hover_y = app.hover_next_y;
       app.hover_next = false;
+      app.drawn_items.clear();
       handle_shortcuts(app);
       update_step_through(app);
       const float menu_h = draw_main_menu(app);
@@ -829,10 +850,7 @@ int run(const AppOptions& options) {
             app.export_slides = true;
             do_slide_export(app);
           }
-          for (const PanelRect& r : rects)
-            std::printf("kernelscope: panel \"%s\" %.0f %.0f %.0f %.0f\n", r.name.c_str(),
-                        static_cast<double>(r.x), static_cast<double>(r.y),
-                        static_cast<double>(r.w), static_cast<double>(r.h));
+          report_layout(app, rects);
           if (app.show_help)
             std::printf(
                 "kernelscope: window \"Help - Guide\" %.0f %.0f %.0f %.0f\n",
@@ -944,6 +962,8 @@ int run_app(int argc, char** argv) {
                  "scripted mode: demo mode over assets/presets, showing N scenes in turn")
       ->check(integer_in(1, 100));
   cli.add_flag("--help-window", o.help_window, "open Help > Guide (F1)");
+  cli.add_flag("--present", o.present,
+               "start in the presentation view (F11): large text and pictures for a projector");
   cli.add_option("--profile", o.profile,
                  "measure the app: run N recomputes of the given setup (a new seed each), then "
                  "2 s idle; print the job times, the longest frame and the idle CPU use, exit")

@@ -128,7 +128,20 @@ struct AppState {
   float help_rect[4] = {0, 0, 0, 0};  // where the guide was drawn (x y w h), for scripted runs
   bool export_slides = false;         // step-through: write PNG frames and a GIF
   bool demo_requested = false;        // toggle demo mode (F5 / View menu)
-  int demo_move = 0;                  // +1 next scene, -1 previous
+  // The presentation view (F11, View menu, --present): presentation_layout.h. Not saved in
+  // the session: a lecture turns it on, the next desktop session starts in the normal grid.
+  bool presentation = false;
+  // Presentation view in demo mode: the band (x y w h) the demo caption fills, so it never
+  // covers a panel.
+  float caption_band[4] = {0, 0, 0, 0};
+  // Where marked items were drawn this frame (the step-through's result line, its
+  // generation chain, its visible body), for scripted runs to check nothing needs scrolling.
+  struct DrawnItem {
+    std::string name;
+    float x, y, w, h;
+  };
+  std::vector<DrawnItem> drawn_items;
+  int demo_move = 0;  // +1 next scene, -1 previous
 
   // Messages: the last error (red) and the last "wrote ..." or notice line.
   std::string error;

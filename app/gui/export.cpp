@@ -144,10 +144,15 @@ void export_conv_kernels(const AppState& app, const std::string& dir,
   float m = 0;
   for (float v : wt.data)
     if (std::isfinite(v)) m = std::max(m, std::fabs(v));
-  const int width = fit_width(std::max(label + in * (tile + gap) + kMargin * 2, 640),
+  // The legend stands beside the first rows of the bank, where the eye starts.
+  const ValueRange range{-m, m};
+  const int grid_w = label + in * (tile + gap);
+  const int legend_w = figure_legend_width(Colormap::Diverging, range, "weight");
+  const int bar_h = std::min(o * (tile + gap) - gap, 240) - vertical_legend_height(0) + 3 * 18;
+  const int width = fit_width(std::max(grid_w + 2 * gap + legend_w + kMargin * 2, 640),
                               {parameters_caption(app, false)});
-  const int grid_h = o * (tile + gap);
-  Canvas c(width, caption_height() + 20 + grid_h + 50 + kMargin);
+  const int grid_h = std::max(o * (tile + gap), vertical_legend_height(bar_h));
+  Canvas c(width, caption_height() + 20 + grid_h + kMargin);
   draw_caption(
       c, "KernelScope convolution filter bank (rows: output channel, columns: input of its group)",
       parameters_caption(app, false), "weight " + shape_to_string(wt.shape));
@@ -158,8 +163,8 @@ void export_conv_kernels(const AppState& app, const std::string& dir,
       c.blit(kernel_rgb(wt.ptr() + (static_cast<int64_t>(i) * in + j) * k * k, k, m), k, k,
              kMargin + label + j * (tile + gap), y, scale);
   }
-  c.legend(Colormap::Diverging, {-m, m}, kMargin, caption_height() + 20 + grid_h + 6,
-           std::min(360, width - 2 * kMargin), "weight");
+  c.vertical_legend(Colormap::Diverging, range, kMargin + grid_w + 2 * gap, caption_height() + 20,
+                    bar_h, "weight");
   const std::string stem = export_stem(dir, "conv-kernels");
   save_png(stem + ".png", c, out);
   save_array(stem + ".npy", wt, out);
@@ -187,12 +192,20 @@ void export_involution_kernels(const AppState& app, const std::string& dir,
     for (int t = 0; t < taps; ++t)
       m = std::max(m,
                    std::fabs(kt.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox]));
+  // Each heatmap has its legend on its right: the kernels' (symmetric about 0) and the sum
+  // map's, which names the scale display.h chose (symmetric, or sequential over min..max).
+  const ValueRange tap_range{-m, m};
   const int kernels_w = g_count * (tile + gap);
-  const int width = fit_width(std::max({kernels_w + 2 * kMargin, wo + 2 * kMargin, 640}),
+  const int tap_bar = std::max(tile - vertical_legend_height(0) + 3 * 18, 0);
+  const int tap_legend_w = figure_legend_width(Colormap::Diverging, tap_range, "tap value");
+  const int sum_bar = std::clamp(ho - vertical_legend_height(0) + 3 * 18, 0, 300);
+  const int sum_legend_w = figure_legend_width(sum_scale.map, sum_range, sum_scale.label);
+  const int width = fit_width(std::max({kernels_w + gap + tap_legend_w + 2 * kMargin,
+                                        wo + 2 * gap + sum_legend_w + 2 * kMargin, 640}),
                               {parameters_caption(app, true)});
   const int top = caption_height();
-  const int sum_top = top + 20 + tile + 50;
-  Canvas c(width, sum_top + 20 + ho + 50 + kMargin);
+  const int sum_top = top + 20 + std::max(tile, vertical_legend_height(tap_bar)) + 24;
+  Canvas c(width, sum_top + 20 + std::max(ho, vertical_legend_height(sum_bar)) + kMargin);
   draw_caption(c, "KernelScope involution: generated kernels", parameters_caption(app, true),
                "kernels " + shape_to_string(kt.shape));
   c.text("kernels of each group at output (" + std::to_string(ox) + ", " + std::to_string(oy) + ")",
@@ -203,14 +216,14 @@ void export_involution_kernels(const AppState& app, const std::string& dir,
           kt.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox];
     c.blit(kernel_rgb(kernel.data(), k, m), k, k, kMargin + g * (tile + gap), top + 20, scale);
   }
-  c.legend(Colormap::Diverging, {-m, m}, kMargin, top + 20 + tile + 6,
-           std::min(300, width - 2 * kMargin), "tap value");
+  c.vertical_legend(Colormap::Diverging, tap_range, kMargin + kernels_w + gap, top + 20, tap_bar,
+                    "tap value");
   c.text("sum of the taps per output pixel, group " + std::to_string(group), kMargin, sum_top, 14,
          200);
   c.blit(colorize_plane(sum.ptr(), wo, ho, sum_scale.map, sum_range), wo, ho, kMargin,
          sum_top + 20);
-  c.legend(sum_scale.map, sum_range, kMargin, sum_top + 20 + ho + 6,
-           std::min(300, width - 2 * kMargin), sum_scale.label);
+  c.vertical_legend(sum_scale.map, sum_range, kMargin + wo + 2 * gap, sum_top + 20, sum_bar,
+                    sum_scale.label);
   const std::string stem = export_stem(dir, "involution-kernels");
   save_png(stem + ".png", c, out);
   save_array(stem + ".npy", kt, out);

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <mutex>
 
+#include "gui/legend.h"
 #include "gui/widgets.h"
 
 namespace ks::app {
@@ -32,6 +33,31 @@ const Font& font() {
         stbtt_InitFont(&f.info, f.data.data(), stbtt_GetFontOffsetForIndex(f.data.data(), 0)) != 0;
   });
   return f;
+}
+
+// The code points of a UTF-8 string ("±" in the legends is two bytes); a malformed byte is
+// taken as Latin-1, as before.
+std::vector<int> code_points(const std::string& s) {
+  std::vector<int> out;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const int extra = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+    int cp = extra ? c & (0x3F >> extra) : c;
+    bool ok = i + extra < s.size() + (extra ? 0 : 1);
+    for (int k = 1; ok && k <= extra; ++k) {
+      const unsigned char next = static_cast<unsigned char>(s[i + k]);
+      ok = (next & 0xC0) == 0x80;
+      cp = (cp << 6) | (next & 0x3F);
+    }
+    if (!ok) {
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    out.push_back(cp);
+    i += static_cast<size_t>(extra) + 1;
+  }
+  return out;
 }
 
 }  // namespace
@@ -70,7 +96,7 @@ int text_width(const std::string& s, float pixel_height) {
   if (!f.ok) return 0;
   const float scale = stbtt_ScaleForPixelHeight(&f.info, pixel_height);
   float x = 0;
-  for (unsigned char c : s) {
+  for (const int c : code_points(s)) {
     int advance = 0, lsb = 0;
     stbtt_GetCodepointHMetrics(&f.info, c, &advance, &lsb);
     x += advance * scale;
@@ -86,7 +112,7 @@ int Canvas::text(const std::string& s, int x, int y, float pixel_height, uint8_t
   stbtt_GetFontVMetrics(&f.info, &ascent, &descent, &gap);
   const int baseline = y + static_cast<int>(std::lround(ascent * scale));
   float pen = static_cast<float>(x);
-  for (unsigned char c : s) {
+  for (const int c : code_points(s)) {
     int advance = 0, lsb = 0, x0 = 0, y0 = 0, x1 = 0, y1 = 0;
     stbtt_GetCodepointHMetrics(&f.info, c, &advance, &lsb);
     stbtt_GetCodepointBitmapBox(&f.info, c, scale, scale, &x0, &y0, &x1, &y1);
@@ -121,6 +147,48 @@ void Canvas::legend(Colormap map, ValueRange range, int x, int y, int w, const s
   text(lo, x, y + h + 3, size);
   text(hi, x + w - text_width(hi, size), y + h + 3, size);
   text(label, x + (w - text_width(label, size)) / 2, y + h + 3, size, 170);
+}
+
+}  // namespace ks::app
+
+namespace ks::app {
+
+int Canvas::vertical_legend(Colormap map, ValueRange range, int x, int y, int bar_height,
+                            const std::string& title) {
+  const float size = 14;
+  const int line = 18, bar_w = 14, gap = 6;
+  const std::string description = scale_description(map, range);
+  int width = std::max(text_width(title, size), text_width(description, size));
+  text(title, x, y, size, 170);
+  text(description, x, y + line, size, 230);
+  const int top = y + 2 * line + 6, h = std::max(bar_height, 3 * line);
+  for (int i = 0; i < h; ++i) {  // the maximum at the top
+    const auto c = colormap_rgb(map, 1.0f - static_cast<float>(i) / std::max(1, h - 1));
+    fill(x, top + i, bar_w, 1, c[0], c[1], c[2]);
+  }
+  const int label_x = x + bar_w + gap;
+  const auto tick = [&](int at, const std::string& s) {
+    fill(x + bar_w, at, gap - 2, 1, 230, 230, 230);
+    text(s, label_x, std::clamp(at - line / 2, top - line / 2, top + h - line + 2), size, 230);
+    width = std::max(width, label_x - x + text_width(s, size));
+  };
+  tick(top, short_number(range.hi));
+  tick(top + h - 1, short_number(range.lo));
+  if (range.lo < 0 && range.hi > 0) {
+    const int at = top + static_cast<int>(std::lround(h * range.hi / (range.hi - range.lo)));
+    if (at - top > line && top + h - at > line) tick(at, "0");
+  }
+  return width;
+}
+
+int vertical_legend_height(int bar_height) { return 2 * 18 + 6 + std::max(bar_height, 3 * 18); }
+
+int figure_legend_width(Colormap map, ValueRange range, const std::string& title) {
+  const float size = 14;
+  const int numbers = std::max({text_width(short_number(range.hi), size),
+                                text_width(short_number(range.lo), size), text_width("0", size)});
+  return std::max(
+      {text_width(title, size), text_width(scale_description(map, range), size), 14 + 6 + numbers});
 }
 
 }  // namespace ks::app

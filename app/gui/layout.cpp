@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "gui/presentation_layout.h"
 #include "panels/panels.h"
 
 namespace ks::app {
@@ -18,11 +19,7 @@ constexpr ImGuiWindowFlags kPanelFlags =
 
 void panel(const char* title, ImVec2 pos, ImVec2 size, void (*draw)(AppState&), AppState& app,
            std::vector<PanelRect>* rects, ImGuiWindowFlags extra = 0) {
-  ImGui::SetNextWindowPos(pos);
-  ImGui::SetNextWindowSize(size);
-  if (ImGui::Begin(title, nullptr, kPanelFlags | extra)) draw(app);
-  ImGui::End();
-  rects->push_back({title, pos.x, pos.y, size.x, size.y});
+  draw_panel(title, pos, size, draw, app, rects, extra);
 }
 
 // An invisible strip over the gap between panels; dragging it moves the gap. Returns the
@@ -49,7 +46,17 @@ float splitter(const char* id, ImVec2 pos, ImVec2 size, bool vertical) {
 
 }  // namespace
 
+void draw_panel(const char* title, ImVec2 pos, ImVec2 size, void (*draw)(AppState&), AppState& app,
+                std::vector<PanelRect>* rects, ImGuiWindowFlags extra) {
+  ImGui::SetNextWindowPos(pos);
+  ImGui::SetNextWindowSize(size);
+  if (ImGui::Begin(title, nullptr, kPanelFlags | extra)) draw(app);
+  ImGui::End();
+  rects->push_back({title, pos.x, pos.y, size.x, size.y});
+}
+
 std::vector<PanelRect> draw_layout(AppState& app, float top) {
+  if (app.presentation) return draw_presentation_layout(app, top);
   const ImVec2 display = ImGui::GetIO().DisplaySize;
   const float font = ImGui::GetFontSize();
   const float W = display.x, H = std::max(display.y - top, 100.0f);

@@ -2,6 +2,8 @@
 // window size and the layout fractions, with draggable gaps between panels.
 #pragma once
 
+#include <imgui.h>
+
 #include <string>
 #include <vector>
 
@@ -14,7 +16,12 @@ struct PanelRect {
   float x, y, w, h;
 };
 
-// Draws all panels below `top` (the menu bar height) and returns where each went.
+// Draws all panels below `top` (the menu bar height) and returns where each went: the
+// normal grid, or the presentation layout (presentation_layout.h) while that is on.
 std::vector<PanelRect> draw_layout(AppState& app, float top);
+
+// One fixed panel window at pos/size drawn by `draw`, recorded in rects.
+void draw_panel(const char* title, ImVec2 pos, ImVec2 size, void (*draw)(AppState&), AppState& app,
+                std::vector<PanelRect>* rects, ImGuiWindowFlags extra = 0);
 
 }  // namespace ks::app

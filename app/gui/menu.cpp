@@ -155,6 +155,11 @@ float draw_main_menu(AppState& app) {
     ImGui::MenuItem("Step-through", "F2", &app.step.active);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Take one output pixel apart: patch, kernel, products and their sum.");
+    ImGui::MenuItem("Presentation", "F11", &app.presentation);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip(
+          "Projector layout: large pictures and text, fixed panels. F11 again returns to\n"
+          "the normal layout.");
     if (ImGui::MenuItem("Demo mode", "F5", app.demo.active)) app.demo_requested = true;
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Step through the teaching scenes with large captions (projectors).");
@@ -168,7 +173,7 @@ float draw_main_menu(AppState& app) {
         "right-click unpins. Hover a feature map to see its receptive field.\n"
         "Drop an image, .safetensors or session .json onto the window to open it.\n"
         "F12 saves a screenshot; F fits the image; Ctrl+O opens, Ctrl+S saves the session.\n"
-        "F1 guide, F2 step-through, F5 demo mode.\n"
+        "F1 guide, F2 step-through, F5 demo mode, F11 presentation view.\n"
         "docs/app.md has the full guide.");
     ImGui::EndMenu();
   }

@@ -15,23 +15,34 @@ void draw_demo_overlay(AppState& app) {
   const ImVec2 display = ImGui::GetIO().DisplaySize;
   const float font = ImGui::GetFontSize();
   const float width = std::min(display.x - 2 * font, font * 70);
-  ImGui::SetNextWindowPos(ImVec2(display.x * 0.5f, display.y - font), ImGuiCond_Always,
-                          ImVec2(0.5f, 1.0f));
-  ImGui::SetNextWindowSize(ImVec2(width, 0));
+  ImGuiWindowFlags sizing = ImGuiWindowFlags_AlwaysAutoResize;
+  if (app.presentation) {
+    // The presentation layout left a band for the caption: fill it, cover nothing.
+    ImGui::SetNextWindowPos(ImVec2(app.caption_band[0], app.caption_band[1]));
+    ImGui::SetNextWindowSize(ImVec2(app.caption_band[2], app.caption_band[3]));
+    sizing = ImGuiWindowFlags_NoScrollbar;
+  } else {
+    ImGui::SetNextWindowPos(ImVec2(display.x * 0.5f, display.y - font), ImGuiCond_Always,
+                            ImVec2(0.5f, 1.0f));
+    ImGui::SetNextWindowSize(ImVec2(width, 0));
+  }
   ImGui::SetNextWindowBgAlpha(0.92f);
   ImGui::PushStyleColor(ImGuiCol_WindowBg, ImVec4(0.06f, 0.08f, 0.12f, 1));
   ImGui::PushStyleColor(ImGuiCol_Border, ImVec4(0.35f, 0.55f, 0.85f, 1));
   ImGui::PushStyleVar(ImGuiStyleVar_WindowBorderSize, 2.0f);
   ImGui::Begin("Demo", nullptr,
                ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
-                   ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize);
+                   ImGuiWindowFlags_NoSavedSettings | sizing);
   if (app.big_font) ImGui::PushFont(app.big_font);
   ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.85f, 0.45f, 1));
   ImGui::TextWrapped("%d/%zu  %s", demo.index + 1, demo.scenes.size(),
                      app.scene_name.empty() ? "scene" : app.scene_name.c_str());
   ImGui::PopStyleColor();
+  // In the presentation view the body font is already projector-sized; the caption in it
+  // fits the band in two lines.
+  if (app.big_font && app.presentation) ImGui::PopFont();
   if (!app.scene_caption.empty()) ImGui::TextWrapped("%s", app.scene_caption.c_str());
-  if (app.big_font) ImGui::PopFont();
+  if (app.big_font && !app.presentation) ImGui::PopFont();
   ImGui::Separator();
   if (ImGui::Button("< Previous")) app.demo_move = -1;
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("The previous scene (Left arrow or Page Up).");

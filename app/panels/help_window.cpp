@@ -74,6 +74,11 @@ void draw_help_window(AppState& app) {
         "Steps through the scenes of assets/presets with their caption in large type. Right "
         "arrow / Page Down: next, Left arrow / Page Up: previous, Esc or F5: leave. "
         "Auto-advance moves on after the chosen number of seconds.");
+  topic("Presentation view (View > Presentation, F11)",
+        "For a 1920 x 1080 projector: 22 px text, the input and feature maps large, panels in "
+        "fixed places that never overlap, the step-through's result and generation chain "
+        "without scrolling, and in demo mode the caption in a band of its own. F11 again "
+        "returns to the normal layout. Every kernel heatmap has a legend with its numbers.");
   topic("Files and keys",
         "Drop an image, a .safetensors file or a session .json on the window to open it. "
         "F12 saves a screenshot, F fits the image, Ctrl+O opens an image, Ctrl+S saves the "

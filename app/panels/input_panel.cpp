@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "gui/legend.h"
 #include "gui/widgets.h"
 #include "panels/panels.h"
 
@@ -60,8 +61,10 @@ void draw_grid_and_values(ImDrawList* draw, const View& v, const Tensor& image, 
     }
 }
 
-// Small K x K glyphs of the generated kernels on a grid of output positions, spaced so they
-// do not overlap at the current zoom.
+// K x K glyphs of the generated kernels on a grid of output positions, spaced so they do not
+// overlap. A glyph is never smaller than about three text lines (so its taps read on a
+// projector at any zoom: zoomed out, only every n-th pixel gets one) and grows with the zoom
+// up to the receptive field it stands for. A legend gives the taps' scale.
 void draw_kernel_field(ImDrawList* draw, const View& v, const AppState& app) {
   const OpResult& r = app.result.involution;
   if (!r.ran || r.output.rank() != 4) return;
@@ -70,10 +73,13 @@ void draw_kernel_field(ImDrawList* draw, const View& v, const AppState& app) {
   const int taps = k * k;
   const int g = std::clamp(app.kernel_group, 0, static_cast<int>(r.involution.groups()) - 1);
   const int ho = static_cast<int>(r.output.dim(2)), wo = static_cast<int>(r.output.dim(3));
-  // Glyphs of 2-6 px cells, about two glyph widths apart so the image shows between them.
-  const float cell = std::clamp(v.zoom * 0.6f, 2.0f, 6.0f);
-  const float glyph = cell * k;
-  const int step = std::max(1, static_cast<int>(std::ceil(glyph * 2.2f / (v.zoom * s))));
+  const float min_glyph = std::max(40.0f, ImGui::GetFontSize() * 2.8f);
+  const float field = v.zoom * static_cast<float>(r.involution.dilation * (k - 1) + 1);
+  const float glyph =
+      std::min(std::max(min_glyph, field * 0.8f), std::min(v.size.x, v.size.y) * 0.45f);
+  const float cell = glyph / static_cast<float>(k);
+  // Most of a glyph apart, so the image still shows between them.
+  const int step = std::max(1, static_cast<int>(std::ceil(glyph * 1.7f / (v.zoom * s))));
   const float centre = 0.5f * static_cast<float>(r.involution.dilation * (k - 1));
   const int pad = static_cast<int>(r.involution.padding());
   // The visible glyphs' kernels, each generated for its own pixel (kernels_at caches them),
@@ -99,9 +105,20 @@ void draw_kernel_field(ImDrawList* draw, const View& v, const AppState& app) {
         if (std::isfinite(kernel[t])) m = std::max(m, std::fabs(kernel[t]));
       glyphs.push_back({c, kernel});
     }
-  for (const Glyph& gl : glyphs)
-    draw_kernel_heatmap(draw, ImVec2(gl.centre.x - glyph * 0.5f, gl.centre.y - glyph * 0.5f), cell,
-                        k, gl.kernel, m, false);
+  for (const Glyph& gl : glyphs) {
+    const ImVec2 at(gl.centre.x - glyph * 0.5f, gl.centre.y - glyph * 0.5f);
+    // A dark frame so a glyph reads against a light image.
+    draw->AddRect(ImVec2(at.x - 2, at.y - 2), ImVec2(at.x + glyph + 2, at.y + glyph + 2),
+                  IM_COL32(0, 0, 0, 200), 0, 0, 2.0f);
+    draw_kernel_heatmap(draw, at, cell, k, gl.kernel, m, true);
+  }
+  if (glyphs.empty()) return;
+  // The scale of the glyphs in the panel's top-right corner.
+  const ValueRange range{-m, m};
+  const float inset = ImGui::GetFontSize() * 0.4f;
+  const float legend_w = vertical_legend_width(Colormap::Diverging, range, "kernel field");
+  overlay_legend(draw, ImVec2(v.origin.x + v.size.x - legend_w - 2 * inset, v.origin.y + 2 * inset),
+                 Colormap::Diverging, range, ImGui::GetFontSize() * 5, "kernel field");
 }
 
 void draw_receptive_fields(ImDrawList* draw, const View& v, const AppState& app, int fx, int fy) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gui/legend.h"
 #include "gui/widgets.h"
 #include "panels/panels.h"
 
@@ -28,16 +29,21 @@ void filter_bank(const OpResult& r) {
   ImGui::Text("filter bank [%d, %d, %d, %d]", out, in, k, k);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("rows: output channel, columns: input channel of its group; hover a tap");
-  draw_legend(Colormap::Diverging, {-m, m}, std::min(220.0f, ImGui::GetContentRegionAvail().x),
-              "weight");
-  ImGui::BeginChild("bank", ImVec2(0, 0), false, ImGuiWindowFlags_HorizontalScrollbar);
+  // The legend stays beside the bank, outside its scrolling region, so it is always in view.
+  const ValueRange range{-m, m};
+  const float legend_w = vertical_legend_width(Colormap::Diverging, range, "weight");
+  const float spacing = ImGui::GetStyle().ItemSpacing.x;
   // Cells large enough to read, small enough that a 64-channel bank still scrolls sensibly;
   // narrow filters (depthwise: one input each) share a row so the panel is not one long strip.
-  const float avail = ImGui::GetContentRegionAvail().x;
+  const float avail = ImGui::GetContentRegionAvail().x - legend_w - spacing;
   const float gap = 6, label_w = ImGui::CalcTextSize("00 ").x;
-  const float cell = std::clamp((avail - label_w - 8) / (in * k) - gap / k, 3.0f, 22.0f);
+  const float cell = std::clamp((avail - label_w - 8) / (in * k) - gap / k, 3.0f,
+                                std::max(22.0f, ImGui::GetFontSize() * 1.6f));
   const float block_w = label_w + in * (cell * k + gap) + 8;
   const int per_row = std::max(1, std::min(out, static_cast<int>(avail / block_w)));
+  ImGui::BeginChild("bank",
+                    ImVec2(std::min(avail, per_row * block_w + ImGui::GetStyle().ScrollbarSize), 0),
+                    false, ImGuiWindowFlags_HorizontalScrollbar);
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   const float row_h = cell * k + 6;
@@ -60,6 +66,53 @@ void filter_bank(const OpResult& r) {
   const int rows = (out + per_row - 1) / per_row;
   ImGui::Dummy(ImVec2(per_row * block_w, rows * row_h));
   ImGui::EndChild();
+  ImGui::SameLine();
+  vertical_legend(Colormap::Diverging, range, std::clamp(rows * row_h, cell * 4, cell * 12),
+                  "weight");
+}
+
+// The per-pixel sum of one group's taps as a heatmap, within max_w x max_h, with its legend.
+void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, float max_h) {
+  const int ho = static_cast<int>(r.output.dim(2)), wo = static_cast<int>(r.output.dim(3));
+  const float spacing = ImGui::GetStyle().ItemSpacing.x;
+  const float top = ImGui::GetCursorScreenPos().y;
+  ImGui::TextDisabled("sum of taps per pixel");
+  if (g_count > 1) {
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+    if (ImGui::SliderInt("group", &app.kernel_group, 0, g_count - 1)) app.view_dirty = true;
+    tooltip("Which involution group's kernels the heatmap and the kernel field show.");
+  }
+  const LayerView& view = app.involution_view;
+  if (!view.kernel_sum.rgba) return;
+  const char* sum_title = view.kernel_sum_label;
+  const float sum_legend_w =
+      vertical_legend_width(view.kernel_sum_map, view.kernel_sum_range, sum_title);
+  const float sum_avail = max_w - sum_legend_w - spacing;
+  const float height =
+      std::min(sum_avail * ho / std::max(1, wo), max_h - (ImGui::GetCursorScreenPos().y - top));
+  const float width = height * wo / std::max(1, ho);
+  if (height <= 8) return;
+  const ImVec2 img = ImGui::GetCursorScreenPos();
+  ImGui::Image(view.kernel_sum.imgui_id(), ImVec2(width, height));
+  if (ImGui::IsItemHovered()) {
+    const ImVec2 mouse = ImGui::GetIO().MousePos;
+    const int x = std::clamp(static_cast<int>((mouse.x - img.x) / width * wo), 0, wo - 1);
+    const int y = std::clamp(static_cast<int>((mouse.y - img.y) / height * ho), 0, ho - 1);
+    const int g = std::clamp(app.kernel_group, 0, g_count - 1);
+    const double sum = r.kernel_sum.empty()
+                           ? 0.0
+                           : r.kernel_sum.ptr()[(static_cast<int64_t>(g) * ho + y) * wo + x];
+    ImGui::SetTooltip("(%d, %d): %g", x, y, sum);
+    app.hover_next = true;  // hovering the heatmap focuses that output pixel
+    app.hover_next_x = x * static_cast<int>(r.involution.stride);
+    app.hover_next_y = y * static_cast<int>(r.involution.stride);
+  }
+  // The legend says which scale the sums use: symmetric about 0 when they have both signs,
+  // else sequential over their own min..max (display.h, kernel_sum_scale).
+  ImGui::SameLine();
+  vertical_legend(view.kernel_sum_map, view.kernel_sum_range,
+                  height - 2.2f * ImGui::GetTextLineHeight(), sum_title);
 }
 
 void generated_kernels(AppState& app) {
@@ -90,10 +143,22 @@ void generated_kernels(AppState& app) {
   for (float v : at)
     if (std::isfinite(v)) m = std::max(m, std::fabs(v));
 
-  // The kernels in a row (wrapping when G is large), the kernel-sum heatmap below them.
-  const float avail = ImGui::GetContentRegionAvail().x;
+  // The kernels in a row (wrapping when G is large) with their legend beside them, the
+  // kernel-sum heatmap below. Cells grow with the font so a projector shows the numbers.
+  const ValueRange range{-m, m};
+  const float spacing = ImGui::GetStyle().ItemSpacing.x;
+  const float legend_w = vertical_legend_width(Colormap::Diverging, range, "tap value");
+  const ImVec2 region = ImGui::GetContentRegionAvail();
+  const bool side_by_side = region.x > region.y * 2.2f;
+  const float kernels_share = side_by_side ? 0.55f : 1.0f;
+  const float avail = region.x * kernels_share - legend_w - spacing;
   const int per_row = std::max(1, std::min(g_count, 6));
-  const float cell = std::clamp((avail - 10 * per_row) / (per_row * k), 3.0f, 30.0f);
+  const int rows = (g_count + per_row - 1) / per_row;
+  const float height_share =
+      side_by_side ? region.y - 2 * ImGui::GetTextLineHeight() : region.y * 0.4f;
+  const float cell =
+      std::clamp(std::min((avail - 10 * per_row) / (per_row * k), height_share / (rows * k)), 3.0f,
+                 std::max(30.0f, ImGui::GetFontSize() * 3.2f));
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   for (int g = 0; g < g_count; ++g) {
@@ -105,40 +170,25 @@ void generated_kernels(AppState& app) {
       ImGui::SetTooltip("group %d, tap (%d, %d): %g", g, hovered / k, hovered % k,
                         static_cast<double>(kernel[static_cast<size_t>(hovered)]));
   }
-  const int rows = (g_count + per_row - 1) / per_row;
-  ImGui::Dummy(ImVec2(avail, rows * (cell * k + 10)));
+  ImGui::BeginGroup();
+  ImGui::Dummy(ImVec2(std::min(g_count, per_row) * (cell * k + 10), rows * (cell * k + 10)));
+  ImGui::SameLine();
+  vertical_legend(Colormap::Diverging, range,
+                  rows * (cell * k + 10) - 10 - 2.2f * ImGui::GetTextLineHeight(), "tap value");
+  ImGui::EndGroup();
+  const float kernels_w = ImGui::GetItemRectSize().x;
 
-  ImGui::TextDisabled("sum of taps per pixel");
-  if (g_count > 1) {
-    ImGui::SameLine();
-    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
-    if (ImGui::SliderInt("group", &app.kernel_group, 0, g_count - 1)) app.view_dirty = true;
-    tooltip("Which involution group's kernels the heatmap and the kernel field show.");
+  // A wide, short panel (the presentation view) puts the sum map beside the kernels.
+  if (side_by_side) {
+    ImGui::SameLine(0, spacing * 4);
+    ImGui::BeginGroup();
+    kernel_sum_map(app, r, g_count, region.x - kernels_w - spacing * 4,
+                   region.y - ImGui::GetStyle().WindowPadding.y);
+    ImGui::EndGroup();
+  } else {
+    kernel_sum_map(app, r, g_count, region.x,
+                   ImGui::GetContentRegionAvail().y - ImGui::GetStyle().WindowPadding.y);
   }
-  const LayerView& view = app.involution_view;
-  if (!view.kernel_sum.rgba) return;
-  const float legend_h = ImGui::GetTextLineHeight() * 2.2f;
-  const float height =
-      std::min(avail * ho / std::max(1, wo), ImGui::GetContentRegionAvail().y - legend_h);
-  const float width = height * wo / std::max(1, ho);
-  if (height <= 8) return;
-  const ImVec2 img = ImGui::GetCursorScreenPos();
-  ImGui::Image(view.kernel_sum.imgui_id(), ImVec2(width, height));
-  if (ImGui::IsItemHovered()) {
-    const ImVec2 mouse = ImGui::GetIO().MousePos;
-    const int x = std::clamp(static_cast<int>((mouse.x - img.x) / width * wo), 0, wo - 1);
-    const int y = std::clamp(static_cast<int>((mouse.y - img.y) / height * ho), 0, ho - 1);
-    const int g = std::clamp(app.kernel_group, 0, g_count - 1);
-    const double sum = r.kernel_sum.empty()
-                           ? 0.0
-                           : r.kernel_sum.ptr()[(static_cast<int64_t>(g) * ho + y) * wo + x];
-    ImGui::SetTooltip("(%d, %d): %g", x, y, sum);
-    app.hover_next = true;  // hovering the heatmap focuses that output pixel
-    app.hover_next_x = x * static_cast<int>(r.involution.stride);
-    app.hover_next_y = y * static_cast<int>(r.involution.stride);
-  }
-  draw_legend(view.kernel_sum_map, view.kernel_sum_range, std::max(width, 180.0f),
-              view.kernel_sum_label);
 }
 
 }  // namespace

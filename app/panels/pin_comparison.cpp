@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gui/legend.h"
 #include "gui/widgets.h"
 #include "panels/panels.h"
 
@@ -100,12 +101,19 @@ bool draw_pin_comparison(AppState& app) {
   const bool show_conv = conv.ran && !conv.conv_weights.weight.empty();
   const int rows = show_conv ? 3 : 2;
   const float gap = 10.0f;
-  const float cell =
-      std::clamp(std::min((region.x - label_w - 3 * gap) / (3.0f * k),
-                          (region.y - 6.5f * line - rows * gap) / (static_cast<float>(rows) * k)),
-                 3.0f, 26.0f);
   const float patch_scale = std::max(abs_max(patch[0]), abs_max(patch[1]));
   const float kernel_scale = std::max(abs_max(generated[0]), abs_max(generated[1]));
+  // Each row ends in its legend; the widest one decides how much room the heatmaps get.
+  const float legend_w =
+      std::max(vertical_legend_width(Colormap::Diverging, {-patch_scale, patch_scale}, nullptr),
+               vertical_legend_width(Colormap::Diverging, {-kernel_scale, kernel_scale}, nullptr));
+  // In a narrow panel (large UI scale) the legend goes under its row, not beside it.
+  const bool legend_beside = (region.x - label_w - 4 * gap - legend_w) / (3.0f * k) >= 8.0f;
+  const float cell =
+      std::clamp(std::min((region.x - label_w - 3 * gap - (legend_beside ? gap + legend_w : 0.0f)) /
+                              (3.0f * k),
+                          (region.y - 5.5f * line - rows * gap) / (static_cast<float>(rows) * k)),
+                 3.0f, std::max(26.0f, ImGui::GetFontSize() * 3.0f));
 
   // Column headers over the heatmaps (rows start at label_w past the window padding).
   const float first_x = label_w + ImGui::GetStyle().WindowPadding.x;
@@ -121,11 +129,15 @@ bool draw_pin_comparison(AppState& app) {
     ImGui::TextUnformatted(label);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
     ImGui::SameLine(label_w + ImGui::GetStyle().WindowPadding.x);
+    // One scale per row, A - B included, so one legend reads the whole row and a small
+    // difference looks small.
     for (int i = 0; i < n; ++i) {
       if (i) ImGui::SameLine(0, gap);
-      const float s = i == 2 ? std::max(abs_max(values[i]), 1e-12f) : scale;
-      heatmap_cell(values[i], size, s, cell);
+      heatmap_cell(values[i], size, scale, cell);
     }
+    if (legend_beside)
+      ImGui::SameLine(label_w + ImGui::GetStyle().WindowPadding.x + 3 * (cell * k + gap));
+    vertical_legend(Colormap::Diverging, {-scale, scale}, cell * size - line, nullptr);
     ImGui::Dummy(ImVec2(0, gap * 0.5f));
   };
   const std::vector<float> patches[2] = {patch[0], patch[1]};
@@ -148,8 +160,6 @@ bool draw_pin_comparison(AppState& app) {
       "generated at each pixel from its own channel vector: different "
       "kernels where the content differs",
       inv_rows, 3, k, kernel_scale);
-  draw_legend(Colormap::Diverging, {-kernel_scale, kernel_scale}, std::min(region.x, 260.0f),
-              "involution tap value (A, B)");
 
   ImGui::TextDisabled("output");
   for (const PinView& p : pins) {

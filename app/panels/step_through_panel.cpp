@@ -17,6 +17,8 @@
 #include "gui/widgets.h"
 #include "kernelscope/explain.h"
 #include "panels/panels.h"
+#include "panels/step_compare_view.h"
+#include "panels/step_explain_views.h"
 #include "render/slides.h"
 #include "render/step_view.h"
 
@@ -26,334 +28,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const ImVec4 kDim(0.62f, 0.65f, 0.70f, 1.0f);
-const ImVec4 kGood(0.55f, 0.9f, 0.55f, 1.0f);
 const ImVec4 kBad(1.0f, 0.45f, 0.4f, 1.0f);
-const ImU32 kPadBg = IM_COL32(70, 40, 46, 255);
-const ImU32 kOwnBg = IM_COL32(40, 60, 90, 255);
 
 const OpResult& step_result(const AppState& app) {
   return app.step.involution ? app.result.involution : app.result.conv;
 }
 
-// Decimals of the grids: 4 for small kernels, fewer for large ones so three K x K tables
-// still fit side by side. Set per frame from K.
-int g_decimals = 4;
-
-std::string num(double v, int decimals = -1) {
-  if (decimals < 0) decimals = g_decimals;
-  char buf[32];
-  if (std::fabs(v) >= 1e4)
-    std::snprintf(buf, sizeof buf, "%.3e", v);
-  else
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  std::string s = buf;
-  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
-  return s;
-}
-
-int decimals_for(int64_t k) { return k <= 3 ? 4 : k <= 5 ? 3 : 2; }
-
-// SameLine when an item `width` wide still fits, else the next line.
-void same_line_if_room(float width) {
-  ImGui::SameLine();
-  if (ImGui::GetContentRegionAvail().x < width) ImGui::NewLine();
-}
-
-// Width of a K x K grid table drawn by grid_table.
-float grid_width(int64_t k) {
-  const ImGuiStyle& style = ImGui::GetStyle();
-  const float cell = ImGui::CalcTextSize(num(-0.5).c_str()).x + 2 * style.CellPadding.x + 1;
-  return static_cast<float>(k) * cell + 2;
-}
-
 void tip(const char* text) {
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", text);
-}
-
-// A K x K grid of numbers as a table; padded taps get a dark red cell and "pad".
-void grid_table(const char* id, const char* title, int64_t k, const std::vector<ExplainTap>& taps,
-                const std::function<double(int64_t)>& value, bool show_pad_text) {
-  ImGui::BeginGroup();
-  ImGui::TextColored(kDim, "%s", title);
-  const int cols = static_cast<int>(k);
-  if (ImGui::BeginTable(id, cols,
-                        ImGuiTableFlags_Borders | ImGuiTableFlags_SizingFixedFit |
-                            ImGuiTableFlags_NoHostExtendX)) {
-    for (int64_t t = 0; t < k * k; ++t) {
-      if (t % k == 0) ImGui::TableNextRow();
-      ImGui::TableNextColumn();
-      const bool pad = t < static_cast<int64_t>(taps.size()) && !taps[t].in_bounds;
-      if (pad) ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, kPadBg);
-      if (pad && show_pad_text)
-        ImGui::TextColored(kDim, "pad 0");
-      else
-        ImGui::TextUnformatted(num(value(t)).c_str());
-    }
-    ImGui::EndTable();
-  }
-  ImGui::EndGroup();
-}
-
-// Values of a vector in one wrapped line, the first `limit` of them.
-template <typename T>
-std::string vector_line(const std::vector<T>& v, size_t limit = 12) {
-  std::string s;
-  for (size_t k = 0; k < v.size() && k < limit; ++k)
-    s += (k ? "  " : "") + num(static_cast<double>(v[k]), 4);
-  if (v.size() > limit) s += "  ... (" + std::to_string(v.size()) + " values)";
-  return s;
-}
-
-// The explained total against the feature map's value at the pixel (after the activation).
-void verdict(AppState& app, double explained) {
-  const OpResult& r = step_result(app);
-  const StepThrough& st = app.step;
-  const float shown = r.output.at(0, st.channel, st.i, st.j);
-  const double after = r.relu ? std::max(explained, 0.0) : explained;
-  const bool same = std::fabs(after - shown) <= 1e-5 * (1 + std::fabs(shown));
-  if (r.relu) ImGui::Text("ReLU -> %s", num(after, 4).c_str());
-  ImGui::TextColored(same ? kGood : kBad, "feature map (%s) at (%d, %d): %s  %s", r.backend.c_str(),
-                     st.i, st.j, num(shown, 4).c_str(),
-                     same ? "= the sum above" : "differs from the sum above");
-  tip("The value the worker computed and the Feature maps panel shows at this pixel; the\n"
-      "step-through recomputes it from the same input and weights, term by term.");
-}
-
-void conv_view(AppState& app, const Tensor& input) {
-  const OpResult& r = app.result.conv;
-  const StepThrough& st = app.step;
-  const ConvPixelExplanation e =
-      explain_conv_pixel(input, r.conv, r.conv_weights, 0, st.channel, st.i, st.j);
-  const int64_t KK = e.kernel_size * e.kernel_size;
-  g_decimals = decimals_for(e.kernel_size);
-  ImGui::TextWrapped(
-      "out[%d](%d, %d) = bias + sum over the %zu input channel%s of group %lld of "
-      "(K x K patch x weight). Window: rows %lld..%lld, cols %lld..%lld (red cells are zero "
-      "padding).",
-      st.channel, st.i, st.j, e.in_channels.size(), e.in_channels.size() == 1 ? "" : "s",
-      static_cast<long long>(e.group), static_cast<long long>(e.receptive_field.y0),
-      static_cast<long long>(e.receptive_field.y1 - 1),
-      static_cast<long long>(e.receptive_field.x0),
-      static_cast<long long>(e.receptive_field.x1 - 1));
-  const size_t shown = std::min<size_t>(e.in_channels.size(), 8);
-  for (size_t c = 0; c < shown; ++c) {
-    const std::string ch = std::to_string(e.in_channels[c]);
-    ImGui::PushID(static_cast<int>(c));
-    ImGui::AlignTextToFramePadding();
-    ImGui::Text("in %s", ch.c_str());
-    ImGui::SameLine();
-    grid_table(
-        "patch", ("patch, channel " + ch).c_str(), e.kernel_size, e.taps,
-        [&](int64_t t) { return e.inputs[c * KK + t]; }, true);
-    same_line_if_room(grid_width(e.kernel_size));
-    grid_table(
-        "kernel", ("weight[" + std::to_string(st.channel) + ", " + std::to_string(c) + "]").c_str(),
-        e.kernel_size, {}, [&](int64_t t) { return e.weights[c * KK + t]; }, false);
-    same_line_if_room(grid_width(e.kernel_size));
-    grid_table(
-        "products", "patch x weight", e.kernel_size, e.taps,
-        [&](int64_t t) { return e.products[c * KK + t]; }, false);
-    ImGui::SameLine();
-    ImGui::Text("sum = %s", num(e.channel_sums[c], 4).c_str());
-    ImGui::PopID();
-  }
-  if (e.in_channels.size() > shown)
-    ImGui::TextColored(kDim, "... and %zu more input channels (their sums are in the total)",
-                       e.in_channels.size() - shown);
-  ImGui::Separator();
-  std::string line;
-  for (size_t c = 0; c < e.channel_sums.size() && c < 8; ++c)
-    line += (c ? " + " : "") + num(e.channel_sums[c], 4);
-  if (e.channel_sums.size() > 8) line += " + ...";
-  if (e.has_bias) line += "  + bias " + num(e.bias, 4);
-  ImGui::TextWrapped("sum over input channels: %s", line.c_str());
-  ImGui::Text("= %s", num(e.output, 4).c_str());
-  verdict(app, e.output);
-}
-
-void involution_view(AppState& app, const Tensor& input) {
-  const OpResult& r = app.result.involution;
-  const StepThrough& st = app.step;
-  if (r.notebook) {
-    // The notebook variant has no engine explanation of its chain; its step view reads the
-    // computed span kernels, and its sum equals the output there.
-    const render::StepView v = render::notebook_step_view(
-        input, r.notebook_params, r.notebook_result, 0, st.channel, st.i, st.j);
-    ImGui::TextWrapped("Notebook variant: %s", v.title.c_str());
-    grid_table(
-        "patch", v.patch_label.c_str(), v.kernel_size, v.taps,
-        [&](int64_t t) { return v.patch[t]; }, true);
-    same_line_if_room(grid_width(v.kernel_size));
-    grid_table(
-        "kernel", v.kernel_label.c_str(), v.kernel_size, {}, [&](int64_t t) { return v.kernel[t]; },
-        false);
-    same_line_if_room(grid_width(v.kernel_size));
-    grid_table(
-        "products", v.products_label.c_str(), v.kernel_size, v.taps,
-        [&](int64_t t) { return v.products[t]; }, false);
-    double sum = 0;
-    for (double p : v.products) sum += p;
-    ImGui::Text("sum of products = %s", num(static_cast<float>(sum), 4).c_str());
-    verdict(app, static_cast<float>(sum));
-    for (const std::string& n : v.notes) ImGui::TextWrapped("%s", n.c_str());
-    return;
-  }
-  const InvolutionPixelExplanation e = explain_involution_pixel(
-      input, r.involution, r.involution_weights, 0, st.channel, st.i, st.j);
-  const InvolutionGeneration& g = e.generation;
-  const int64_t K = e.kernel_size, KK = K * K;
-  g_decimals = decimals_for(K);
-  ImGui::TextWrapped(
-      "out[%d](%d, %d) = sum over the K x K window of channel %d x the kernel generated at this "
-      "pixel for group %lld. No bias term: the span's bias is inside the kernel.",
-      st.channel, st.i, st.j, st.channel, static_cast<long long>(e.group));
-  grid_table(
-      "patch", ("patch, channel " + std::to_string(st.channel)).c_str(), K, e.taps,
-      [&](int64_t t) { return e.inputs[t]; }, true);
-  same_line_if_room(grid_width(K));
-  grid_table(
-      "kernel", ("kernel " + std::to_string(e.group) + " at this pixel").c_str(), K, {},
-      [&](int64_t t) { return e.weights[t]; }, false);
-  same_line_if_room(grid_width(K));
-  grid_table(
-      "products", "patch x kernel", K, e.taps, [&](int64_t t) { return e.products[t]; }, false);
-  ImGui::Text("sum of products = %s", num(e.output, 4).c_str());
-  verdict(app, e.output);
-
-  ImGui::Separator();
-  ImGui::Text("How the kernel was generated at (%d, %d)", st.i, st.j);
-  const InvolutionParams& p = r.involution;
-  if (ImGui::BeginTable(
-          "chain", 2,
-          ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
-    ImGui::TableSetupColumn("step", ImGuiTableColumnFlags_WidthFixed);
-    ImGui::TableSetupColumn("values");
-    ImGui::TableHeadersRow();
-    auto row = [](const std::string& step, const std::string& values) {
-      ImGui::TableNextRow();
-      ImGui::TableNextColumn();
-      ImGui::TextUnformatted(step.c_str());
-      ImGui::TableNextColumn();
-      ImGui::TextWrapped("%s", values.c_str());
-    };
-    row(p.stride > 1
-            ? "1. x' = mean of the " + std::to_string(p.stride) + "x" + std::to_string(p.stride) +
-                  " window (" + std::to_string(g.pooled.size()) + " ch)"
-            : "1. x' = the pixel's " + std::to_string(g.pooled.size()) + " channels",
-        vector_line(g.pooled));
-    row("2. reduce W0 . x' (C/r = " + std::to_string(g.reduced.size()) + ")",
-        vector_line(g.reduced));
-    row("3. BN (running mean/var)", vector_line(g.normalised));
-    row("4. ReLU", vector_line(g.activated));
-    row("5. span W1 . t + b1", std::to_string(p.groups()) + " kernel" +
-                                   (p.groups() > 1 ? "s" : "") + " of " + std::to_string(K) + "x" +
-                                   std::to_string(K) + " (below)");
-    std::string map;
-    for (int64_t gg = 0; gg < p.groups() && gg < 8; ++gg)
-      map += (gg ? ";  " : "") + std::string("kernel ") + std::to_string(gg) + ": ch " +
-             std::to_string(gg * p.group_channels) +
-             (p.group_channels > 1 ? "-" + std::to_string((gg + 1) * p.group_channels - 1) : "");
-    if (p.groups() > 8) map += ";  ...";
-    row("6. channels -> kernel", map);
-    ImGui::EndTable();
-  }
-  const int64_t G = p.groups();
-  for (int64_t gg = 0; gg < G && gg < 8; ++gg) {
-    if (gg) same_line_if_room(grid_width(K));
-    ImGui::PushID(static_cast<int>(gg));
-    std::string title = "kernel " + std::to_string(gg);
-    if (gg == e.group) title += " (used)";
-    grid_table(
-        "gen", title.c_str(), K, {}, [&](int64_t t) { return g.kernels[gg * KK + t]; }, false);
-    ImGui::PopID();
-  }
-  if (G > 8) ImGui::TextColored(kDim, "... %lld kernels in all", static_cast<long long>(G));
-  std::string shared;
-  for (size_t k = 0; k < e.channels_sharing_kernel.size() && k < 16; ++k)
-    shared += (k ? ", " : "") + std::to_string(e.channels_sharing_kernel[k]);
-  if (e.channels_sharing_kernel.size() > 16) shared += ", ...";
-  ImGui::TextWrapped("Kernel %lld is shared by channel%s %s.", static_cast<long long>(e.group),
-                     e.channels_sharing_kernel.size() > 1 ? "s" : "", shared.c_str());
-}
-
-std::string count_text(double n) {
-  char buf[32];
-  if (n >= 1e6)
-    std::snprintf(buf, sizeof buf, "%.2f M", n / 1e6);
-  else if (n >= 1e4)
-    std::snprintf(buf, sizeof buf, "%.1f k", n / 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%.0f", n);
-  return buf;
-}
-
-void compare_view(AppState& app, const Tensor& input) {
-  ImGui::TextWrapped(
-      "Convolution: the same K x K kernels slide over every pixel (spatial-agnostic) and each "
-      "output channel has its own kernel per input channel (channel-specific).");
-  ImGui::TextWrapped(
-      "Involution: a new kernel is generated at every pixel from that pixel's channels "
-      "(spatial-specific), and the C channels share G = C / group-channels kernels "
-      "(channel-agnostic). Its weights describe how to make kernels, not the kernels.");
-  const int64_t C = input.dim(1);
-  ConvParams cp = app.result.conv.ran ? app.result.conv.conv : conv_params(app.settings, C);
-  InvolutionParams ip = app.result.involution.ran ? app.result.involution.involution
-                                                  : involution_params(app.settings, C);
-  if (ImGui::BeginTable(
-          "counts", 4,
-          ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingFixedFit)) {
-    ImGui::TableSetupColumn("operator");
-    ImGui::TableSetupColumn("parameters");
-    ImGui::TableSetupColumn("FLOPs (this image)");
-    ImGui::TableSetupColumn("kernels");
-    ImGui::TableHeadersRow();
-    auto row = [&](const std::string& name, const std::function<double()>& params,
-                   const std::function<double()>& flops, const std::string& kernels) {
-      ImGui::TableNextRow();
-      ImGui::TableNextColumn();
-      ImGui::TextUnformatted(name.c_str());
-      try {
-        const double pc = params(), fl = flops();
-        ImGui::TableNextColumn();
-        ImGui::TextUnformatted(count_text(pc).c_str());
-        ImGui::TableNextColumn();
-        ImGui::Text("%s", (count_text(fl) + "FLOP").c_str());
-      } catch (const std::exception& ex) {
-        ImGui::TableNextColumn();
-        ImGui::TextColored(kBad, "n/a");
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", ex.what());
-        ImGui::TableNextColumn();
-      }
-      ImGui::TableNextColumn();
-      ImGui::TextUnformatted(kernels.c_str());
-    };
-    row(
-        "convolution K=" + std::to_string(cp.kernel_size),
-        [&] { return static_cast<double>(parameter_count(cp)); },
-        [&] { return conv_flops(input.shape, cp); },
-        std::to_string(cp.out_channels) + " x " +
-            std::to_string(cp.groups > 0 ? cp.in_channels / cp.groups : 0) +
-            ", the same at every pixel");
-    row(
-        "involution K=" + std::to_string(ip.kernel_size),
-        [&] { return static_cast<double>(parameter_count(ip)); },
-        [&] { return involution_flops(input.shape, ip); },
-        std::to_string(ip.group_channels > 0 ? ip.groups() : 0) +
-            " per pixel, shared by channel groups");
-    if (app.result.involution.ran && app.result.involution.notebook) {
-      const OpResult& r = app.result.involution;
-      row(
-          "notebook variant (K x K span)",
-          [&] { return static_cast<double>(parameter_count(r.notebook_params)); },
-          [&] { return r.flops; }, "per pixel, from a K x K neighbourhood");
-    }
-    ImGui::EndTable();
-  }
-  ImGui::TextColored(kDim,
-                     "Parameters as PyTorch counts them; FLOPs = 2 per multiply-add on the "
-                     "current image (%lld x %lld).",
-                     static_cast<long long>(input.dim(3)), static_cast<long long>(input.dim(2)));
 }
 
 void advance(StepThrough& st, int h, int w, int by) {
@@ -575,14 +257,17 @@ void draw_step_through_panel(AppState& app) {
   }
   st.compare = compare;
   ImGui::BeginChild("step body", ImVec2(0, 0), false, ImGuiWindowFlags_HorizontalScrollbar);
+  // What shows of the body without scrolling: the result line and the chain must be inside.
+  const ImVec2 body = ImGui::GetWindowPos(), body_size = ImGui::GetWindowSize();
+  app.drawn_items.push_back({"step body", body.x, body.y, body_size.x, body_size.y});
   const Tensor& input = *app.result.image.compute;
   try {
     if (compare)
-      compare_view(app, input);
+      draw_step_compare_view(app, input);
     else if (st.involution)
-      involution_view(app, input);
+      draw_step_involution_view(app, input);
     else
-      conv_view(app, input);
+      draw_step_conv_view(app, input);
   } catch (const std::exception& e) {
     ImGui::TextColored(kBad, "%s", e.what());
   }

@@ -10,8 +10,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -746,6 +748,106 @@ void check_two_pins() {
         diff_ab);
 }
 
+// Marked items, `kernelscope: item "Name" x y w h` (the step-through's result line, ...).
+std::map<std::string, Rect> items(const std::string& out) {
+  std::string tagged;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("kernelscope: item \"", 0) == 0)
+      tagged +=
+          "kernelscope: panel \"" + line.substr(std::string("kernelscope: item \"").size()) + "\n";
+  return panels(tagged);
+}
+
+bool inside(Rect inner, Rect outer) {
+  return inner.x >= outer.x - 1 && inner.y >= outer.y - 1 &&
+         inner.x + inner.w <= outer.x + outer.w + 1 && inner.y + inner.h <= outer.y + outer.h + 1;
+}
+
+// Pixels two rectangles share (0 when they only touch).
+long overlap(Rect a, Rect b) {
+  const long w = std::min(a.x + a.w, b.x + b.w) - std::max(a.x, b.x);
+  const long h = std::min(a.y + a.h, b.y + b.h) - std::max(a.y, b.y);
+  return w > 1 && h > 1 ? w * h : 0;
+}
+
+// The presentation view at 1920 x 1080, as on a projector: body text of 20 px or more,
+// every panel inside the window and none over another (the demo caption has a band of its
+// own), large input and feature maps, and the step-through's result line and generation
+// chain inside the part of its panel that shows without scrolling (the K7 landscape scene,
+// the tallest of the scenes, and larger kernels).
+void check_presentation() {
+  const int W = 1920, H = 1080;
+  const std::string scene = std::string(KS_ASSET_DIR) + "/presets/06_involution_k7_landscape.json";
+  struct Case {
+    std::string args;
+    std::vector<std::string> expected;
+  };
+  const Case cases[] = {
+      {"--preset '" + scene + "' --step-through", {"Input", "Feature maps", "Step-through"}},
+      // Large kernels: their tables alone are taller than the panel, and the result line and
+      // the chain must still be in view.
+      {"--op involution --kernel-size 11 --step-through",
+       {"Input", "Feature maps", "Step-through"}},
+      {"--op conv --kernel-size 9 --step-through", {"Input", "Feature maps", "Step-through"}},
+      {"--demo 1", {"Parameters", "Input", "Feature maps", "Kernels", "Caption"}},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const fs::path shot = g_work / ("present-" + std::to_string(n++) + ".png");
+    const Run r = run_app(
+        "--present --width 1920 --height 1080 --screenshot '" + shot.string() + "' " + c.args, W,
+        H);
+    CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+    float font = 0;
+    const size_t at = r.out.find("kernelscope: layout presentation font ");
+    CHECK(at != std::string::npos, "no presentation layout line:\n%s", r.out.c_str());
+    if (at != std::string::npos)
+      font = std::strtof(r.out.c_str() + at + std::strlen("kernelscope: layout presentation font "),
+                         nullptr);
+    CHECK(font >= 20, "body text is %.1f px, want at least 20", static_cast<double>(font));
+    const auto rects = panels(r.out);
+    CHECK(rects.size() == c.expected.size(), "%zu panels reported, expected %zu:\n%s", rects.size(),
+          c.expected.size(), r.out.c_str());
+    for (const std::string& name : c.expected) {
+      CHECK(rects.count(name), "panel %s not reported", name.c_str());
+      if (rects.count(name))
+        CHECK(inside(rects.at(name), Rect{0, 0, W, H}), "panel %s is not inside the window",
+              name.c_str());
+    }
+    for (auto a = rects.begin(); a != rects.end(); ++a)
+      for (auto b = std::next(a); b != rects.end(); ++b)
+        CHECK(overlap(a->second, b->second) == 0, "panels %s and %s overlap", a->first.c_str(),
+              b->first.c_str());
+    for (const char* big : {"Input", "Feature maps"})
+      if (rects.count(big))
+        CHECK(rects.at(big).w >= W * 0.3 && rects.at(big).h >= H * 0.4, "panel %s is small: %dx%d",
+              big, rects.at(big).w, rects.at(big).h);
+    if (!rects.count("Step-through")) continue;
+    const auto marked = items(r.out);
+    const Rect panel = rects.at("Step-through");
+    CHECK(marked.count("step body"), "no step body reported:\n%s", r.out.c_str());
+    CHECK(marked.count("step result"), "no step result reported:\n%s", r.out.c_str());
+    if (!marked.count("step body") || !marked.count("step result")) continue;
+    const Rect body = marked.at("step body");
+    CHECK(inside(body, panel), "the step body leaves its panel");
+    std::vector<std::string> needed = {"step result"};
+    if (contains(c.args, "involution")) needed.push_back("generation chain");
+    for (const std::string& name : needed) {
+      CHECK(marked.count(name), "no %s reported", name.c_str());
+      if (!marked.count(name)) continue;
+      const Rect item = marked.at(name);
+      CHECK(item.h > 0 && inside(item, body),
+            "%s at %d %d %d %d needs scrolling (visible %d %d %d %d)", name.c_str(), item.x, item.y,
+            item.w, item.h, body.x, body.y, body.w, body.h);
+    }
+  }
+  // Without --present the normal grid and font come back.
+  const Run normal = run_app("--screenshot '" + (g_work / "normal.png").string() + "'");
+  CHECK(contains(normal.out, "kernelscope: layout normal font 15"),
+        "normal layout not reported:\n%s", normal.out.c_str());
+}
+
 // --profile prints its one JSON object (numbers only checked for being there: no timed
 // assertions in tests).
 void check_profile() {
@@ -809,6 +911,8 @@ int main(int argc, char** argv) {
     check_profile();
   else if (which == "two_pins")
     check_two_pins();
+  else if (which == "presentation")
+    check_presentation();
   else if (which == "interactive") {
     if (std::system("command -v xdotool >/dev/null 2>&1") != 0) {
       std::printf("SKIP: xdotool not found\n");
