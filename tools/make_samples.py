@@ -75,6 +75,17 @@ def landscape(h=270, w=480):
     return to_u8(img)
 
 
+def colour_discs(h=144, w=288):
+    """Pure red, pure blue and magenta discs on mid grey: the designed involution
+    'direction_follows_colour' gives red pixels Sobel x, blue ones Sobel y and pixels with
+    R = B (the grey and the magenta) no kernel at all."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.full((h, w, 3), 0.5, np.float32)
+    for cx, colour in [(56, [1.0, 0.2, 0.0]), (144, [0.0, 0.35, 1.0]), (232, [1.0, 0.0, 1.0])]:
+        img[np.hypot(x - cx, y - h / 2) < 40] = colour
+    return to_u8(img)
+
+
 def checker(n=192, cell=16):
     y, x = np.mgrid[0:n, 0:n]
     return to_u8((((y // cell) + (x // cell)) % 2).astype(np.float32) * 0.8 + 0.1)
@@ -86,6 +97,7 @@ def main():
     write_png(OUT / "zone-plate.png", zone_plate())
     write_png(OUT / "landscape.png", landscape())
     write_png(OUT / "checker.png", checker())
+    write_png(OUT / "colour-discs.png", colour_discs())
     # A 4-channel array input, [1, 4, 48, 64] float32, for .npy runs.
     y, x = np.mgrid[0:48, 0:64].astype(np.float32)
     arr = np.stack([np.sin(x / 5), np.cos(y / 4), (x + y) / 112.0, ((x // 8 + y // 8) % 2)])

@@ -6,6 +6,7 @@
 
 #include "cli/flag_checks.h"
 #include "cli/preset.h"
+#include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "kernelscope/kernel_presets.h"
@@ -25,6 +26,15 @@ void check_flag_matches_file(int64_t flag, int64_t from_file, const char* flag_n
                 " contradicts the weights file (" + what + " " + str(from_file) + ")");
 }
 
+// "--kernel-size 3 contradicts designed:edge_aware (kernel size 5)"
+void check_flag_matches_design(int64_t flag, int64_t from_design, const char* flag_name,
+                               const char* what, DesignedInvolution design) {
+  if (given(flag) && flag != from_design)
+    throw Error(std::string("--") + flag_name + " " + str(flag) + " contradicts " +
+                kDesignedPrefix + designed_involution_name(design) + " (" + what + " " +
+                str(from_design) + ")");
+}
+
 // The --kernel (or preset) kernel for this K; a file and a kernel cannot both decide.
 std::vector<float> named_kernel(const OperatorOptions& o, int64_t kernel_size) {
   PresetWeights w;
@@ -35,6 +45,8 @@ std::vector<float> named_kernel(const OperatorOptions& o, int64_t kernel_size) {
 
 ConvParams conv_params(const OperatorOptions& o, const Tensor& input, int64_t cap,
                        ConvWeights* weights, std::vector<std::string>* warnings) {
+  if (has_designed_prefix(o.kernel))
+    throw Error(o.kernel + " generates involution kernels: use it with --op involution");
   ConvParams p;
   p.stride = given(o.stride) ? o.stride : 1;
   p.padding = given(o.padding) ? o.padding : 0;
@@ -89,7 +101,21 @@ InvolutionParams involution_params(const OperatorOptions& o, const Tensor& input
                   " channels");
     group_channels = channels / o.groups;
   }
-  if (!o.weights.empty()) {
+  const bool designed = has_designed_prefix(o.kernel);
+  if (designed) {
+    // The design decides the generator's shape; flags may repeat it but not change it.
+    // Stride and dilation stay free: the generated kernels do not depend on them.
+    const DesignedInvolution design = designed_involution_from_name(o.kernel);
+    const InvolutionParams d = designed_involution_params(design, channels);
+    check_flag_matches_design(o.kernel_size, d.kernel_size, "kernel-size", "kernel size", design);
+    check_flag_matches_design(o.groups, d.groups(), "groups", "groups", design);
+    check_flag_matches_design(o.group_channels, d.group_channels, "group-channels",
+                              "group channels", design);
+    check_flag_matches_design(o.reduction, d.reduction, "reduction", "reduction", design);
+    p.kernel_size = d.kernel_size;
+    p.group_channels = d.group_channels;
+    p.reduction = d.reduction;
+  } else if (!o.weights.empty()) {
     p.kernel_size = given(o.kernel_size) ? o.kernel_size : 0;
     p.group_channels = given(group_channels) ? group_channels : 0;
     const TensorMap tensors = load_safetensors(o.weights, cap);
@@ -115,7 +141,9 @@ InvolutionParams involution_params(const OperatorOptions& o, const Tensor& input
                 str(o.padding) + " cannot be honoured");
   // Validate the shapes and the memory they need before random weights are allocated.
   check_memory_cap(involution_memory_bytes(input.shape, p, o.kernels), cap, "this involution");
-  if (o.weights.empty())
+  if (designed)
+    *weights = designed_involution_weights(designed_involution_from_name(o.kernel), p);
+  else if (o.weights.empty())
     *weights = o.kernel.empty()
                    ? random_involution_weights(p, o.seed)
                    : involution_weights_from_kernel(p, named_kernel(o, p.kernel_size), o.seed);
@@ -145,7 +173,10 @@ void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required
         input->required(false);
         if (op->count() == 0) o.op.clear();
       });
-  add("--kernel", o.kernel, "named kernel instead of random weights (sobel_x, ...)");
+  add("--kernel", o.kernel,
+      "named kernel instead of random weights (sobel_x, ...), or a designed involution "
+      "generator (designed:edge_aware, designed:direction_follows_colour, "
+      "designed:sharpen_bright_blur_dark)");
   add("--weights", o.weights, "layer weights (.safetensors, PyTorch key names)");
   add("--seed", o.seed, "seed of the random weights (PyTorch's default init)")->check(any_seed());
   add("--kernel-size", o.kernel_size, "kernel size K")->check(integer_in(1));
@@ -188,6 +219,9 @@ void check_flag_values(const OperatorOptions& o) {
 PreparedOperation prepare_operation(const OperatorOptions& given) {
   check_flag_values(given);  // the flags themselves; a preset's values are checked on load
   const OperatorOptions o = resolve_preset_options(given);
+  if (has_designed_prefix(o.weights))
+    throw Error("--weights takes a .safetensors file; give a designed involution as --kernel " +
+                o.weights);
   if (!o.weights.empty() && !o.kernel.empty())
     throw Error("--kernel and --weights both set the weights; give one");
   const int64_t cap = memory_cap_bytes(o.max_memory_mb);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "kernelscope/kernel_presets.h"
@@ -108,11 +109,17 @@ PresetWeights read_weights(const json& w, const Reader& r) {
   }
   if (out.preset == "file" && out.file.empty()) r.fail("weights.preset 'file' needs weights.file");
   if (out.preset == "grid" && out.grid.empty()) r.fail("weights.preset 'grid' needs weights.grid");
-  if (out.preset != "random" && out.preset != "grid" && out.preset != "file") {
+  if (has_designed_prefix(out.preset)) {
+    try {
+      designed_involution_from_name(out.preset);
+    } catch (const Error& e) {
+      r.fail(std::string("weights.preset: ") + e.what());
+    }
+  } else if (out.preset != "random" && out.preset != "grid" && out.preset != "file") {
     try {
       kernel_preset_from_name(out.preset);
     } catch (const Error& e) {
-      r.fail(std::string("weights.preset: ") + e.what() + ", random, grid or file");
+      r.fail(std::string("weights.preset: ") + e.what() + ", random, grid, file or designed:NAME");
     }
   }
   return out;
@@ -152,6 +159,21 @@ Preset preset_from_json(const json& j, const std::string& origin) {
       r.fail("field 'pixel' must be [row, column] with integers >= 0");
     p.pixel_y = px[0].get<int64_t>();
     p.pixel_x = px[1].get<int64_t>();
+  }
+  if (has_designed_prefix(p.weights.preset)) {
+    // A designed generator decides K and the reduction (and group channels = C, checked
+    // once the image is loaded); a scene may repeat them, not change them.
+    const DesignedInvolution design = designed_involution_from_name(p.weights.preset);
+    const InvolutionParams d = designed_involution_params(design, 3);
+    if (p.op != "involution" || p.variant != "paper")
+      r.fail("weights.preset " + p.weights.preset +
+             " generates the paper's involution kernels: set op to 'involution'");
+    if (p.kernel_size >= 0 && p.kernel_size != d.kernel_size)
+      r.fail("kernel_size " + std::to_string(p.kernel_size) + " contradicts " + p.weights.preset +
+             " (K=" + std::to_string(d.kernel_size) + ")");
+    if (p.reduction >= 0 && p.reduction != d.reduction)
+      r.fail("reduction " + std::to_string(p.reduction) + " contradicts " + p.weights.preset +
+             " (reduction " + std::to_string(d.reduction) + ")");
   }
   if (p.weights.preset == "grid" && p.kernel_size > 0 &&
       !grid_fits_kernel(p.weights.grid.size(), p.kernel_size))
@@ -247,7 +269,7 @@ std::string resolve_preset_path(const std::string& relative, const std::string& 
 }
 
 std::vector<float> preset_kernel_values(const PresetWeights& w, int64_t kernel_size) {
-  if (w.preset == "random" || w.preset == "file") return {};
+  if (w.preset == "random" || w.preset == "file" || has_designed_prefix(w.preset)) return {};
   if (w.preset == "grid") {
     if (!grid_fits_kernel(w.grid.size(), kernel_size))
       throw Error("the kernel grid has " + std::to_string(w.grid.size()) +

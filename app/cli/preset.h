@@ -16,7 +16,9 @@ namespace ks::cli {
 // Where the layer weights of a scene come from.
 struct PresetWeights {
   // A named kernel of kernelscope/kernel_presets.h ("identity", "sobel_x", ...), "grid"
-  // (the K*K values in `grid`), "random" (seeded PyTorch default init) or "file".
+  // (the K*K values in `grid`), "random" (seeded PyTorch default init), "file", or
+  // "designed:NAME", a hand-built involution generator (kernelscope/designed_involution.h)
+  // that also decides K, group channels and reduction.
   std::string preset = "random";
   uint64_t seed = 0;
   std::vector<float> grid;  // row-major K*K, for "grid"
@@ -82,7 +84,8 @@ OperatorOptions resolve_preset_options(const OperatorOptions& options);
 // lie inside it, absolute otherwise). The caller adds name, caption and view fields.
 Preset preset_from_options(const OperatorOptions& options, const std::string& save_path);
 
-// The K*K kernel a preset's weights name (named kernel or grid), empty for random/file.
+// The K*K kernel a preset's weights name (named kernel or grid), empty for random, file and
+// designed:NAME (a generator, kernelscope/designed_involution.h, not one kernel).
 std::vector<float> preset_kernel_values(const PresetWeights& weights, int64_t kernel_size);
 
 }  // namespace ks::cli

@@ -211,6 +211,20 @@ void apply_options(const AppOptions& o, AppState* app) {
   } else if (!op.kernel.empty()) {
     if (!weight_source_from_name(op.kernel, &s.weights))
       throw std::runtime_error("unknown --kernel '" + op.kernel + "'");
+    if (is_designed_source(s.weights)) {
+      // As `kernelscope run`: the generator decides K and the reduction (group channels are
+      // the image's channel count, known once it is loaded; the panel keeps them in step).
+      const InvolutionParams d = designed_involution_params(designed_of(s.weights), 3);
+      if (op.kernel_size >= 0 && op.kernel_size != d.kernel_size)
+        throw std::runtime_error("kernel size " + std::to_string(op.kernel_size) + " contradicts " +
+                                 op.kernel + " (K=" + std::to_string(d.kernel_size) + ")");
+      if (op.reduction >= 0 && op.reduction != d.reduction)
+        throw std::runtime_error("reduction " + std::to_string(op.reduction) + " contradicts " +
+                                 op.kernel + " (reduction 1)");
+      s.kernel_size = static_cast<int>(d.kernel_size);
+      s.reduction = static_cast<int>(d.reduction);
+      if (!o.compare) s.operation = Operation::Involution;
+    }
   } else if (o.seed_given) {
     s.weights = WeightSource::Random;
   }

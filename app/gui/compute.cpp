@@ -373,6 +373,17 @@ InvolutionParams involution_params(const OpSettings& s, int64_t channels) {
   p.dilation = s.dilation;
   p.group_channels = s.group_channels;
   p.reduction = s.reduction;
+  // A designed generator decides its own shape (the notebook variant ignores the weights).
+  if (is_designed_source(s.weights) && !s.notebook_variant) {
+    try {
+      const InvolutionParams d = designed_involution_params(designed_of(s.weights), channels);
+      p.kernel_size = d.kernel_size;
+      p.group_channels = d.group_channels;
+      p.reduction = d.reduction;
+    } catch (const Error&) {
+      // An unsupported channel count: make_involution_weights reports it with the result.
+    }
+  }
   return p;
 }
 

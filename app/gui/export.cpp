@@ -271,7 +271,8 @@ std::string parameters_caption(const AppState& app, bool involution) {
   }
   text += std::string(", weights ") + weight_source_name(s.weights);
   if (s.weights == WeightSource::Random) text += " (seed " + std::to_string(s.seed) + ")";
-  if (involution && s.weights != WeightSource::Random && s.weights != WeightSource::File)
+  if (involution && s.weights != WeightSource::Random && s.weights != WeightSource::File &&
+      !is_designed_source(s.weights))
     text += " (variation " + std::to_string(s.variation).substr(0, 4) + ")";
   text += s.relu ? ", ReLU" : ", no activation";
   text += ", backend " + r.backend;

@@ -13,7 +13,9 @@ namespace ks::app {
 enum class Operation { Convolution, Involution, Both };
 
 // Where the weights come from. The presets are single K x K kernels spread over the layer
-// (weights.h explains how); Custom is the editable grid.
+// (weights.h explains how); Custom is the editable grid. The Designed* sources are the
+// engine's hand-built involution generators (kernelscope/designed_involution.h), named
+// "designed:edge_aware", ...; they decide K, group channels and reduction.
 enum class WeightSource {
   Identity,
   Box,
@@ -25,9 +27,12 @@ enum class WeightSource {
   Emboss,
   Custom,
   Random,
-  File
+  File,
+  DesignedEdgeAware,
+  DesignedDirectionFollowsColour,
+  DesignedSharpenBrightBlurDark
 };
-constexpr int kWeightSourceCount = 11;
+constexpr int kWeightSourceCount = 14;
 const char* weight_source_name(WeightSource source);  // "identity", "sobel-x", ...
 bool weight_source_from_name(const std::string& name, WeightSource* source);
 

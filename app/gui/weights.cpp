@@ -12,9 +12,21 @@ namespace ks::app {
 namespace {
 
 // The presets use the engine's names (kernelscope/kernel_presets.h), as the CLI's --kernel.
-const char* const kSourceNames[kWeightSourceCount] = {"identity", "box",     "gaussian",  "sharpen",
-                                                      "sobel_x",  "sobel_y", "laplacian", "emboss",
-                                                      "custom",   "random",  "file"};
+// The designed generators use the engine's designed:NAME too (designed_involution.h).
+const char* const kSourceNames[kWeightSourceCount] = {"identity",
+                                                      "box",
+                                                      "gaussian",
+                                                      "sharpen",
+                                                      "sobel_x",
+                                                      "sobel_y",
+                                                      "laplacian",
+                                                      "emboss",
+                                                      "custom",
+                                                      "random",
+                                                      "file",
+                                                      "designed:edge_aware",
+                                                      "designed:direction_follows_colour",
+                                                      "designed:sharpen_bright_blur_dark"};
 
 }  // namespace
 
@@ -34,6 +46,29 @@ bool weight_source_from_name(const std::string& given, WeightSource* source) {
   return false;
 }
 
+bool is_designed_source(WeightSource source) {
+  return static_cast<int>(source) >= static_cast<int>(WeightSource::DesignedEdgeAware) &&
+         static_cast<int>(source) < kWeightSourceCount;
+}
+
+DesignedInvolution designed_of(WeightSource source) {
+  if (!is_designed_source(source))
+    throw Error(std::string(weight_source_name(source)) + " is not a designed involution");
+  return designed_involution_from_name(weight_source_name(source));
+}
+
+void apply_designed_shape(WeightSource source, int64_t channels, OpSettings* s) {
+  if (!is_designed_source(source)) return;
+  try {
+    const InvolutionParams p = designed_involution_params(designed_of(source), channels);
+    s->kernel_size = static_cast<int>(p.kernel_size);
+    s->group_channels = static_cast<int>(p.group_channels);
+    s->reduction = static_cast<int>(p.reduction);
+  } catch (const Error&) {
+    // An unsupported channel count: the computation reports it where results are shown.
+  }
+}
+
 const char* const kPresetMappingHelp =
     "Convolution: output channel o filters input channel (o mod C_in/groups) of its group\n"
     "with the preset; every other tap is 0 and the bias is 0. With 3 output channels\n"
@@ -41,7 +76,9 @@ const char* const kPresetMappingHelp =
     "Involution: the preset is the span bias of every group and the span weight is\n"
     "'variation' x a seeded random matrix. At variation 0 every pixel gets exactly the\n"
     "preset (involution = depthwise convolution); raise it to let the kernel depend on\n"
-    "the pixel. Reduce and BN keep their default initialisation.";
+    "the pixel. Reduce and BN keep their default initialisation.\n"
+    "designed:*: hand-built involution generators whose kernel follows the pixel's colour\n"
+    "(docs/teaching.md); they set K, group channels and reduction themselves.";
 
 std::vector<float> preset_kernel(WeightSource source, int k) {
   // WeightSource lists the engine's presets first and in the same order.
@@ -55,6 +92,9 @@ namespace {
 // The K x K kernel the user picked (preset or grid), or empty for random/file weights.
 std::vector<float> chosen_kernel(const OpSettings& s) {
   if (s.weights == WeightSource::Random || s.weights == WeightSource::File) return {};
+  if (is_designed_source(s.weights))
+    throw Error(std::string(weight_source_name(s.weights)) +
+                " generates involution kernels; convolution has no designed weights");
   if (s.weights == WeightSource::Custom) {
     std::vector<float> grid = s.custom_kernel;
     grid.resize(static_cast<size_t>(s.kernel_size * s.kernel_size), 0.0f);
@@ -98,6 +138,16 @@ InvolutionWeights make_involution_weights(const OpSettings& s, InvolutionParams*
                   " channels, the image has " + std::to_string(p->channels));
     *p = from_file;
     return w;
+  }
+  if (is_designed_source(s.weights)) {
+    // The design's shape wins over the sliders (apply_designed_shape keeps them in step);
+    // stride and dilation stay the user's.
+    const DesignedInvolution design = designed_of(s.weights);
+    const InvolutionParams d = designed_involution_params(design, p->channels);
+    p->kernel_size = d.kernel_size;
+    p->group_channels = d.group_channels;
+    p->reduction = d.reduction;
+    return designed_involution_weights(design, *p);
   }
   const std::vector<float> kernel = chosen_kernel(s);
   if (kernel.empty()) return random_involution_weights(*p, s.seed);

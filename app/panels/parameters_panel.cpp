@@ -76,7 +76,7 @@ bool shape_line(const char* title, bool involution, const AppState& app, int64_t
   }
 }
 
-bool weights_section(AppState& app) {
+bool weights_section(AppState& app, int64_t channels) {
   OpSettings& s = app.settings;
   bool changed = false;
   ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
@@ -93,12 +93,33 @@ bool weights_section(AppState& app) {
           }
         }
         s.weights = source;
+        // A generator drives involution only.
+        if (is_designed_source(source)) s.operation = Operation::Involution;
         changed = true;
       }
+      if (is_designed_source(source) && ImGui::IsItemHovered())
+        ImGui::SetTooltip("%s\n(input channels: %s)",
+                          designed_involution_summary(designed_of(source)),
+                          designed_involution_channels(designed_of(source)));
     }
     ImGui::EndCombo();
   }
   help_marker(kPresetMappingHelp);
+  if (is_designed_source(s.weights)) {
+    const DesignedInvolution design = designed_of(s.weights);
+    ImGui::TextWrapped("%s.", designed_involution_summary(design));
+    // The sliders may have been moved since: say what actually runs.
+    try {
+      const InvolutionParams d = designed_involution_params(design, channels);
+      ImGui::TextDisabled("sets K=%lld, group channels %lld, reduction 1",
+                          static_cast<long long>(d.kernel_size),
+                          static_cast<long long>(d.group_channels));
+    } catch (const std::exception& e) {
+      ImGui::PushStyleColor(ImGuiCol_Text, kRed);
+      ImGui::TextWrapped("%s", e.what());
+      ImGui::PopStyleColor();
+    }
+  }
   if (s.weights == WeightSource::Random) {
     int seed = static_cast<int>(s.seed);
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
@@ -146,7 +167,7 @@ bool weights_section(AppState& app) {
     tooltip("Set every weight of the grid to 0.");
   }
   if (s.operation != Operation::Convolution && s.weights != WeightSource::Random &&
-      s.weights != WeightSource::File) {
+      s.weights != WeightSource::File && !is_designed_source(s.weights)) {
     ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
     changed |= ImGui::SliderFloat("variation", &s.variation, 0.0f, 2.0f, "%.2f");
     help_marker(
@@ -213,9 +234,14 @@ void draw_parameters_panel(AppState& app) {
   const bool conv = s.operation != Operation::Involution;
   const bool inv = s.operation != Operation::Convolution;
 
+  // A designed generator fixes K, group channels and reduction: show them, locked.
+  const bool designed = is_designed_source(s.weights);
+  apply_designed_shape(s.weights, channels, &s);
   section("shape");
+  ImGui::BeginDisabled(designed);
   changed |= slider("kernel size", &s.kernel_size, 1, 15,
                     inv ? "K x K taps. Involution needs an odd K." : "K x K taps.");
+  ImGui::EndDisabled();
   changed |= slider("stride", &s.stride, 1, 8,
                     "Step between output pixels: stride s keeps every s-th position, so the\n"
                     "output is about s times smaller in each direction.");
@@ -256,11 +282,13 @@ void draw_parameters_panel(AppState& app) {
   }
   if (inv) {
     section("involution");
+    ImGui::BeginDisabled(designed);
     changed |= slider("group channels", &s.group_channels, 1, static_cast<int>(channels),
                       "Channels sharing one generated kernel; must divide C.\nG = C / group "
                       "channels kernels per pixel.");
     changed |= slider("reduction", &s.reduction, 1, static_cast<int>(channels),
                       "Kernel generation squeezes C to C/r channels; r must divide C.");
+    ImGui::EndDisabled();
     if (channels % s.group_channels == 0)
       ImGui::TextDisabled("G = %lld kernel%s per pixel",
                           static_cast<long long>(channels / s.group_channels),
@@ -284,7 +312,7 @@ void draw_parameters_panel(AppState& app) {
   }
 
   section("weights & activation");
-  changed |= weights_section(app);
+  changed |= weights_section(app, channels);
   int act = s.relu ? 1 : 0;
   ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
   if (ImGui::Combo("activation", &act, "none\0ReLU\0")) {

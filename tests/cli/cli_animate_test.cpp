@@ -1,6 +1,7 @@
 // Runs the real binary for the teaching features: "kernelscope animate" (frames, GIF, the
 // numbers it reports equal the reference output), --preset and --kernel on "run", every
-// shipped preset, and the failure paths (one line on stderr, nonzero exit).
+// shipped preset, the designed involutions (--kernel designed:NAME and their scenes), and the
+// failure paths (one line on stderr, nonzero exit).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,8 @@
 
 #include "cli/cli_runner.h"
 #include "cpu_ref/reference.h"
+#include "kernelscope/backend.h"
+#include "kernelscope/designed_involution.h"
 #include "kernelscope/io.h"
 #include "kernelscope/kernel_presets.h"
 #include "kernelscope/notebook_variant.h"
@@ -283,6 +286,127 @@ TEST(CliPreset, BadPresetsAndConflictsFailWithOneLine) {
   expect_one_line_error(kernelscope("run --input " + asset("samples/shapes.png") +
                                     " --kernel laplacian --kernel-size 4 --out " + out),
                         "K=4");
+  EXPECT_FALSE(fs::exists(out + "/output.npy"));
+  fs::remove_all(out);
+}
+
+// The rows of kernels_at.npy ([N, B, G, K*K] with B = G = 1) as one kernel per pixel.
+std::vector<std::vector<float>> kernel_rows(const Tensor& at) {
+  std::vector<std::vector<float>> rows;
+  const int64_t taps = at.dim(3);
+  for (int64_t n = 0; n < at.dim(0); ++n)
+    rows.emplace_back(at.data.begin() + n * taps, at.data.begin() + (n + 1) * taps);
+  return rows;
+}
+
+void expect_kernel(const std::vector<float>& actual, const std::vector<float>& expected,
+                   const std::string& what) {
+  ASSERT_EQ(actual.size(), expected.size()) << what;
+  for (size_t t = 0; t < actual.size(); ++t)
+    EXPECT_NEAR(actual[t], expected[t], 2e-5f) << what << ", tap " << t;
+}
+
+TEST(CliDesigned, KernelFlagRunsADesignedInvolution) {
+  const std::string out = test::make_temp_dir("cli_designed");
+  // Red disc's left rim, blue disc's top, magenta disc's centre, grey background.
+  const CommandResult r =
+      kernelscope("run --op involution --input " + asset("samples/colour-discs.png") +
+                  " --kernel designed:direction_follows_colour --kernels none"
+                  " --kernels-at \"72,17; 33,144; 72,232; 5,5\" --no-png --json --out " +
+                  out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["op"], "involution");
+  const std::vector<std::vector<float>> k = kernel_rows(load_npy(out + "/kernels_at.npy"));
+  ASSERT_EQ(k.size(), 4u);
+  const std::vector<float> zero(9, 0.0f);
+  expect_kernel(k[0], kernel_preset(KernelPreset::SobelX, 3), "red disc (72,17)");
+  expect_kernel(k[1], kernel_preset(KernelPreset::SobelY, 3), "blue disc (33,144)");
+  expect_kernel(k[2], zero, "magenta disc (72,232)");
+  expect_kernel(k[3], zero, "grey background (5,5)");
+  // The output is the engine's involution with the designed layer.
+  const Tensor x = load_input(asset("samples/colour-discs.png"));
+  const DesignedInvolution d = DesignedInvolution::DirectionFollowsColour;
+  const InvolutionParams p = designed_involution_params(d, 3);
+  const Tensor expected = find_backend("cpu-ref")
+                              ->involution2d(x, p, designed_involution_weights(d, p), nullptr)
+                              .output;
+  EXPECT_TRUE(test::all_close(load_npy(out + "/output.npy"), expected, 1e-5f, 1e-5f));
+  // Flags that repeat the design's shape are fine.
+  EXPECT_EQ(kernelscope("run --op involution --input " + asset("samples/shapes.png") +
+                        " --kernel designed:edge_aware --kernel-size 5 --reduction 1 --groups 1"
+                        " --group-channels 3 --no-png --out " +
+                        out)
+                .exit_code,
+            0);
+  fs::remove_all(out);
+}
+
+// Each designed scene loads, runs, and generates the kernel its caption names at its pixel.
+TEST(CliDesigned, ScenesGenerateTheStatedKernelsAtTheirPixels) {
+  const struct {
+    const char* file;
+    const char* weights;
+    std::vector<float> kernel;
+  } scenes[] = {
+      {"09_designed_edge_aware.json", "designed:edge_aware", kernel_preset(KernelPreset::Box, 5)},
+      {"10_designed_direction_follows_colour.json", "designed:direction_follows_colour",
+       kernel_preset(KernelPreset::SobelX, 3)},
+      {"11_designed_sharpen_bright_blur_dark.json", "designed:sharpen_bright_blur_dark",
+       kernel_preset(KernelPreset::Sharpen, 5)},
+  };
+  const std::string out = test::make_temp_dir("cli_designed");
+  for (const auto& scene : scenes) {
+    const nlohmann::json j = nlohmann::json::parse(read_text(preset(scene.file)));
+    EXPECT_EQ(j["weights"]["preset"], scene.weights) << scene.file;
+    EXPECT_FALSE(j["caption"].get<std::string>().empty()) << scene.file;
+    const std::string pixel = std::to_string(j["pixel"][0].get<int64_t>()) + "," +
+                              std::to_string(j["pixel"][1].get<int64_t>());
+    const CommandResult r =
+        kernelscope("run --preset " + preset(scene.file) + " --kernels none --kernels-at " + pixel +
+                    " --no-png --json --out " + out);
+    ASSERT_EQ(r.exit_code, 0) << scene.file << ": " << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["op"], "involution") << scene.file;
+    const std::vector<std::vector<float>> k = kernel_rows(load_npy(out + "/kernels_at.npy"));
+    ASSERT_EQ(k.size(), 1u) << scene.file;
+    expect_kernel(k[0], scene.kernel, std::string(scene.file) + " at " + pixel);
+  }
+  fs::remove_all(out);
+}
+
+TEST(CliDesigned, ContradictionsAndMisuseFailWithOneLine) {
+  const std::string out = test::make_temp_dir("cli_designed");
+  const std::string inv =
+      "run --op involution --input " + asset("samples/shapes.png") + " --out " + out;
+  expect_one_line_error(kernelscope(inv + " --kernel designed:edge_aware --kernel-size 3"),
+                        "--kernel-size 3 contradicts designed:edge_aware (kernel size 5)");
+  expect_one_line_error(kernelscope(inv + " --kernel designed:edge_aware --group-channels 1"),
+                        "contradicts designed:edge_aware (group channels 3)");
+  expect_one_line_error(kernelscope(inv + " --kernel designed:edge_aware --reduction 3"),
+                        "contradicts designed:edge_aware");
+  expect_one_line_error(kernelscope(inv + " --kernel designed:blur"),
+                        "designed:sharpen_bright_blur_dark");
+  expect_one_line_error(kernelscope(inv + " --weights designed:edge_aware"),
+                        "--kernel designed:edge_aware");
+  expect_one_line_error(kernelscope("run --op conv --input " + asset("samples/shapes.png") +
+                                    " --kernel designed:edge_aware --out " + out),
+                        "--op involution");
+  expect_one_line_error(
+      kernelscope("run --op involution --input " + asset("samples/zone-plate.png") +
+                  " --kernel designed:direction_follows_colour --out " + out),
+      "needs 3 (RGB) input channels, the input has 1");
+  const std::string bad = out + "/bad.json";
+  std::ofstream(bad) << R"({"name": "x", "image": "samples/shapes.png", "op": "conv",
+                            "weights": {"preset": "designed:edge_aware"}})";
+  expect_one_line_error(kernelscope("run --preset " + bad + " --out " + out),
+                        "set op to 'involution'");
+  std::ofstream(bad) << R"({"name": "x", "image": "samples/shapes.png", "op": "involution",
+                            "kernel_size": 3, "weights": {"preset": "designed:edge_aware"}})";
+  expect_one_line_error(kernelscope("run --preset " + bad + " --out " + out),
+                        "kernel_size 3 contradicts designed:edge_aware");
+  std::ofstream(bad) << R"({"name": "x", "image": "samples/shapes.png", "op": "involution",
+                            "weights": {"preset": "designed:nope"}})";
+  expect_one_line_error(kernelscope("run --preset " + bad + " --out " + out),
+                        "designed:direction_follows_colour");
   EXPECT_FALSE(fs::exists(out + "/output.npy"));
   fs::remove_all(out);
 }
