@@ -8,7 +8,7 @@
 set -euo pipefail
 
 seconds="${1:-30}"
-targets=(fuzz_npy fuzz_safetensors fuzz_image)
+targets=(fuzz_npy fuzz_safetensors fuzz_image fuzz_params)
 # The budget the two original targets had, split among all of them.
 per_target=$((2 * seconds / ${#targets[@]}))
 ((per_target > 0)) || per_target=1
