@@ -5,6 +5,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "cuda/cuda_check.h"
@@ -39,6 +40,10 @@ class DeviceBuffer {
     if (count <= capacity_) return ptr_;
     // Free first: the old block may be what stands between us and a successful allocation.
     release();
+    // Sizes come from validated shapes, but the kernels tensor a sum-mode call keeps on the
+    // device is outside the host's memory cap: never let its byte count wrap round.
+    if (count > SIZE_MAX / sizeof(T))
+      throw Error("out of GPU memory: " + std::to_string(count) + " elements do not fit in memory");
     void* p = nullptr;
     const size_t bytes = count * sizeof(T);
     const cudaError_t status = cudaMalloc(&p, bytes);
