@@ -23,6 +23,13 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKS_BUILD_APP=ON -DKS_B
 cmake --build build -j "$jobs"
 
 step "tests"
+# However build/ was configured before (tools/run-app.sh turns tests off), the full suite is
+# registered: a count far below it means the configure above did not take.
+registered=$(ctest --test-dir build -N | awk '/^Total Tests:/ {print $3}')
+if ((${registered:-0} < 1000)); then
+  echo "test.sh: only ${registered:-0} tests registered in build/ (expected over 1000)" >&2
+  exit 1
+fi
 # --no-tests=error: a build that registered no tests is a failure, not a pass.
 ctest --test-dir build --output-on-failure -j "$jobs" --no-tests=error
 
