@@ -26,8 +26,8 @@ step "tests"
 # However build/ was configured before (tools/run-app.sh turns tests off), the full suite is
 # registered: a count far below it means the configure above did not take.
 registered=$(ctest --test-dir build -N | awk '/^Total Tests:/ {print $3}')
-if ((${registered:-0} < 1000)); then
-  echo "test.sh: only ${registered:-0} tests registered in build/ (expected over 1000)" >&2
+if ((${registered:-0} < 500)); then
+  echo "test.sh: only ${registered:-0} tests registered in build/ (expected over 500)" >&2
   exit 1
 fi
 # --no-tests=error: a build that registered no tests is a failure, not a pass.
