@@ -12,6 +12,7 @@ int run_app(int argc, char** argv);
 int run_command(int argc, char** argv);       // app/cli/run_command.cpp
 int bench_command(int argc, char** argv);     // app/cli/bench_command.cpp
 int selftest_command(int argc, char** argv);  // app/cli/selftest_command.cpp
+int learn_command(int argc, char** argv);     // app/cli/learn_command.cpp
 int animate_command(int argc, char** argv);   // app/cli/animate_command.cpp
 
 }  // namespace ks::cli

@@ -24,6 +24,8 @@
 #include "cli/commands.h"
 #include "cli/flag_checks.h"
 #include "cli/operator_options.h"
+#include "cli/out_dir.h"
+#include "cli/plane_pngs.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/colormap.h"
 #include "kernelscope/error.h"
@@ -58,64 +60,6 @@ RunResult compute(const PreparedOperation& op, Backend& backend, KernelsMode mod
     r.flops = involution_flops(op.input.shape, op.involution);
   }
   return r;
-}
-
-// One PNG per (batch, channel) plane, diverging colormap symmetric about 0 so the sign of
-// each value is visible.
-// Colour-maps and writes planes [0, count) of planes (count x height x width floats), one
-// PNG each, named by name(i); symmetric diverging map so each value's sign shows. PNG
-// encoding is most of `run`'s wall time at 1080p, so the planes are encoded in parallel.
-template <class Name>
-void write_plane_pngs(const float* planes, int64_t count, int64_t height, int64_t width,
-                      const std::filesystem::path& dir, Name name) {
-  std::atomic<int64_t> next{0};
-  std::mutex failure_mutex;
-  std::exception_ptr failure;
-  auto work = [&] {
-    for (int64_t i = next++; i < count; i = next++) {
-      try {
-        const float* plane = planes + i * height * width;
-        const ValueRange range = plane_range(plane, height * width, /*symmetric=*/true);
-        const auto rgb = colorize_plane(plane, width, height, Colormap::Diverging, range);
-        save_png_rgb((dir / name(i)).string(), static_cast<int>(width), static_cast<int>(height),
-                     rgb);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
-    }
-  };
-  const int64_t threads =
-      std::min<int64_t>(count, std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
-}
-
-// PNGs are for looking at: past a few hundred maps nobody does, and --out-channels 200000
-// wrote 200,000 files. The first kMaxPngs planes get one; the .npy keeps every plane.
-constexpr int64_t kMaxPngs = 256;
-
-// How many of `planes` maps get a PNG, with a note on stderr when not all do.
-int64_t bounded_png_count(int64_t planes, const char* what, const char* npy) {
-  if (planes <= kMaxPngs) return planes;
-  std::fprintf(stderr,
-               "kernelscope: note: wrote PNGs of the first %lld of %lld %s only; %s holds them "
-               "all\n",
-               static_cast<long long>(kMaxPngs), static_cast<long long>(planes), what, npy);
-  return kMaxPngs;
-}
-
-// One PNG per (batch, channel) plane of the output, up to kMaxPngs.
-int write_feature_pngs(const Tensor& output, const std::filesystem::path& dir) {
-  const int64_t C = output.dim(1);
-  const int64_t planes = bounded_png_count(output.dim(0) * C, "feature maps", "output.npy");
-  write_plane_pngs(output.ptr(), planes, output.dim(2), output.dim(3), dir, [C](int64_t i) {
-    return "feature_b" + std::to_string(i / C) + "_c" + std::to_string(i % C) + ".png";
-  });
-  return static_cast<int>(planes);
 }
 
 // One PNG per (batch, group) plane of the kernel sum [B, G, H_out, W_out], mapped like the
@@ -163,94 +107,6 @@ std::string op_name(const PreparedOperation& op) {
   return op.op == OpKind::Conv ? "conv" : "involution";
 }
 
-// ---- The --out directory: lock and manifest ----------------------------------------------
-// run.json lists the files a run wrote; the next run into the same directory removes those it
-// does not rewrite (a kernels.npy from a full run next to a --kernels none output would read
-// as this run's kernels) and never touches anything else the user keeps there.
-constexpr const char* kManifestName = "run.json";
-constexpr const char* kLockName = ".kernelscope-run.lock";
-
-// An exclusive flock on <out>/.kernelscope-run.lock; the kernel drops it when the process
-// ends, however it ends, so a crashed run never blocks the next one.
-class OutputLock {
- public:
-  OutputLock(const std::filesystem::path& dir, const std::string& shown) {
-    const std::string path = (dir / kLockName).string();
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
-    if (fd_ < 0) throw Error(shown + ": cannot create " + kLockName + ": " + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd_);
-      throw Error(shown +
-                  ": another kernelscope run is writing into this directory; wait for it or "
-                  "choose another --out");
-    }
-  }
-  ~OutputLock() { ::close(fd_); }
-  OutputLock(const OutputLock&) = delete;
-  OutputLock& operator=(const OutputLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
-// A name a manifest may list: a plain file name in the directory, never a path out of it.
-bool is_listable(const std::string& name) {
-  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
-         name != kManifestName && name != kLockName;
-}
-
-// The file names of those paths that lie directly in dir.
-std::vector<std::string> names_in(const std::filesystem::path& dir,
-                                  const std::vector<std::string>& paths) {
-  std::vector<std::string> names;
-  for (const auto& p : paths) {
-    const std::filesystem::path path(p);
-    const std::string name = path.filename().string();
-    if (path.parent_path() == dir && is_listable(name) &&
-        !std::count(names.begin(), names.end(), name))
-      names.push_back(name);
-  }
-  return names;
-}
-
-// The files the previous run listed; nullopt when there is no manifest (a new directory or
-// one from before manifests). A manifest that is not ours is reported and left alone.
-std::optional<std::vector<std::string>> previous_run_files(const std::filesystem::path& dir,
-                                                           const std::string& shown) {
-  const std::filesystem::path path = dir / kManifestName;
-  std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) return std::nullopt;
-  std::vector<std::string> files;
-  try {
-    const std::vector<uint8_t> bytes = read_file_bytes(path.string(), int64_t{16} << 20);
-    const nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end());
-    for (const auto& name : j.at("files"))
-      if (is_listable(name.get<std::string>())) files.push_back(name.get<std::string>());
-  } catch (const std::exception&) {
-    std::fprintf(stderr,
-                 "kernelscope: warning: %s/%s is not a kernelscope manifest; files of an "
-                 "earlier run there are left alone\n",
-                 shown.c_str(), kManifestName);
-    return std::vector<std::string>{};
-  }
-  return files;
-}
-
-// Removes what the previous run wrote and this one did not; only regular files (a name the
-// user has since replaced by a directory or link is left alone).
-void remove_previous_run_files(const std::filesystem::path& dir,
-                               const std::vector<std::string>& previous,
-                               const std::vector<std::string>& written) {
-  for (const auto& name : previous) {
-    if (std::count(written.begin(), written.end(), name)) continue;
-    const std::filesystem::path path = dir / name;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(std::filesystem::symlink_status(path, ec))) continue;
-    std::filesystem::remove(path, ec);
-    if (ec) throw Error("cannot remove " + path.string() + " of an earlier run: " + ec.message());
-  }
-}
-
 // The command line and the resolved parameters (after presets and weights).
 nlohmann::json run_manifest(int argc, char** argv, const PreparedOperation& op,
                             const std::string& backend, KernelsMode mode) {
@@ -279,23 +135,6 @@ nlohmann::json run_manifest(int argc, char** argv, const PreparedOperation& op,
           {"backend", backend},
           {"input_shape", op.input.shape},
           {"parameters", params}};
-}
-
-// run.json, written last: the files of a complete run, or (complete false) everything a failed
-// run may have left, for the next run to clean up. best_effort: failing to write it must not
-// hide the error that is being reported.
-void write_manifest(const std::filesystem::path& dir, nlohmann::json manifest,
-                    const std::vector<std::string>& files, bool complete, bool best_effort) {
-  manifest["files"] = files;
-  manifest["complete"] = complete;
-  // Names that are not UTF-8 become U+FFFD instead of making dump() throw.
-  const std::string text =
-      manifest.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  try {
-    write_file_atomically((dir / kManifestName).string(), text.data(), text.size());
-  } catch (const Error&) {
-    if (!best_effort) throw;
-  }
 }
 
 // The flag's name in front of the engine's one-line message.

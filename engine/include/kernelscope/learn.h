@@ -1,0 +1,91 @@
+// Fitting a layer's weights to a target output: PyTorch's F.mse_loss, Adam and plain SGD,
+// and the loop that runs them with the backward passes of kernelscope/gradients.h.
+//
+// Deterministic: the same input, starting weights, target and settings give the same losses
+// and weights bit for bit (the fast backward sums in a fixed order whatever the threads).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernelscope/ops.h"
+
+namespace ks::learn {
+
+// F.mse_loss(output, target): the mean over all elements of (output - target)^2, summed in
+// double. When grad_output is given it receives dLoss/dOutput = 2 (output - target) / N.
+// Throws ks::Error when the shapes differ ("the target is [..] but the output is [..]").
+double mse_loss(const Tensor& output, const Tensor& target, Tensor* grad_output = nullptr);
+
+enum class OptimizerKind { Adam, Sgd };
+// "adam" / "sgd"; parse_optimizer throws ks::Error naming the choices.
+const char* optimizer_name(OptimizerKind kind);
+OptimizerKind parse_optimizer(const std::string& name);
+
+// PyTorch's defaults for Adam (betas 0.9 / 0.999, eps 1e-8, no weight decay, no amsgrad);
+// SGD is the plain step p -= lr * g (no momentum).
+struct OptimizerSettings {
+  OptimizerKind kind = OptimizerKind::Adam;
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+};
+
+// Throws ks::Error with one line when the learning rate is not a positive finite number or a
+// beta is outside [0, 1).
+void check_optimizer_settings(const OptimizerSettings& settings);
+
+// One optimiser over a fixed list of tensors, updated in place. Adam keeps float moments per
+// element and follows torch.optim.Adam's update (the single-tensor, non-foreach path).
+class Optimizer {
+ public:
+  Optimizer(const OptimizerSettings& settings, std::vector<Tensor*> params);
+  // grads[i] has the shape of params[i].
+  void step(const std::vector<const Tensor*>& grads);
+  int64_t steps_taken() const { return steps_; }
+
+ private:
+  OptimizerSettings settings_;
+  std::vector<Tensor*> params_;
+  std::vector<std::vector<float>> first_moment_, second_moment_;
+  int64_t steps_ = 0;
+};
+
+struct FitSettings {
+  int64_t steps = 100;
+  OptimizerSettings optimizer;
+  // cpu-ref forward and ks::grad::*_ref backward (double accumulation, slow) instead of the
+  // cpu backend and the fast backward.
+  bool reference = false;
+  // Called with (updates done, loss) for the initial weights and after every update, e.g.
+  // for a progress bar.
+  std::function<void(int64_t, double)> on_step;
+};
+
+struct FitResult {
+  // losses[t]: the loss of the weights after t updates; losses[0] is the initial loss.
+  std::vector<double> losses;
+  // Set when a loss came out NaN or Inf: the update after which it did (0: the initial
+  // weights already give one). The weights are then those of the last finite loss.
+  int64_t diverged_at_step = -1;
+  Tensor output;  // the output of the returned weights
+  double seconds = 0;
+  bool diverged() const { return diverged_at_step >= 0; }
+  double initial_loss() const { return losses.empty() ? 0.0 : losses.front(); }
+  double final_loss() const { return losses.empty() ? 0.0 : losses.back(); }
+};
+
+// Fits the trainable weights (conv: weight and bias; involution: reduce weight, BN gamma and
+// beta, span weight and bias; the BN running statistics stay as they are) to minimise
+// mse_loss(layer(input), target), starting from and updating *weights. Throws ks::Error for
+// a target of the wrong shape or bad settings, before any work.
+FitResult fit_conv(const Tensor& input, const ConvParams& params, ConvWeights* weights,
+                   const Tensor& target, const FitSettings& settings);
+FitResult fit_involution(const Tensor& input, const InvolutionParams& params,
+                         InvolutionWeights* weights, const Tensor& target,
+                         const FitSettings& settings);
+
+}  // namespace ks::learn
