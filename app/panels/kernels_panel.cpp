@@ -57,8 +57,8 @@ void filter_bank(const OpResult& r) {
       const int hovered = draw_kernel_heatmap(draw, at, cell, k, taps, m, cell >= 20);
       if (hovered >= 0) {
         const float bias = r.conv_weights.bias.empty() ? 0.0f : r.conv_weights.bias.data[o];
-        ImGui::SetTooltip("out %d, in %d, tap (%d, %d)\nweight %g\nbias %g", o, i, hovered / k,
-                          hovered % k, static_cast<double>(taps[hovered]),
+        ImGui::SetTooltip("out %d, in %d, tap row %d, col %d\nweight %g\nbias %g", o, i,
+                          hovered / k, hovered % k, static_cast<double>(taps[hovered]),
                           static_cast<double>(bias));
       }
     }
@@ -103,7 +103,7 @@ void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, 
     const double sum = r.kernel_sum.empty()
                            ? 0.0
                            : r.kernel_sum.ptr()[(static_cast<int64_t>(g) * ho + y) * wo + x];
-    ImGui::SetTooltip("(%d, %d): %g", x, y, sum);
+    ImGui::SetTooltip("row %d, col %d: %g", y, x, sum);
     app.hover_next = true;  // hovering the heatmap focuses that output pixel
     app.hover_next_x = x * static_cast<int>(r.involution.stride);
     app.hover_next_y = y * static_cast<int>(r.involution.stride);
@@ -128,16 +128,16 @@ void generated_kernels(AppState& app) {
   const std::vector<float>& at = kernels_at(r, oy, ox);
   const int taps = k * k;
   if (at.size() != static_cast<size_t>(g_count * taps)) {
-    ImGui::TextDisabled("no kernels at (%d, %d)", ox, oy);
+    ImGui::TextDisabled("no kernels at row %d, col %d", oy, ox);
     return;
   }
-  ImGui::Text("G=%d kernels at (%d, %d)%s", g_count, ox, oy,
+  ImGui::Text("G=%d kernels at row %d, col %d%s", g_count, oy, ox,
               focused ? (app.focus.hover ? "" : " pinned") : " centre");
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip(
-        "The kernels generated for output pixel (%d, %d), one per group.\n"
+        "The kernels generated for output pixel row %d, col %d, one per group.\n"
         "Hover or pin a pixel on the input or a feature map to move it.",
-        ox, oy);
+        oy, ox);
   std::vector<float> kernel(static_cast<size_t>(taps));
   float m = 0;
   for (float v : at)
@@ -167,7 +167,7 @@ void generated_kernels(AppState& app) {
     const ImVec2 at(p.x + (g % per_row) * (cell * k + 10), p.y + (g / per_row) * (cell * k + 10));
     const int hovered = draw_kernel_heatmap(draw, at, cell, k, kernel.data(), m, cell >= 26);
     if (hovered >= 0)
-      ImGui::SetTooltip("group %d, tap (%d, %d): %g", g, hovered / k, hovered % k,
+      ImGui::SetTooltip("group %d, tap row %d, col %d: %g", g, hovered / k, hovered % k,
                         static_cast<double>(kernel[static_cast<size_t>(hovered)]));
   }
   ImGui::BeginGroup();
