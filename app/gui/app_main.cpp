@@ -134,6 +134,7 @@ void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
     app.worker->recycle(std::move(r));
     return;
   }
+  if (!r.race && r.id == app.latest_id) app.answered_id = r.id;
   if (!r.load_error.empty()) {
     app.set_error(r.load_error, "image");
     if (r.image.full) app.image_path = r.image.path;  // keep showing what is loaded
@@ -595,9 +596,11 @@ int run(const AppOptions& options) {
       }
       if (scripted) {
         if (frames_since_result >= 0) ++frames_since_result;
-        bool settled = app.have_result && !worker.busy() && !app.dirty && !app.race_requested &&
-                       app.upload_queue.empty() && !app.race_running &&
-                       app.scene_requested.empty() &&
+        // The newest request must have been answered: between a submit and the worker taking
+        // it up, the worker is not busy yet.
+        bool settled = app.have_result && app.answered_id == app.latest_id && !worker.busy() &&
+                       !app.dirty && !app.race_requested && app.upload_queue.empty() &&
+                       !app.race_running && app.scene_requested.empty() &&
                        frames_since_result >= std::max(options.frames, 2);
         if (settled && app.demo.active && demo_shown < options.demo) {
           // Scripted demo: log the scene on screen, then advance until N were shown.

@@ -114,9 +114,10 @@ struct AppState {
   Worker* worker = nullptr;
   ColormapPass* colormap = nullptr;
   uint64_t next_id = 1;
-  uint64_t latest_id = 0;   // newest compute request; older results are stale
-  bool dirty = true;        // settings changed: submit a compute request
-  bool view_dirty = false;  // view changed: redraw the textures from the current result
+  uint64_t latest_id = 0;    // newest compute request; older results are stale
+  uint64_t answered_id = 0;  // the newest request whose result (or failure) has arrived
+  bool dirty = true;         // settings changed: submit a compute request
+  bool view_dirty = false;   // view changed: redraw the textures from the current result
   bool race_requested = false;
   int cancelled_jobs = 0;  // jobs a newer request stopped before they finished
 

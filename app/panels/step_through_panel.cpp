@@ -94,16 +94,22 @@ void controls(AppState& app, int h, int w, int channels) {
 
 void update_step_through(AppState& app) {
   StepThrough& st = app.step;
-  // Pins waiting for a scene's image would be clamped to the old image here.
-  if (!st.active || !app.have_result || app.pending_pins.active) return;
+  if (!st.active || !app.have_result) return;
   const bool conv_ok = app.result.conv.ran, inv_ok = app.result.involution.ran;
   if (!conv_ok && !inv_ok) return;
+  // The result on screen decides what can be explained, also while a scene loads.
   if (st.involution && !inv_ok) st.involution = false;
   if (!st.involution && !conv_ok) st.involution = true;
   const OpResult& r = step_result(app);
   const int channels = static_cast<int>(r.output.dim(1));
   const int h = static_cast<int>(r.output.dim(2)), w = static_cast<int>(r.output.dim(3));
   st.channel = std::clamp(st.channel, 0, channels - 1);
+  // Pins waiting for a scene's image would be clamped to the old image from here on.
+  if (app.pending_pins.active) {
+    st.i = std::clamp(st.i, 0, h - 1);
+    st.j = std::clamp(st.j, 0, w - 1);
+    return;
+  }
   // A pin placed by the user (a click on the input) picks the output pixel.
   if (app.focus.pinned && (app.focus.pin_x != st.pin_x || app.focus.pin_y != st.pin_y)) {
     int ox = 0, oy = 0;
