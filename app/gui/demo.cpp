@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/preset.h"
+#include "gui/weights.h"
 
 namespace ks::app {
 
@@ -18,16 +19,19 @@ namespace fs = std::filesystem;
 // weights, the activation. The backend and the memory cap change how it is computed, not
 // what is shown, and do not make the caption wrong.
 bool same_operation(const OpSettings& a, const OpSettings& b) {
-  // A negative group-channel count is "--groups G", resolved to C / G once C is known.
-  const bool same_groups =
-      a.group_channels < 0 || b.group_channels < 0 || a.group_channels == b.group_channels;
-  return a.operation == b.operation && a.kernel_size == b.kernel_size && a.stride == b.stride &&
+  // A negative group-channel count is "--groups G", resolved to C / G once C is known; a
+  // designed generator sets K, group channels and reduction itself once C is known.
+  const bool designed = is_designed_source(a.weights) && a.weights == b.weights;
+  const bool same_groups = designed || a.group_channels < 0 || b.group_channels < 0 ||
+                           a.group_channels == b.group_channels;
+  const bool same_shape =
+      designed || (a.kernel_size == b.kernel_size && a.reduction == b.reduction);
+  return a.operation == b.operation && same_shape && a.stride == b.stride &&
          a.padding == b.padding && a.dilation == b.dilation && a.groups == b.groups &&
-         a.out_channels == b.out_channels && same_groups && a.reduction == b.reduction &&
-         a.relu == b.relu && a.notebook_variant == b.notebook_variant &&
-         a.notebook_padding == b.notebook_padding && a.weights == b.weights && a.seed == b.seed &&
-         a.variation == b.variation && a.custom_kernel == b.custom_kernel &&
-         a.weights_file == b.weights_file;
+         a.out_channels == b.out_channels && same_groups && a.relu == b.relu &&
+         a.notebook_variant == b.notebook_variant && a.notebook_padding == b.notebook_padding &&
+         a.weights == b.weights && a.seed == b.seed && a.variation == b.variation &&
+         a.custom_kernel == b.custom_kernel && a.weights_file == b.weights_file;
 }
 
 SavedSetup save_setup(const AppState& app) {

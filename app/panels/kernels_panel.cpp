@@ -37,7 +37,10 @@ void filter_bank(const OpResult& r) {
   // narrow filters (depthwise: one input each) share a row so the panel is not one long strip.
   const float avail = ImGui::GetContentRegionAvail().x - legend_w - spacing;
   const float gap = 6, label_w = ImGui::CalcTextSize("00 ").x;
-  const float cell = std::clamp((avail - label_w - 8) / (in * k) - gap / k, 3.0f,
+  // A filter is never shorter than its row label (at UI scale 2 the labels overlapped): a
+  // narrow panel scrolls sideways instead.
+  const float cell = std::clamp((avail - label_w - 8) / (in * k) - gap / k,
+                                std::max(3.0f, ImGui::GetFontSize() / k),
                                 std::max(22.0f, ImGui::GetFontSize() * 1.6f));
   const float block_w = label_w + in * (cell * k + gap) + 8;
   const int per_row = std::max(1, std::min(out, static_cast<int>(avail / block_w)));
@@ -46,7 +49,7 @@ void filter_bank(const OpResult& r) {
                     false, ImGuiWindowFlags_HorizontalScrollbar);
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
-  const float row_h = cell * k + 6;
+  const float row_h = std::max(cell * k, ImGui::GetFontSize()) + 6;
   for (int o = 0; o < out; ++o) {
     const ImVec2 p(origin.x + (o % per_row) * block_w, origin.y + (o / per_row) * row_h);
     draw->AddText(ImVec2(p.x, p.y + (cell * k - ImGui::GetFontSize()) * 0.5f),

@@ -110,11 +110,14 @@ bool shape_line(const char* title, bool involution, const AppState& app, int64_t
     }
     ImGui::TextWrapped("%s: %s -> %s", title, shape_to_string(in).c_str(),
                        shape_to_string(out).c_str());
-    ImGui::TextDisabled("  H_out = floor((H + 2p - d(K-1) - 1)/s) + 1");
-    ImGui::TextDisabled("        = floor((%lld + %lld - %lld - 1)/%d) + 1 = %lld",
-                        static_cast<long long>(h), static_cast<long long>(2 * pad),
-                        1LL * s.dilation * (s.kernel_size - 1), s.stride,
-                        static_cast<long long>(out[2]));
+    // Wrapped: the presentation view's parameter column is narrow.
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped(
+        "H_out = floor((H + 2p - d(K-1) - 1)/s) + 1 = floor((%lld + %lld - %lld - "
+        "1)/%d) + 1 = %lld",
+        static_cast<long long>(h), static_cast<long long>(2 * pad),
+        1LL * s.dilation * (s.kernel_size - 1), s.stride, static_cast<long long>(out[2]));
+    ImGui::PopStyleColor();
     return true;
   } catch (const std::exception& e) {
     ImGui::PushStyleColor(ImGuiCol_Text, kRed);
@@ -171,9 +174,11 @@ bool weights_section(AppState& app, int64_t channels) {
     // The sliders may have been moved since: say what actually runs.
     try {
       const InvolutionParams d = designed_involution_params(design, channels);
-      ImGui::TextDisabled("sets K=%lld, group channels %lld, reduction 1",
-                          static_cast<long long>(d.kernel_size),
-                          static_cast<long long>(d.group_channels));
+      ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+      ImGui::TextWrapped("sets K=%lld, group channels %lld, reduction 1",
+                         static_cast<long long>(d.kernel_size),
+                         static_cast<long long>(d.group_channels));
+      ImGui::PopStyleColor();
     } catch (const std::exception& e) {
       ImGui::PushStyleColor(ImGuiCol_Text, kRed);
       ImGui::TextWrapped("%s", e.what());
