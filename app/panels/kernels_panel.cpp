@@ -70,7 +70,11 @@ void filter_bank(const OpResult& r) {
   ImGui::Dummy(ImVec2(per_row * block_w, rows * row_h));
   ImGui::EndChild();
   ImGui::SameLine();
-  vertical_legend(Colormap::Diverging, range, std::clamp(rows * row_h, cell * 4, cell * 12),
+  // Never taller than the panel leaves (its bottom label would be cut off).
+  const float legend_room = ImGui::GetContentRegionAvail().y - 3 * ImGui::GetTextLineHeight();
+  vertical_legend(Colormap::Diverging, range,
+                  std::max(std::min(std::clamp(rows * row_h, cell * 4, cell * 12), legend_room),
+                           2 * ImGui::GetTextLineHeight()),
                   "weight");
 }
 

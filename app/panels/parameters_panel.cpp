@@ -283,7 +283,8 @@ void draw_parameters_panel(AppState& app) {
   const int64_t h = image ? image->dim(2) : 240, w = image ? image->dim(3) : 320;
   bool changed = false;
 
-  if (!app.scene_caption.empty()) {
+  // In demo mode the caption band at the bottom shows it, large; not twice.
+  if (!app.scene_caption.empty() && !app.demo.active) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.75f, 0.85f, 0.95f, 1.0f));
     ImGui::TextWrapped("%s", app.scene_caption.c_str());
     ImGui::PopStyleColor();
