@@ -242,7 +242,13 @@ nlohmann::json animate_scene(OperatorOptions options, bool op_given, const Anima
     view.colormap = colormap_from_name(colormap_name);
     view.filled = a.path == "pixel" ? -1 : px.i * W_out + px.j + 1;
     const std::string name = render::write_step_slide(view, font, static_cast<int>(f), out);
-    frames.push_back({{"file", name}, {"i", px.i}, {"j", px.j}, {"value", explained}});
+    // "row"/"col" say which is which; "i"/"j" are the same numbers for existing scripts.
+    frames.push_back({{"file", name},
+                      {"row", px.i},
+                      {"col", px.j},
+                      {"i", px.i},
+                      {"j", px.j},
+                      {"value", explained}});
   }
   nlohmann::json j = {{"op", scene.kind},
                       {"variant", variant},
@@ -286,7 +292,8 @@ int animate_command(int argc, char** argv) {
   app.add_option("--demo", a.demo, "demo mode: every preset in this directory, one folder each")
       ->each([&app](const std::string&) { app.get_option("--input")->required(false); });
   app.add_option("--save-preset", a.save_preset, "save this scene as a preset (.json)");
-  app.add_flag("--json", a.json, "print a JSON summary with each frame's pixel and value");
+  app.add_flag("--json", a.json,
+               "print a JSON summary with each frame's pixel (row, col) and value");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

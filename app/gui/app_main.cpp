@@ -23,7 +23,9 @@
 #include "cli/flag_checks.h"
 #include "cli/operator_options.h"
 #include "cli/preset.h"
+#include "gui/app_options.h"
 #include "gui/app_state.h"
+#include "gui/demo.h"
 #include "gui/export.h"
 #include "gui/file_browser.h"
 #include "gui/layout.h"
@@ -42,39 +44,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace ks::app;
-
-struct AppOptions {
-  OperatorOptions op;
-  std::string screenshot;
-  int frames = 3;
-  std::string session;
-  float ui_scale = 0;  // 0: keep the session's
-  int width = 1600, height = 1000;
-  std::string export_dir;
-  bool compare = false;
-  bool relu = false;
-  std::string colormap;
-  std::string scale;
-  float timeout_s = 120;
-  float zoom = 0;          // scripted: input zoom (0 = fit)
-  std::vector<int> pin;    // scripted: pinned pixel x y
-  std::vector<int> pin_b;  // the second pin: the Kernels panel compares A and B
-  bool race = false;       // scripted: run the race before the screenshot
-  bool kernel_field = false;
-  std::string variant;        // paper | notebook (involution)
-  bool step_through = false;  // open the step-through panel
-  bool step_compare = false;  // open the step-through's Compare tab
-  bool step_export = false;   // scripted: export the step-through's slides
-  int demo = 0;               // scripted: demo mode, showing this many scenes
-  bool help_window = false;   // open Help > Guide
-  bool present = false;       // start in the presentation view (F11)
-  bool op_given = false;      // --op on the command line (its default says nothing)
-  bool seed_given = false;
-  bool backend_given = false;
-  bool memory_given = false;
-  int profile = 0;    // --profile N: measure N recomputes, print the numbers, exit
-  bool json = false;  // --profile prints JSON
-};
 
 std::vector<std::string> g_dropped;  // filled by the GLFW drop callback, drained per frame
 std::string g_glfw_error;
@@ -113,153 +82,6 @@ std::string find_assets_dir() {
   for (const auto& c : candidates)
     if (fs::is_directory(c / "samples", ec)) return fs::weakly_canonical(c, ec).string();
   return "";
-}
-
-// The settings hold int: a flag or scene value beyond INT_MAX is refused, not wrapped round.
-int to_int(int64_t value, const std::string& name) {
-  if (value >= INT_MIN && value <= INT_MAX) return static_cast<int>(value);
-  throw Error(name + " " + std::to_string(value) + " is too large for the app (at most " +
-              std::to_string(INT_MAX) + ")");
-}
-
-// Flags given on the command line (and a --preset scene, which fills what the flags leave
-// open) override the session.
-void apply_options(const AppOptions& o, AppState* app) {
-  check_flag_values(o.op);
-  // Named by the flag where the command line gave it, else by the scene's field.
-  const auto flag_int = [&o](int64_t value, const char* flag, const char* field) {
-    return to_int(value, o.op.was_given(flag) ? flag : std::string("the scene's ") + field);
-  };
-  const auto scene_int = [](int64_t value, const char* field) {
-    return to_int(value, std::string("the scene's ") + field);
-  };
-  OpSettings& s = app->settings;
-  OperatorOptions op = o.op;
-  if (!o.op.preset.empty()) {
-    const Preset scene = load_preset(o.op.preset);
-    op = options_from_preset(scene, o.op.preset, o.op);
-    for (const std::string& note : op.notes) app->set_status(note);
-    // The scene decides the whole operation, as `kernelscope run --preset` does: nothing of
-    // the saved session's (weights, variant, variation, ...) carries over into it. The
-    // backend, the preview and the memory cap are the user's, not the scene's.
-    OpSettings fresh;
-    fresh.backend = s.backend;
-    fresh.preview = s.preview;
-    fresh.max_memory_mb = s.max_memory_mb;
-    s = fresh;
-    if (scene.variant == "notebook") {
-      // The notebook's involution (K x K span, its own padding, default 0) on the worker;
-      // --padding beats the scene's.
-      s.notebook_variant = true;
-      s.notebook_padding =
-          flag_int(op.padding >= 0 ? op.padding : std::max<int64_t>(scene.padding, 0), "--padding",
-                   "padding");
-    }
-    app->scene_name = scene.name;
-    s.relu = scene.activation == "relu";
-    app->view.colormap = colormap_from_name(scene.colormap);
-    app->scene_caption = scene.caption;
-    if (scene.pixel_x >= 0 && scene.pixel_y >= 0) {
-      // The scene's pixel is in output coordinates; with stride 1 and "same" padding (the
-      // scenes' usual case) it is the input pixel too.
-      const int stride = std::max(1, flag_int(op.stride, "--stride", "stride"));
-      const int y = scene_int(scene.pixel_y, "pixel"), x = scene_int(scene.pixel_x, "pixel");
-      app->focus.pinned = true;
-      app->focus.pin_x = scene_int(int64_t{x} * stride, "pixel x stride");
-      app->focus.pin_y = scene_int(int64_t{y} * stride, "pixel x stride");
-      // The step-through starts exactly at the scene's output pixel and channel.
-      app->step.i = y;
-      app->step.j = x;
-      app->step.pin_x = app->focus.pin_x;
-      app->step.pin_y = app->focus.pin_y;
-      app->step.synced = true;
-    }
-    if (scene.channel >= 0) app->step.channel = scene_int(scene.channel, "channel");
-  }
-  if (!op.input.empty()) app->image_path = op.input;
-  if (o.compare)
-    s.operation = Operation::Both;
-  else if (!op.op.empty() && (o.op_given || !o.op.preset.empty()))
-    s.operation = op.op == "involution" ? Operation::Involution : Operation::Convolution;
-  auto set = [&flag_int](int64_t value, int* setting, const char* flag, const char* field) {
-    if (value >= 0) *setting = flag_int(value, flag, field);
-  };
-  set(op.kernel_size, &s.kernel_size, "--kernel-size", "kernel_size");
-  set(op.out_channels, &s.out_channels, "--out-channels", "out_channels");
-  set(op.stride, &s.stride, "--stride", "stride");
-  set(op.padding, &s.padding, "--padding", "padding");
-  set(op.dilation, &s.dilation, "--dilation", "dilation");
-  set(op.group_channels, &s.group_channels, "--group-channels", "group_channels");
-  set(op.reduction, &s.reduction, "--reduction", "reduction");
-  if (op.groups >= 0) {
-    // As in `kernelscope run`: --groups is the conv groups, or G for involution.
-    const int groups = flag_int(op.groups, "--groups", "groups");
-    if (s.operation == Operation::Involution && op.group_channels < 0)
-      s.group_channels = -groups;  // resolved once C is known
-    else
-      s.groups = groups;
-  }
-  // Without an explicit padding, keep the output the size of the input ("same").
-  if (op.padding < 0 && op.kernel_size >= 0)
-    s.padding = to_int(int64_t{s.dilation} * (s.kernel_size - 1) / 2, "the padding d(K-1)/2");
-  if (!op.weights.empty()) {
-    s.weights = WeightSource::File;
-    s.weights_file = op.weights;
-  } else if (op.kernel == "grid") {
-    s.weights = WeightSource::Custom;
-    s.custom_kernel = op.kernel_grid;
-  } else if (!op.kernel.empty()) {
-    if (!weight_source_from_name(op.kernel, &s.weights))
-      throw std::runtime_error("unknown --kernel '" + op.kernel + "'");
-    if (is_designed_source(s.weights)) {
-      // As `kernelscope run`: the generator decides K and the reduction (group channels are
-      // the image's channel count, known once it is loaded; the panel keeps them in step).
-      const InvolutionParams d = designed_involution_params(designed_of(s.weights), 3);
-      if (op.kernel_size >= 0 && op.kernel_size != d.kernel_size)
-        throw std::runtime_error("kernel size " + std::to_string(op.kernel_size) + " contradicts " +
-                                 op.kernel + " (K=" + std::to_string(d.kernel_size) + ")");
-      if (op.reduction >= 0 && op.reduction != d.reduction)
-        throw std::runtime_error("reduction " + std::to_string(op.reduction) + " contradicts " +
-                                 op.kernel + " (reduction 1)");
-      s.kernel_size = static_cast<int>(d.kernel_size);
-      s.reduction = static_cast<int>(d.reduction);
-      if (!o.compare) s.operation = Operation::Involution;
-    }
-  } else if (o.seed_given) {
-    s.weights = WeightSource::Random;
-  }
-  if (o.seed_given || !o.op.preset.empty()) s.seed = op.seed;
-  if (o.relu) s.relu = true;
-  if (o.backend_given) s.backend = op.backend;
-  if (o.memory_given) s.max_memory_mb = op.max_memory_mb;
-  if (!o.colormap.empty()) app->view.colormap = colormap_from_name(o.colormap);
-  if (o.scale == "map") app->view.scale = ScaleMode::PerMap;
-  if (o.scale == "layer") app->view.scale = ScaleMode::PerLayer;
-  if (o.scale == "symmetric") app->view.scale = ScaleMode::Symmetric;
-  if (o.ui_scale > 0) app->view.ui_scale = o.ui_scale;
-  if (!o.export_dir.empty()) app->view.export_dir = o.export_dir;
-  if (o.kernel_field) app->view.kernel_field = true;
-  if (o.variant == "notebook") {
-    s.notebook_variant = true;
-    if (!o.op_given && !o.compare) s.operation = Operation::Involution;
-    if (op.padding >= 0) s.notebook_padding = flag_int(op.padding, "--padding", "padding");
-  } else if (o.variant == "paper") {
-    s.notebook_variant = false;
-  }
-  if (o.step_through) app->step.active = true;
-  if (o.step_compare) app->step.active = app->step.select_compare = true;
-  if (o.help_window) app->show_help = true;
-  if (o.present) app->presentation = true;
-  if (o.pin_b.size() == 2) {
-    app->focus.pinned_b = true;
-    app->focus.pin_b_x = o.pin_b[0];
-    app->focus.pin_b_y = o.pin_b[1];
-  }
-  if (o.pin.size() == 2) {
-    app->focus.pinned = true;
-    app->focus.pin_x = o.pin[0];
-    app->focus.pin_y = o.pin[1];
-  }
 }
 
 // Dark theme, DejaVu Sans where installed, everything scaled by `scale`. Returns the large
@@ -312,8 +134,9 @@ void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
     app.worker->recycle(std::move(r));
     return;
   }
+  if (!r.race && r.id == app.latest_id) app.answered_id = r.id;
   if (!r.load_error.empty()) {
-    app.set_error(r.load_error);
+    app.set_error(r.load_error, "image");
     if (r.image.full) app.image_path = r.image.path;  // keep showing what is loaded
     // Nothing was computed: the old image and its result stay on screen as they are.
     if (app.have_result && !r.race && !r.conv.ran && !r.involution.ran) return;
@@ -332,6 +155,8 @@ void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
   if (!r.image.compute) return;  // the job failed before it had an image
   const bool new_image = !app.image.full || app.image.full != r.image.full;
   if (new_image) {
+    // A new image loaded: an earlier image's load error is about a file no longer involved.
+    if (r.load_error.empty()) app.clear_error("image");
     app.fit_view = true;
     if (app.image.full) app.focus.pinned = false;  // a pin from the command line survives
     app.enlarged_map = -1;
@@ -345,6 +170,7 @@ void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
   app.history_ms.push_back(static_cast<float>(app.result.job_ms));
   while (app.history_ms.size() > 120) app.history_ms.pop_front();
   *upload = true;
+  apply_pending_pins(app, app.result.id);
 }
 
 // --groups G for involution needs the channel count: group channels = C / G.
@@ -383,8 +209,9 @@ void do_exports(AppState& app) {
         std::printf("kernelscope: wrote %s\n", f.c_str());
       }
       app.set_status("wrote " + list);
+      app.clear_error("export");
     } catch (const std::exception& e) {
-      app.set_error(std::string("export failed: ") + e.what());
+      app.set_error(std::string("export failed: ") + e.what(), "export");
     }
   }
 }
@@ -399,47 +226,7 @@ void do_slide_export(AppState& app) {
     app.set_status("wrote " + std::to_string(files.size() - 1) + " frames to " +
                    fs::path(files.front()).parent_path().string() + " and " + files.back());
   } catch (const std::exception& e) {
-    app.set_error(std::string("slide export failed: ") + e.what());
-  }
-}
-
-// Demo mode: F5 / the menu toggle it; next/previous and the auto-advance timer pick the
-// scene, which the main loop then opens like File > Scenes.
-void handle_demo(AppState& app) {
-  DemoMode& d = app.demo;
-  if (app.demo_requested) {
-    app.demo_requested = false;
-    if (d.active) {
-      d.active = false;
-      app.set_status("demo mode off");
-    } else {
-      d.scenes.clear();
-      try {
-        if (!app.assets_dir.empty()) d.scenes = list_presets(app.assets_dir + "/presets");
-      } catch (const std::exception&) {
-      }
-      if (d.scenes.empty()) {
-        app.set_error("demo mode: no scenes found in assets/presets");
-      } else {
-        d.active = true;
-        d.index = 0;
-        app.scene_requested = d.scenes[0];
-        d.shown_at = ImGui::GetTime();
-      }
-    }
-  }
-  if (!d.active) {
-    app.demo_move = 0;
-    return;
-  }
-  if (app.demo_move == 0 && d.auto_advance && ImGui::GetTime() - d.shown_at > d.seconds)
-    app.demo_move = 1;
-  if (app.demo_move != 0) {
-    const int n = static_cast<int>(d.scenes.size());
-    d.index = ((d.index + app.demo_move) % n + n) % n;
-    app.demo_move = 0;
-    app.scene_requested = d.scenes[static_cast<size_t>(d.index)];
-    d.shown_at = ImGui::GetTime();
+    app.set_error(std::string("slide export failed: ") + e.what(), "export");
   }
 }
 
@@ -453,9 +240,10 @@ bool save_screenshot(AppState& app, GLFWwindow* window, const std::string& path)
     save_png_rgb(path, w, h, read_window_rgb(w, h));
     std::printf("kernelscope: wrote %s\n", path.c_str());
     app.set_status("wrote " + path);
+    app.clear_error("export");
     return true;
   } catch (const std::exception& e) {
-    app.set_error(std::string("screenshot failed: ") + e.what());
+    app.set_error(std::string("screenshot failed: ") + e.what(), "export");
     return false;
   }
 }
@@ -499,8 +287,9 @@ void handle_browser(AppState& app) {
       if (save_session(path, app, &error)) {
         app.session_path = path;
         app.set_status("saved session " + path);
+        app.clear_error("session");
       } else {
-        app.set_error(error);
+        app.set_error(error, "session");
       }
       break;
     case BrowsePurpose::ExportDir:
@@ -627,7 +416,7 @@ int run(const AppOptions& options) {
     if (load_session(session, &app, &error, options.session.empty() ? nullptr : &notes))
       app.session_path = session;
     else
-      app.set_error(error);
+      app.set_error(error, "session");
     for (const std::string& note : notes) app.set_status(note);
   }
   int exit_code = 0;
@@ -671,11 +460,9 @@ int run(const AppOptions& options) {
     int frames_since_result = -1;
     bool scripted_setup_done = false;
     bool saved = false;
-    int demo_shown = 0;  // scripted demo: scenes logged so far
-    if (options.demo > 0) {
-      app.demo_requested = true;
-      app.demo.auto_advance = !scripted;  // scripted runs advance when a scene is settled
-    }
+    int demo_shown = 0;        // scripted demo: scenes logged so far
+    size_t scenes_opened = 0;  // scripted --scene-order: scenes requested so far
+    if (options.demo > 0) app.demo_requested = true;
     while (!glfwWindowShouldClose(window) && !app.quit_requested && exit_code == 0) {
       // --profile waits for events as a user's session does (a job in flight draws a frame
       // every 100 ms, not as many as it can, which would take the worker's cores).
@@ -712,28 +499,13 @@ int run(const AppOptions& options) {
       for (const std::string& path : g_dropped) open_path(app, path);
       g_dropped.clear();
       handle_demo(app);
-      if (!app.scene_requested.empty()) {
-        // A scene replaces the operation settings as `--preset` would at start-up.
-        AppOptions scene;
-        scene.op.preset = app.scene_requested;
-        scene.op.op.clear();
-        app.scene_requested.clear();
-        app.scene_name.clear();
-        const OpSettings before = app.settings;
-        try {
-          apply_options(scene, &app);
-          app.dirty = app.view_dirty = true;
-          app.set_status("scene " + fs::path(scene.op.preset).stem().string());
-        } catch (const std::exception& e) {
-          app.settings = before;
-          app.set_error(e.what());
-        }
-      }
+      open_requested_scene(&app);
 
       bool upload = false, raced = false;
       ComputeResult result;
       while (worker.poll(&result)) take_result(app, std::move(result), &upload, &raced);
       resolve_group_placeholder(app);
+      clear_stale_scene_note(app);
       if (upload || raced) frames_since_result = 0;  // tables auto-size over a few frames
       if (scripted && upload && !scripted_setup_done) {
         // Scripted zoom and race act once the first result (and so the image) is there.
@@ -801,10 +573,12 @@ int run(const AppOptions& options) {
         app.save_session_requested = false;
         const std::string path =
             app.session_path.empty() ? default_session_path() : app.session_path;
-        if (save_session(path, app, &error))
+        if (save_session(path, app, &error)) {
           app.set_status("saved session " + path);
-        else
-          app.set_error(error);
+          app.clear_error("session");
+        } else {
+          app.set_error(error, "session");
+        }
       }
       do_exports(app);
       do_slide_export(app);
@@ -822,20 +596,44 @@ int run(const AppOptions& options) {
       }
       if (scripted) {
         if (frames_since_result >= 0) ++frames_since_result;
-        bool settled = app.have_result && !worker.busy() && !app.dirty && !app.race_requested &&
-                       app.upload_queue.empty() && !app.race_running &&
-                       app.scene_requested.empty() &&
+        // The newest request must have been answered: between a submit and the worker taking
+        // it up, the worker is not busy yet.
+        bool settled = app.have_result && app.answered_id == app.latest_id && !worker.busy() &&
+                       !app.dirty && !app.race_requested && app.upload_queue.empty() &&
+                       !app.race_running && app.scene_requested.empty() &&
                        frames_since_result >= std::max(options.frames, 2);
         if (settled && app.demo.active && demo_shown < options.demo) {
           // Scripted demo: log the scene on screen, then advance until N were shown.
           ++demo_shown;
+          if (demo_shown == 1)
+            std::printf("kernelscope: demo auto-advance %s\n",
+                        app.demo.auto_advance ? "on" : "off");
           std::printf("kernelscope: demo scene %d/%zu \"%s\": %s\n", app.demo.index + 1,
                       app.demo.scenes.size(), app.scene_name.c_str(), app.scene_caption.c_str());
           if (demo_shown < options.demo) {
             app.demo_move = 1;
             frames_since_result = -1;
             settled = false;
+          } else if (options.demo_leave) {
+            app.demo_requested = true;
+            frames_since_result = -1;
+            settled = false;
           }
+        }
+        if (settled && scenes_opened <= options.scene_order.size() &&
+            !options.scene_order.empty()) {
+          // Scripted scene order: report where the last scene put its pins, open the next.
+          if (scenes_opened > 0)
+            std::printf("%s\n", scene_line(app, options.scene_order[scenes_opened - 1]).c_str());
+          if (scenes_opened < options.scene_order.size()) {
+            const auto& scenes = scene_entries(app.assets_dir);
+            const int n = options.scene_order[scenes_opened];
+            if (n >= 1 && n <= static_cast<int>(scenes.size()))
+              app.scene_requested = scenes[static_cast<size_t>(n - 1)].path;
+            frames_since_result = -1;
+            settled = false;
+          }
+          ++scenes_opened;
         }
         const double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -865,6 +663,9 @@ int run(const AppOptions& options) {
             do_slide_export(app);
           }
           report_layout(app, rects);
+          std::printf("%s\n", setup_line(app).c_str());
+          if (!parameters_note().empty())
+            std::printf("kernelscope: control note: %s\n", parameters_note().c_str());
           if (app.show_help)
             std::printf(
                 "kernelscope: window \"Help - Guide\" %.0f %.0f %.0f %.0f\n",
@@ -872,9 +673,13 @@ int run(const AppOptions& options) {
                 static_cast<double>(app.help_rect[2]), static_cast<double>(app.help_rect[3]));
           if (!app.error.empty()) std::printf("kernelscope: shown error: %s\n", app.error.c_str());
           for (const OpResult* op : {&app.result.conv, &app.result.involution})
-            if (!op->error.empty())
-              std::printf("kernelscope: %s error: %s\n",
-                          op == &app.result.conv ? "convolution" : "involution", op->error.c_str());
+            if (!op->error.empty()) {
+              const char* name = op == &app.result.conv ? "convolution" : "involution";
+              std::printf("kernelscope: %s error: %s\n", name, op->error.c_str());
+              // As the Parameters panel words it.
+              std::printf("kernelscope: shown %s error: %s\n", name,
+                          in_app_terms(op->error).c_str());
+            }
           saved = save_screenshot(app, window, options.screenshot);
           if (!saved) exit_code = 1;
           glfwSwapBuffers(window);
@@ -954,11 +759,13 @@ int run_app(int argc, char** argv) {
       ->check(number_in(0.1, 86400));
   cli.add_option("--zoom", o.zoom, "scripted mode: input zoom, centred on --pin")
       ->check(number_in(0.05, 256.0));
-  cli.add_option("--pin", o.pin, "pin the input pixel X Y")
+  cli.add_option("--pin", o.pin,
+                 "pin the input pixel at column X, row Y (x first; the app labels it "
+                 "\"row Y, col X\")")
       ->expected(2)
       ->check(integer_in(0, 1 << 30));
   cli.add_option("--pin-b", o.pin_b,
-                 "a second pin X Y (with --pin): the Kernels panel compares the two")
+                 "a second pin at column X, row Y (with --pin): the Kernels panel compares the two")
       ->expected(2)
       ->check(integer_in(0, 1 << 30));
   cli.add_flag("--race", o.race, "scripted mode: race every backend before the screenshot");
@@ -975,6 +782,13 @@ int run_app(int argc, char** argv) {
   cli.add_option("--demo", o.demo,
                  "scripted mode: demo mode over assets/presets, showing N scenes in turn")
       ->check(integer_in(1, 100));
+  cli.add_flag("--demo-leave", o.demo_leave,
+               "scripted mode: leave demo mode after the --demo scenes (restores the setup)");
+  cli.add_option("--scene-order", o.scene_order,
+                 "scripted mode: open the scenes of assets/presets in this order (numbers from "
+                 "1, comma-separated), logging where each one pins")
+      ->delimiter(',')
+      ->check(integer_in(1, 1000));
   cli.add_flag("--help-window", o.help_window, "open Help > Guide (F1)");
   cli.add_flag("--present", o.present,
                "start in the presentation view (F11): large text and pictures for a projector");

@@ -2,9 +2,12 @@
 #include "gui/app_state.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <utility>
 
 namespace ks::app {
 
@@ -38,9 +41,45 @@ void AppState::set_status(const std::string& text) {
   std::fprintf(stderr, "kernelscope: %s\n", text.c_str());
 }
 
-void AppState::set_error(const std::string& text) {
-  error = text;
+void AppState::set_error(const std::string& text, const std::string& cause) {
+  error = in_app_terms(text);
+  error_cause = cause;
   std::fprintf(stderr, "kernelscope: error: %s\n", text.c_str());
+}
+
+void AppState::clear_error(const std::string& cause) {
+  if (!error.empty() && error_cause == cause) error.clear();
+}
+
+std::string in_app_terms(std::string message) {
+  static const std::pair<const char*, const char*> controls[] = {
+      {"raise it with --max-memory-mb", "raise \"memory cap MiB\" under compute"},
+      {"--max-memory-mb", "\"memory cap MiB\""},
+      {"--kernel-size", "kernel size"},
+      {"--out-channels", "out channels"},
+      {"--group-channels", "group channels"},
+      {"--groups", "groups"},
+      {"--reduction", "reduction"},
+      {"--padding", "padding"},
+      {"--stride", "stride"},
+      {"--dilation", "dilation"},
+      {"--weights", "the weights file"},
+      {"--kernel", "weights"},
+      {"--input", "the image"},
+  };
+  for (const auto& [flag, control] : controls)
+    for (size_t at = message.find(flag); at != std::string::npos;
+         at = message.find(flag, at + std::strlen(control))) {
+      // Whole flags only: "--kernel" is not the start of "--kernel-size".
+      const size_t end = at + std::strlen(flag);
+      if (end < message.size() &&
+          (std::isalnum(static_cast<unsigned char>(message[end])) || message[end] == '-')) {
+        at += 1;
+        continue;
+      }
+      message.replace(at, std::strlen(flag), control);
+    }
+  return message;
 }
 
 std::string operation_label(Operation op) {

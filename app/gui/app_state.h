@@ -47,14 +47,17 @@ struct Focus {
   bool current(int* x, int* y) const;
 };
 
+// Which tab of the step-through to bring to the front on the next frame.
+enum class StepTab { Keep, Convolution, Involution, Compare };
+
 // The step-through: one output pixel of one channel taken apart (explain.h). Playing moves
 // the pixel in raster order (row by row); the pixel is mirrored into the pin so the Input
 // panel outlines its receptive field.
 struct StepThrough {
   bool active = false;
-  bool involution = false;      // which operation the panel explains ("both" shows a tab each)
-  bool compare = false;         // the "Compare" tab is open
-  bool select_compare = false;  // open the Compare tab on the next frame (--step-compare)
+  bool involution = false;  // which operation the panel explains ("both" shows a tab each)
+  bool compare = false;     // the "Compare" tab is open
+  StepTab select_tab = StepTab::Keep;  // a scene or --step-compare picks the tab
   int channel = 0;
   int i = 0, j = 0;  // output row and column
   bool playing = false;
@@ -65,14 +68,41 @@ struct StepThrough {
   int export_frames = 12;
 };
 
+// Pins and the step-through's pixel waiting for the result they belong to. A scene's pixel,
+// or the setup demo mode restores, is in the coordinates of an image still being loaded:
+// applied against the image on screen it would be clamped to that image's size.
+struct PendingPins {
+  bool active = false;
+  uint64_t first_id = 0;    // results of requests from this id on show the new image
+  Focus focus;              // the pins to set
+  bool step_given = false;  // the step-through goes to (step_i, step_j), else follows the pin
+  int step_i = 0, step_j = 0;
+  int step_pin_x = -1, step_pin_y = -1;
+  int step_channel = -1;  // -1: keep
+};
+
+// What the user had before demo mode replaced it with scenes; leaving demo mode restores it.
+struct SavedSetup {
+  OpSettings settings;
+  Colormap colormap = Colormap::Diverging;
+  std::string image_path, scene_caption, scene_name;
+  OpSettings scene_settings;
+  std::string scene_image;
+  Focus focus;
+  int step_i = 0, step_j = 0, step_channel = 0, step_pin_x = -1, step_pin_y = -1;
+  bool step_synced = false, step_involution = false;
+};
+
 // Demo mode: the scenes of assets/presets one after another, caption shown large.
 struct DemoMode {
   bool active = false;
   std::vector<std::string> scenes;
   int index = 0;
-  bool auto_advance = true;
+  // Off by default: a lecturer talking over a scene should not lose it to a timer.
+  bool auto_advance = false;
   float seconds = 12.0f;  // per scene when auto-advancing
   double shown_at = 0;    // ImGui time the current scene appeared
+  SavedSetup saved;       // the user's setup from before demo mode
 };
 
 struct AppState {
@@ -84,9 +114,10 @@ struct AppState {
   Worker* worker = nullptr;
   ColormapPass* colormap = nullptr;
   uint64_t next_id = 1;
-  uint64_t latest_id = 0;   // newest compute request; older results are stale
-  bool dirty = true;        // settings changed: submit a compute request
-  bool view_dirty = false;  // view changed: redraw the textures from the current result
+  uint64_t latest_id = 0;    // newest compute request; older results are stale
+  uint64_t answered_id = 0;  // the newest request whose result (or failure) has arrived
+  bool dirty = true;         // settings changed: submit a compute request
+  bool view_dirty = false;   // view changed: redraw the textures from the current result
   bool race_requested = false;
   int cancelled_jobs = 0;  // jobs a newer request stopped before they finished
 
@@ -123,6 +154,7 @@ struct AppState {
 
   StepThrough step;
   DemoMode demo;
+  PendingPins pending_pins;
   ImFont* big_font = nullptr;         // twice the UI font: demo captions for projectors
   bool show_help = false;             // Help > Guide (F1)
   float help_rect[4] = {0, 0, 0, 0};  // where the guide was drawn (x y w h), for scripted runs
@@ -144,11 +176,16 @@ struct AppState {
   int demo_move = 0;  // +1 next scene, -1 previous
 
   // Messages: the last error (red) and the last "wrote ..." or notice line.
+  // An error names its cause ("image", "export", "session", "scene"), and is cleared when
+  // that kind of action next succeeds: a message about a file that is no longer open does
+  // not stay next to unrelated ones.
   std::string error;
+  std::string error_cause;
   std::string status;
   std::chrono::steady_clock::time_point status_time;
   void set_status(const std::string& text);
-  void set_error(const std::string& text);
+  void set_error(const std::string& text, const std::string& cause = "");
+  void clear_error(const std::string& cause);
 
   // Requests from menus, keys and panels, carried out by the main loop.
   bool screenshot_requested = false;
@@ -161,8 +198,16 @@ struct AppState {
   std::string scene_requested;  // a scene (assets/presets/*.json) picked in the menu
   std::string scene_caption;    // what the open scene teaches, shown above the parameters
   std::string scene_name;       // the open scene's title
-  std::string default_image;    // the bundled sample shown first
+  // The settings and image the open scene set up: once a parameter differs, its caption no
+  // longer describes the screen and is cleared (demo.h).
+  OpSettings scene_settings;
+  std::string scene_image;
+  std::string default_image;  // the bundled sample shown first
 };
+
+// An engine or preset message in the app's words: a command-line flag it names becomes the
+// app's control ("raise it with --max-memory-mb" -> "raise memory cap MiB, under compute").
+std::string in_app_terms(std::string message);
 
 // Display helpers shared by the panels.
 std::string operation_label(Operation op);

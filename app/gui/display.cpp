@@ -40,7 +40,9 @@ std::vector<ValueRange> map_ranges(const std::vector<ValueRange>& channel_ranges
     all.hi = first ? r.hi : std::max(all.hi, r.hi);
     first = false;
   }
-  if (mode == ScaleMode::Symmetric) {
+  // Symmetric about 0, unless nothing is negative (after ReLU): -m..m would leave half the
+  // colours unused and wash the maps out, so 0..m is shown (and the legend says so).
+  if (mode == ScaleMode::Symmetric && all.lo < 0) {
     const float m = std::max(std::fabs(all.lo), std::fabs(all.hi));
     all = {-m, m};
   }

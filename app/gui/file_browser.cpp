@@ -20,6 +20,9 @@ struct Browser {
   BrowsePurpose purpose = BrowsePurpose::OpenImage;
   fs::path dir;
   char name[256] = {};
+  // The path field: the folder shown, editable; typing a folder or file and Enter goes there.
+  char typed[1024] = {};
+  fs::path typed_for;  // the folder the field was last filled from
   std::string error;
 };
 
@@ -90,11 +93,37 @@ bool draw_file_browser(std::string* path, BrowsePurpose* purpose) {
   ImGui::SetNextWindowFocus();
   bool picked = false;
   if (ImGui::Begin(title(b.purpose), &b.open, ImGuiWindowFlags_NoCollapse)) {
+    const bool wants_name = b.purpose == BrowsePurpose::SaveSession;
     if (ImGui::Button("Up") && b.dir.has_parent_path()) b.dir = b.dir.parent_path();
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Go to the parent folder.");
     ImGui::SameLine();
-    ImGui::TextWrapped("%s", b.dir.string().c_str());
-    const bool wants_name = b.purpose == BrowsePurpose::SaveSession;
+    // One line whatever the path's length: a wrapped path would move the list below it
+    // under the cursor.
+    if (b.typed_for != b.dir) {
+      std::snprintf(b.typed, sizeof b.typed, "%s", b.dir.string().c_str());
+      b.typed_for = b.dir;
+    }
+    ImGui::SetNextItemWidth(-1.0f);
+    if (ImGui::InputText("##path", b.typed, sizeof b.typed, ImGuiInputTextFlags_EnterReturnsTrue)) {
+      std::error_code ec;
+      const fs::path typed(b.typed);
+      b.error.clear();
+      if (fs::is_directory(typed, ec)) {
+        b.dir = typed;
+      } else if (fs::is_directory(typed.parent_path(), ec) &&
+                 (wants_name || fs::is_regular_file(typed, ec))) {
+        b.dir = typed.parent_path();
+        std::snprintf(b.name, sizeof b.name, "%s", typed.filename().string().c_str());
+        if (!wants_name && b.purpose != BrowsePurpose::ExportDir) {
+          *path = typed.string();
+          picked = true;
+        }
+      } else {
+        b.error = "no such folder or file: " + typed.string();
+      }
+    }
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("The folder shown. Type or paste a folder or a file and press Enter.");
     const float footer = ImGui::GetFrameHeightWithSpacing() * (wants_name ? 2.2f : 1.2f);
     ImGui::BeginChild("entries", ImVec2(0, -footer), true);
     std::vector<fs::directory_entry> dirs, files;
@@ -157,6 +186,10 @@ bool draw_file_browser(std::string* path, BrowsePurpose* purpose) {
     ImGui::SameLine();
     if (ImGui::Button("Cancel")) b.open = false;
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Close without opening or saving anything.");
+    if (!b.error.empty()) {  // beside the buttons, so the list does not move
+      ImGui::SameLine();
+      ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "%s", b.error.c_str());
+    }
   }
   ImGui::End();
   if (picked) {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "cli/preset.h"
+#include "gui/demo.h"
 #include "gui/export.h"
 #include "gui/file_browser.h"
 #include "gui/session.h"
@@ -61,8 +61,9 @@ void open_path(AppState& app, const std::string& path) {
       app.dirty = app.view_dirty = true;
       app.set_status("loaded session " + path);
       for (const std::string& note : notes) app.set_status(note);
+      app.clear_error("session");
     } else {
-      app.set_error(error);
+      app.set_error(error, "session");
     }
   } else {
     app.image_path = path;
@@ -86,15 +87,16 @@ float draw_main_menu(AppState& app) {
       ImGui::EndMenu();
     }
     if (ImGui::BeginMenu("Scenes")) {
-      // The teaching scenes of assets/presets/, shared with `kernelscope run --preset`.
-      std::vector<std::string> scenes;
-      try {
-        if (!app.assets_dir.empty()) scenes = cli::list_presets(app.assets_dir + "/presets");
-      } catch (const std::exception&) {
-      }
+      // The teaching scenes of assets/presets/, shared with `kernelscope run --preset`, by
+      // title: a lecturer looks for "Sobel x on shapes", not "02_sobel_x_shapes".
+      const auto& scenes = scene_entries(app.assets_dir);
       if (scenes.empty()) ImGui::TextDisabled("no scenes found");
-      for (const auto& path : scenes)
-        if (ImGui::MenuItem(fs::path(path).stem().string().c_str())) app.scene_requested = path;
+      for (const SceneEntry& scene : scenes) {
+        if (ImGui::MenuItem(scene.title.c_str(), nullptr, scene.title == app.scene_name))
+          app.scene_requested = scene.path;
+        if (ImGui::IsItemHovered())
+          ImGui::SetTooltip("%s", fs::path(scene.path).filename().string().c_str());
+      }
       ImGui::EndMenu();
     }
     if (ImGui::MenuItem("Open weights (.safetensors)...")) browse(app, BrowsePurpose::OpenWeights);

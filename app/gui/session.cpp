@@ -86,6 +86,7 @@ json to_json(const AppState& app) {
   j["params"] = {{"kernel_size", s.kernel_size},
                  {"stride", s.stride},
                  {"padding", s.padding},
+                 {"padding_same", s.padding_same},
                  {"dilation", s.dilation},
                  {"groups", s.groups},
                  {"out_channels", s.out_channels},
@@ -133,6 +134,7 @@ void from_json(const json& j, AppState* app) {
     read(p, "kernel_size", &s.kernel_size);
     read(p, "stride", &s.stride);
     read(p, "padding", &s.padding);
+    read(p, "padding_same", &s.padding_same);
     read(p, "dilation", &s.dilation);
     read(p, "groups", &s.groups);
     read(p, "out_channels", &s.out_channels);
@@ -146,6 +148,9 @@ void from_json(const json& j, AppState* app) {
     read(p, "seed", &s.seed);
     read(p, "variation", &s.variation);
     read(p, "custom_kernel", &s.custom_kernel);
+    // Sessions from before the "same" switch: it is on where their padding was d(K-1)/2.
+    if (p.contains("padding") && !p.contains("padding_same"))
+      s.padding_same = s.padding == s.dilation * (s.kernel_size - 1) / 2;
     read(p, "weights_file", &s.weights_file);
     read(p, "backend", &s.backend);
     read(p, "preview", &s.preview);

@@ -43,6 +43,9 @@ struct OpSettings {
   int kernel_size = 3;
   int stride = 1;
   int padding = 1;  // convolution only; involution always pads dilation*(K-1)/2
+  // Convolution padding follows K and dilation ("same": d(K-1)/2), so in "both" mode the two
+  // outputs keep one size while K changes.
+  bool padding_same = true;
   int dilation = 1;
   int groups = 1;          // convolution
   int out_channels = 8;    // convolution

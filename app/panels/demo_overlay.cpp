@@ -41,7 +41,10 @@ void draw_demo_overlay(AppState& app) {
   // In the presentation view the body font is already projector-sized; the caption in it
   // fits the band in two lines.
   if (app.big_font && app.presentation) ImGui::PopFont();
-  if (!app.scene_caption.empty()) ImGui::TextWrapped("%s", app.scene_caption.c_str());
+  if (!app.scene_caption.empty())
+    ImGui::TextWrapped("%s", app.scene_caption.c_str());
+  else
+    ImGui::TextDisabled("(settings changed: the scene's caption no longer applies)");
   if (app.big_font && !app.presentation) ImGui::PopFont();
   ImGui::Separator();
   if (ImGui::Button("< Previous")) app.demo_move = -1;
@@ -50,12 +53,18 @@ void draw_demo_overlay(AppState& app) {
   if (ImGui::Button("Next >")) app.demo_move = 1;
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("The next scene (Right arrow or Page Down).");
   ImGui::SameLine();
-  ImGui::Checkbox("auto-advance", &demo.auto_advance);
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Move to the next scene on a timer.");
+  // The timer starts when it is switched on, not when the scene appeared.
+  if (ImGui::Checkbox("auto-advance", &demo.auto_advance) && demo.auto_advance)
+    demo.shown_at = ImGui::GetTime();
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("Move to the next scene on a timer (off: only Next moves on).");
   ImGui::SameLine();
+  ImGui::BeginDisabled(!demo.auto_advance);
   ImGui::SetNextItemWidth(font * 8);
   ImGui::SliderFloat("##seconds", &demo.seconds, 3.0f, 60.0f, "%.0f s per scene");
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("How long each scene stays when auto-advancing.");
+  ImGui::EndDisabled();
+  if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+    ImGui::SetTooltip("How long each scene stays when auto-advancing.");
   if (demo.auto_advance) {
     ImGui::SameLine();
     const double left = demo.seconds - (ImGui::GetTime() - demo.shown_at);
@@ -63,7 +72,8 @@ void draw_demo_overlay(AppState& app) {
   }
   ImGui::SameLine();
   if (ImGui::Button("Exit demo")) app.demo_requested = true;
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Leave demo mode (F5 or Esc).");
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("Leave demo mode (F5 or Esc): your own setup from before comes back.");
   ImGui::End();
   ImGui::PopStyleVar();
   ImGui::PopStyleColor(2);

@@ -29,11 +29,11 @@ void hover_map(AppState& app, bool involution, int channel, ImVec2 pos, ImVec2 s
   app.hover_next_x = x0 + extent / 2;
   app.hover_next_y = y0 + extent / 2;
   if (channel >= 0)
-    ImGui::SetTooltip("channel %d  (%d, %d)\nvalue %g\nclick to %s", channel, x, y,
+    ImGui::SetTooltip("channel %d  row %d, col %d\nvalue %g\nclick to %s", channel, y, x,
                       static_cast<double>(r.output.at(0, channel, y, x)),
                       app.enlarged_map >= 0 ? "return to the grid" : "enlarge");
   else
-    ImGui::SetTooltip("RGB composite of channels 0-2  (%d, %d)", x, y);
+    ImGui::SetTooltip("RGB composite of channels 0-2  row %d, col %d", y, x);
 }
 
 // Step-through: the output pixel being explained lights up on every map of its layer (a
@@ -80,8 +80,11 @@ void layer_grid(AppState& app, bool involution, ImVec2 region) {
   ImGui::Text("%s  %s  (%s)", involution ? "involution" : "convolution",
               shape_to_string(r.output.shape).c_str(), r.backend.c_str());
   const float legend_w = std::min(260.0f, region.x - 8);
+  // After ReLU nothing is negative: the legend says the colours span 0 .. max only.
   draw_legend(app.view.colormap, view.layer_range, legend_w,
-              app.view.scale == ScaleMode::PerMap ? "each map: own range" : "value");
+              app.view.scale == ScaleMode::PerMap
+                  ? (r.relu ? "after ReLU, each map 0..own max" : "each map: own range")
+                  : (r.relu ? "after ReLU: 0..max" : "value"));
   const int channels = static_cast<int>(view.maps.size());
   if (channels == 0) return;
   const int ho = static_cast<int>(r.output.dim(2)), wo = static_cast<int>(r.output.dim(3));

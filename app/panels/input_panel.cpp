@@ -289,7 +289,7 @@ void draw_input_panel(AppState& app) {
     std::string values;
     for (int c = 0; c < std::min<int>(static_cast<int>(image.dim(1)), 4); ++c)
       values += (c ? " " : "") + short_number(image.at(0, c, sy, sx));
-    ImGui::Text("x %d  y %d  [%s]%s   zoom %.2fx", sx, sy, values.c_str(),
+    ImGui::Text("row %d, col %d  [%s]%s   zoom %.2fx", sy, sx, values.c_str(),
                 mx < 0 ? " (pinned)" : "", static_cast<double>(app.zoom));
   } else {
     ImGui::TextDisabled("wheel: zoom  drag: pan  click: pin  right-click: unpin   zoom %.2fx",

@@ -37,7 +37,10 @@ void filter_bank(const OpResult& r) {
   // narrow filters (depthwise: one input each) share a row so the panel is not one long strip.
   const float avail = ImGui::GetContentRegionAvail().x - legend_w - spacing;
   const float gap = 6, label_w = ImGui::CalcTextSize("00 ").x;
-  const float cell = std::clamp((avail - label_w - 8) / (in * k) - gap / k, 3.0f,
+  // A filter is never shorter than its row label (at UI scale 2 the labels overlapped): a
+  // narrow panel scrolls sideways instead.
+  const float cell = std::clamp((avail - label_w - 8) / (in * k) - gap / k,
+                                std::max(3.0f, ImGui::GetFontSize() / k),
                                 std::max(22.0f, ImGui::GetFontSize() * 1.6f));
   const float block_w = label_w + in * (cell * k + gap) + 8;
   const int per_row = std::max(1, std::min(out, static_cast<int>(avail / block_w)));
@@ -46,7 +49,7 @@ void filter_bank(const OpResult& r) {
                     false, ImGuiWindowFlags_HorizontalScrollbar);
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
-  const float row_h = cell * k + 6;
+  const float row_h = std::max(cell * k, ImGui::GetFontSize()) + 6;
   for (int o = 0; o < out; ++o) {
     const ImVec2 p(origin.x + (o % per_row) * block_w, origin.y + (o / per_row) * row_h);
     draw->AddText(ImVec2(p.x, p.y + (cell * k - ImGui::GetFontSize()) * 0.5f),
@@ -57,8 +60,8 @@ void filter_bank(const OpResult& r) {
       const int hovered = draw_kernel_heatmap(draw, at, cell, k, taps, m, cell >= 20);
       if (hovered >= 0) {
         const float bias = r.conv_weights.bias.empty() ? 0.0f : r.conv_weights.bias.data[o];
-        ImGui::SetTooltip("out %d, in %d, tap (%d, %d)\nweight %g\nbias %g", o, i, hovered / k,
-                          hovered % k, static_cast<double>(taps[hovered]),
+        ImGui::SetTooltip("out %d, in %d, tap row %d, col %d\nweight %g\nbias %g", o, i,
+                          hovered / k, hovered % k, static_cast<double>(taps[hovered]),
                           static_cast<double>(bias));
       }
     }
@@ -67,7 +70,11 @@ void filter_bank(const OpResult& r) {
   ImGui::Dummy(ImVec2(per_row * block_w, rows * row_h));
   ImGui::EndChild();
   ImGui::SameLine();
-  vertical_legend(Colormap::Diverging, range, std::clamp(rows * row_h, cell * 4, cell * 12),
+  // Never taller than the panel leaves (its bottom label would be cut off).
+  const float legend_room = ImGui::GetContentRegionAvail().y - 3 * ImGui::GetTextLineHeight();
+  vertical_legend(Colormap::Diverging, range,
+                  std::max(std::min(std::clamp(rows * row_h, cell * 4, cell * 12), legend_room),
+                           2 * ImGui::GetTextLineHeight()),
                   "weight");
 }
 
@@ -103,7 +110,7 @@ void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, 
     const double sum = r.kernel_sum.empty()
                            ? 0.0
                            : r.kernel_sum.ptr()[(static_cast<int64_t>(g) * ho + y) * wo + x];
-    ImGui::SetTooltip("(%d, %d): %g", x, y, sum);
+    ImGui::SetTooltip("row %d, col %d: %g", y, x, sum);
     app.hover_next = true;  // hovering the heatmap focuses that output pixel
     app.hover_next_x = x * static_cast<int>(r.involution.stride);
     app.hover_next_y = y * static_cast<int>(r.involution.stride);
@@ -128,16 +135,16 @@ void generated_kernels(AppState& app) {
   const std::vector<float>& at = kernels_at(r, oy, ox);
   const int taps = k * k;
   if (at.size() != static_cast<size_t>(g_count * taps)) {
-    ImGui::TextDisabled("no kernels at (%d, %d)", ox, oy);
+    ImGui::TextDisabled("no kernels at row %d, col %d", oy, ox);
     return;
   }
-  ImGui::Text("G=%d kernels at (%d, %d)%s", g_count, ox, oy,
+  ImGui::Text("G=%d kernels at row %d, col %d%s", g_count, oy, ox,
               focused ? (app.focus.hover ? "" : " pinned") : " centre");
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip(
-        "The kernels generated for output pixel (%d, %d), one per group.\n"
+        "The kernels generated for output pixel row %d, col %d, one per group.\n"
         "Hover or pin a pixel on the input or a feature map to move it.",
-        ox, oy);
+        oy, ox);
   std::vector<float> kernel(static_cast<size_t>(taps));
   float m = 0;
   for (float v : at)
@@ -167,7 +174,7 @@ void generated_kernels(AppState& app) {
     const ImVec2 at(p.x + (g % per_row) * (cell * k + 10), p.y + (g / per_row) * (cell * k + 10));
     const int hovered = draw_kernel_heatmap(draw, at, cell, k, kernel.data(), m, cell >= 26);
     if (hovered >= 0)
-      ImGui::SetTooltip("group %d, tap (%d, %d): %g", g, hovered / k, hovered % k,
+      ImGui::SetTooltip("group %d, tap row %d, col %d: %g", g, hovered / k, hovered % k,
                         static_cast<double>(kernel[static_cast<size_t>(hovered)]));
   }
   ImGui::BeginGroup();

@@ -11,6 +11,9 @@ namespace ks::app {
 
 void draw_input_panel(AppState& app);
 void draw_parameters_panel(AppState& app);
+// The note the Parameters panel shows under a control whose typed value it corrected
+// ("control: text"), or "" (for scripted runs).
+std::string parameters_note();
 void draw_kernels_panel(AppState& app);
 // Pins A and B side by side (pin_comparison.cpp); false, drawing nothing, unless both pins
 // are set on an involution result.

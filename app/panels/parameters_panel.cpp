@@ -7,6 +7,8 @@
 #include <climits>
 #include <cstdio>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "gui/weights.h"
 #include "gui/widgets.h"
@@ -21,10 +23,56 @@ namespace {
 
 const ImVec4 kRed(1.0f, 0.45f, 0.4f, 1.0f);
 
+// A note under the control a typed value was corrected for (out of range, or an even K for
+// involution): the value is changed, and the user told so, not silently.
+struct ControlNote {
+  std::string control, text;
+};
+ControlNote g_note;
+
+void show_note_for(const char* control) {
+  if (g_note.control != control) return;
+  ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.95f, 0.8f, 0.45f, 1.0f));
+  ImGui::TextWrapped("%s", g_note.text.c_str());
+  ImGui::PopStyleColor();
+}
+
+// A slider; a value typed outside lo..hi (Ctrl+click) is set to the nearest end and the
+// slider says so.
 bool slider(const char* label, int* value, int lo, int hi, const char* help = nullptr) {
   ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
-  const bool changed = ImGui::SliderInt(label, value, lo, hi, "%d", ImGuiSliderFlags_AlwaysClamp);
+  const bool changed = ImGui::SliderInt(label, value, lo, hi, "%d");
   if (help) help_marker(help);
+  if (changed) {
+    g_note = {};
+    if (*value < lo || *value > hi) {
+      g_note = {label, std::to_string(*value) + " is outside " + std::to_string(lo) + ".." +
+                           std::to_string(hi) + ": set to " +
+                           std::to_string(std::clamp(*value, lo, hi))};
+      *value = std::clamp(*value, lo, hi);
+    }
+  }
+  show_note_for(label);
+  return changed;
+}
+
+// The kernel size. Involution needs an odd K, so with involution on screen the slider only
+// stops at odd values: dragging moves 3 -> 5 -> 7, never through an even K's error.
+bool kernel_size_slider(int* k, bool odd_only) {
+  const int before = *k;
+  const bool changed = slider("kernel size", k, 1, 15,
+                              odd_only ? "K x K taps. Involution needs an odd K: the slider stops "
+                                         "at odd values only."
+                                       : "K x K taps.");
+  if (odd_only && *k % 2 == 0) {
+    // Dragged: continue in the direction of the drag; typed: the next odd value up.
+    const int odd = *k < before && ImGui::IsItemActive() ? *k - 1 : *k + 1;
+    if (!changed || !ImGui::IsItemActive())
+      g_note = {"kernel size",
+                "involution needs an odd K: " + std::to_string(*k) + " -> " + std::to_string(odd)};
+    *k = std::clamp(odd, 1, 15);
+    return true;
+  }
   return changed;
 }
 
@@ -62,18 +110,38 @@ bool shape_line(const char* title, bool involution, const AppState& app, int64_t
     }
     ImGui::TextWrapped("%s: %s -> %s", title, shape_to_string(in).c_str(),
                        shape_to_string(out).c_str());
-    ImGui::TextDisabled("  H_out = floor((H + 2p - d(K-1) - 1)/s) + 1");
-    ImGui::TextDisabled("        = floor((%lld + %lld - %lld - 1)/%d) + 1 = %lld",
-                        static_cast<long long>(h), static_cast<long long>(2 * pad),
-                        1LL * s.dilation * (s.kernel_size - 1), s.stride,
-                        static_cast<long long>(out[2]));
+    // Wrapped: the presentation view's parameter column is narrow.
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped(
+        "H_out = floor((H + 2p - d(K-1) - 1)/s) + 1 = floor((%lld + %lld - %lld - "
+        "1)/%d) + 1 = %lld",
+        static_cast<long long>(h), static_cast<long long>(2 * pad),
+        1LL * s.dilation * (s.kernel_size - 1), s.stride, static_cast<long long>(out[2]));
+    ImGui::PopStyleColor();
     return true;
   } catch (const std::exception& e) {
     ImGui::PushStyleColor(ImGuiCol_Text, kRed);
-    ImGui::TextWrapped("%s: %s", title, e.what());
+    ImGui::TextWrapped("%s: %s", title, in_app_terms(e.what()).c_str());
     ImGui::PopStyleColor();
     return false;
   }
+}
+
+// The kernel on screen as a K x K grid, where the editable grid starts: the preset's, else
+// the convolution's first filter (random or file weights), else the identity.
+std::vector<float> current_kernel(const AppState& app) {
+  const OpSettings& s = app.settings;
+  const int k = s.kernel_size;
+  try {
+    return preset_kernel(s.weights, k);
+  } catch (const std::exception&) {  // random, file or designed weights: no preset grid
+  }
+  const Tensor& w = app.result.conv.conv_weights.weight;
+  if (app.have_result && app.result.conv.ran && w.dim(2) == k && w.dim(3) == k)
+    return std::vector<float>(w.data.begin(), w.data.begin() + k * k);
+  std::vector<float> identity(static_cast<size_t>(k * k), 0.0f);
+  identity[static_cast<size_t>(k * k / 2)] = 1.0f;
+  return identity;
 }
 
 bool weights_section(AppState& app, int64_t channels) {
@@ -85,13 +153,8 @@ bool weights_section(AppState& app, int64_t channels) {
       const auto source = static_cast<WeightSource>(i);
       if (ImGui::Selectable(weight_source_name(source), s.weights == source)) {
         // Starting the editable grid from the preset on screen is what one usually wants.
-        if (source == WeightSource::Custom && s.weights != WeightSource::Random &&
-            s.weights != WeightSource::File) {
-          try {
-            s.custom_kernel = preset_kernel(s.weights, s.kernel_size);
-          } catch (const std::exception&) {  // no K x K form: start from zeros
-          }
-        }
+        if (source == WeightSource::Custom && s.weights != WeightSource::Custom)
+          s.custom_kernel = current_kernel(app);
         s.weights = source;
         // A generator drives involution only.
         if (is_designed_source(source)) s.operation = Operation::Involution;
@@ -111,9 +174,11 @@ bool weights_section(AppState& app, int64_t channels) {
     // The sliders may have been moved since: say what actually runs.
     try {
       const InvolutionParams d = designed_involution_params(design, channels);
-      ImGui::TextDisabled("sets K=%lld, group channels %lld, reduction 1",
-                          static_cast<long long>(d.kernel_size),
-                          static_cast<long long>(d.group_channels));
+      ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+      ImGui::TextWrapped("sets K=%lld, group channels %lld, reduction 1",
+                         static_cast<long long>(d.kernel_size),
+                         static_cast<long long>(d.group_channels));
+      ImGui::PopStyleColor();
     } catch (const std::exception& e) {
       ImGui::PushStyleColor(ImGuiCol_Text, kRed);
       ImGui::TextWrapped("%s", e.what());
@@ -207,6 +272,10 @@ bool backend_section(AppState& app) {
 
 }  // namespace
 
+std::string parameters_note() {
+  return g_note.control.empty() ? "" : g_note.control + ": " + g_note.text;
+}
+
 void draw_parameters_panel(AppState& app) {
   OpSettings& s = app.settings;
   const Tensor* image = app.image.compute.get();
@@ -214,7 +283,8 @@ void draw_parameters_panel(AppState& app) {
   const int64_t h = image ? image->dim(2) : 240, w = image ? image->dim(3) : 320;
   bool changed = false;
 
-  if (!app.scene_caption.empty()) {
+  // In demo mode the caption band at the bottom shows it, large; not twice.
+  if (!app.scene_caption.empty() && !app.demo.active) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.75f, 0.85f, 0.95f, 1.0f));
     ImGui::TextWrapped("%s", app.scene_caption.c_str());
     ImGui::PopStyleColor();
@@ -239,22 +309,26 @@ void draw_parameters_panel(AppState& app) {
   apply_designed_shape(s.weights, channels, &s);
   section("shape");
   ImGui::BeginDisabled(designed);
-  changed |= slider("kernel size", &s.kernel_size, 1, 15,
-                    inv ? "K x K taps. Involution needs an odd K." : "K x K taps.");
+  // The notebook variant runs any K; the paper's involution needs an odd one.
+  changed |= kernel_size_slider(&s.kernel_size, inv && !s.notebook_variant);
   ImGui::EndDisabled();
   changed |= slider("stride", &s.stride, 1, 8,
                     "Step between output pixels: stride s keeps every s-th position, so the\n"
                     "output is about s times smaller in each direction.");
   changed |= slider("dilation", &s.dilation, 1, 8, "Spacing between taps: d(K-1)+1 pixels wide.");
   if (conv) {
+    ImGui::BeginDisabled(s.padding_same);
     changed |= slider("padding", &s.padding, 0, 32,
                       "Zero padding of the convolution. Involution always pads d(K-1)/2.");
-    ImGui::SameLine();
-    if (ImGui::SmallButton("same")) {
+    ImGui::EndDisabled();
+    changed |= ImGui::Checkbox("same (follows K and dilation)", &s.padding_same);
+    tooltip(
+        "Padding d(K-1)/2, kept in step as K and dilation change: with stride 1 the output\n"
+        "keeps the input's size, so in \"both\" mode conv and involution outputs match.");
+    if (s.padding_same && s.padding != s.dilation * (s.kernel_size - 1) / 2) {
       s.padding = s.dilation * (s.kernel_size - 1) / 2;
       changed = true;
     }
-    tooltip("Padding d(K-1)/2: with stride 1 the output keeps the input's size.");
   }
   if (conv) {
     section("convolution");
@@ -344,7 +418,7 @@ void draw_parameters_panel(AppState& app) {
   for (const auto& [r, shape_ok] : results)
     if (app.have_result && shape_ok && !r->error.empty()) {
       ImGui::PushStyleColor(ImGuiCol_Text, kRed);
-      ImGui::TextWrapped("%s", r->error.c_str());
+      ImGui::TextWrapped("%s", in_app_terms(r->error).c_str());
       ImGui::PopStyleColor();
     }
   if (app.have_result && !app.result.notice.empty())

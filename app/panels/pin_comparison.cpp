@@ -74,8 +74,8 @@ bool draw_pin_comparison(AppState& app) {
   const int g = std::clamp(app.kernel_group, 0, groups - 1);
   const int channel = g * static_cast<int>(inv.involution.group_channels);
 
-  ImGui::Text("pins A (%d, %d) and B (%d, %d)   group %d, channel %d", pins[0].x, pins[0].y,
-              pins[1].x, pins[1].y, g, channel);
+  ImGui::Text("pins A row %d, col %d and B row %d, col %d   group %d, channel %d", pins[0].y,
+              pins[0].x, pins[1].y, pins[1].x, g, channel);
   ImGui::SameLine();
   if (ImGui::SmallButton("Unpin B")) app.focus.pinned_b = false;
   tooltip("Shift-click the input to move pin B; right-click releases both pins.");

@@ -10,6 +10,7 @@
 #include "kernelscope/explain.h"
 #include "kernelscope/notebook_variant.h"
 #include "kernelscope/ops.h"
+#include "render/step_view.h"
 
 namespace ks::app {
 
@@ -71,13 +72,24 @@ void draw_step_compare_view(AppState& app, const Tensor& input) {
       ImGui::TableNextColumn();
       ImGui::TextUnformatted(kernels.c_str());
     };
-    row(
-        "convolution K=" + std::to_string(cp.kernel_size),
-        [&] { return static_cast<double>(parameter_count(cp)); },
-        [&] { return conv_flops(input.shape, cp); },
-        std::to_string(cp.out_channels) + " x " +
-            std::to_string(cp.groups > 0 ? cp.in_channels / cp.groups : 0) +
-            ", the same at every pixel");
+    // The fair baseline (C_out = C, as on the slides); the user's own convolution too when
+    // it differs from that.
+    const ConvParams fair = render::conv_baseline(ip);
+    const auto conv_row = [&](const std::string& name, const ConvParams& c) {
+      row(
+          name, [&] { return static_cast<double>(parameter_count(c)); },
+          [&] { return conv_flops(input.shape, c); },
+          std::to_string(c.out_channels) + " x " +
+              std::to_string(c.groups > 0 ? c.in_channels / c.groups : 0) +
+              ", the same at every pixel");
+    };
+    conv_row("convolution K=" + std::to_string(fair.kernel_size) + ", C_out = C", fair);
+    if (app.result.conv.ran && (cp.out_channels != fair.out_channels || cp.groups != fair.groups ||
+                                cp.kernel_size != fair.kernel_size))
+      conv_row("your convolution K=" + std::to_string(cp.kernel_size) +
+                   ", C_out = " + std::to_string(cp.out_channels) +
+                   (cp.groups > 1 ? ", " + std::to_string(cp.groups) + " groups" : ""),
+               cp);
     row(
         "involution K=" + std::to_string(ip.kernel_size),
         [&] { return static_cast<double>(parameter_count(ip)); },

@@ -111,8 +111,8 @@ void verdict(AppState& app, double explained) {
   const double after = r.relu ? std::max(explained, 0.0) : explained;
   const bool same = std::fabs(after - shown) <= 1e-5 * (1 + std::fabs(shown));
   if (r.relu) ImGui::Text("ReLU -> %s", num(after, 4).c_str());
-  ImGui::TextColored(same ? kGood : kBad, "feature map (%s) at (%d, %d): %s  %s", r.backend.c_str(),
-                     st.i, st.j, num(shown, 4).c_str(),
+  ImGui::TextColored(same ? kGood : kBad, "feature map (%s) at row %d, col %d: %s  %s",
+                     r.backend.c_str(), st.i, st.j, num(shown, 4).c_str(),
                      same ? "= the sum above" : "differs from the sum above");
   tip("The value the worker computed and the Feature maps panel shows at this pixel; the\n"
       "step-through recomputes it from the same input and weights, term by term.");
@@ -128,7 +128,7 @@ void draw_step_conv_view(AppState& app, const Tensor& input) {
   const int64_t KK = e.kernel_size * e.kernel_size;
   g_decimals = decimals_for(e.kernel_size);
   ImGui::TextWrapped(
-      "out[%d](%d, %d) = bias + sum over the %zu input channel%s of group %lld of "
+      "out[%d](row %d, col %d) = bias + sum over the %zu input channel%s of group %lld of "
       "(K x K patch x weight). Window: rows %lld..%lld, cols %lld..%lld (red cells are zero "
       "padding).",
       st.channel, st.i, st.j, e.in_channels.size(), e.in_channels.size() == 1 ? "" : "s",
@@ -222,7 +222,8 @@ void draw_step_involution_view(AppState& app, const Tensor& input) {
   const int64_t K = e.kernel_size, KK = K * K;
   g_decimals = decimals_for(K);
   ImGui::TextWrapped(
-      "out[%d](%d, %d) = sum over the K x K window of channel %d x the kernel generated at this "
+      "out[%d](row %d, col %d) = sum over the K x K window of channel %d x the kernel generated at "
+      "this "
       "pixel for group %lld. No bias term: the span's bias is inside the kernel.",
       st.channel, st.i, st.j, st.channel, static_cast<long long>(e.group));
   const InvolutionParams& p = r.involution;
@@ -247,7 +248,7 @@ void draw_step_involution_view(AppState& app, const Tensor& input) {
   };
   const auto chain = [&] {
     ImGui::BeginGroup();
-    ImGui::Text("How the kernel was generated at (%d, %d)", st.i, st.j);
+    ImGui::Text("How the kernel was generated at row %d, col %d", st.i, st.j);
     if (ImGui::BeginTable(
             "chain", 2,
             ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {

@@ -97,12 +97,19 @@ void update_step_through(AppState& app) {
   if (!st.active || !app.have_result) return;
   const bool conv_ok = app.result.conv.ran, inv_ok = app.result.involution.ran;
   if (!conv_ok && !inv_ok) return;
+  // The result on screen decides what can be explained, also while a scene loads.
   if (st.involution && !inv_ok) st.involution = false;
   if (!st.involution && !conv_ok) st.involution = true;
   const OpResult& r = step_result(app);
   const int channels = static_cast<int>(r.output.dim(1));
   const int h = static_cast<int>(r.output.dim(2)), w = static_cast<int>(r.output.dim(3));
   st.channel = std::clamp(st.channel, 0, channels - 1);
+  // Pins waiting for a scene's image would be clamped to the old image from here on.
+  if (app.pending_pins.active) {
+    st.i = std::clamp(st.i, 0, h - 1);
+    st.j = std::clamp(st.j, 0, w - 1);
+    return;
+  }
   // A pin placed by the user (a click on the input) picks the output pixel.
   if (app.focus.pinned && (app.focus.pin_x != st.pin_x || app.focus.pin_y != st.pin_y)) {
     int ox = 0, oy = 0;
@@ -227,9 +234,14 @@ void draw_step_through_panel(AppState& app) {
   controls(app, h, w, static_cast<int>(r.output.dim(1)));
 
   bool compare = false;
+  // A scene (or --step-compare) brings its tab to the front once; after that the user's
+  // clicks decide.
+  const auto selected = [&st](StepTab tab) {
+    return st.select_tab == tab ? ImGuiTabItemFlags_SetSelected : 0;
+  };
   if (ImGui::BeginTabBar("step tabs")) {
     if (conv_ok) {
-      const bool open = ImGui::BeginTabItem("Convolution");
+      const bool open = ImGui::BeginTabItem("Convolution", nullptr, selected(StepTab::Convolution));
       tip("Take the convolution's output pixel apart.");
       if (open) {
         st.involution = false;
@@ -237,17 +249,16 @@ void draw_step_through_panel(AppState& app) {
       }
     }
     if (inv_ok) {
-      const bool open = ImGui::BeginTabItem(app.result.involution.notebook ? "Involution (notebook)"
-                                                                           : "Involution");
+      const bool open = ImGui::BeginTabItem(
+          app.result.involution.notebook ? "Involution (notebook)" : "Involution", nullptr,
+          selected(StepTab::Involution));
       tip("Take the involution's output pixel apart, with the chain that generated its kernel.");
       if (open) {
         st.involution = true;
         ImGui::EndTabItem();
       }
     }
-    const ImGuiTabItemFlags compare_flags = st.select_compare ? ImGuiTabItemFlags_SetSelected : 0;
-    st.select_compare = false;
-    const bool open = ImGui::BeginTabItem("Compare", nullptr, compare_flags);
+    const bool open = ImGui::BeginTabItem("Compare", nullptr, selected(StepTab::Compare));
     tip("What separates convolution from involution, with their parameters and FLOPs.");
     if (open) {
       compare = true;
@@ -255,6 +266,15 @@ void draw_step_through_panel(AppState& app) {
     }
     ImGui::EndTabBar();
   }
+  // ImGui switches to a selected tab on the next frame; this frame already shows it.
+  if (st.select_tab == StepTab::Convolution && conv_ok) st.involution = compare = false;
+  if (st.select_tab == StepTab::Involution && inv_ok) {
+    st.involution = true;
+    compare = false;
+  }
+  if (st.select_tab == StepTab::Compare) compare = true;
+  // A scene's tab waits for the scene's result (its tabs may not exist before).
+  if (!app.pending_pins.active) st.select_tab = StepTab::Keep;
   st.compare = compare;
   ImGui::BeginChild("step body", ImVec2(0, 0), false, ImGuiWindowFlags_HorizontalScrollbar);
   // What shows of the body without scrolling: the result line and the chain must be inside.

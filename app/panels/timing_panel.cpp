@@ -50,50 +50,55 @@ void race_table(const AppState& app) {
       ref_conv = row.conv_ms;
       ref_inv = row.involution_ms;
     }
-  // Narrow panels scroll the table sideways rather than clipping its numbers; explicit widths
-  // because columns scrolled out of view would otherwise never be measured.
-  if (!ImGui::BeginTable(
-          "race", 7,
-          ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_ScrollX,
-          ImVec2(0, ImGui::GetContentRegionAvail().y - 4)))
-    return;
+  // Five columns (GFLOP/s in each time's tooltip) with widths measured from what they hold,
+  // so the table fits the panel beside the plot; a backend that did not run gets its reason
+  // wrapped under the table instead of a clipped cell.
+  float name_w = ImGui::CalcTextSize("backend").x;
+  for (const RaceRow& row : app.race_rows)
+    name_w = std::max(name_w, ImGui::CalcTextSize(row.backend.c_str()).x);
   const float number_w = ImGui::CalcTextSize("00000.00").x;
-  for (const char* h :
-       {"backend", "conv ms", "GFLOP/s", "speed-up", "inv ms", "GFLOP/s", "speed-up"})
-    ImGui::TableSetupColumn(h, ImGuiTableColumnFlags_WidthFixed,
-                            std::max(number_w, ImGui::CalcTextSize(h).x));
-  ImGui::TableHeadersRow();
-  for (const RaceRow& row : app.race_rows) {
-    ImGui::TableNextRow();
-    ImGui::TableNextColumn();
-    ImGui::TextUnformatted(row.backend.c_str());
-    if (!row.note.empty() && row.conv_ms < 0 && row.involution_ms < 0) {
+  std::vector<const RaceRow*> not_run;
+  if (ImGui::BeginTable("race", 5,
+                        ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit)) {
+    ImGui::TableSetupColumn("backend", ImGuiTableColumnFlags_WidthFixed, name_w);
+    for (const char* h : {"conv ms", "speed-up", "inv ms", "speed-up"})
+      ImGui::TableSetupColumn(h, ImGuiTableColumnFlags_WidthFixed,
+                              std::max(number_w, ImGui::CalcTextSize(h).x));
+    ImGui::TableHeadersRow();
+    for (const RaceRow& row : app.race_rows) {
+      ImGui::TableNextRow();
       ImGui::TableNextColumn();
-      ImGui::TextDisabled("%s", row.note.c_str());
-      continue;
-    }
-    const double ms[2] = {row.conv_ms, row.involution_ms};
-    const double gf[2] = {row.conv_gflops, row.involution_gflops};
-    const double ref[2] = {ref_conv, ref_inv};
-    for (int i = 0; i < 2; ++i) {
-      ImGui::TableNextColumn();
-      if (ms[i] < 0) {
-        ImGui::TextDisabled("-");
+      ImGui::TextUnformatted(row.backend.c_str());
+      if (!row.note.empty() && row.conv_ms < 0 && row.involution_ms < 0) {
         ImGui::TableNextColumn();
-        ImGui::TableNextColumn();
+        ImGui::TextDisabled("not run");
+        not_run.push_back(&row);
         continue;
       }
-      ImGui::Text("%.2f", ms[i]);
-      ImGui::TableNextColumn();
-      ImGui::Text("%.2f", gf[i]);
-      ImGui::TableNextColumn();
-      if (ref[i] > 0)
-        ImGui::Text("%.1fx", ref[i] / ms[i]);
-      else
-        ImGui::TextDisabled("-");
+      const double ms[2] = {row.conv_ms, row.involution_ms};
+      const double gf[2] = {row.conv_gflops, row.involution_gflops};
+      const double ref[2] = {ref_conv, ref_inv};
+      for (int i = 0; i < 2; ++i) {
+        ImGui::TableNextColumn();
+        if (ms[i] < 0) {
+          ImGui::TextDisabled("-");
+          ImGui::TableNextColumn();
+          continue;
+        }
+        ImGui::Text("%.2f", ms[i]);
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%.2f GFLOP/s", gf[i]);
+        ImGui::TableNextColumn();
+        if (ref[i] > 0)
+          ImGui::Text("%.1fx", ref[i] / ms[i]);
+        else
+          ImGui::TextDisabled("-");
+      }
     }
+    ImGui::EndTable();
   }
-  ImGui::EndTable();
+  ImGui::TextDisabled("speed-up over cpu-ref; hover a time for GFLOP/s");
+  for (const RaceRow* row : not_run)
+    ImGui::TextWrapped("%s: %s", row->backend.c_str(), row->note.c_str());
 }
 
 }  // namespace
@@ -119,7 +124,7 @@ void draw_timing_panel(AppState& app) {
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip(
         "Runs every available backend on the current parameters in the worker\n"
-        "(best of a few runs) and tabulates ms, GFLOP/s and speed-up over cpu-ref.");
+        "(best of a few runs) and tabulates ms and speed-up over cpu-ref (GFLOP/s on hover).");
 
   // Stages on top at full width; below, the history plot beside the race table.
   if (app.have_result) stage_table(app);

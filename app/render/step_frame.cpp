@@ -211,7 +211,7 @@ Canvas render_step_frame(const StepView& v, const Font& font, float scale) {
   const int legend_y = zoom_top + cell * static_cast<int>(z_rows) + L.px(6);
   c.fill_rect(left_x, legend_y, L.px(18), L.px(16), kPanel);
   c.hatch_rect(left_x, legend_y, L.px(18), L.px(16), kPadding, std::max(L.px(5), 3));
-  font.draw(c, left_x + L.px(24), legend_y - L.px(1), "zero padding", label_px, kDim);
+  font.draw(c, left_x + L.px(24), legend_y - L.px(1), "pad 0", label_px, kDim);
   c.outline_rect(left_x + L.px(150), legend_y, L.px(18), L.px(16), kWindow, 2);
   font.draw(c, left_x + L.px(174), legend_y - L.px(1), "taps read", label_px, kDim);
   if (v.has_pool_window) {

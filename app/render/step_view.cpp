@@ -128,7 +128,8 @@ StepView conv_step_view(const Tensor& input, const ConvParams& p, const ConvWeig
   v.j = e.j;
   v.output_label = "output channel " + str(e.out_channel) + "  (" + str(output.dim(3)) + "×" +
                    str(output.dim(2)) + ")";
-  v.notes.push_back("out(" + str(e.i) + ", " + str(e.j) + ") = " + format_number(e.output, 4));
+  v.notes.push_back("out(row " + str(e.i) + ", col " + str(e.j) +
+                    ") = " + format_number(e.output, 4));
   v.notes.push_back("parameters: conv " + count_text(parameter_count(p)));
   v.notes.push_back("FLOPs: conv " + flops_text(conv_flops(input.shape, p)));
   InvolutionParams inv;
@@ -140,6 +141,16 @@ StepView conv_step_view(const Tensor& input, const ConvParams& p, const ConvWeig
                       ", r=" + str(inv.reduction) + ", same K and stride)");
   }
   return v;
+}
+
+ConvParams conv_baseline(const InvolutionParams& p) {
+  ConvParams conv;
+  conv.in_channels = conv.out_channels = p.channels;
+  conv.kernel_size = p.kernel_size;
+  conv.stride = p.stride;
+  conv.dilation = p.dilation;
+  conv.padding = p.padding();
+  return conv;
 }
 
 StepView involution_step_view(const Tensor& input, const InvolutionParams& p, const Tensor& output,
@@ -161,7 +172,7 @@ StepView involution_step_view(const Tensor& input, const InvolutionParams& p, co
   v.kernel = e.weights;
   v.products = e.products;
   v.patch_label = "channel " + str(e.channel) + " (" + rows_cols(e.receptive_field) + ")";
-  v.kernel_label = "kernel " + str(e.group) + " generated at (" + str(e.i) + ", " + str(e.j) + ")";
+  v.kernel_label = "kernel " + str(e.group) + " generated at row " + str(e.i) + ", col " + str(e.j);
   v.products_label = "patch × kernel";
   v.sum_lines.push_back("  Σ products = " + format_number(e.total, 4));
   v.sum_lines.push_back("  (no bias term: the span's");
@@ -175,7 +186,7 @@ StepView involution_step_view(const Tensor& input, const InvolutionParams& p, co
   v.output_label = "output channel " + str(e.channel) + "  (" + str(output.dim(3)) + "×" +
                    str(output.dim(2)) + ")";
   const InvolutionGeneration& g = e.generation;
-  v.notes.push_back("kernel generation at (" + str(e.i) + ", " + str(e.j) + "):");
+  v.notes.push_back("kernel generation at row " + str(e.i) + ", col " + str(e.j) + ":");
   v.notes.push_back(std::string(p.stride > 1
                                     ? "x' = mean of " + str(p.stride) + "×" + str(p.stride) + " = "
                                     : "x' = the pixel's channels = ") +
@@ -192,12 +203,7 @@ StepView involution_step_view(const Tensor& input, const InvolutionParams& p, co
     shared += (k ? ", " : "") + str(e.channels_sharing_kernel[k]);
   if (e.channels_sharing_kernel.size() > 8) shared += ", …";
   v.notes.push_back(shared);
-  ConvParams conv;
-  conv.in_channels = conv.out_channels = p.channels;
-  conv.kernel_size = p.kernel_size;
-  conv.stride = p.stride;
-  conv.dilation = p.dilation;
-  conv.padding = p.padding();
+  const ConvParams conv = conv_baseline(p);
   v.notes.push_back("parameters: involution " + count_text(parameter_count(p)) + "  ·  conv " +
                     count_text(parameter_count(conv)));
   v.notes.push_back("FLOPs: involution " + flops_text(involution_flops(input.shape, p)) +

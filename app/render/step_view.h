@@ -51,6 +51,11 @@ struct StepView {
 // operators side by side; the generation chain for involution).
 StepView conv_step_view(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
                         const Tensor& output, const ConvPixelExplanation& e);
+// The convolution an involution is fairly compared with: the same K, stride, dilation and
+// padding, C_out = C_in = C, one group. The step-through's Compare tab and the slides both
+// use it.
+ConvParams conv_baseline(const InvolutionParams& params);
+
 StepView involution_step_view(const Tensor& input, const InvolutionParams& params,
                               const Tensor& output, const InvolutionPixelExplanation& e);
 // The notebook variant at (b, channel, i, j), read from its computed kernels; the view's

@@ -451,6 +451,228 @@ void check_demo_mode() {
   }
 }
 
+// The scenes of assets/presets in demo order, with what a scene says about itself: its
+// pixel [row, column], stride, operation and kernel size (absent fields: the defaults).
+struct SceneFacts {
+  std::string file;
+  int row = -1, col = -1, stride = 1, kernel = 3;
+  std::string op = "conv";
+};
+
+int json_int_after(const std::string& text, const std::string& key, int fallback) {
+  const size_t at = text.find("\"" + key + "\"");
+  if (at == std::string::npos) return fallback;
+  const size_t digits = text.find_first_of("0123456789", at + key.size() + 2);
+  return digits == std::string::npos ? fallback : std::atoi(text.c_str() + digits);
+}
+
+std::vector<SceneFacts> scene_facts() {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(fs::path(KS_ASSET_DIR) / "presets"))
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::vector<SceneFacts> scenes;
+  for (const fs::path& f : files) {
+    const std::string text = read_text(f);
+    SceneFacts s;
+    s.file = f.filename().string();
+    const size_t pixel = text.find("\"pixel\"");
+    if (pixel != std::string::npos)
+      std::sscanf(text.c_str() + text.find('[', pixel), "[%d , %d]", &s.row, &s.col);
+    s.stride = json_int_after(text, "stride", 1);
+    s.kernel = json_int_after(text, "kernel_size", 3);
+    if (contains(text, "\"op\": \"involution\"") || contains(text, "designed:"))
+      s.op = "involution";
+    scenes.push_back(s);
+  }
+  return scenes;
+}
+
+// A walk through every scene after every other scene (each ordered pair once: an Euler
+// circuit of the complete directed graph), as numbers from 1.
+std::vector<int> every_scene_after_every_other(int n) {
+  std::vector<std::vector<int>> next(static_cast<size_t>(n));
+  for (int a = 0; a < n; ++a)
+    for (int b = n - 1; b >= 0; --b)
+      if (a != b) next[static_cast<size_t>(a)].push_back(b);
+  std::vector<int> stack = {0}, circuit;
+  while (!stack.empty()) {  // Hierholzer
+    auto& out = next[static_cast<size_t>(stack.back())];
+    if (out.empty()) {
+      circuit.push_back(stack.back() + 1);
+      stack.pop_back();
+    } else {
+      stack.push_back(out.back());
+      out.pop_back();
+    }
+  }
+  std::reverse(circuit.begin(), circuit.end());
+  return circuit;
+}
+
+struct SceneReport {
+  int number = 0;
+  int pin_row = -1, pin_col = -1;
+  std::string step_op;
+  int step_row = -1, step_col = -1;
+};
+
+// `kernelscope: scene N "title" pin row R col C [step OP row I col J]`
+std::vector<SceneReport> scene_reports(const std::string& out) {
+  std::vector<SceneReport> reports;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("kernelscope: scene ", 0) != 0) continue;
+    SceneReport r;
+    r.number = std::atoi(line.c_str() + std::strlen("kernelscope: scene "));
+    const std::string rest = line.substr(line.rfind('"') + 1);
+    char op[32] = {0};
+    std::sscanf(rest.c_str(), " pin row %d col %d step %31s row %d col %d", &r.pin_row, &r.pin_col,
+                op, &r.step_row, &r.step_col);
+    r.step_op = op;
+    reports.push_back(r);
+  }
+  return reports;
+}
+
+// Every scene opened after every other one puts its pin and the step-through's pixel where
+// the scene says, on the scene's own image (not clamped to the previous scene's), and the
+// step-through shows the tab of the scene's operation. Without the step-through the pin is
+// exactly the scene's pixel times its stride.
+void check_scene_after_scene() {
+  const std::vector<SceneFacts> scenes = scene_facts();
+  CHECK(scenes.size() >= 2, "fewer than 2 scenes in %s/presets", KS_ASSET_DIR);
+  if (scenes.size() < 2) return;
+  const std::vector<int> order = every_scene_after_every_other(static_cast<int>(scenes.size()));
+  CHECK(order.size() == scenes.size() * (scenes.size() - 1) + 1, "the walk has %zu scenes",
+        order.size());
+  const auto joined = [](const std::vector<int>& v) {
+    std::string list;
+    for (int n : v) list += (list.empty() ? "" : ",") + std::to_string(n);
+    return list;
+  };
+  struct Pass {
+    std::vector<int> order;
+    bool step;
+  };
+  const Pass passes[] = {{order, true}, {{4, 6, 8, 6, 1, 11, 4}, false}};
+  for (const Pass& pass : passes) {
+    const Run r =
+        run_app(std::string(pass.step ? "--step-through " : "") + "--timeout 280 --scene-order " +
+                joined(pass.order) + " --screenshot '" + (g_work / "scenes.png").string() + "'");
+    CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
+    const std::vector<SceneReport> reports = scene_reports(r.out);
+    CHECK(reports.size() == pass.order.size(), "%zu scene lines for %zu scenes:\n%s",
+          reports.size(), pass.order.size(), r.out.c_str());
+    for (size_t i = 0; i < reports.size() && i < pass.order.size(); ++i) {
+      const SceneReport& got = reports[i];
+      CHECK(got.number == pass.order[i], "line %zu is scene %d, expected %d", i, got.number,
+            pass.order[i]);
+      const SceneFacts& want = scenes[static_cast<size_t>(got.number - 1)];
+      const std::string after =
+          i ? scenes[static_cast<size_t>(pass.order[i - 1] - 1)].file : std::string("start");
+      const int row = want.row * want.stride, col = want.col * want.stride;
+      if (pass.step) {
+        CHECK(got.step_row == want.row && got.step_col == want.col,
+              "%s after %s: step-through at row %d, col %d; the scene says row %d, col %d",
+              want.file.c_str(), after.c_str(), got.step_row, got.step_col, want.row, want.col);
+        CHECK(got.step_op == want.op, "%s after %s: step-through on the %s tab, expected %s",
+              want.file.c_str(), after.c_str(), got.step_op.c_str(), want.op.c_str());
+        // The pin follows the step-through's receptive field: its centre, within K.
+        CHECK(std::abs(got.pin_row - row) <= want.kernel &&
+                  std::abs(got.pin_col - col) <= want.kernel,
+              "%s after %s: pin at row %d, col %d, expected near row %d, col %d", want.file.c_str(),
+              after.c_str(), got.pin_row, got.pin_col, row, col);
+      } else {
+        CHECK(got.pin_row == row && got.pin_col == col,
+              "%s after %s: pin at row %d, col %d, expected row %d, col %d", want.file.c_str(),
+              after.c_str(), got.pin_row, got.pin_col, row, col);
+      }
+    }
+  }
+}
+
+// `kernelscope: setup ...`: the operation, image and pins on screen at the end.
+std::string setup_of(const std::string& out) {
+  const size_t at = out.find("kernelscope: setup ");
+  return at == std::string::npos ? "" : out.substr(at, out.find('\n', at) - at);
+}
+
+// Demo mode, entered and left, gives the user's setup back: operation, weights, image, pins
+// and the step-through's pixel are what they were before (and auto-advance starts off).
+void check_demo_restore() {
+  const std::string setup =
+      "--op conv --kernel sobel_x --kernel-size 5 --out-channels 4 --input '" +
+      std::string(KS_ASSET_DIR) +
+      "/samples/landscape.png' --pin 40 30 --pin-b 200 150 --step-through";
+  const Run before = run_app(setup + " --screenshot '" + (g_work / "before.png").string() + "'");
+  const Run after = run_app(setup + " --demo 2 --demo-leave --screenshot '" +
+                            (g_work / "after.png").string() + "'");
+  CHECK(before.exit_code == 0 && after.exit_code == 0, "runs failed");
+  CHECK(std::count(after.out.begin(), after.out.end(), '\n') > 0 &&
+            contains(after.out, "kernelscope: demo scene 2/"),
+        "the demo did not show 2 scenes:\n%s", after.out.c_str());
+  const std::string a = setup_of(before.out), b = setup_of(after.out);
+  CHECK(!a.empty() && contains(a, "pin A row 30 col 40") && contains(a, "weights sobel"),
+        "unexpected setup: %s", a.c_str());
+  CHECK(a == b, "leaving demo mode did not restore the setup:\nbefore %s\nafter  %s", a.c_str(),
+        b.c_str());
+  CHECK(contains(after.out, "kernelscope: demo auto-advance off"),
+        "auto-advance is not off by default:\n%s", after.out.c_str());
+}
+
+// The kernel size for involution is always odd: an even K from the command line (or typed)
+// becomes the next odd one with a note saying so, never the involution's error.
+void check_odd_kernel() {
+  struct Case {
+    std::string args;
+    int expected_k;
+  };
+  const Case cases[] = {{"--op involution --kernel-size 4", 5},
+                        {"--compare --kernel-size 6", 7},
+                        {"--op involution --kernel-size 14", 15},
+                        {"--op conv --kernel-size 4", 4}};  // convolution takes any K
+  int n = 0;
+  for (const Case& c : cases) {
+    const Run r = run_app(c.args + " --screenshot '" +
+                          (g_work / ("k" + std::to_string(n++) + ".png")).string() + "'");
+    CHECK(r.exit_code == 0, "%s: app exited with %d", c.args.c_str(), r.exit_code);
+    const std::string setup = setup_of(r.out);
+    CHECK(contains(setup, " K " + std::to_string(c.expected_k) + " "), "%s: expected K %d: %s",
+          c.args.c_str(), c.expected_k, setup.c_str());
+    CHECK(!contains(r.out, "involution error") && !contains(r.out, "shown error"),
+          "%s: an error was shown:\n%s", c.args.c_str(), r.out.c_str());
+    if (c.expected_k % 2 == 1 && !contains(c.args, std::to_string(c.expected_k)))
+      CHECK(contains(r.out, "kernelscope: control note: kernel size: involution needs an odd K"),
+            "%s: the change of K is not explained:\n%s", c.args.c_str(), r.out.c_str());
+  }
+}
+
+// An error line goes once its cause has: a missing image's message is shown, and cleared
+// when a scene opens its own image.
+void check_error_clears() {
+  const std::string missing = "--input /nonexistent/picture.png";
+  const Run shown = run_app(missing + " --screenshot '" + (g_work / "shown.png").string() + "'");
+  CHECK(contains(shown.out, "kernelscope: shown error: ") &&
+            contains(shown.out, "nonexistent/picture.png"),
+        "the missing image's error is not shown:\n%s", shown.out.c_str());
+  const Run cleared = run_app(missing + " --scene-order 6 --screenshot '" +
+                              (g_work / "cleared.png").string() + "'");
+  CHECK(cleared.exit_code == 0, "app exited with %d", cleared.exit_code);
+  CHECK(contains(cleared.out, "kernelscope: scene 6 "), "scene 6 not opened:\n%s",
+        cleared.out.c_str());
+  CHECK(!contains(cleared.out, "shown error"),
+        "the image error stayed after another image loaded:\n%s", cleared.out.c_str());
+  // Messages name the app's controls, not command-line flags.
+  const Run capped =
+      run_app("--op involution --kernel-size 100001 --max-memory-mb 64 --screenshot '" +
+              (g_work / "capped.png").string() + "'");
+  CHECK(contains(capped.out, "kernelscope: shown involution error: ") &&
+            contains(capped.out, "memory cap MiB") &&
+            !contains(capped.out, "shown involution error: --"),
+        "the memory cap message does not name the app's control:\n%s", capped.out.c_str());
+}
+
 // The step-through's slide export writes 1280 x 720 PNG frames and a GIF, and says where.
 void check_slide_export() {
   const fs::path dir = g_work / "slides";
@@ -895,6 +1117,14 @@ int main(int argc, char** argv) {
     check_notebook_variant();
   else if (which == "demo_mode")
     check_demo_mode();
+  else if (which == "scene_after_scene")
+    check_scene_after_scene();
+  else if (which == "demo_restore")
+    check_demo_restore();
+  else if (which == "odd_kernel")
+    check_odd_kernel();
+  else if (which == "error_clears")
+    check_error_clears();
   else if (which == "slide_export")
     check_slide_export();
   else if (which == "help_window")

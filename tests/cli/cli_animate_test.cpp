@@ -114,6 +114,10 @@ TEST(CliAnimate, InvolutionPixelValueEqualsReference) {
   const InvolutionWeights w = random_involution_weights(p, 4);
   const Tensor y = ref::involution_aggregate(x, ref::involution_kernels(x, p, w), p);
   EXPECT_FLOAT_EQ(j["frames"][0]["value"].get<float>(), y.at(0, 0, 0, 3));
+  // --pixel ROW,COLUMN comes back labelled: row 0, col 3 (i, j stay for older scripts).
+  EXPECT_EQ(j["frames"][0]["row"], 0);
+  EXPECT_EQ(j["frames"][0]["col"], 3);
+  EXPECT_EQ(j["frames"][0]["i"], 0);
   fs::remove_all(out);
 }
 

@@ -1,0 +1,217 @@
+// Demo mode and scenes (demo.h).
+#include "gui/demo.h"
+
+#include <imgui.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "cli/preset.h"
+#include "gui/weights.h"
+
+namespace ks::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The parts of the settings a scene's caption speaks about: the operation, its shape and
+// weights, the activation. The backend and the memory cap change how it is computed, not
+// what is shown, and do not make the caption wrong.
+bool same_operation(const OpSettings& a, const OpSettings& b) {
+  // A negative group-channel count is "--groups G", resolved to C / G once C is known; a
+  // designed generator sets K, group channels and reduction itself once C is known.
+  const bool designed = is_designed_source(a.weights) && a.weights == b.weights;
+  const bool same_groups = designed || a.group_channels < 0 || b.group_channels < 0 ||
+                           a.group_channels == b.group_channels;
+  const bool same_shape =
+      designed || (a.kernel_size == b.kernel_size && a.reduction == b.reduction);
+  return a.operation == b.operation && same_shape && a.stride == b.stride &&
+         a.padding == b.padding && a.dilation == b.dilation && a.groups == b.groups &&
+         a.out_channels == b.out_channels && same_groups && a.relu == b.relu &&
+         a.notebook_variant == b.notebook_variant && a.notebook_padding == b.notebook_padding &&
+         a.weights == b.weights && a.seed == b.seed && a.variation == b.variation &&
+         a.custom_kernel == b.custom_kernel && a.weights_file == b.weights_file;
+}
+
+SavedSetup save_setup(const AppState& app) {
+  SavedSetup s;
+  s.settings = app.settings;
+  s.colormap = app.view.colormap;
+  s.image_path = app.image_path;
+  s.scene_caption = app.scene_caption;
+  s.scene_name = app.scene_name;
+  s.scene_settings = app.scene_settings;
+  s.scene_image = app.scene_image;
+  // Pins still waiting for their image are the ones the user will see.
+  s.focus = app.pending_pins.active ? app.pending_pins.focus : app.focus;
+  s.step_i = app.step.i;
+  s.step_j = app.step.j;
+  s.step_channel = app.step.channel;
+  s.step_pin_x = app.step.pin_x;
+  s.step_pin_y = app.step.pin_y;
+  s.step_synced = app.step.synced;
+  s.step_involution = app.step.involution;
+  return s;
+}
+
+void restore_setup(AppState& app, const SavedSetup& s) {
+  // The backend and memory cap may have been changed during the demo: they stay the user's.
+  const std::string backend = app.settings.backend;
+  const int64_t cap = app.settings.max_memory_mb;
+  app.settings = s.settings;
+  app.settings.backend = backend;
+  app.settings.max_memory_mb = cap;
+  app.view.colormap = s.colormap;
+  app.image_path = s.image_path;
+  app.scene_caption = s.scene_caption;
+  app.scene_name = s.scene_name;
+  app.scene_settings = s.scene_settings;
+  app.scene_image = s.scene_image;
+  app.scene_requested.clear();
+  // The pins are in the restored image's coordinates: they wait for its result.
+  PendingPins& p = app.pending_pins;
+  p = PendingPins();
+  p.active = true;
+  p.first_id = app.next_id;
+  p.focus = s.focus;
+  p.step_given = s.step_synced;
+  p.step_i = s.step_i;
+  p.step_j = s.step_j;
+  p.step_pin_x = s.step_pin_x;
+  p.step_pin_y = s.step_pin_y;
+  p.step_channel = s.step_channel;
+  app.step.involution = s.step_involution;
+  app.step.select_tab = s.step_involution ? StepTab::Involution : StepTab::Convolution;
+  app.dirty = app.view_dirty = true;
+}
+
+}  // namespace
+
+const std::vector<SceneEntry>& scene_entries(const std::string& assets_dir) {
+  static std::string read_from = "-";
+  static std::vector<SceneEntry> entries;
+  if (read_from == assets_dir) return entries;
+  read_from = assets_dir;
+  entries.clear();
+  std::vector<std::string> paths;
+  try {
+    if (!assets_dir.empty()) paths = cli::list_presets(assets_dir + "/presets");
+  } catch (const std::exception&) {
+  }
+  for (const std::string& path : paths) {
+    SceneEntry e{path, fs::path(path).stem().string()};
+    try {
+      const cli::Preset p = cli::load_preset(path);
+      if (!p.name.empty()) e.title = p.name;
+    } catch (const std::exception&) {
+    }
+    entries.push_back(e);
+  }
+  return entries;
+}
+
+void handle_demo(AppState& app) {
+  DemoMode& d = app.demo;
+  if (app.demo_requested) {
+    app.demo_requested = false;
+    if (d.active) {
+      d.active = false;
+      restore_setup(app, d.saved);
+      app.set_status("demo mode off: your setup is back");
+    } else {
+      d.scenes.clear();
+      for (const SceneEntry& e : scene_entries(app.assets_dir)) d.scenes.push_back(e.path);
+      if (d.scenes.empty()) {
+        app.set_error("demo mode: no scenes found in assets/presets", "scene");
+      } else {
+        d.saved = save_setup(app);
+        d.active = true;
+        d.index = 0;
+        app.scene_requested = d.scenes[0];
+        d.shown_at = ImGui::GetTime();
+      }
+    }
+  }
+  if (!d.active) {
+    app.demo_move = 0;
+    return;
+  }
+  if (app.demo_move == 0 && d.auto_advance && ImGui::GetTime() - d.shown_at > d.seconds)
+    app.demo_move = 1;
+  if (app.demo_move != 0) {
+    const int n = static_cast<int>(d.scenes.size());
+    d.index = ((d.index + app.demo_move) % n + n) % n;
+    app.demo_move = 0;
+    app.scene_requested = d.scenes[static_cast<size_t>(d.index)];
+    d.shown_at = ImGui::GetTime();
+  }
+}
+
+void apply_pending_pins(AppState& app, uint64_t result_id) {
+  PendingPins& p = app.pending_pins;
+  if (!p.active || result_id < p.first_id) return;
+  p.active = false;
+  app.focus.pinned = p.focus.pinned;
+  app.focus.pin_x = p.focus.pin_x;
+  app.focus.pin_y = p.focus.pin_y;
+  app.focus.pinned_b = p.focus.pinned_b;
+  app.focus.pin_b_x = p.focus.pin_b_x;
+  app.focus.pin_b_y = p.focus.pin_b_y;
+  StepThrough& st = app.step;
+  st.playing = false;
+  if (p.step_channel >= 0) st.channel = p.step_channel;
+  if (p.step_given) {
+    st.i = p.step_i;
+    st.j = p.step_j;
+    st.pin_x = p.step_pin_x;
+    st.pin_y = p.step_pin_y;
+    st.synced = true;
+  } else {
+    st.pin_x = st.pin_y = -1;  // follow the pin, or start at the centre
+    st.synced = false;
+  }
+}
+
+void clear_stale_scene_note(AppState& app) {
+  if (app.scene_caption.empty() || app.pending_pins.active || !app.scene_requested.empty()) return;
+  if (same_operation(app.settings, app.scene_settings) && app.image_path == app.scene_image) return;
+  app.scene_caption.clear();
+  app.set_status("scene note hidden: the settings no longer match the scene");
+}
+
+std::string setup_line(const AppState& app) {
+  const OpSettings& s = app.settings;
+  std::ostringstream o;
+  o << "kernelscope: setup op " << operation_label(s.operation) << " K " << s.kernel_size
+    << " stride " << s.stride << " padding " << s.padding << " dilation " << s.dilation
+    << " groups " << s.groups << " out " << s.out_channels << " group-channels " << s.group_channels
+    << " reduction " << s.reduction << " relu " << s.relu << " notebook " << s.notebook_variant
+    << " weights " << weight_source_name(s.weights) << " seed " << s.seed << " image "
+    << fs::path(app.image_path).filename().string();
+  const Focus& f = app.focus;
+  if (f.pinned)
+    o << " pin A row " << f.pin_y << " col " << f.pin_x;
+  else
+    o << " pin A none";
+  if (f.pinned_b) o << " pin B row " << f.pin_b_y << " col " << f.pin_b_x;
+  if (app.step.active)
+    o << " step " << (app.step.involution ? "involution" : "conv") << " row " << app.step.i
+      << " col " << app.step.j << " channel " << app.step.channel;
+  return o.str();
+}
+
+std::string scene_line(const AppState& app, int number) {
+  std::ostringstream o;
+  o << "kernelscope: scene " << number << " \"" << app.scene_name << "\"";
+  if (app.focus.pinned)
+    o << " pin row " << app.focus.pin_y << " col " << app.focus.pin_x;
+  else
+    o << " pin none";
+  if (app.step.active)
+    o << " step " << (app.step.involution ? "involution" : "conv") << " row " << app.step.i
+      << " col " << app.step.j;
+  return o.str();
+}
+
+}  // namespace ks::app
