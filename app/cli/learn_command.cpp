@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/flag_checks.h"
+#include "cli/learn_target.h"
 #include "cli/operator_options.h"
 #include "cli/out_dir.h"
 #include "cli/plane_pngs.h"
@@ -27,14 +28,8 @@ namespace {
 
 constexpr const char* kLearnManifest = "learn.json";
 
-bool is_kernel_preset_name(const std::string& name) {
-  for (KernelPreset p : all_kernel_presets())
-    if (name == kernel_preset_name(p)) return true;
-  return false;
-}
-
 // The grid a computed target lives on: the layer's K, stride and dilation (targets.h).
-targets::TargetGrid target_grid(const PreparedOperation& op) {
+targets::TargetGrid learn_grid(const PreparedOperation& op) {
   targets::TargetGrid grid;
   if (op.op == OpKind::Conv) {
     grid.kernel_size = op.conv.kernel_size;
@@ -56,27 +51,7 @@ Shape output_shape(const PreparedOperation& op) {
 // --target NAME or FILE, checked against the output's shape.
 Tensor make_target(const std::string& name, const std::string& mask_path,
                    const PreparedOperation& op) {
-  const Shape out = output_shape(op);
-  const targets::TargetGrid grid = target_grid(op);
-  Tensor target;
-  if (is_kernel_preset_name(name)) {
-    target = targets::kernel_preset_target(op.input, kernel_preset_from_name(name), grid);
-  } else if (name == "bilateral") {
-    target = targets::bilateral_target(op.input, grid);
-  } else if (name == "masked_blur") {
-    const Tensor mask = mask_path.empty() ? targets::brightness_mask(op.input)
-                                          : targets::load_mask(mask_path, op.input.shape);
-    target = targets::masked_blur_target(op.input, mask, grid);
-  } else if (has_designed_prefix(name)) {
-    target = targets::designed_target(op.input, designed_involution_from_name(name), grid);
-  } else {
-    return targets::load_target_file(name, out);  // checks the shape itself
-  }
-  if (target.shape != out)
-    throw Error("--target " + name + " is " + shape_to_string(target.shape) +
-                " but the output is " + shape_to_string(out) +
-                " (computed targets use \"same\" padding d*(K-1)/2 and an odd K)");
-  return target;
+  return make_learn_target(name, mask_path, op.input, learn_grid(op), output_shape(op));
 }
 
 // A bar on stderr, redrawn in place, only when stderr is a terminal.

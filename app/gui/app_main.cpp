@@ -34,6 +34,7 @@
 #include "gui/weights.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
+#include "panels/learn_panel.h"
 #include "panels/panels.h"
 
 namespace ks::cli {
@@ -72,8 +73,9 @@ struct AppOptions {
   bool seed_given = false;
   bool backend_given = false;
   bool memory_given = false;
-  int profile = 0;    // --profile N: measure N recomputes, print the numbers, exit
-  bool json = false;  // --profile prints JSON
+  int profile = 0;      // --profile N: measure N recomputes, print the numbers, exit
+  bool json = false;    // --profile prints JSON
+  int learn_steps = 0;  // scripted: learn N steps (Learn panel) before the screenshot
 };
 
 std::vector<std::string> g_dropped;  // filled by the GLFW drop callback, drained per frame
@@ -135,8 +137,10 @@ void apply_options(const AppOptions& o, AppState* app) {
   };
   OpSettings& s = app->settings;
   OperatorOptions op = o.op;
+  PresetLearn scene_learn;
   if (!o.op.preset.empty()) {
     const Preset scene = load_preset(o.op.preset);
+    scene_learn = scene.learn;
     op = options_from_preset(scene, o.op.preset, o.op);
     for (const std::string& note : op.notes) app->set_status(note);
     // The scene decides the whole operation, as `kernelscope run --preset` does: nothing of
@@ -260,6 +264,8 @@ void apply_options(const AppOptions& o, AppState* app) {
     app->focus.pin_x = o.pin[0];
     app->focus.pin_y = o.pin[1];
   }
+  configure_learn_from_scene(*app, scene_learn);
+  if (o.learn_steps > 0) request_scripted_learn(*app, o.learn_steps);
 }
 
 // Dark theme, DejaVu Sans where installed, everything scaled by `scale`. Returns the large
@@ -783,6 +789,7 @@ int run(const AppOptions& options) {
       app.drawn_items.clear();
       handle_shortcuts(app);
       update_step_through(app);
+      update_learn(app);
       const float menu_h = draw_main_menu(app);
       const std::vector<PanelRect> rects = draw_layout(app, menu_h);
       draw_demo_overlay(app);
@@ -824,7 +831,7 @@ int run(const AppOptions& options) {
         if (frames_since_result >= 0) ++frames_since_result;
         bool settled = app.have_result && !worker.busy() && !app.dirty && !app.race_requested &&
                        app.upload_queue.empty() && !app.race_running &&
-                       app.scene_requested.empty() &&
+                       app.scene_requested.empty() && !learn_busy(app) &&
                        frames_since_result >= std::max(options.frames, 2);
         if (settled && app.demo.active && demo_shown < options.demo) {
           // Scripted demo: log the scene on screen, then advance until N were shown.
@@ -858,6 +865,7 @@ int run(const AppOptions& options) {
                 app.step.involution ? (app.result.involution.notebook ? "notebook" : "involution")
                                     : "conv",
                 app.step.channel, app.step.i, app.step.j, explained, static_cast<double>(shown));
+          for (const std::string& line : learn_report(app)) std::printf("%s\n", line.c_str());
           for (const std::string& line : pin_comparison_report(app))
             std::printf("%s\n", line.c_str());
           if (options.step_export) {
@@ -983,6 +991,10 @@ int run_app(int argc, char** argv) {
                  "2 s idle; print the job times, the longest frame and the idle CPU use, exit")
       ->check(integer_in(1, 100000));
   cli.add_flag("--json", o.json, "with --profile: print one JSON object");
+  cli.add_option("--learn-steps", o.learn_steps,
+                 "scripted mode: learn N steps in the Learn panel (a learn scene's target, else "
+                 "designed:edge_aware) before the screenshot")
+      ->check(integer_in(1, 1000000));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@
 #include "gui/worker.h"
 
 struct ImFont;
+
+namespace ks::app {
+struct LearnPanelState;  // panels/learn_panel.h
+}
 
 namespace ks::app {
 
@@ -162,6 +167,8 @@ struct AppState {
   std::string scene_caption;    // what the open scene teaches, shown above the parameters
   std::string scene_name;       // the open scene's title
   std::string default_image;    // the bundled sample shown first
+  // The Learn panel and its training thread (panels/learn_panel.h), made when first opened.
+  std::shared_ptr<LearnPanelState> learn;
 };
 
 // Display helpers shared by the panels.
