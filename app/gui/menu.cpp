@@ -159,9 +159,8 @@ float draw_main_menu(AppState& app) {
     if (ImGui::MenuItem("Learn", nullptr, learn_panel_open(app))) toggle_learn_panel(app);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip(
-          "Fit a convolution and/or an involution to a target, live (in place of
-          "
-          "the Timing panel).");
+          "Fit a convolution and/or an involution to a target, live (in place of the\n"
+          "Timing panel).");
     ImGui::MenuItem("Presentation", "F11", &app.presentation);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip(
