@@ -16,6 +16,7 @@
 #include "cli/operator_options.h"
 #include "cli/out_dir.h"
 #include "cli/plane_pngs.h"
+#include "cli/preset.h"
 #include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
@@ -114,13 +115,14 @@ int learn_command(int argc, char** argv) {
   double lr = 0.01;
   bool json = false, no_png = false;
   add_operator_options(app, options, /*input_required=*/true);
-  app.add_option("--target", target_name,
-                 "gaussian, box, sobel_x, sobel_y, sharpen, laplacian, emboss, identity, "
-                 "bilateral, masked_blur, designed:NAME, or a target file (.npy of the "
-                 "output's shape, or an image)")
-      ->required();
+  app.add_option(
+      "--target", target_name,
+      "gaussian, box, sobel_x, sobel_y, sharpen, laplacian, emboss, identity, "
+      "bilateral, masked_blur, designed:NAME, or a target file (.npy of the "
+      "output's shape, or an image); a --preset scene's \"learn\" field gives a default");
   app.add_option("--mask", mask_path, "masked_blur: mask image (default: the input's brightness)");
-  app.add_option("--steps", steps, "optimiser steps")->required()->check(integer_in(0, 1000000));
+  app.add_option("--steps", steps, "optimiser steps (default: the --preset scene's)")
+      ->check(integer_in(0, 1000000));
   app.add_option("--lr", lr, "learning rate (default 0.01)")->check(number_in(-1e300, 1e300));
   app.add_option("--optimizer", optimizer_text, "adam (default) or sgd");
   app.add_option("--out", out_dir, "output directory (created if missing)")->required();
@@ -131,6 +133,19 @@ int learn_command(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return exit_on_parse_error(app, e);
   }
+  // A learn scene (preset.h) fills the target, steps and rate the flags leave open.
+  if (!options.preset.empty()) {
+    const Preset scene = load_preset(options.preset);
+    if (scene.learn.present) {
+      if (target_name.empty()) target_name = scene.learn.target;
+      if (app.count("--steps") == 0) steps = scene.learn.steps;
+      if (app.count("--lr") == 0) lr = scene.learn.lr;
+    }
+  }
+  if (target_name.empty())
+    throw Error("--target is required (or a --preset scene with a \"learn\" field)");
+  if (app.count("--steps") == 0 && steps == 0)
+    throw Error("--steps is required (or a --preset scene with a \"learn\" field)");
   learn::FitSettings settings;
   settings.steps = steps;
   settings.optimizer.lr = lr;

@@ -4,6 +4,7 @@
 
 #include <imgui.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -193,7 +194,7 @@ void status_line(const LearnSnapshot& s) {
   if (s.running)
     ImGui::TextDisabled("(%.0f steps/s)", s.steps_per_s);
   else
-    ImGui::TextDisabled(s.finished ? "(done)" : "(paused)");
+    ImGui::TextDisabled("%s", s.finished ? "(done)" : "(paused)");
   for (const LossCurve* c : {&s.conv, &s.involution}) {
     if (!c->active || c->losses.empty()) continue;
     const double first = c->losses.front(), last = c->losses.back();
