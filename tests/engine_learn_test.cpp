@@ -198,7 +198,9 @@ TEST(Trainer, StopsSteppingAfterDivergingAndKeepsTheLastFiniteWeights) {
   ASSERT_TRUE(trainer.diverged());
   EXPECT_FALSE(trainer.step());
   EXPECT_EQ(trainer.diverged_at_step(), static_cast<int64_t>(trainer.losses().size()));
-  if (steps == 0) EXPECT_EQ(trainer.weights().weight.data, before.weight.data);
+  if (steps == 0) {
+    EXPECT_EQ(trainer.weights().weight.data, before.weight.data);
+  }
 }
 
 TEST(Fit, ADivergingRunStopsAndKeepsTheLastFiniteWeights) {
