@@ -153,6 +153,56 @@ TEST(Fit, IsDeterministicForASeed) {
   EXPECT_EQ(a.reduce_weight.data, b.reduce_weight.data);
 }
 
+// The app's Learn panel steps a Trainer: it must walk exactly fit_*'s path, update by update,
+// and its copies make it independent of the caller's tensors.
+TEST(Trainer, StepsAlongFitsPathBitForBit) {
+  const Tensor x = sample_image();
+  const Tensor target = targets::bilateral_target(x, {});
+  InvolutionParams ip;
+  ip.channels = 3;
+  ip.group_channels = 1;
+  FitSettings s;
+  s.steps = 6;
+  s.optimizer.lr = 0.01;
+  InvolutionWeights fitted = random_involution_weights(ip, 3);
+  const InvolutionWeights start = fitted;
+  const FitResult r = learn::fit_involution(x, ip, &fitted, target, s);
+  learn::InvolutionTrainer trainer(x, ip, start, target, s.optimizer);
+  EXPECT_EQ(trainer.steps_done(), 0);
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(trainer.step());
+  EXPECT_EQ(trainer.steps_done(), 6);
+  EXPECT_EQ(trainer.losses(), r.losses);
+  EXPECT_EQ(trainer.weights().span_weight.data, fitted.span_weight.data);
+  EXPECT_EQ(trainer.output().data, r.output.data);
+
+  const ConvParams cp = same_conv(3, 3);
+  const ConvWeights cw = random_conv_weights(cp, 2);
+  learn::ConvTrainer conv(x, cp, cw, target, s.optimizer);
+  const double initial = conv.losses().front();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(conv.step());
+  EXPECT_LT(conv.losses().back(), initial);
+  EXPECT_THROW(learn::ConvTrainer(x, cp, cw, Tensor({1, 3, 31, 32}), s.optimizer), Error);
+}
+
+TEST(Trainer, StopsSteppingAfterDivergingAndKeepsTheLastFiniteWeights) {
+  const Tensor x = sample_image();
+  const Tensor target = targets::kernel_preset_target(x, KernelPreset::Sharpen, {});
+  const ConvParams p = same_conv(3, 3);
+  learn::OptimizerSettings o;
+  o.kind = OptimizerKind::Sgd;
+  o.lr = 1e30;
+  learn::ConvTrainer trainer(x, p, random_conv_weights(p, 1), target, o);
+  const ConvWeights before = trainer.weights();
+  int steps = 0;
+  while (trainer.step() && steps < 100) ++steps;
+  ASSERT_TRUE(trainer.diverged());
+  EXPECT_FALSE(trainer.step());
+  EXPECT_EQ(trainer.diverged_at_step(), static_cast<int64_t>(trainer.losses().size()));
+  if (steps == 0) {
+    EXPECT_EQ(trainer.weights().weight.data, before.weight.data);
+  }
+}
+
 TEST(Fit, ADivergingRunStopsAndKeepsTheLastFiniteWeights) {
   const Tensor x = sample_image();
   const Tensor target = targets::kernel_preset_target(x, KernelPreset::Sharpen, {});

@@ -12,9 +12,11 @@
 
 #include "cli/commands.h"
 #include "cli/flag_checks.h"
+#include "cli/learn_target.h"
 #include "cli/operator_options.h"
 #include "cli/out_dir.h"
 #include "cli/plane_pngs.h"
+#include "cli/preset.h"
 #include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
@@ -27,14 +29,8 @@ namespace {
 
 constexpr const char* kLearnManifest = "learn.json";
 
-bool is_kernel_preset_name(const std::string& name) {
-  for (KernelPreset p : all_kernel_presets())
-    if (name == kernel_preset_name(p)) return true;
-  return false;
-}
-
 // The grid a computed target lives on: the layer's K, stride and dilation (targets.h).
-targets::TargetGrid target_grid(const PreparedOperation& op) {
+targets::TargetGrid learn_grid(const PreparedOperation& op) {
   targets::TargetGrid grid;
   if (op.op == OpKind::Conv) {
     grid.kernel_size = op.conv.kernel_size;
@@ -56,27 +52,7 @@ Shape output_shape(const PreparedOperation& op) {
 // --target NAME or FILE, checked against the output's shape.
 Tensor make_target(const std::string& name, const std::string& mask_path,
                    const PreparedOperation& op) {
-  const Shape out = output_shape(op);
-  const targets::TargetGrid grid = target_grid(op);
-  Tensor target;
-  if (is_kernel_preset_name(name)) {
-    target = targets::kernel_preset_target(op.input, kernel_preset_from_name(name), grid);
-  } else if (name == "bilateral") {
-    target = targets::bilateral_target(op.input, grid);
-  } else if (name == "masked_blur") {
-    const Tensor mask = mask_path.empty() ? targets::brightness_mask(op.input)
-                                          : targets::load_mask(mask_path, op.input.shape);
-    target = targets::masked_blur_target(op.input, mask, grid);
-  } else if (has_designed_prefix(name)) {
-    target = targets::designed_target(op.input, designed_involution_from_name(name), grid);
-  } else {
-    return targets::load_target_file(name, out);  // checks the shape itself
-  }
-  if (target.shape != out)
-    throw Error("--target " + name + " is " + shape_to_string(target.shape) +
-                " but the output is " + shape_to_string(out) +
-                " (computed targets use \"same\" padding d*(K-1)/2 and an odd K)");
-  return target;
+  return make_learn_target(name, mask_path, op.input, learn_grid(op), output_shape(op));
 }
 
 // A bar on stderr, redrawn in place, only when stderr is a terminal.
@@ -139,13 +115,14 @@ int learn_command(int argc, char** argv) {
   double lr = 0.01;
   bool json = false, no_png = false;
   add_operator_options(app, options, /*input_required=*/true);
-  app.add_option("--target", target_name,
-                 "gaussian, box, sobel_x, sobel_y, sharpen, laplacian, emboss, identity, "
-                 "bilateral, masked_blur, designed:NAME, or a target file (.npy of the "
-                 "output's shape, or an image)")
-      ->required();
+  app.add_option(
+      "--target", target_name,
+      "gaussian, box, sobel_x, sobel_y, sharpen, laplacian, emboss, identity, "
+      "bilateral, masked_blur, designed:NAME, or a target file (.npy of the "
+      "output's shape, or an image); a --preset scene's \"learn\" field gives a default");
   app.add_option("--mask", mask_path, "masked_blur: mask image (default: the input's brightness)");
-  app.add_option("--steps", steps, "optimiser steps")->required()->check(integer_in(0, 1000000));
+  app.add_option("--steps", steps, "optimiser steps (default: the --preset scene's)")
+      ->check(integer_in(0, 1000000));
   app.add_option("--lr", lr, "learning rate (default 0.01)")->check(number_in(-1e300, 1e300));
   app.add_option("--optimizer", optimizer_text, "adam (default) or sgd");
   app.add_option("--out", out_dir, "output directory (created if missing)")->required();
@@ -156,6 +133,19 @@ int learn_command(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return exit_on_parse_error(app, e);
   }
+  // A learn scene (preset.h) fills the target, steps and rate the flags leave open.
+  if (!options.preset.empty()) {
+    const Preset scene = load_preset(options.preset);
+    if (scene.learn.present) {
+      if (target_name.empty()) target_name = scene.learn.target;
+      if (app.count("--steps") == 0) steps = scene.learn.steps;
+      if (app.count("--lr") == 0) lr = scene.learn.lr;
+    }
+  }
+  if (target_name.empty())
+    throw Error("--target is required (or a --preset scene with a \"learn\" field)");
+  if (app.count("--steps") == 0 && steps == 0)
+    throw Error("--steps is required (or a --preset scene with a \"learn\" field)");
   learn::FitSettings settings;
   settings.steps = steps;
   settings.optimizer.lr = lr;

@@ -17,9 +17,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const std::set<std::string> kFields = {
-    "name",         "caption",    "image",   "op",       "variant", "kernel_size",
-    "out_channels", "stride",     "padding", "dilation", "groups",  "group_channels",
-    "reduction",    "activation", "weights", "colormap", "pixel",   "channel"};
+    "name",    "caption",  "image",    "op",      "variant",        "kernel_size", "out_channels",
+    "stride",  "padding",  "dilation", "groups",  "group_channels", "reduction",   "activation",
+    "weights", "colormap", "pixel",    "channel", "learn"};
 
 // Reads one field with a message naming it when the type is wrong.
 class Reader {
@@ -125,6 +125,36 @@ PresetWeights read_weights(const json& w, const Reader& r) {
   return out;
 }
 
+PresetLearn read_learn(const json& l, const Reader& r) {
+  PresetLearn out;
+  out.present = true;
+  if (!l.is_object()) r.fail("field 'learn' must be an object");
+  for (auto it = l.begin(); it != l.end(); ++it)
+    if (it.key() != "target" && it.key() != "op" && it.key() != "steps" && it.key() != "lr")
+      r.fail("unknown field 'learn." + it.key() + "'");
+  if (!l.contains("target") || !l["target"].is_string())
+    r.fail("learn.target must be a string (a target name or file)");
+  out.target = l["target"].get<std::string>();
+  if (l.contains("op")) {
+    if (!l["op"].is_string()) r.fail("learn.op must be a string");
+    out.ops = l["op"].get<std::string>();
+    if (out.ops != "conv" && out.ops != "involution" && out.ops != "both")
+      r.fail("learn.op is '" + out.ops + "' (use conv, involution, both)");
+  }
+  if (l.contains("steps")) {
+    if (!l["steps"].is_number_integer() || l["steps"].get<int64_t>() < 1 ||
+        l["steps"].get<int64_t>() > 1000000)
+      r.fail("learn.steps must be an integer in [1, 1000000]");
+    out.steps = l["steps"].get<int64_t>();
+  }
+  if (l.contains("lr")) {
+    if (!l["lr"].is_number() || !(l["lr"].get<double>() > 0) || !(l["lr"].get<double>() < 1e3))
+      r.fail("learn.lr must be a positive number");
+    out.lr = l["lr"].get<double>();
+  }
+  return out;
+}
+
 }  // namespace
 
 Preset preset_from_json(const json& j, const std::string& origin) {
@@ -152,6 +182,7 @@ Preset preset_from_json(const json& j, const std::string& origin) {
   r.one_of("activation", &p.activation, {"none", "relu"});
   r.one_of("colormap", &p.colormap, {"diverging", "viridis", "grey"});
   if (j.contains("weights")) p.weights = read_weights(j["weights"], r);
+  if (j.contains("learn")) p.learn = read_learn(j["learn"], r);
   if (j.contains("pixel")) {
     const json& px = j["pixel"];
     if (!px.is_array() || px.size() != 2 || !px[0].is_number_integer() ||
@@ -209,6 +240,11 @@ json preset_to_json(const Preset& p) {
   j["colormap"] = p.colormap;
   if (p.pixel_y >= 0 && p.pixel_x >= 0) j["pixel"] = {p.pixel_y, p.pixel_x};
   if (p.channel >= 0) j["channel"] = p.channel;
+  if (p.learn.present)
+    j["learn"] = {{"target", p.learn.target},
+                  {"op", p.learn.ops},
+                  {"steps", p.learn.steps},
+                  {"lr", p.learn.lr}};
   return j;
 }
 

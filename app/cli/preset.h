@@ -25,6 +25,16 @@ struct PresetWeights {
   std::string file;         // .safetensors, relative to the preset file or to assets/
 };
 
+// A learn scene: what the Learn panel (and `kernelscope learn --preset`) fits, to which
+// target, how long. present is false for the other scenes.
+struct PresetLearn {
+  bool present = false;
+  std::string target;        // a --target name (learn_target.h) or a file
+  std::string ops = "both";  // conv | involution | both: which layers learn
+  int64_t steps = 300;
+  double lr = 0.02;
+};
+
 // -1 (numbers) means "not set": the operator's default or the weights decide, exactly like
 // an absent command-line flag.
 struct Preset {
@@ -48,6 +58,7 @@ struct Preset {
   int64_t pixel_y = -1;
   int64_t pixel_x = -1;
   int64_t channel = -1;
+  PresetLearn learn;
 };
 
 // Parse and validate; errors are ks::Error "preset <origin>: <what>" naming the field.

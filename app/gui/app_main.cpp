@@ -36,6 +36,7 @@
 #include "gui/weights.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
+#include "panels/learn_panel.h"
 #include "panels/panels.h"
 
 namespace ks::cli {
@@ -555,6 +556,7 @@ int run(const AppOptions& options) {
       app.drawn_items.clear();
       handle_shortcuts(app);
       update_step_through(app);
+      update_learn(app);
       const float menu_h = draw_main_menu(app);
       const std::vector<PanelRect> rects = draw_layout(app, menu_h);
       draw_demo_overlay(app);
@@ -600,7 +602,7 @@ int run(const AppOptions& options) {
         // it up, the worker is not busy yet.
         bool settled = app.have_result && app.answered_id == app.latest_id && !worker.busy() &&
                        !app.dirty && !app.race_requested && app.upload_queue.empty() &&
-                       !app.race_running && app.scene_requested.empty() &&
+                       !app.race_running && app.scene_requested.empty() && !learn_busy(app) &&
                        frames_since_result >= std::max(options.frames, 2);
         if (settled && app.demo.active && demo_shown < options.demo) {
           // Scripted demo: log the scene on screen, then advance until N were shown.
@@ -656,6 +658,7 @@ int run(const AppOptions& options) {
                 app.step.involution ? (app.result.involution.notebook ? "notebook" : "involution")
                                     : "conv",
                 app.step.channel, app.step.i, app.step.j, explained, static_cast<double>(shown));
+          for (const std::string& line : learn_report(app)) std::printf("%s\n", line.c_str());
           for (const std::string& line : pin_comparison_report(app))
             std::printf("%s\n", line.c_str());
           if (options.step_export) {
@@ -797,6 +800,10 @@ int run_app(int argc, char** argv) {
                  "2 s idle; print the job times, the longest frame and the idle CPU use, exit")
       ->check(integer_in(1, 100000));
   cli.add_flag("--json", o.json, "with --profile: print one JSON object");
+  cli.add_option("--learn-steps", o.learn_steps,
+                 "scripted mode: learn N steps in the Learn panel (a learn scene's target, else "
+                 "designed:edge_aware) before the screenshot")
+      ->check(integer_in(1, 1000000));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

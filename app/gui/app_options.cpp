@@ -10,6 +10,7 @@
 #include "cli/preset.h"
 #include "gui/weights.h"
 #include "kernelscope/error.h"
+#include "panels/learn_panel.h"
 
 namespace ks::cli {
 
@@ -37,8 +38,10 @@ void apply_options(const AppOptions& o, AppState* app) {
   };
   OpSettings& s = app->settings;
   OperatorOptions op = o.op;
+  PresetLearn scene_learn;
   if (!o.op.preset.empty()) {
     const Preset scene = load_preset(o.op.preset);
+    scene_learn = scene.learn;
     op = options_from_preset(scene, o.op.preset, o.op);
     for (const std::string& note : op.notes) app->set_status(note);
     // The scene decides the whole operation, as `kernelscope run --preset` does: nothing of
@@ -185,6 +188,8 @@ void apply_options(const AppOptions& o, AppState* app) {
     app->scene_settings = s;
     app->scene_image = app->image_path;
   }
+  configure_learn_from_scene(*app, scene_learn);
+  if (o.learn_steps > 0) request_scripted_learn(*app, o.learn_steps);
 }
 
 void open_requested_scene(AppState* app) {

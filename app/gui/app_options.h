@@ -41,8 +41,9 @@ struct AppOptions {
   bool seed_given = false;
   bool backend_given = false;
   bool memory_given = false;
-  int profile = 0;    // --profile N: measure N recomputes, print the numbers, exit
-  bool json = false;  // --profile prints JSON
+  int profile = 0;      // --profile N: measure N recomputes, print the numbers, exit
+  bool json = false;    // --profile prints JSON
+  int learn_steps = 0;  // scripted: learn N steps (Learn panel) before the screenshot
 };
 
 // Flags given on the command line (and a --preset scene, which fills what the flags leave

@@ -203,6 +203,8 @@ struct AppState {
   OpSettings scene_settings;
   std::string scene_image;
   std::string default_image;  // the bundled sample shown first
+  // The Learn panel and its training thread (panels/learn_panel.h), made when first opened.
+  std::shared_ptr<LearnPanelState> learn;
 };
 
 // An engine or preset message in the app's words: a command-line flag it names becomes the

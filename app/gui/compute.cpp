@@ -155,7 +155,8 @@ int64_t cap_bytes(const OpSettings& s) { return memory_cap_bytes(s.max_memory_mb
 // shapes, is read first.
 ConvWeights conv_layer(const Tensor& input, const OpSettings& s, ConvParams* p) {
   *p = conv_params(s, input.dim(1));
-  const bool from_file = s.weights == WeightSource::File;
+  // Learned weights decide the shapes as a file does.
+  const bool from_file = s.weights == WeightSource::File || s.weights == WeightSource::Learned;
   ConvWeights w;
   if (from_file) w = make_conv_weights(s, p);
   check_memory_cap(conv_memory_bytes(input.shape, *p), cap_bytes(s), "this convolution");
@@ -166,7 +167,8 @@ ConvWeights conv_layer(const Tensor& input, const OpSettings& s, ConvParams* p) 
 // The app asks for the kernel-sum map, never the full tensor: that is what the cap counts.
 InvolutionWeights involution_layer(const Tensor& input, const OpSettings& s, InvolutionParams* p) {
   *p = involution_params(s, input.dim(1));
-  const bool from_file = s.weights == WeightSource::File;
+  // Learned weights decide the shapes as a file does.
+  const bool from_file = s.weights == WeightSource::File || s.weights == WeightSource::Learned;
   InvolutionWeights w;
   if (from_file) w = make_involution_weights(s, p);
   check_memory_cap(involution_memory_bytes(input.shape, *p, KernelsMode::Sum), cap_bytes(s),

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "gui/presentation_layout.h"
+#include "panels/learn_panel.h"
 #include "panels/panels.h"
 
 namespace ks::app {
@@ -97,8 +98,10 @@ std::vector<PanelRect> draw_layout(AppState& app, float top) {
         app, &rects);
   panel("Feature maps", ImVec2(left + middle, top), ImVec2(right, maps_h), draw_feature_maps_panel,
         app, &rects);
-  panel("Timing", ImVec2(left + middle, top + maps_h), ImVec2(right, H - maps_h), draw_timing_panel,
-        app, &rects);
+  // The Learn panel takes the Timing panel's place while it is open.
+  const bool learn = learn_panel_open(app);
+  panel(learn ? "Learn" : "Timing", ImVec2(left + middle, top + maps_h), ImVec2(right, H - maps_h),
+        learn ? draw_learn_panel : draw_timing_panel, app, &rects);
 
   const float g = 6;
   v.left_fraction += splitter("##split-left", ImVec2(left - g / 2, top), ImVec2(g, H), true) / W;

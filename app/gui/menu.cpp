@@ -11,6 +11,7 @@
 #include "gui/export.h"
 #include "gui/file_browser.h"
 #include "gui/session.h"
+#include "panels/learn_panel.h"
 
 namespace ks::app {
 
@@ -157,6 +158,11 @@ float draw_main_menu(AppState& app) {
     ImGui::MenuItem("Step-through", "F2", &app.step.active);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Take one output pixel apart: patch, kernel, products and their sum.");
+    if (ImGui::MenuItem("Learn", nullptr, learn_panel_open(app))) toggle_learn_panel(app);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip(
+          "Fit a convolution and/or an involution to a target, live (in place of the\n"
+          "Timing panel).");
     ImGui::MenuItem("Presentation", "F11", &app.presentation);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip(

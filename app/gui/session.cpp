@@ -145,6 +145,8 @@ void from_json(const json& j, AppState* app) {
     read(p, "notebook_padding", &s.notebook_padding);
     if (p.contains("weights"))
       weight_source_from_name(p.at("weights").get<std::string>(), &s.weights);
+    // Learned weights live in memory only (Learn > Save writes a file): start from random.
+    if (s.weights == WeightSource::Learned) s.weights = WeightSource::Random;
     read(p, "seed", &s.seed);
     read(p, "variation", &s.variation);
     read(p, "custom_kernel", &s.custom_kernel);

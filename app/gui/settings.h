@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,11 +31,14 @@ enum class WeightSource {
   File,
   DesignedEdgeAware,
   DesignedDirectionFollowsColour,
-  DesignedSharpenBrightBlurDark
+  DesignedSharpenBrightBlurDark,
+  Learned  // the Learn panel's weights (OpSettings::learned)
 };
-constexpr int kWeightSourceCount = 14;
+constexpr int kWeightSourceCount = 15;
 const char* weight_source_name(WeightSource source);  // "identity", "sobel-x", ...
 bool weight_source_from_name(const std::string& name, WeightSource* source);
+
+struct LearnedLayers;  // gui/weights.h
 
 enum class ScaleMode { PerMap, PerLayer, Symmetric };
 
@@ -63,6 +67,9 @@ struct OpSettings {
   float variation = 0.0f;
   std::vector<float> custom_kernel;  // K*K, row-major, used by WeightSource::Custom
   std::string weights_file;          // .safetensors, used by WeightSource::File
+  // The Learn panel's latest weights, used by WeightSource::Learned; shared, never changed
+  // once published, so the worker reads them while training goes on.
+  std::shared_ptr<const LearnedLayers> learned;
   std::string backend = "auto";
   // Old sessions' "downscaled preview" switch: read and written for compatibility, ignored.
   // The app computes at full resolution (only images beyond 8192 px a side are downscaled).

@@ -26,7 +26,8 @@ const char* const kSourceNames[kWeightSourceCount] = {"identity",
                                                       "file",
                                                       "designed:edge_aware",
                                                       "designed:direction_follows_colour",
-                                                      "designed:sharpen_bright_blur_dark"};
+                                                      "designed:sharpen_bright_blur_dark",
+                                                      "learned"};
 
 }  // namespace
 
@@ -48,7 +49,7 @@ bool weight_source_from_name(const std::string& given, WeightSource* source) {
 
 bool is_designed_source(WeightSource source) {
   return static_cast<int>(source) >= static_cast<int>(WeightSource::DesignedEdgeAware) &&
-         static_cast<int>(source) < kWeightSourceCount;
+         static_cast<int>(source) <= static_cast<int>(WeightSource::DesignedSharpenBrightBlurDark);
 }
 
 DesignedInvolution designed_of(WeightSource source) {
@@ -91,7 +92,9 @@ namespace {
 
 // The K x K kernel the user picked (preset or grid), or empty for random/file weights.
 std::vector<float> chosen_kernel(const OpSettings& s) {
-  if (s.weights == WeightSource::Random || s.weights == WeightSource::File) return {};
+  if (s.weights == WeightSource::Random || s.weights == WeightSource::File ||
+      s.weights == WeightSource::Learned)
+    return {};
   if (is_designed_source(s.weights))
     throw Error(std::string(weight_source_name(s.weights)) +
                 " generates involution kernels; convolution has no designed weights");
@@ -106,6 +109,14 @@ std::vector<float> chosen_kernel(const OpSettings& s) {
 }  // namespace
 
 ConvWeights make_conv_weights(const OpSettings& s, ConvParams* p) {
+  if (s.weights == WeightSource::Learned) {
+    if (!s.learned || !s.learned->has_conv)
+      throw Error("no learned convolution weights: train one in the Learn panel (View > Learn)");
+    if (s.learned->conv.in_channels != p->in_channels)
+      throw Error("the learned weights are for another image's channel count");
+    *p = s.learned->conv;
+    return s.learned->conv_weights;
+  }
   if (s.weights == WeightSource::File) {
     if (s.weights_file.empty()) throw Error("no weights file chosen");
     ConvParams from_file = *p;
@@ -126,6 +137,14 @@ ConvWeights make_conv_weights(const OpSettings& s, ConvParams* p) {
 }
 
 InvolutionWeights make_involution_weights(const OpSettings& s, InvolutionParams* p) {
+  if (s.weights == WeightSource::Learned) {
+    if (!s.learned || !s.learned->has_involution)
+      throw Error("no learned involution weights: train one in the Learn panel (View > Learn)");
+    if (s.learned->involution.channels != p->channels)
+      throw Error("the learned weights are for another image's channel count");
+    *p = s.learned->involution;
+    return s.learned->involution_weights;
+  }
   if (s.weights == WeightSource::File) {
     if (s.weights_file.empty()) throw Error("no weights file chosen");
     InvolutionParams from_file = *p;

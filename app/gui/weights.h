@@ -11,6 +11,17 @@
 
 namespace ks::app {
 
+// Weights the Learn panel trained, with the layer geometry they were trained for (which
+// overrides the sliders, as a weights file does).
+struct LearnedLayers {
+  bool has_conv = false;
+  ConvParams conv;
+  ConvWeights conv_weights;
+  bool has_involution = false;
+  InvolutionParams involution;
+  InvolutionWeights involution_weights;
+};
+
 // The K x K preset kernel (row-major), from the engine's kernelscope/kernel_presets.h, so the
 // app and `kernelscope run --kernel` agree. Throws ks::Error where a preset has no K x K form.
 std::vector<float> preset_kernel(WeightSource source, int kernel_size);

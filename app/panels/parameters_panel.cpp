@@ -151,6 +151,7 @@ bool weights_section(AppState& app, int64_t channels) {
   if (ImGui::BeginCombo("weights", weight_source_name(s.weights))) {
     for (int i = 0; i < kWeightSourceCount; ++i) {
       const auto source = static_cast<WeightSource>(i);
+      if (source == WeightSource::Learned && !s.learned) continue;  // nothing learned yet
       if (ImGui::Selectable(weight_source_name(source), s.weights == source)) {
         // Starting the editable grid from the preset on screen is what one usually wants.
         if (source == WeightSource::Custom && s.weights != WeightSource::Custom)

@@ -1084,6 +1084,74 @@ void check_profile() {
 
 }  // namespace
 
+// One `kernelscope: learn op=OP target=T step=N points=P loss_initial=A loss_final=B` line.
+struct LearnLine {
+  long step = -1;
+  size_t points = 0;
+  double initial = 0, final_loss = 0;
+};
+
+std::map<std::string, LearnLine> learn_lines(const std::string& out) {
+  std::map<std::string, LearnLine> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    char op[32] = {0}, target[96] = {0};
+    LearnLine l;
+    if (std::sscanf(line.c_str(),
+                    "kernelscope: learn op=%31s target=%95s step=%ld points=%zu loss_initial=%lf "
+                    "loss_final=%lf",
+                    op, target, &l.step, &l.points, &l.initial, &l.final_loss) == 6)
+      lines[op] = l;
+  }
+  return lines;
+}
+
+// A learn scene ("both") on a small image: --learn-steps trains convolution and involution
+// side by side, both losses fall, the Learn panel is drawn, and the learned weights feed the
+// feature maps without an error.
+void check_learn() {
+  const fs::path input = g_work / "learn-input.npy", dir = g_work / "exports";
+  fs::remove_all(dir);
+  ks::Tensor t({1, 3, 80, 96});
+  for (int64_t y = 0; y < 80; ++y)
+    for (int64_t x = 0; x < 96; ++x) {
+      const bool red = ((x / 24) + (y / 20)) % 2 == 0;  // red and blue patches, some grey
+      const float grey = (x * 7 + y * 13) % 17 / 17.0f;
+      t.at(0, 0, y, x) = red ? 0.9f : 0.2f * grey;
+      t.at(0, 1, y, x) = 0.3f * grey;
+      t.at(0, 2, y, x) = red ? 0.1f : 0.8f + 0.1f * grey;
+    }
+  ks::save_npy(input.string(), t);
+  const std::string scene =
+      std::string(KS_ASSET_DIR) + "/presets/12_learn_colour_dependent_filter.json";
+  const fs::path shot = dir / "learn.png";
+  const Run r = run_app("--preset '" + scene + "' --input '" + input.string() +
+                        "' --learn-steps 30 --export-dir '" + dir.string() + "' --screenshot '" +
+                        shot.string() + "'");
+  CHECK(r.exit_code == 0, "app exited with %d:\n%s", r.exit_code, r.err.c_str());
+  const auto lines = learn_lines(r.out);
+  for (const char* op : {"conv", "involution"}) {
+    CHECK(lines.count(op), "no learn line for %s (both curves expected):\n%s", op, r.out.c_str());
+    if (!lines.count(op)) continue;
+    const LearnLine& l = lines.at(op);
+    CHECK(l.step == 30 && l.points == 31, "%s: step %ld, %zu points; expected 30 and 31", op,
+          l.step, l.points);
+    CHECK(l.final_loss < 0.9 * l.initial, "%s: the loss did not fall: %.6g -> %.6g", op, l.initial,
+          l.final_loss);
+  }
+  CHECK(!contains(r.out, "shown error:") && !contains(r.out, " error: "), "an error was shown:\n%s",
+        r.out.c_str());
+  const auto rects = panels(r.out);
+  CHECK(rects.count("Learn"), "no Learn panel:\n%s", r.out.c_str());
+  CHECK(!find_file(dir, "involution-maps.npy").empty() && !find_file(dir, "conv-maps.npy").empty(),
+        "the learned layers' maps were not exported to %s", dir.c_str());
+  if (fs::exists(shot) && rects.count("Learn")) {
+    const Stats s = region_stats(ks::load_image(shot.string()), rects.at("Learn"));
+    CHECK(s.stddev > 0.03, "the Learn panel looks blank (stddev %.4f)", s.stddev);
+  }
+}
+
 int main(int argc, char** argv) {
   if (argc != 4) {
     std::fprintf(stderr, "usage: app_test_driver CASE KERNELSCOPE WORK_DIR\n");
@@ -1143,6 +1211,8 @@ int main(int argc, char** argv) {
     check_two_pins();
   else if (which == "presentation")
     check_presentation();
+  else if (which == "learn")
+    check_learn();
   else if (which == "interactive") {
     if (std::system("command -v xdotool >/dev/null 2>&1") != 0) {
       std::printf("SKIP: xdotool not found\n");

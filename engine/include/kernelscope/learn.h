@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -87,5 +88,40 @@ FitResult fit_conv(const Tensor& input, const ConvParams& params, ConvWeights* w
 FitResult fit_involution(const Tensor& input, const InvolutionParams& params,
                          InvolutionWeights* weights, const Tensor& target,
                          const FitSettings& settings);
+
+// The fitting loop one update at a time, for callers that show progress, pause, or stop
+// early (the app's Learn panel): fit_conv / fit_involution are a Trainer run to the end.
+// Holds copies of the input, target and weights plus the optimiser's state, so the caller's
+// tensors may change or go away meanwhile. Not thread-safe: one thread steps it.
+template <class Params, class Weights>
+class Trainer {
+ public:
+  // Validates like fit_* (throws ks::Error before any work) and computes the initial loss.
+  Trainer(const Tensor& input, const Params& params, const Weights& weights, const Tensor& target,
+          const OptimizerSettings& optimizer, bool reference = false);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // One update. Returns false, changing nothing, once diverged: a NaN or Inf loss restores
+  // the weights of the last finite one and sets diverged_at_step.
+  bool step();
+  // losses()[t]: the loss after t updates (losses()[0]: the initial weights).
+  const std::vector<double>& losses() const;
+  int64_t steps_done() const;
+  const Weights& weights() const;
+  const Params& params() const;
+  const Tensor& output() const;  // the output of weights()
+  int64_t diverged_at_step() const;
+  bool diverged() const { return diverged_at_step() >= 0; }
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+using ConvTrainer = Trainer<ConvParams, ConvWeights>;
+using InvolutionTrainer = Trainer<InvolutionParams, InvolutionWeights>;
+extern template class Trainer<ConvParams, ConvWeights>;
+extern template class Trainer<InvolutionParams, InvolutionWeights>;
 
 }  // namespace ks::learn

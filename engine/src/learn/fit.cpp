@@ -91,61 +91,129 @@ bool all_finite(const std::vector<Tensor*>& tensors) {
 template <class Params, class Weights>
 FitResult fit(const Tensor& x, const Params& p, Weights* weights, const Tensor& target,
               const FitSettings& settings) {
-  using L = Layer<Params, Weights>;
   const auto start = std::chrono::steady_clock::now();
   if (settings.steps < 0)
     throw Error("the step count must be 0 or more, got " + std::to_string(settings.steps));
-  check_optimizer_settings(settings.optimizer);
-  L::validate(p, *weights);
-  const Shape out_shape = L::output_shape(x, p);
-  if (target.shape != out_shape)
-    throw Error("the target is " + shape_to_string(target.shape) + " but the output is " +
-                shape_to_string(out_shape));
-  // The cpu backend declines a few extreme shapes (huge dilations); cpu-ref takes anything.
-  Backend* backend = find_backend(settings.reference ? "cpu-ref" : "cpu");
-  if (!backend || !L::supported(*backend, p)) backend = find_backend("cpu-ref");
-
-  const std::vector<Tensor*> trainable = L::trainable(p, weights);
-  Optimizer optimizer(settings.optimizer, trainable);
+  Trainer<Params, Weights> trainer(x, p, *weights, target, settings.optimizer, settings.reference);
+  if (!trainer.diverged() && settings.on_step) settings.on_step(0, trainer.losses().front());
+  for (int64_t step = 1; step <= settings.steps && trainer.step(); ++step)
+    if (settings.on_step) settings.on_step(step, trainer.losses().back());
   FitResult result;
-  Tensor grad_output;
-  result.output = L::forward(*backend, x, p, *weights);
-  double loss = mse_loss(result.output, target, &grad_output);
-  if (!std::isfinite(loss)) {
-    result.diverged_at_step = 0;
-    result.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return result;
-  }
-  result.losses.push_back(loss);
-  if (settings.on_step) settings.on_step(0, loss);
-
-  for (int64_t step = 1; step <= settings.steps; ++step) {
-    const std::vector<Tensor> grads = L::backward(settings.reference, x, p, *weights, grad_output);
-    std::vector<const Tensor*> grad_ptrs;
-    for (const Tensor& g : grads) grad_ptrs.push_back(&g);
-    const Weights last_finite = *weights;
-    optimizer.step(grad_ptrs);
-    Tensor output;
-    double next = NAN;
-    if (all_finite(trainable)) {
-      output = L::forward(*backend, x, p, *weights);
-      next = mse_loss(output, target, &grad_output);
-    }
-    if (!std::isfinite(next)) {
-      *weights = last_finite;  // result.output still belongs to these
-      result.diverged_at_step = step;
-      break;
-    }
-    result.output = std::move(output);
-    result.losses.push_back(next);
-    if (settings.on_step) settings.on_step(step, next);
-  }
+  result.losses = trainer.losses();
+  result.diverged_at_step = trainer.diverged_at_step();
+  result.output = trainer.output();
+  *weights = trainer.weights();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 
 }  // namespace
+
+template <class Params, class Weights>
+struct Trainer<Params, Weights>::State {
+  using L = Layer<Params, Weights>;
+  State(const Tensor& x, const Params& p, const Weights& w, const Tensor& t,
+        const OptimizerSettings& o, bool ref)
+      : input(x), params(p), weights(w), target(t), reference(ref) {
+    check_optimizer_settings(o);
+    L::validate(params, weights);
+    const Shape out_shape = L::output_shape(input, params);
+    if (target.shape != out_shape)
+      throw Error("the target is " + shape_to_string(target.shape) + " but the output is " +
+                  shape_to_string(out_shape));
+    // The cpu backend declines a few extreme shapes (huge dilations); cpu-ref takes anything.
+    backend = find_backend(reference ? "cpu-ref" : "cpu");
+    if (!backend || !L::supported(*backend, params)) backend = find_backend("cpu-ref");
+    trainable = L::trainable(params, &weights);
+    optimizer = std::make_unique<Optimizer>(o, trainable);
+  }
+  Tensor input;
+  Params params;
+  Weights weights;
+  Tensor target;
+  bool reference;
+  Backend* backend = nullptr;
+  std::vector<Tensor*> trainable;  // point into weights
+  std::unique_ptr<Optimizer> optimizer;
+  std::vector<double> losses;
+  Tensor output;
+  Tensor grad_output;  // of output
+  int64_t diverged_at_step = -1;
+};
+
+template <class Params, class Weights>
+Trainer<Params, Weights>::Trainer(const Tensor& input, const Params& params, const Weights& weights,
+                                  const Tensor& target, const OptimizerSettings& optimizer,
+                                  bool reference)
+    : state_(std::make_unique<State>(input, params, weights, target, optimizer, reference)) {
+  State& s = *state_;
+  s.output = State::L::forward(*s.backend, s.input, s.params, s.weights);
+  const double loss = mse_loss(s.output, s.target, &s.grad_output);
+  if (std::isfinite(loss))
+    s.losses.push_back(loss);
+  else
+    s.diverged_at_step = 0;
+}
+
+template <class Params, class Weights>
+Trainer<Params, Weights>::~Trainer() = default;
+
+template <class Params, class Weights>
+bool Trainer<Params, Weights>::step() {
+  State& s = *state_;
+  using L = typename State::L;
+  if (s.diverged_at_step >= 0) return false;
+  const std::vector<Tensor> grads =
+      L::backward(s.reference, s.input, s.params, s.weights, s.grad_output);
+  std::vector<const Tensor*> grad_ptrs;
+  for (const Tensor& g : grads) grad_ptrs.push_back(&g);
+  const Weights last_finite = s.weights;
+  s.optimizer->step(grad_ptrs);
+  Tensor output;
+  Tensor grad_output;
+  double next = NAN;
+  if (all_finite(s.trainable)) {
+    output = L::forward(*s.backend, s.input, s.params, s.weights);
+    next = mse_loss(output, s.target, &grad_output);
+  }
+  if (!std::isfinite(next)) {
+    s.weights = last_finite;  // s.output still belongs to these
+    s.diverged_at_step = static_cast<int64_t>(s.losses.size());
+    return false;
+  }
+  s.output = std::move(output);
+  s.grad_output = std::move(grad_output);
+  s.losses.push_back(next);
+  return true;
+}
+
+template <class Params, class Weights>
+const std::vector<double>& Trainer<Params, Weights>::losses() const {
+  return state_->losses;
+}
+template <class Params, class Weights>
+int64_t Trainer<Params, Weights>::steps_done() const {
+  return state_->losses.empty() ? 0 : static_cast<int64_t>(state_->losses.size()) - 1;
+}
+template <class Params, class Weights>
+const Weights& Trainer<Params, Weights>::weights() const {
+  return state_->weights;
+}
+template <class Params, class Weights>
+const Params& Trainer<Params, Weights>::params() const {
+  return state_->params;
+}
+template <class Params, class Weights>
+const Tensor& Trainer<Params, Weights>::output() const {
+  return state_->output;
+}
+template <class Params, class Weights>
+int64_t Trainer<Params, Weights>::diverged_at_step() const {
+  return state_->diverged_at_step;
+}
+
+template class Trainer<ConvParams, ConvWeights>;
+template class Trainer<InvolutionParams, InvolutionWeights>;
 
 FitResult fit_conv(const Tensor& input, const ConvParams& params, ConvWeights* weights,
                    const Tensor& target, const FitSettings& settings) {
