@@ -6,6 +6,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@
 struct ImFont;
 
 namespace ks::app {
+
+struct LearnPanelState;  // panels/learn_panel.h
 
 // One operation's output as shown: a texture per output channel, plus the involution
 // kernel-sum heatmap.
