@@ -331,8 +331,12 @@ OperatorOptions options_from_preset(const Preset& p, const std::string& preset_p
   if (p.variant != "notebook") fill(&o.padding, "--padding", p.padding);  // its own padding
   fill(&o.dilation, "--dilation", p.dilation);
   fill(&o.groups, "--groups", p.groups);
-  fill(&o.group_channels, "--group-channels", p.group_channels);
-  fill(&o.reduction, "--reduction", p.reduction);
+  // An involution scene run with --op conv (or the other way round) keeps the shared fields;
+  // the other operator's own fields are not the user's to answer for.
+  if (o.op != "conv") {
+    fill(&o.group_channels, "--group-channels", p.group_channels);
+    fill(&o.reduction, "--reduction", p.reduction);
+  }
   // Weights: a --weights file, --kernel or a --seed on the command line win as a whole;
   // --seed 0 too, so it is its being given that counts, not its value.
   const bool weights_given = !o.weights.empty() || !o.kernel.empty() || o.was_given("--seed");
