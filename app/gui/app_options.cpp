@@ -184,12 +184,13 @@ void apply_options(const AppOptions& o, AppState* app) {
     pins.pin_y = o.pin[1];
     app->pending_pins.step_given = false;  // the step-through follows the pin
   }
+  // Before the scene's settings are recorded: a learn scene shows the layers it trains.
+  configure_learn_from_scene(*app, scene_learn);
+  if (o.learn_steps > 0) request_scripted_learn(*app, o.learn_steps);
   if (!o.op.preset.empty()) {
     app->scene_settings = s;
     app->scene_image = app->image_path;
   }
-  configure_learn_from_scene(*app, scene_learn);
-  if (o.learn_steps > 0) request_scripted_learn(*app, o.learn_steps);
 }
 
 void open_requested_scene(AppState* app) {

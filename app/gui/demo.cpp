@@ -19,6 +19,9 @@ namespace fs = std::filesystem;
 // weights, the activation. The backend and the memory cap change how it is computed, not
 // what is shown, and do not make the caption wrong.
 bool same_operation(const OpSettings& a, const OpSettings& b) {
+  // Learning is what a learn scene is about: its note stays while the Learn panel turns the
+  // weights into learned ones and switches to the layers it trains.
+  const bool learning = a.weights == WeightSource::Learned || b.weights == WeightSource::Learned;
   // A negative group-channel count is "--groups G", resolved to C / G once C is known; a
   // designed generator sets K, group channels and reduction itself once C is known.
   const bool designed = is_designed_source(a.weights) && a.weights == b.weights;
@@ -26,12 +29,14 @@ bool same_operation(const OpSettings& a, const OpSettings& b) {
                            a.group_channels == b.group_channels;
   const bool same_shape =
       designed || (a.kernel_size == b.kernel_size && a.reduction == b.reduction);
-  return a.operation == b.operation && same_shape && a.stride == b.stride &&
+  const bool same_weights =
+      learning || (a.weights == b.weights && a.seed == b.seed && a.variation == b.variation &&
+                   a.custom_kernel == b.custom_kernel && a.weights_file == b.weights_file);
+  return (learning || a.operation == b.operation) && same_shape && a.stride == b.stride &&
          a.padding == b.padding && a.dilation == b.dilation && a.groups == b.groups &&
          a.out_channels == b.out_channels && same_groups && a.relu == b.relu &&
          a.notebook_variant == b.notebook_variant && a.notebook_padding == b.notebook_padding &&
-         a.weights == b.weights && a.seed == b.seed && a.variation == b.variation &&
-         a.custom_kernel == b.custom_kernel && a.weights_file == b.weights_file;
+         same_weights;
 }
 
 SavedSetup save_setup(const AppState& app) {
