@@ -14,7 +14,8 @@
 #   bash tools/gpu_check.sh --prebuilt DIR   # on the GPU machine: run the bundle (< 5 min)
 #
 # The bundle (DIR/bin): engine_tests, kernelscope, ks_gpu_bench, linked with a static
-# libstdc++ and libgcc and the CUDA runtime static, RPATH $ORIGIN, any other non-system
+# libstdc++ and libgcc (plus engine/portable/arc4random_shim.cpp, as Debian 12's static
+# libstdc++ would otherwise import glibc 2.36's arc4random) and the CUDA runtime static, RPATH $ORIGIN, any other non-system
 # library copied alongside, and DIR/bundle.txt with its size and the newest glibc symbol
 # each file needs. --build-only fails if a file needs glibc newer than 2.35 (Ubuntu 22.04),
 # a dynamic libstdc++, or the bundle exceeds 64 MiB. KS_CUDA_ARCH (default 90 = H100/H200)
@@ -37,7 +38,7 @@ max_bundle_bytes=$((64 << 20))
 build() {
   cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DKS_BUILD_APP=OFF \
     -DKS_BUILD_TESTS=ON -DKS_BUILD_BENCH=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" \
-    -DCMAKE_EXE_LINKER_FLAGS="-static-libstdc++ -static-libgcc" \
+    -DCMAKE_EXE_LINKER_FLAGS="-static-libstdc++ -static-libgcc" -DKS_GLIBC235_BUNDLE=ON \
     -DCMAKE_BUILD_RPATH='$ORIGIN' >"$build_dir-configure.log" 2>&1 ||
     { tail -20 "$build_dir-configure.log"; return 1; }
   grep -q "CUDA backends   ON" "$build_dir-configure.log" ||
@@ -168,7 +169,7 @@ run_step device 30 bash -c "nvidia-smi || true; '$bin/ks_gpu_bench' --device-inf
 if ! "$bin/kernelscope" selftest --cases 1 --backend cuda >"$work/probe.log" 2>&1; then
   section "no GPU"
   cat "$work/probe.log" >>"$results"
-  why="$(grep -m1 -o 'unavailable.*\|not available.*' "$work/probe.log")"
+  why="$(sed -n 's/^  cuda: //p' "$work/probe.log" | head -1)"
   summary+=("no GPU: ${why:-see the selftest output above}")
   printf '%s\n' "${summary[@]}" | tee -a "$results"
   echo "gpu_check: no usable GPU, nothing else run; results in $results"
