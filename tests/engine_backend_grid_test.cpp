@@ -30,6 +30,21 @@ std::string test_name(const std::string& s) {
   return out;
 }
 
+// How close a backend's convolution must come to the reference. The grid's 1e-5 holds for
+// our own kernels, which sum the same products in a similar order. cuDNN picks its fastest
+// algorithm per shape, and Winograd and FFT transform the input and weights first: each
+// transform rounds, and their error grows with the size of the sums (up to about 1e-4 on
+// the grid's larger cases, far below anything visible). Restricting cuDNN to the direct
+// algorithms would test a cuDNN users never get, so the cudnn backend is held to a looser
+// bound instead. TF32 is not the reason: the backend only accepts FMA (float32) math.
+struct Tolerance {
+  float atol, rtol;
+};
+Tolerance conv_tolerance(const std::string& backend) {
+  if (backend == "cudnn") return {5e-4f, 5e-4f};
+  return {1e-5f, 1e-5f};
+}
+
 struct BackendCase {
   std::string backend;
   GridCase grid;
@@ -65,7 +80,9 @@ TEST_P(BackendGrid, MatchesReference) {
       GTEST_SKIP() << "backend " << param.backend << " does not support " << c.name;
     const ConvWeights w = test::grid_conv_weights(c);
     const Tensor expected = reference->conv2d(x, c.conv, w, nullptr);
-    EXPECT_TRUE(test::all_close(backend->conv2d(x, c.conv, w, &times), expected));
+    const Tolerance tol = conv_tolerance(param.backend);
+    EXPECT_TRUE(
+        test::all_close(backend->conv2d(x, c.conv, w, &times), expected, tol.atol, tol.rtol));
   } else {
     if (!backend->supports(c.involution))
       GTEST_SKIP() << "backend " << param.backend << " does not support " << c.name;
@@ -106,8 +123,9 @@ TEST_P(BackendFixtures, MatchTorch) {
           ++unsupported;
           continue;
         }
+        const Tolerance tol = conv_tolerance(GetParam());
         EXPECT_TRUE(test::all_close(backend->conv2d(f.input, f.conv, f.conv_weights, &times),
-                                    f.expected_output));
+                                    f.expected_output, tol.atol, tol.rtol));
       } else {
         if (!backend->supports(f.involution)) {
           ++unsupported;

@@ -165,6 +165,7 @@ int bench_command(int argc, char** argv) {
   bool json = false, quick = false, all = false, list = false;
   app.add_option("--backend", backend_list,
                  "Backends to time, comma-separated (default: all available)");
+  add_device_option(app);
   app.add_option("--repeats", repeats, "Timed runs per problem, after one warm-up")
       ->check(integer_in(1, 1000));
   app.add_option("--problem", problem_filter,

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <string>
 
+#include "kernelscope/backend.h"
+
 namespace ks::cli {
 namespace {
 
@@ -88,6 +90,13 @@ int exit_on_parse_error(const CLI::App& app, const CLI::ParseError& e) {
   std::fprintf(stderr, "%s: error: %s (see --help)\n", named ? name.c_str() : "kernelscope",
                what.c_str());
   return 2;  // a usage error, as for most Unix tools (CLI11's own codes are 100+)
+}
+
+void add_device_option(CLI::App& app) {
+  app.add_option_function<int>(
+         "--device", [](const int& index) { set_gpu_device(index); },
+         "GPU to use, numbered from 0 as nvidia-smi does (default 0)")
+      ->check(integer_in(0, 1023));
 }
 
 }  // namespace ks::cli

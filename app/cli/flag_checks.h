@@ -21,6 +21,10 @@ CLI::Validator number_in(double min, double max = std::numeric_limits<double>::m
 
 // Prints a parse error as one line ("kernelscope run: error: ... (see --help)") and returns
 // 2; --help goes through CLI11's own printing and returns 0.
+// --device N: which GPU the CUDA backends use (ks::set_gpu_device), for machines with several.
+// Applied while parsing, before any backend is asked whether it is available.
+void add_device_option(CLI::App& app);
+
 int exit_on_parse_error(const CLI::App& app, const CLI::ParseError& e);
 
 }  // namespace ks::cli

@@ -188,6 +188,7 @@ void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required
   add("--group-channels", o.group_channels, "involution channels per group")->check(integer_in(1));
   add("--reduction", o.reduction, "involution reduction ratio r")->check(integer_in(1));
   add("--backend", o.backend, "auto or a backend name");
+  add_device_option(app);
   // Range-checked in check_flag_values: CLI11's PositiveNumber printed its 300-digit range.
   add("--max-memory-mb", o.max_memory_mb, "refuse problems that need more memory (MiB)")
       ->check(integer_in(1));

@@ -212,6 +212,7 @@ int selftest_command(int argc, char** argv) {
       ->check(any_seed());
   app.add_option("--backend", only,
                  "test only these backends (repeatable); exit 2 if one is unavailable here");
+  add_device_option(app);
   app.add_option("--atol", atol, "absolute tolerance")->check(number_in(0));
   app.add_option("--rtol", rtol, "relative tolerance")->check(number_in(0));
   try {

@@ -1,4 +1,5 @@
 // The registry: every backend compiled into this build, in preference order.
+#include <atomic>
 #include <mutex>
 
 #include "backend_factories.h"
@@ -78,6 +79,28 @@ Backend& select_backend(const std::string& name, std::string* notice) {
   std::string why;
   if (!b->available(&why)) throw Error("backend '" + name + "' is not available: " + why);
   return *b;
+}
+
+namespace {
+std::atomic<int> requested_gpu_device{0};
+std::atomic<bool> gpu_device_probed{false};
+}  // namespace
+
+void set_gpu_device(int index) {
+  if (index < 0) throw Error("GPU index " + std::to_string(index) + " is negative");
+#ifndef KS_HAVE_CUDA
+  if (index != 0) throw Error("this build has no GPU backends; only device 0 may be named");
+#endif
+  if (gpu_device_probed && index != requested_gpu_device)
+    throw Error("the GPU was already chosen; set_gpu_device must come before its first use");
+  requested_gpu_device = index;
+}
+
+int gpu_device() { return requested_gpu_device; }
+
+int gpu_device_for_probe() {
+  gpu_device_probed = true;
+  return requested_gpu_device;
 }
 
 bool is_cpu_backend(const Backend& backend) { return backend.name().rfind("cpu", 0) == 0; }

@@ -23,11 +23,22 @@ struct State {
   std::map<void*, size_t> allocations;
   int malloc_calls = 0;
   size_t downloaded_bytes = 0;
+  std::map<void*, size_t> pinned;
+  int host_alloc_calls = 0;
+  size_t pinned_downloaded_bytes = 0;
 };
+
+thread_local int current_device_of_thread = -1;
 
 State& state() {
   static State s;
   return s;
+}
+
+bool in_pinned_memory(const void* p) {
+  for (const auto& [base, bytes] : state().pinned)
+    if (p >= base && p < static_cast<const char*>(base) + bytes) return true;
+  return false;
 }
 
 cudaError_t fail(cudaError_t e) {
@@ -40,6 +51,7 @@ cudaError_t fail(cudaError_t e) {
 Driver& driver() { return state().driver; }
 void reset() {
   for (auto& [ptr, bytes] : state().allocations) std::free(ptr);
+  for (auto& [ptr, bytes] : state().pinned) std::free(ptr);
   state() = State{};
 }
 size_t allocated_bytes() {
@@ -49,6 +61,14 @@ size_t allocated_bytes() {
 }
 int malloc_calls() { return state().malloc_calls; }
 size_t downloaded_bytes() { return state().downloaded_bytes; }
+int host_alloc_calls() { return state().host_alloc_calls; }
+size_t pinned_bytes() {
+  size_t total = 0;
+  for (const auto& [ptr, bytes] : state().pinned) total += bytes;
+  return total;
+}
+size_t pinned_downloaded_bytes() { return state().pinned_downloaded_bytes; }
+int current_device() { return current_device_of_thread; }
 
 }  // namespace fake_cuda
 
@@ -63,8 +83,20 @@ cudaError_t cudaGetDeviceCount(int* count) {
 }
 
 cudaError_t cudaGetDevice(int* device) {
-  *device = 0;
+  *device = fake_cuda::current_device_of_thread < 0 ? 0 : fake_cuda::current_device_of_thread;
   return cudaSuccess;
+}
+
+cudaError_t cudaSetDevice(int device) {
+  if (driver().dead_context != cudaSuccess) return fake_cuda::fail(driver().dead_context);
+  if (device < 0 || device >= driver().device_count) return fake_cuda::fail(cudaErrorInvalidDevice);
+  fake_cuda::current_device_of_thread = device;
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamQuery(cudaStream_t) {
+  return driver().dead_context != cudaSuccess ? fake_cuda::fail(driver().dead_context)
+                                              : cudaSuccess;
 }
 
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
@@ -93,6 +125,12 @@ const char* cudaGetErrorName(cudaError_t error) {
       return "cudaErrorLaunchFailure";
     case cudaErrorNoDevice:
       return "cudaErrorNoDevice";
+    case cudaErrorIllegalAddress:
+      return "cudaErrorIllegalAddress";
+    case cudaErrorUnsupportedPtxVersion:
+      return "cudaErrorUnsupportedPtxVersion";
+    case cudaErrorNoKernelImageForDevice:
+      return "cudaErrorNoKernelImageForDevice";
     default:
       return "cudaErrorUnknown";
   }
@@ -106,6 +144,8 @@ const char* cudaGetErrorString(cudaError_t error) {
       return "out of memory";
     case cudaErrorLaunchFailure:
       return "unspecified launch failure";
+    case cudaErrorIllegalAddress:
+      return "an illegal memory access was encountered";
     default:
       return "fake error";
   }
@@ -113,6 +153,7 @@ const char* cudaGetErrorString(cudaError_t error) {
 
 cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   *ptr = nullptr;
+  if (driver().dead_context != cudaSuccess) return fake_cuda::fail(driver().dead_context);
   if (fake_cuda::allocated_bytes() + bytes > driver().memory_bytes)
     return fake_cuda::fail(cudaErrorMemoryAllocation);
   // Device memory holds garbage: NaN, so a kernel that skips an element cannot pass.
@@ -134,6 +175,27 @@ cudaError_t cudaFree(void* ptr) {
   return cudaSuccess;
 }
 
+cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned) {
+  *ptr = nullptr;
+  if (driver().refuse_pinned_memory) return fake_cuda::fail(cudaErrorMemoryAllocation);
+  // Fresh host memory holds garbage too.
+  float* p = static_cast<float*>(std::malloc(bytes ? bytes : 1));
+  for (size_t i = 0; i < bytes / sizeof(float); ++i) p[i] = std::numeric_limits<float>::quiet_NaN();
+  fake_cuda::state().pinned[p] = bytes;
+  ++fake_cuda::state().host_alloc_calls;
+  *ptr = p;
+  return cudaSuccess;
+}
+
+cudaError_t cudaFreeHost(void* ptr) {
+  auto& pinned = fake_cuda::state().pinned;
+  const auto it = pinned.find(ptr);
+  if (it == pinned.end()) return fake_cuda::fail(cudaErrorInitializationError);
+  std::free(ptr);
+  pinned.erase(it);
+  return cudaSuccess;
+}
+
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   *total_bytes = driver().memory_bytes;
   *free_bytes = driver().memory_bytes - fake_cuda::allocated_bytes();
@@ -142,8 +204,12 @@ cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
 
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t) {
+  if (driver().dead_context != cudaSuccess) return fake_cuda::fail(driver().dead_context);
   std::memcpy(dst, src, bytes);
-  if (kind == cudaMemcpyDeviceToHost) fake_cuda::state().downloaded_bytes += bytes;
+  if (kind == cudaMemcpyDeviceToHost) {
+    fake_cuda::state().downloaded_bytes += bytes;
+    if (fake_cuda::in_pinned_memory(dst)) fake_cuda::state().pinned_downloaded_bytes += bytes;
+  }
   return cudaSuccess;
 }
 
@@ -168,6 +234,7 @@ cudaError_t cudaEventDestroy(cudaEvent_t event) {
 }
 
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
+  if (driver().dead_context != cudaSuccess) return fake_cuda::fail(driver().dead_context);
   event->when = std::chrono::steady_clock::now();
   event->recorded = true;
   return cudaSuccess;

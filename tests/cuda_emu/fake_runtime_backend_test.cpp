@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <thread>
 
 #include "correctness_grid.h"
 #include "cuda/conv2d_kernels.cuh"
@@ -26,7 +27,9 @@
 #define involution_generate_naive fake_involution_generate_naive
 #define involution_aggregate_naive fake_involution_aggregate_naive
 #define involution_kernel_sum fake_involution_kernel_sum
-#define kernel_image_loadable fake_kernel_image_loadable
+#define kernel_image_status fake_kernel_image_status
+// Small, so that the grid's results take both download paths (staged and direct).
+#define KS_PINNED_STAGING_MAX_BYTES (size_t{32} << 10)
 #include "cuda/cuda_backend.cpp"  // NOLINT(bugprone-suspicious-include)
 
 namespace ks::cuda {
@@ -37,7 +40,10 @@ struct FakeStreamLauncher {
   template <class... Params, class... Args>
   void operator()(const char* kernel_name, const char* file, int line, dim3 grid, dim3 block,
                   size_t smem_bytes, void (*kernel)(Params...), Args... args) const {
-    const cudaError_t fail = fake_cuda::driver().fail_kernels;
+    fake_cuda::Driver& driver = fake_cuda::driver();
+    const cudaError_t fail =
+        driver.dead_context != cudaSuccess ? driver.dead_context : driver.fail_kernels;
+    if (driver.failure_kills_context) driver.dead_context = fail;
     if (fail != cudaSuccess)
       throw_cuda_error(fail, (std::string("launch of ") + kernel_name).c_str(), file, line);
     ks_emu::Launcher{}(kernel_name, file, line, grid, block, smem_bytes, kernel, args...);
@@ -75,11 +81,7 @@ void involution_kernel_sum(const InvolutionDims& d, const float* kernels, float*
                            cudaStream_t) {
   launch_involution_kernel_sum(FakeStreamLauncher{}, d, kernels, kernel_sum);
 }
-bool kernel_image_loadable(std::string* why) {
-  if (fake_cuda::driver().kernel_image_loadable) return true;
-  if (why) *why = "this build has no kernel for this GPU (fake)";
-  return false;
-}
+cudaError_t kernel_image_status() { return fake_cuda::driver().kernel_image_status; }
 
 }  // namespace ks::cuda
 
@@ -136,8 +138,22 @@ TEST_F(FakeRuntime, DeviceProbeExplainsEveryWayAGpuIsUnusable) {
       "probe: no NVIDIA driver found");
   EXPECT_PROBE_SAYS([] { fake_cuda::driver().major = 7; },
                     "probe: the GPU has compute capability 7.0; this build needs 7.5");
-  EXPECT_PROBE_SAYS([] { fake_cuda::driver().kernel_image_loadable = false; },
-                    "probe: this build has no kernel for this GPU");
+  EXPECT_PROBE_SAYS(
+      [] { fake_cuda::driver().kernel_image_status = cudaErrorNoKernelImageForDevice; },
+      "probe: this build has no kernel for this GPU \\(sm_90\\); rebuild with 90 in "
+      "CMAKE_CUDA_ARCHITECTURES");
+  EXPECT_PROBE_SAYS(
+      [] { fake_cuda::driver().kernel_image_status = cudaErrorInvalidDeviceFunction; },
+      "probe: this build has no kernel for this GPU \\(sm_90\\)");
+  // Not every probe failure is a missing kernel: each names its own remedy.
+  EXPECT_PROBE_SAYS(
+      [] { fake_cuda::driver().kernel_image_status = cudaErrorUnsupportedPtxVersion; },
+      "probe: the kernels' PTX is newer than the NVIDIA driver can compile for this GPU "
+      "\\(sm_90\\); update the driver");
+  EXPECT_PROBE_SAYS([] { fake_cuda::driver().kernel_image_status = cudaErrorMemoryAllocation; },
+                    "probe: the GPU has no memory left to load the kernels");
+  EXPECT_PROBE_SAYS([] { fake_cuda::driver().kernel_image_status = cudaErrorIllegalAddress; },
+                    "probe: cannot load the kernels on this GPU: cudaErrorIllegalAddress");
   EXPECT_PROBE_SAYS([] { fake_cuda::driver().device_count_error = cudaErrorDevicesUnavailable; },
                     "probe: every GPU is busy");
 }
@@ -341,6 +357,175 @@ TEST_F(FakeRuntime, AFailedLaunchNamesTheKernelAndItsSource) {
       "(conv2d_tiled_kernel<kOut, kPix>) at "));
   fake_cuda::driver().fail_kernels = cudaSuccess;
   EXPECT_NO_THROW(backend->conv2d(test::grid_input(c), c.conv, w, nullptr));
+}
+
+// A small convolution for the failure scenarios.
+GridCase small_conv_case() {
+  GridCase c;
+  c.input_shape = {1, 3, 8, 8};
+  c.conv.in_channels = 3;
+  c.conv.out_channels = 4;
+  return c;
+}
+
+// After an error that kills the CUDA context, every later call would fail too: the backend
+// says so once, stays unavailable with the reason, and "auto"'s fallback runs on the CPU.
+// The lost state lasts for the process, so each scenario runs in a fresh one.
+void run_until_the_context_dies(cudaError_t sticky) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const auto backend = make_fake_runtime_cuda_backend();
+  const GridCase c = small_conv_case();
+  const ConvWeights w = test::grid_conv_weights(c);
+  const Tensor x = test::grid_input(c);
+  if (!backend->available()) std::exit(3);
+  backend->conv2d(x, c.conv, w, nullptr);  // healthy first
+  fake_cuda::driver().fail_kernels = sticky;
+  fake_cuda::driver().failure_kills_context = true;
+  std::string notice;
+  const Tensor y = run_with_cpu_fallback(
+      *backend, true, &notice, [&](Backend& b) { return b.conv2d(x, c.conv, w, nullptr); });
+  if (y.shape != conv_output_shape(x.shape, c.conv)) std::exit(4);
+  std::string why;
+  if (backend->available(&why)) std::exit(5);
+  // A second call does not touch the dead context: it is refused with the reason.
+  std::string second;
+  try {
+    backend->conv2d(x, c.conv, w, nullptr);
+  } catch (const Error& e) {
+    second = e.what();
+  }
+  std::fprintf(stderr, "notice: %s\nwhy: %s\nsecond: %s\n", notice.c_str(), why.c_str(),
+               second.c_str());
+  std::exit(0);
+}
+
+TEST_F(FakeRuntime, AStickyErrorMarksTheGpuLostForTheProcess) {
+  // A fresh process (not a fork of this one, whose device may already be probed).
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(run_until_the_context_dies(cudaErrorLaunchFailure), ::testing::ExitedWithCode(0),
+              "notice: cuda failed \\(CUDA error cudaErrorLaunchFailure.*\\), using cpu\n"
+              "why: the GPU stopped working \\(cudaErrorLaunchFailure: unspecified launch "
+              "failure\\); CUDA cannot recover in this process, restart it to use the GPU\n"
+              "second: backend 'cuda' is not available: the GPU stopped working");
+  EXPECT_EXIT(run_until_the_context_dies(cudaErrorIllegalAddress), ::testing::ExitedWithCode(0),
+              "why: the GPU stopped working \\(cudaErrorIllegalAddress: an illegal memory "
+              "access was encountered\\)");
+}
+
+TEST_F(FakeRuntime, AnErrorThatLeavesTheContextAliveKeepsTheGpu) {
+  // Out of memory and a failed launch that did not poison the context fail one call only.
+  const auto backend = make_fake_runtime_cuda_backend();
+  const GridCase c = small_conv_case();
+  const ConvWeights w = test::grid_conv_weights(c);
+  fake_cuda::driver().fail_kernels = cudaErrorLaunchFailure;  // failure_kills_context = false
+  EXPECT_THROW(backend->conv2d(test::grid_input(c), c.conv, w, nullptr), Error);
+  fake_cuda::driver().fail_kernels = cudaSuccess;
+  EXPECT_TRUE(backend->available());
+  EXPECT_NO_THROW(backend->conv2d(test::grid_input(c), c.conv, w, nullptr));
+}
+
+// --device N: the probe and every call use GPU N; a GPU that is not there is named.
+TEST_F(FakeRuntime, TheChosenGpuIsProbedAndUsed) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        GTEST_FLAG_SET(death_test_style, "threadsafe");
+        fake_cuda::driver().device_count = 2;
+        set_gpu_device(1);
+        const auto backend = make_fake_runtime_cuda_backend();
+        const GridCase c = small_conv_case();
+        const ConvWeights w = test::grid_conv_weights(c);
+        if (!backend->available()) std::exit(3);
+        // Another thread's calls must land on GPU 1 too: the current device is per thread.
+        std::thread([&] {
+          backend->conv2d(test::grid_input(c), c.conv, w, nullptr);
+          std::fprintf(stderr, "device used: %d\n", fake_cuda::current_device());
+        }).join();
+        try {
+          set_gpu_device(0);
+        } catch (const Error& e) {
+          std::fprintf(stderr, "late change: %s\n", e.what());
+        }
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "device used: 1\nlate change: the GPU was already chosen");
+  EXPECT_PROBE_SAYS(
+      [] {
+        fake_cuda::driver().device_count = 2;
+        set_gpu_device(2);
+      },
+      "probe: there is no GPU 2: this machine has 2 \\(numbered from 0\\)");
+}
+
+// Results up to KS_PINNED_STAGING_MAX_BYTES (32 KiB here) are downloaded through one pinned
+// staging buffer, allocated once and grown only when a larger result comes; larger results
+// go straight into the result tensor. Either way the answer is the reference's.
+TEST_F(FakeRuntime, DownloadsReuseOnePinnedStagingBuffer) {
+  ks_emu::set_thread_order(ks_emu::ThreadOrder::AscendingFirst);
+  const auto backend = make_fake_runtime_cuda_backend();
+  Backend* reference = find_backend("cpu-ref");
+  // big: output 3200 floats, kernels 14400, kernel sum 1600. small: 324, 1458, 162.
+  const GridCase big = involution_case(8, 20), small = involution_case(4, 9);
+  const Tensor xb = test::grid_input(big), xs = test::grid_input(small);
+  const InvolutionWeights wb = test::grid_involution_weights(big);
+  const InvolutionWeights ws = test::grid_involution_weights(small);
+  InvolutionResult r;
+  const auto run = [&](const GridCase& c, const Tensor& x, const InvolutionWeights& w,
+                       KernelsMode mode) {
+    RunOptions options;
+    options.kernels = mode;
+    backend->involution2d_into(x, c.involution, w, options, &r, nullptr);
+    const InvolutionResult want = reference->involution2d(x, c.involution, w, nullptr, mode);
+    EXPECT_TRUE(test::all_close(r.output, want.output)) << "output";
+    EXPECT_TRUE(test::all_close(r.kernels, want.kernels)) << "kernels";
+    EXPECT_TRUE(test::all_close(r.kernel_sum, want.kernel_sum)) << "kernel_sum";
+  };
+  run(small, xs, ws, KernelsMode::None);
+  EXPECT_EQ(fake_cuda::host_alloc_calls(), 1);
+  run(big, xb, wb, KernelsMode::Sum);  // 4800 floats: the staging buffer grows once
+  EXPECT_EQ(fake_cuda::host_alloc_calls(), 2);
+  EXPECT_EQ(fake_cuda::pinned_bytes(), 4800 * sizeof(float));
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    run(big, xb, wb, KernelsMode::Sum);
+    run(big, xb, wb, KernelsMode::None);
+    run(small, xs, ws, KernelsMode::Full);
+    run(small, xs, ws, KernelsMode::None);
+  }
+  EXPECT_EQ(fake_cuda::host_alloc_calls(), 2) << "the staging buffer is reused";
+  EXPECT_EQ(fake_cuda::pinned_downloaded_bytes(), fake_cuda::downloaded_bytes())
+      << "every download so far went through pinned memory";
+
+  // 17600 floats (70 KiB) are over the limit: downloaded directly, no pinned block for them.
+  const size_t pinned_before = fake_cuda::pinned_downloaded_bytes();
+  const size_t downloaded_before = fake_cuda::downloaded_bytes();
+  run(big, xb, wb, KernelsMode::Full);
+  EXPECT_EQ(fake_cuda::pinned_downloaded_bytes(), pinned_before);
+  EXPECT_EQ(fake_cuda::downloaded_bytes() - downloaded_before, 17600 * sizeof(float));
+  EXPECT_EQ(fake_cuda::host_alloc_calls(), 2);
+
+  // Convolution shares the session's staging buffer.
+  const GridCase c = small_conv_case();
+  const ConvWeights cw = test::grid_conv_weights(c);
+  Tensor out;
+  for (int repeat = 0; repeat < 3; ++repeat)
+    backend->conv2d_into(test::grid_input(c), c.conv, cw, RunOptions{}, &out, nullptr);
+  EXPECT_EQ(fake_cuda::host_alloc_calls(), 2);
+  EXPECT_TRUE(test::all_close(out, reference->conv2d(test::grid_input(c), c.conv, cw, nullptr)));
+}
+
+TEST_F(FakeRuntime, WithoutPinnedMemoryDownloadsGoStraightIntoTheResult) {
+  fake_cuda::driver().refuse_pinned_memory = true;
+  const auto backend = make_fake_runtime_cuda_backend();
+  const GridCase c = involution_case(4, 9);
+  const InvolutionWeights w = test::grid_involution_weights(c);
+  const InvolutionResult got =
+      backend->involution2d(test::grid_input(c), c.involution, w, nullptr, KernelsMode::Sum);
+  const InvolutionResult want = find_backend("cpu-ref")->involution2d(
+      test::grid_input(c), c.involution, w, nullptr, KernelsMode::Sum);
+  EXPECT_TRUE(test::all_close(got.output, want.output));
+  EXPECT_TRUE(test::all_close(got.kernel_sum, want.kernel_sum));
+  EXPECT_EQ(fake_cuda::pinned_downloaded_bytes(), 0u);
+  EXPECT_GT(fake_cuda::downloaded_bytes(), 0u);
 }
 
 }  // namespace

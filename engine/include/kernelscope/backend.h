@@ -86,6 +86,12 @@ Backend* find_backend(const std::string& name);
 // but unusable (no GPU), notice gets a one-line explanation.
 Backend& select_backend(const std::string& name, std::string* notice = nullptr);
 
+// Which GPU the CUDA backends use, counting from 0 as CUDA does (default 0; CUDA_VISIBLE_DEVICES
+// applies first). The device is probed once, at the first question to a GPU backend, so set
+// it before that; a later call throws Error. A build without CUDA accepts only 0.
+void set_gpu_device(int index);
+int gpu_device();
+
 // True for the backends that run on the CPU ("cpu", "cpu-ref"): they have no device to
 // lose or run out of.
 bool is_cpu_backend(const Backend& backend);

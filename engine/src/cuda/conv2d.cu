@@ -16,15 +16,11 @@ void conv2d_naive(const ConvDims& d, const float* x, const float* weight, const 
   launch_conv2d_naive(StreamLauncher{stream}, d, x, weight, bias, y);
 }
 
-bool kernel_image_loadable(std::string* why) {
+cudaError_t kernel_image_status() {
   cudaFuncAttributes attributes{};
   const cudaError_t status = cudaFuncGetAttributes(&attributes, conv2d_tiled_kernel<4, 1>);
-  if (status == cudaSuccess) return true;
-  cudaGetLastError();
-  if (why)
-    *why = std::string("this build has no kernel for this GPU (") + cudaGetErrorString(status) +
-           "); rebuild with its architecture in CMAKE_CUDA_ARCHITECTURES";
-  return false;
+  if (status != cudaSuccess) cudaGetLastError();
+  return status;
 }
 
 }  // namespace ks::cuda

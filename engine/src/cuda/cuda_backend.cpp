@@ -4,7 +4,9 @@
 // launched between the events differ.
 #include <cuda_runtime_api.h>
 
+#include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "backend_factories.h"
 #include "cuda/cuda_check.h"
@@ -20,6 +22,14 @@ namespace ks {
 namespace {
 
 using cuda::DeviceBuffer;
+
+// Results up to this size are downloaded into the reused pinned staging buffer and copied
+// into the result tensors; larger ones go straight into the tensors, where the extra host
+// copy and a second pinned block of that size would cost more than the faster DMA saves.
+// The fake-runtime tests set it small to reach both paths.
+#ifndef KS_PINNED_STAGING_MAX_BYTES
+#define KS_PINNED_STAGING_MAX_BYTES (size_t{64} << 20)
+#endif
 
 std::string cuda_version_string(int version) {  // 13000 -> "13.0"
   return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
@@ -51,10 +61,75 @@ std::string describe_startup_error(cudaError_t status) {
   }
 }
 
+// What cudaFuncGetAttributes on one of our kernels reported, in words: only a missing image
+// means "rebuild for this GPU"; a driver older than the PTX, or a GPU out of memory, need
+// other remedies.
+std::string describe_kernel_probe_error(cudaError_t status, int major, int minor) {
+  const std::string arch = std::to_string(major) + std::to_string(minor);
+  switch (status) {
+    case cudaErrorNoKernelImageForDevice:
+    case cudaErrorInvalidDeviceFunction:
+      return "this build has no kernel for this GPU (sm_" + arch + "); rebuild with " + arch +
+             " in CMAKE_CUDA_ARCHITECTURES";
+    case cudaErrorUnsupportedPtxVersion:
+      return "the kernels' PTX is newer than the NVIDIA driver can compile for this GPU (sm_" +
+             arch + "); update the driver, or rebuild with " + arch +
+             " in CMAKE_CUDA_ARCHITECTURES";
+    case cudaErrorInsufficientDriver:
+      return describe_startup_error(status);
+    case cudaErrorMemoryAllocation:
+      return "the GPU has no memory left to load the kernels";
+    default:
+      return std::string("cannot load the kernels on this GPU: ") + cudaGetErrorName(status) +
+             " (" + cudaGetErrorString(status) + ")";
+  }
+}
+
+// The errors after which the process's CUDA context is unusable: every later runtime call
+// returns the same error, and only a new process gets a working GPU again. Out of memory and
+// bad launch configurations are not among them; those fail one call only.
+bool is_sticky_cuda_error(cudaError_t status) {
+  switch (status) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorECCUncorrectable:
+      return true;
+    default:
+      return false;
+  }
+}
+
 struct DeviceStatus {
   bool usable = false;
+  int device = 0;
   std::string why_not;
 };
+
+// Set once, when a call finds the CUDA context dead; from then on every GPU backend says it
+// is unavailable with this reason, so "auto" picks the CPU (with select_backend's one-line
+// notice) instead of failing each call anew.
+std::mutex lost_context_mutex;
+std::string lost_context_reason;
+
+std::string lost_context() {
+  std::lock_guard<std::mutex> lock(lost_context_mutex);
+  return lost_context_reason;
+}
+
+void mark_context_lost(cudaError_t status) {
+  std::lock_guard<std::mutex> lock(lost_context_mutex);
+  if (lost_context_reason.empty())
+    lost_context_reason = std::string("the GPU stopped working (") + cudaGetErrorName(status) +
+                          ": " + cudaGetErrorString(status) +
+                          "); CUDA cannot recover in this process, restart it to use the GPU";
+}
 
 // Probed once: the answer does not change while the process runs, and a machine without a
 // driver answers in microseconds, so the registry may ask as often as it likes.
@@ -71,8 +146,15 @@ DeviceStatus probe_device() {
     s.why_not = "no CUDA-capable GPU found";
     return s;
   }
-  int device = 0, major = 0, minor = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
+  const int device = gpu_device_for_probe();
+  s.device = device;
+  if (device >= count) {
+    s.why_not = "there is no GPU " + std::to_string(device) + ": this machine has " +
+                std::to_string(count) + " (numbered from 0)";
+    return s;
+  }
+  int major = 0, minor = 0;
+  if (cudaSetDevice(device) != cudaSuccess ||
       cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
       cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
     s.why_not = std::string("cannot query the GPU: ") + cudaGetErrorString(cudaGetLastError());
@@ -83,7 +165,11 @@ DeviceStatus probe_device() {
                 std::to_string(minor) + "; this build needs 7.5 (Turing) or newer";
     return s;
   }
-  if (!cuda::kernel_image_loadable(&s.why_not)) return s;
+  const cudaError_t kernels = cuda::kernel_image_status();
+  if (kernels != cudaSuccess) {
+    s.why_not = describe_kernel_probe_error(kernels, major, minor);
+    return s;
+  }
   s.usable = true;
   return s;
 }
@@ -118,6 +204,8 @@ class GpuSession {
     }
     return stream_;
   }
+  // The stream if one was made, else the default stream: either answers a health query.
+  cudaStream_t existing_stream() const { return stream_; }
   void mark(int i) { KS_CUDA_CHECK(cudaEventRecord(events_[i], stream())); }
   void wait(int i) { KS_CUDA_CHECK(cudaEventSynchronize(events_[i])); }
   double ms_between(int a, int b) {
@@ -136,18 +224,50 @@ class GpuSession {
   const float* upload(DeviceBuffer<float>& buffer, const Tensor& t) {
     return upload(buffer, t.ptr(), t.data.size());
   }
-  void download(Tensor& t, const float* device) {
-    if (!t.data.empty())
-      KS_CUDA_CHECK(cudaMemcpyAsync(t.ptr(), device, t.data.size() * sizeof(float),
-                                    cudaMemcpyDeviceToHost, stream()));
+  // A result tensor and the device memory it is downloaded from.
+  struct Download {
+    Tensor* tensor;
+    const float* device;
+  };
+  // Queues the copies of `downloads` (only the results asked for) on the stream. Once the
+  // stream has passed them, finish_downloads() moves staged data into the tensors, whose
+  // storage is never zero-filled first: every element is overwritten.
+  void start_downloads(const std::vector<Download>& downloads) {
+    staged_.clear();
+    size_t total = 0;
+    for (const Download& d : downloads) total += d.tensor->data.size();
+    float* staging =
+        total * sizeof(float) <= KS_PINNED_STAGING_MAX_BYTES ? staging_.reserve(total) : nullptr;
+    size_t offset = 0;
+    for (const Download& d : downloads) {
+      const size_t count = d.tensor->data.size();
+      if (count == 0) continue;
+      float* host = staging ? staging + offset : d.tensor->ptr();
+      KS_CUDA_CHECK(
+          cudaMemcpyAsync(host, d.device, count * sizeof(float), cudaMemcpyDeviceToHost, stream()));
+      if (staging) staged_.push_back({d.tensor, staging + offset});
+      offset += count;
+    }
+  }
+  void finish_downloads() {
+    for (const Staged& s : staged_)
+      std::memcpy(s.tensor->ptr(), s.from, s.tensor->data.size() * sizeof(float));
+    staged_.clear();
   }
 
   DeviceBuffer<float> input, output, weight, bias, kernels, kernel_sum, scratch;
   DeviceBuffer<float> reduce_weight, bn_scale, bn_shift, span_weight, span_bias;
 
  private:
+  struct Staged {
+    Tensor* tensor;
+    const float* from;
+  };
+
   cudaStream_t stream_ = nullptr;
   cudaEvent_t events_[kEvents] = {};
+  cuda::PinnedHostBuffer staging_;
+  std::vector<Staged> staged_;  // what finish_downloads copies out of staging_
 };
 
 enum class Variant { Tiled, Naive, Cudnn };
@@ -185,6 +305,11 @@ class CudaBackend final : public Backend {
       if (why_not) *why_not = device.why_not;
       return false;
     }
+    const std::string lost = lost_context();
+    if (!lost.empty()) {
+      if (why_not) *why_not = lost;
+      return false;
+    }
 #ifdef KS_HAVE_CUDNN
     if (variant_ == Variant::Cudnn) return cuda::cudnn_loadable(why_not);
 #endif
@@ -200,9 +325,46 @@ class CudaBackend final : public Backend {
   }
 
   void conv2d_into(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
-                   const RunOptions&, Tensor* output, StageTimes* times) override {
+                   const RunOptions& options, Tensor* output, StageTimes* times) override {
     std::lock_guard<std::mutex> lock(mutex_);
     require_available();
+    on_device([&] { run_conv2d(input, params, weights, options, output, times); });
+  }
+
+  void involution2d_into(const Tensor& input, const InvolutionParams& params,
+                         const InvolutionWeights& weights, const RunOptions& options,
+                         InvolutionResult* result_out, StageTimes* times) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (variant_ == Variant::Cudnn)
+      throw Error("the cudnn backend computes convolution only; use cuda for involution");
+    require_available();
+    on_device([&] { run_involution2d(input, params, weights, options, result_out, times); });
+  }
+
+ private:
+  void require_available() const {
+    std::string why;
+    if (!available(&why)) throw Error("backend '" + name() + "' is not available: " + why);
+  }
+
+  // Runs `work` on the probed GPU. The current device is per host thread, and the app calls
+  // from worker threads, so it is set on every call. When work throws, the stream is asked
+  // whether the context survived: a sticky error (an illegal address in a kernel, say)
+  // answers every later call too, and marks the GPU lost for the rest of the process.
+  template <typename Work>
+  void on_device(Work&& work) {
+    try {
+      KS_CUDA_CHECK(cudaSetDevice(device_status().device));
+      work();
+    } catch (const Error&) {
+      const cudaError_t health = cudaStreamQuery(session_.existing_stream());
+      if (is_sticky_cuda_error(health)) mark_context_lost(health);
+      throw;
+    }
+  }
+
+  void run_conv2d(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
+                  const RunOptions&, Tensor* output, StageTimes* times) {
     const Shape out_shape = conv_output_shape(input.shape, params);
     const cuda::ConvDims d = cuda::conv_dims(input.shape, params, out_shape);
     output->reshape_uninitialized(out_shape);  // the download overwrites it
@@ -230,9 +392,10 @@ class CudaBackend final : public Backend {
         break;
     }
     s.mark(2);
-    s.download(out, y);
+    s.start_downloads({{&out, y}});
     s.mark(3);
     s.wait(3);
+    s.finish_downloads();
     if (times) {
       *times = {};
       times->upload_ms = s.ms_between(0, 1);
@@ -243,13 +406,9 @@ class CudaBackend final : public Backend {
   }
 
   // One call is a few milliseconds of GPU work at most, so options.cancel is not polled.
-  void involution2d_into(const Tensor& input, const InvolutionParams& params,
-                         const InvolutionWeights& weights, const RunOptions& options,
-                         InvolutionResult* result_out, StageTimes* times) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (variant_ == Variant::Cudnn)
-      throw Error("the cudnn backend computes convolution only; use cuda for involution");
-    require_available();
+  void run_involution2d(const Tensor& input, const InvolutionParams& params,
+                        const InvolutionWeights& weights, const RunOptions& options,
+                        InvolutionResult* result_out, StageTimes* times) {
     const Shape out_shape = involution_output_shape(input.shape, params);
     const cuda::InvolutionDims d = cuda::involution_dims(input.shape, params, out_shape);
     InvolutionResult& result = *result_out;
@@ -298,11 +457,13 @@ class CudaBackend final : public Backend {
       cuda::involution_aggregate_tiled(d, x, kernels, y, stream);
     if (kernel_sum) cuda::involution_kernel_sum(d, kernels, kernel_sum, stream);
     s.mark(3);
-    s.download(result.output, y);
-    if (mode == KernelsMode::Full) s.download(result.kernels, kernels);
-    if (kernel_sum) s.download(result.kernel_sum, kernel_sum);
+    std::vector<GpuSession::Download> downloads = {{&result.output, y}};
+    if (mode == KernelsMode::Full) downloads.push_back({&result.kernels, kernels});
+    if (kernel_sum) downloads.push_back({&result.kernel_sum, kernel_sum});
+    s.start_downloads(downloads);
     s.mark(4);
     s.wait(4);
+    s.finish_downloads();
     if (times) {
       *times = {};
       times->upload_ms = s.ms_between(0, 1);
@@ -311,12 +472,6 @@ class CudaBackend final : public Backend {
       times->download_ms = s.ms_between(3, 4);
       times->total_ms = s.ms_between(0, 4);
     }
-  }
-
- private:
-  void require_available() const {
-    std::string why;
-    if (!available(&why)) throw Error("backend '" + name() + "' is not available: " + why);
   }
 
   Variant variant_;

@@ -35,8 +35,9 @@ void involution_aggregate_naive(const InvolutionDims& d, const float* x, const f
 void involution_kernel_sum(const InvolutionDims& d, const float* kernels, float* kernel_sum,
                            cudaStream_t stream);
 
-// False (with the reason) when this binary holds no kernel image the current GPU can run,
-// e.g. a build for sm_90 only on an sm_75 card.
-bool kernel_image_loadable(std::string* why);
+// Whether the current GPU can load this binary's kernels: cudaSuccess, or what loading one
+// reported (no image for this architecture, PTX newer than the driver, no memory, ...), which
+// the backend's device probe puts in words.
+cudaError_t kernel_image_status();
 
 }  // namespace ks::cuda

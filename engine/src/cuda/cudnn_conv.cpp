@@ -10,6 +10,7 @@
 #include <map>
 #include <vector>
 
+#include "cuda/cudnn_compat.h"
 #include "cuda/device_buffer.h"
 #include "kernelscope/error.h"
 
@@ -18,6 +19,7 @@ namespace {
 
 #define KS_CUDNN_FUNCTIONS(X)                \
   X(cudnnGetVersion)                         \
+  X(cudnnGetCudartVersion)                   \
   X(cudnnGetErrorString)                     \
   X(cudnnCreate)                             \
   X(cudnnDestroy)                            \
@@ -78,12 +80,8 @@ CudnnApi load_cudnn() {
   }
   KS_CUDNN_FUNCTIONS(KS_CUDNN_RESOLVE)
 #undef KS_CUDNN_RESOLVE
-  const size_t version = api.cudnnGetVersion();  // major * 10000 + minor * 100 + patch
-  if (version / 10000 != CUDNN_MAJOR) {
-    api.error = "found cuDNN " + std::to_string(version / 10000) + "." +
-                std::to_string(version / 100 % 100) + ", this build needs cuDNN " +
-                std::to_string(CUDNN_MAJOR);
-  }
+  api.error = cudnn_mismatch(api.cudnnGetVersion(), api.cudnnGetCudartVersion(), CUDNN_MAJOR,
+                             CUDART_VERSION);
   return api;
 }
 
@@ -186,15 +184,8 @@ void CudnnConvolution::forward(const ConvDims& d, const float* x, const float* w
     KS_CUDNN_CHECK(api.cudnnFindConvolutionForwardAlgorithm(
         s.handle, s.x_desc, s.w_desc, s.conv_desc, s.y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
         &returned, results));
-    const cudnnConvolutionFwdAlgoPerf_t* best = nullptr;
-    for (int i = 0; i < returned && !best; ++i)  // sorted fastest first
-      if (results[i].status == CUDNN_STATUS_SUCCESS && results[i].mathType == CUDNN_FMA_MATH)
-        best = &results[i];
-    for (int i = 0; i < returned && !best; ++i)
-      if (results[i].status == CUDNN_STATUS_SUCCESS &&
-          results[i].mathType != CUDNN_TENSOR_OP_MATH &&
-          results[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
-        best = &results[i];
+    const cudnnConvolutionFwdAlgoPerf_t* best =
+        pick_fma_algorithm(results, returned, CUDNN_STATUS_SUCCESS, CUDNN_FMA_MATH);
     if (!best) throw Error("cuDNN has no float32 algorithm for this convolution");
     found = s.algorithms.emplace(key, AlgorithmChoice{best->algo, best->mathType}).first;
   }

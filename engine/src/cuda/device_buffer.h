@@ -80,4 +80,46 @@ class DeviceBuffer {
   size_t capacity_ = 0;
 };
 
+// Page-locked host memory for downloads, grow-only like DeviceBuffer. A copy into pageable
+// memory goes through the driver's own small pinned bounce buffer in pieces; into pinned
+// memory it is one DMA at full PCIe speed. Allocating pinned memory is slow (it maps pages
+// for the device), hence one buffer kept and reused for the life of the backend.
+class PinnedHostBuffer {
+ public:
+  PinnedHostBuffer() = default;
+  ~PinnedHostBuffer() { release(); }
+  PinnedHostBuffer(const PinnedHostBuffer&) = delete;
+  PinnedHostBuffer& operator=(const PinnedHostBuffer&) = delete;
+
+  // Room for `count` floats, or nullptr when the system will not pin that much (pinned
+  // memory is limited, e.g. by ulimit -l in containers): the caller then copies straight
+  // into pageable memory, slower but correct.
+  float* reserve(size_t count) {
+    if (count <= capacity_) return ptr_;
+    release();
+    void* p = nullptr;
+    if (cudaHostAlloc(&p, count * sizeof(float), cudaHostAllocDefault) != cudaSuccess) {
+      cudaGetLastError();
+      return nullptr;
+    }
+    ptr_ = static_cast<float*>(p);
+    capacity_ = count;
+    return ptr_;
+  }
+
+  // Never throws, as DeviceBuffer::release.
+  void release() noexcept {
+    if (ptr_) {
+      cudaFreeHost(ptr_);
+      cudaGetLastError();
+    }
+    ptr_ = nullptr;
+    capacity_ = 0;
+  }
+
+ private:
+  float* ptr_ = nullptr;
+  size_t capacity_ = 0;
+};
+
 }  // namespace ks::cuda

@@ -7,8 +7,10 @@
 #include <cstddef>
 
 #if defined(__CUDACC__)
-// The block's dynamic shared memory as floats (sized by the launch).
-#define KS_DYNAMIC_SHARED_FLOATS(name) extern __shared__ float name[]
+// The block's dynamic shared memory as floats (sized by the launch). __align__(16) because
+// load_float4 reads it 128 bits at a time: a plain float array is only promised 4-byte
+// alignment. The emulator checks float4 offsets from this base, which assumes the same.
+#define KS_DYNAMIC_SHARED_FLOATS(name) extern __shared__ __align__(16) float name[]
 #define KS_UNROLL _Pragma("unroll")
 
 namespace ks::cuda {

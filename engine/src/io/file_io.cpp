@@ -9,13 +9,14 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <set>
 #include <system_error>
 
@@ -114,8 +115,22 @@ std::string random_suffix() {
   static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   unsigned char bytes[12];
   if (getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
-    std::random_device device;  // getrandom is missing or interrupted: still unpredictable
-    for (auto& b : bytes) b = static_cast<unsigned char>(device());
+    // getrandom is missing or was interrupted: /dev/urandom, else the clock (the name also
+    // carries the PID, and the file is created exclusively). Not std::random_device: a
+    // static libstdc++ implements it with glibc 2.36's arc4random, which would keep the GPU
+    // bundle of tools/gpu_check.sh from running on Ubuntu 22.04 (glibc 2.35).
+    const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    const bool read_all =
+        fd >= 0 && ::read(fd, bytes, sizeof bytes) == static_cast<ssize_t>(sizeof bytes);
+    if (fd >= 0) ::close(fd);
+    if (!read_all) {
+      uint64_t x =
+          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+      for (auto& b : bytes) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;  // an LCG step
+        b = static_cast<unsigned char>(x >> 56);
+      }
+    }
   }
   std::string suffix;
   for (unsigned char b : bytes) suffix += kAlphabet[b % (sizeof kAlphabet - 1)];
