@@ -64,17 +64,27 @@ InvolutionGradients involution2d_backward(const Tensor& x, const InvolutionParam
   InvolutionGradients grads;
   if (options.input) grads.input = Tensor(x.shape);
   const float* W0 = w.reduce_weight.ptr();
-  const float* W1 = w.span_weight.ptr();
+  // The span weights transposed, [C/r][G*K*K]: every per-pixel loop over the G*K*K rows
+  // (making the kernels, their weight gradient, the hidden units' gradient) then runs over
+  // contiguous floats and vectorises.
+  std::vector<float> W1T(at(CR * rows));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t m = 0; m < CR; ++m) W1T[at(m * rows + r)] = w.span_weight.data[at(r * CR + m)];
 
   const auto run_band = [&](int64_t b, int64_t band_index) {
     double* acc = accumulators.data() + at(b * bands + band_index) * layout.size;
     std::vector<float> v(at(C)), zhat(at(CR)), h(at(CR)), k(at(rows)), dk(at(rows));
     std::vector<float> dz(at(CR)), dy(at(C));
     std::vector<uint8_t> active(at(CR));
+    // One output row's span gradients in float ([C/r][rows] and [rows]), added into the
+    // task's double accumulators at the row's end: a row is at most a few hundred pixels.
+    std::vector<float> row_dW1T(at(CR * rows)), row_dbias(at(rows));
     const float* xb = x.ptr() + b * C * plane;
     float* dxb = options.input ? grads.input.ptr() + b * C * plane : nullptr;
     const int64_t i0 = band_index * band, i1 = std::min(H_out, i0 + band);
-    for (int64_t i = i0; i < i1; ++i)
+    for (int64_t i = i0; i < i1; ++i) {
+      std::fill(row_dW1T.begin(), row_dW1T.end(), 0.0f);
+      std::fill(row_dbias.begin(), row_dbias.end(), 0.0f);
       for (int64_t j = 0; j < W_out; ++j) {
         // Forward: pooled vector, hidden units, kernels.
         const int64_t y0 = i * s, y1 = std::min(y0 + s, H), x0 = j * s, x1 = std::min(x0 + s, W);
@@ -95,12 +105,14 @@ InvolutionGradients involution2d_backward(const Tensor& x, const InvolutionParam
           active[at(m)] = u > 0;
           h[at(m)] = u > 0 ? u : 0.0f;
         }
-        for (int64_t r = 0; r < rows; ++r) {
-          float value = w.span_bias.data[at(r)];
-          for (int64_t m = 0; m < CR; ++m) value += W1[r * CR + m] * h[at(m)];
-          k[at(r)] = value;
-          dk[at(r)] = 0;
+        float* kp = k.data();
+        std::copy(w.span_bias.data.begin(), w.span_bias.data.begin() + rows, kp);
+        for (int64_t m = 0; m < CR; ++m) {
+          const float hm = h[at(m)];
+          const float* w1 = W1T.data() + m * rows;
+          for (int64_t r = 0; r < rows; ++r) kp[r] += w1[r] * hm;
         }
+        std::fill(dk.begin(), dk.end(), 0.0f);
         // Aggregation adjoints: dk, and the input's direct part.
         const int64_t top = i * s - pad, left = j * s - pad;
         const bool inside =
@@ -132,17 +144,20 @@ InvolutionGradients involution2d_backward(const Tensor& x, const InvolutionParam
           }
         }
         // Span, ReLU, BN, reduce.
-        for (int64_t r = 0; r < rows; ++r) {
-          const float dk_r = dk[at(r)];
-          acc[layout.span_bias + at(r)] += dk_r;
-          double* dW1 = acc + layout.span + at(r * CR);
-          for (int64_t m = 0; m < CR; ++m) dW1[m] += dk_r * h[at(m)];
+        const float* dkp = dk.data();
+        for (int64_t r = 0; r < rows; ++r) row_dbias[at(r)] += dkp[r];
+        for (int64_t m = 0; m < CR; ++m) {
+          const float hm = h[at(m)];
+          if (hm == 0.0f) continue;  // adds nothing
+          float* g = row_dW1T.data() + m * rows;
+          for (int64_t r = 0; r < rows; ++r) g[r] += dkp[r] * hm;
         }
         for (int64_t m = 0; m < CR; ++m) {
           dz[at(m)] = 0;
           if (!active[at(m)]) continue;  // ReLU passes no gradient
           float dh = 0;
-          for (int64_t r = 0; r < rows; ++r) dh += W1[r * CR + m] * dk[at(r)];
+          const float* w1 = W1T.data() + m * rows;
+          for (int64_t r = 0; r < rows; ++r) dh += w1[r] * dkp[r];
           acc[layout.gamma + at(m)] += dh * zhat[at(m)];
           acc[layout.beta + at(m)] += dh;
           dz[at(m)] = dh * scale[at(m)];
@@ -159,6 +174,12 @@ InvolutionGradients involution2d_backward(const Tensor& x, const InvolutionParam
             for (int64_t xx = x0; xx < x1; ++xx) dxc[yy * W + xx] += dv;
         }
       }
+      for (int64_t r = 0; r < rows; ++r) {
+        acc[layout.span_bias + at(r)] += row_dbias[at(r)];
+        for (int64_t m = 0; m < CR; ++m)
+          acc[layout.span + at(r * CR + m)] += row_dW1T[at(m * rows + r)];
+      }
+    }
   };
 
   if (options.input) {
