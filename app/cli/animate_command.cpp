@@ -330,7 +330,9 @@ int animate_command(int argc, char** argv) {
   if (!a.gif.empty()) summary["gif"] = a.gif;
   if (!a.save_preset.empty()) summary["saved_preset"] = a.save_preset;
   if (a.json) {
-    std::printf("%s\n", summary.dump().c_str());
+    // A path that is not UTF-8 (--out) prints as U+FFFD rather than failing after the work.
+    std::printf("%s\n",
+                summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   const nlohmann::json scenes =

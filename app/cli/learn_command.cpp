@@ -240,7 +240,8 @@ int learn_command(int argc, char** argv) {
                               {"final_loss", result.final_loss()},
                               {"steps", done},
                               {"steps_per_s", steps_per_s}};
-    std::printf("%s\n", j.dump().c_str());
+    // A path that is not UTF-8 (--out) prints as U+FFFD rather than failing after the work.
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf(
         "%s on %s: loss %.6g -> %.6g in %lld steps (%.1f steps/s); wrote %s/weights.safetensors\n",

@@ -264,7 +264,13 @@ void save_preset(const std::string& path, const Preset& preset) {
   std::error_code ec;
   fs::create_directories(parent, ec);
   if (ec) throw Error("cannot create " + parent.string() + ": " + ec.message());
-  const std::string text = preset_to_json(preset).dump(2) + "\n";
+  std::string text;
+  try {
+    text = preset_to_json(preset).dump(2) + "\n";
+  } catch (const nlohmann::json::type_error&) {
+    throw Error("cannot save the preset " + path +
+                ": a file path in it is not UTF-8 text, which JSON cannot hold; rename the file");
+  }
   write_file_atomically(path, text.data(), text.size());
 }
 

@@ -283,7 +283,8 @@ int run_command(int argc, char** argv) {
     if (!pixel_kernels.empty()) j["kernels_at_shape"] = pixel_kernels.shape;
     if (!notice.empty()) j["notice"] = notice;
     if (!op.warnings.empty()) j["warnings"] = op.warnings;
-    std::printf("%s\n", j.dump().c_str());
+    // A path that is not UTF-8 (--out) prints as U+FFFD rather than failing after the work.
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::string files = out_dir + "/" + npys[0];
     for (size_t i = 1; i < npys.size(); ++i) files += ", " + npys[i];

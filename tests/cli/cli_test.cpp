@@ -724,6 +724,20 @@ double seconds_of(const std::function<void()>& f) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// A non-UTF-8 --out with --json failed in the JSON encoder after all the work was done: the
+// path now prints with U+FFFD, the files are written and the exit status is 0.
+TEST(CliHardening, NonUtf8OutWithJsonPrintsAndSucceeds) {
+  const test::TempDir dir("cli_non_utf8");
+  const std::string out = dir.path + "/bad\xff" + "dir";
+  const CommandResult r =
+      kernelscope("run --op conv --backend cpu --input " + sample("checker.png") +
+                  " --no-png --json --out '" + out + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["backend"], "cpu");
+  EXPECT_TRUE(fs::exists(out + "/output.npy"));
+}
+
 // A preset's relative paths are relative to its own folder (or the folder above, where the
 // bundled scenes find samples/), whatever the working directory; a path that leads out of
 // that tree still works but says so.
