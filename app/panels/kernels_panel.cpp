@@ -156,16 +156,19 @@ void generated_kernels(AppState& app) {
   const float spacing = ImGui::GetStyle().ItemSpacing.x;
   const float legend_w = vertical_legend_width(Colormap::Diverging, range, "tap value");
   const ImVec2 region = ImGui::GetContentRegionAvail();
-  const bool side_by_side = region.x > region.y * 2.2f;
-  const float kernels_share = side_by_side ? 0.55f : 1.0f;
-  const float avail = region.x * kernels_share - legend_w - spacing;
   const int per_row = std::max(1, std::min(g_count, 6));
   const int rows = (g_count + per_row - 1) / per_row;
-  const float height_share =
-      side_by_side ? region.y - 2 * ImGui::GetTextLineHeight() : region.y * 0.4f;
-  const float cell =
-      std::clamp(std::min((avail - 10 * per_row) / (per_row * k), height_share / (rows * k)), 3.0f,
-                 std::max(30.0f, ImGui::GetFontSize() * 3.2f));
+  const auto cell_for = [&](bool beside) {
+    const float avail = region.x * (beside ? 0.55f : 1.0f) - legend_w - spacing;
+    const float height = beside ? region.y - 2 * ImGui::GetTextLineHeight() : region.y * 0.4f;
+    return std::clamp(std::min((avail - 10 * per_row) / (per_row * k), height / (rows * k)), 3.0f,
+                      std::max(30.0f, ImGui::GetFontSize() * 3.2f));
+  };
+  // Beside the sum map in a wide, short panel, unless that shrinks the kernels (large UI
+  // scales widen the legends): then the sum map goes below.
+  const bool side_by_side =
+      region.x > region.y * 2.2f && cell_for(true) >= std::min(cell_for(false), 12.0f);
+  const float cell = cell_for(side_by_side);
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   for (int g = 0; g < g_count; ++g) {
