@@ -123,6 +123,22 @@ TEST(DesignedInvolution, SharpenBrightBlurDarkWalksBoxIdentitySharpen) {
   expect_kernel(k[3], blend(0.5f, box, 0.5f, identity), "brightness 0.4 (7,0)");
 }
 
+TEST(DesignedInvolution, BlurWhereRedBlursInProportionToRedness) {
+  const OutputPixel red{1, 1}, textured_red{4, 4}, blue{6, 2}, grey{0, 7}, green{7, 7};
+  const Tensor x = painted_image({{red, 1.0f, 0.3f, 0.0f},
+                                  {textured_red, 0.85f, 0.2f, 0.2f},
+                                  {blue, 0.1f, 0.3f, 0.9f},
+                                  {green, 0.1f, 0.9f, 0.1f}});
+  const std::vector<Kernel> k =
+      kernels_at(DesignedInvolution::BlurWhereRed, x, {red, textured_red, blue, grey, green});
+  const Kernel box = named(KernelPreset::Box, 5), identity = named(KernelPreset::Identity, 5);
+  expect_kernel(k[0], box, "red pixel (1,1), R - B = 1");
+  expect_kernel(k[1], blend(0.35f, identity, 0.65f, box), "R - B = 0.65 (4,4)");
+  expect_kernel(k[2], identity, "blue pixel (6,2)");
+  expect_kernel(k[3], identity, "grey pixel (0,7)");
+  expect_kernel(k[4], identity, "green pixel (7,7), R = B");
+}
+
 TEST(DesignedInvolution, BrightnessDesignsAcceptMoreChannels) {
   // Four channels: brightness is the mean of all four, and the kernel still follows it.
   const OutputPixel bright{2, 2}, dark{5, 5};
@@ -159,7 +175,10 @@ void expect_one_line_error(const std::function<void()>& call,
 TEST(DesignedInvolution, WrongNameOrChannelCountIsAOneLineError) {
   expect_one_line_error([] { designed_involution_from_name("designed:blur"); },
                         {"designed:blur", "designed:edge_aware",
-                         "designed:direction_follows_colour", "designed:sharpen_bright_blur_dark"});
+                         "designed:direction_follows_colour", "designed:sharpen_bright_blur_dark",
+                         "designed:blur_where_red"});
+  expect_one_line_error([] { designed_involution_params(DesignedInvolution::BlurWhereRed, 4); },
+                        {"designed:blur_where_red", "3 (RGB)", "has 4"});
   expect_one_line_error(
       [] { designed_involution_params(DesignedInvolution::DirectionFollowsColour, 1); },
       {"designed:direction_follows_colour", "3 (RGB)", "has 1"});

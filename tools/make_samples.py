@@ -86,6 +86,20 @@ def colour_discs(h=144, w=288):
     return to_u8(img)
 
 
+def grainy_discs(h=240, w=320):
+    """Red and blue discs on grey, everything covered in the same fine grain (seeded noise):
+    the learn mode's lesson image. The target designed:blur_where_red smooths the grain on
+    the red discs only; one convolution kernel has to smooth it everywhere or nowhere."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.full((h, w, 3), 0.5, np.float32)
+    red, blue = [0.85, 0.25, 0.2], [0.2, 0.35, 0.85]
+    for cy, cx, r, colour in [(70, 80, 60, red), (70, 240, 60, blue), (180, 160, 55, red),
+                              (185, 40, 40, blue), (185, 280, 40, blue)]:
+        img[np.hypot(x - cx, y - cy) < r] = colour
+    grain = np.random.default_rng(7).normal(0.0, 0.12, (h, w, 1)).astype(np.float32)
+    return to_u8(img + grain)
+
+
 def checker(n=192, cell=16):
     y, x = np.mgrid[0:n, 0:n]
     return to_u8((((y // cell) + (x // cell)) % 2).astype(np.float32) * 0.8 + 0.1)
@@ -98,6 +112,7 @@ def main():
     write_png(OUT / "landscape.png", landscape())
     write_png(OUT / "checker.png", checker())
     write_png(OUT / "colour-discs.png", colour_discs())
+    write_png(OUT / "grainy-discs.png", grainy_discs())
     # A 4-channel array input, [1, 4, 48, 64] float32, for .npy runs.
     y, x = np.mgrid[0:48, 0:64].astype(np.float32)
     arr = np.stack([np.sin(x / 5), np.cos(y / 4), (x + y) / 112.0, ((x // 8 + y // 8) % 2)])

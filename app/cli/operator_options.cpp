@@ -176,7 +176,7 @@ void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required
   add("--kernel", o.kernel,
       "named kernel instead of random weights (sobel_x, ...), or a designed involution "
       "generator (designed:edge_aware, designed:direction_follows_colour, "
-      "designed:sharpen_bright_blur_dark)");
+      "designed:sharpen_bright_blur_dark, designed:blur_where_red)");
   add("--weights", o.weights, "layer weights (.safetensors, PyTorch key names)");
   add("--seed", o.seed, "seed of the random weights (PyTorch's default init)")->check(any_seed());
   add("--kernel-size", o.kernel_size, "kernel size K")->check(integer_in(1));

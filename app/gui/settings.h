@@ -32,9 +32,10 @@ enum class WeightSource {
   DesignedEdgeAware,
   DesignedDirectionFollowsColour,
   DesignedSharpenBrightBlurDark,
+  DesignedBlurWhereRed,
   Learned  // the Learn panel's weights (OpSettings::learned)
 };
-constexpr int kWeightSourceCount = 15;
+constexpr int kWeightSourceCount = 16;
 const char* weight_source_name(WeightSource source);  // "identity", "sobel-x", ...
 bool weight_source_from_name(const std::string& name, WeightSource* source);
 

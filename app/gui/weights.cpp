@@ -27,6 +27,7 @@ const char* const kSourceNames[kWeightSourceCount] = {"identity",
                                                       "designed:edge_aware",
                                                       "designed:direction_follows_colour",
                                                       "designed:sharpen_bright_blur_dark",
+                                                      "designed:blur_where_red",
                                                       "learned"};
 
 }  // namespace
@@ -49,7 +50,7 @@ bool weight_source_from_name(const std::string& given, WeightSource* source) {
 
 bool is_designed_source(WeightSource source) {
   return static_cast<int>(source) >= static_cast<int>(WeightSource::DesignedEdgeAware) &&
-         static_cast<int>(source) <= static_cast<int>(WeightSource::DesignedSharpenBrightBlurDark);
+         static_cast<int>(source) <= static_cast<int>(WeightSource::DesignedBlurWhereRed);
 }
 
 DesignedInvolution designed_of(WeightSource source) {

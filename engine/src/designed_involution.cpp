@@ -21,7 +21,8 @@ namespace {
 
 constexpr DesignedInvolution kAll[] = {DesignedInvolution::EdgeAware,
                                        DesignedInvolution::DirectionFollowsColour,
-                                       DesignedInvolution::SharpenBrightBlurDark};
+                                       DesignedInvolution::SharpenBrightBlurDark,
+                                       DesignedInvolution::BlurWhereRed};
 
 using Kernel = std::vector<float>;
 
@@ -137,6 +138,24 @@ void design_sharpen_bright_blur_dark(InvolutionWeights* w, const InvolutionParam
   set_span_column(w, 2, minus(identity, sharpen));
 }
 
+// blur_where_red. One hinge at 0 with slope 1 on the red-blue difference, as in
+// direction_follows_colour: h0 = relu(R - B). The span is
+//   kernel = identity + h0 (box - identity),
+// so bias = identity and W1 column 0 = box - identity: a pixel with R - B = 1 gets the 5x5
+// box, one with R - B = 0.65 (a textured red) 65 % of the way from identity to the box, and
+// every pixel with R <= B (grey, blue, green) is copied unchanged. Every kernel sums to 1, so
+// flat regions keep their value: only texture inside red regions, and red edges, soften.
+// This is the learn mode's lesson target: one hidden unit and one direction in kernel space,
+// which gradient descent finds, while a single convolution kernel must blur everything or
+// nothing.
+void design_blur_where_red(InvolutionWeights* w, const InvolutionParams& p) {
+  const int64_t k = p.kernel_size;
+  const Kernel box = preset(KernelPreset::Box, k), identity = preset(KernelPreset::Identity, k);
+  set_hinge(w, 0, {1.0f, 0.0f, -1.0f}, 1.0, 0.0);
+  set_span_bias(w, identity);
+  set_span_column(w, 0, minus(box, identity));
+}
+
 struct Design {
   int64_t kernel_size;
   int64_t min_channels;
@@ -151,6 +170,8 @@ Design design_of(DesignedInvolution d) {
       return {3, 3, 3};  // reads R and B by position
     case DesignedInvolution::SharpenBrightBlurDark:
       return {5, 3, 0};  // three hinges
+    case DesignedInvolution::BlurWhereRed:
+      return {5, 3, 3};  // reads R and B by position
   }
   return {3, 3, 3};
 }
@@ -174,6 +195,8 @@ const char* designed_involution_name(DesignedInvolution d) {
       return "direction_follows_colour";
     case DesignedInvolution::SharpenBrightBlurDark:
       return "sharpen_bright_blur_dark";
+    case DesignedInvolution::BlurWhereRed:
+      return "blur_where_red";
   }
   return "?";
 }
@@ -204,6 +227,9 @@ const char* designed_involution_summary(DesignedInvolution d) {
     case DesignedInvolution::SharpenBrightBlurDark:
       return "5x5 box blur where the pixel is dark (<= 0.3), identity at mid grey (0.5), "
              "sharpen where it is bright (>= 0.7)";
+    case DesignedInvolution::BlurWhereRed:
+      return "identity + max(R-B, 0) (5x5 box - identity): red pixels blurred in proportion to "
+             "their redness, all others copied unchanged";
   }
   return "?";
 }
@@ -216,6 +242,8 @@ const char* designed_involution_channels(DesignedInvolution d) {
       return "3 (RGB)";
     case DesignedInvolution::SharpenBrightBlurDark:
       return "3 or more";
+    case DesignedInvolution::BlurWhereRed:
+      return "3 (RGB)";
   }
   return "?";
 }
@@ -253,6 +281,9 @@ InvolutionWeights designed_involution_weights(DesignedInvolution d, const Involu
       break;
     case DesignedInvolution::SharpenBrightBlurDark:
       design_sharpen_bright_blur_dark(&w, p);
+      break;
+    case DesignedInvolution::BlurWhereRed:
+      design_blur_where_red(&w, p);
       break;
   }
   return w;

@@ -22,6 +22,10 @@
 //   sharpen_bright_blur_dark  K 5, any C >= 3. Three hinges at b = 0.3, 0.5, 0.7: b <= 0.3
 //                             gives the 5x5 box, b = 0.5 the identity, b >= 0.7 sharpen
 //                             (identity - laplacian), linear in between.
+//   blur_where_red            K 5, C = 3 (RGB). kernel = identity + max(R - B, 0) (box -
+//                             identity): red pixels are blurred in proportion to their
+//                             redness, every other pixel is copied. The learn mode's lesson:
+//                             involution learns it, one convolution kernel cannot.
 //
 // Every design has one kernel for all channels (group_channels = C, G = 1) and reduction 1
 // (C hidden channels; those a design does not use have zero reduce and span weights, so
@@ -37,12 +41,18 @@
 
 namespace ks {
 
-enum class DesignedInvolution { EdgeAware, DirectionFollowsColour, SharpenBrightBlurDark };
+enum class DesignedInvolution {
+  EdgeAware,
+  DirectionFollowsColour,
+  SharpenBrightBlurDark,
+  BlurWhereRed
+};
 
 // "designed:": how the CLI, scenes and the app name a design among other weight sources.
 constexpr const char* kDesignedPrefix = "designed:";
 
-// "edge_aware", "direction_follows_colour", "sharpen_bright_blur_dark" (no prefix).
+// "edge_aware", "direction_follows_colour", "sharpen_bright_blur_dark", "blur_where_red"
+// (no prefix).
 const char* designed_involution_name(DesignedInvolution design);
 std::vector<DesignedInvolution> all_designed_involutions();
 // True for text starting with "designed:", whatever follows.
