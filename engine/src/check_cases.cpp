@@ -221,12 +221,12 @@ Comparison compare_tensors(const Tensor& actual, const Tensor& expected, Toleran
   for (size_t i = 0; i < expected.data.size(); ++i) {
     const float a = actual.data[i], e = expected.data[i];
     const double error = std::fabs(static_cast<double>(a) - e);
-    if (error <= tolerance.atol + tolerance.rtol * std::fabs(e) || (std::isnan(a) && std::isnan(e)))
-      continue;
-    if (static_cast<int>(c.first.size()) < keep) c.first.push_back({static_cast<int64_t>(i), a, e});
-    ++c.mismatches;
+    if (std::isnan(a) && std::isnan(e)) continue;
     // NaN compares false everywhere: it counts as the worst possible error.
     c.max_error = std::isnan(error) ? INFINITY : std::max(c.max_error, error);
+    if (error <= tolerance.atol + tolerance.rtol * std::fabs(e)) continue;
+    if (static_cast<int>(c.first.size()) < keep) c.first.push_back({static_cast<int64_t>(i), a, e});
+    ++c.mismatches;
   }
   return c;
 }

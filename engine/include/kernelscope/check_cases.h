@@ -54,7 +54,7 @@ struct Comparison {
   };
   bool shape_mismatch = false;
   int64_t mismatches = 0;
-  double max_error = 0;         // over the values outside the tolerance; INFINITY for NaN
+  double max_error = 0;         // the largest |actual - expected|; INFINITY for a NaN
   std::vector<Mismatch> first;  // the first few, in index order
   bool ok() const { return !shape_mismatch && mismatches == 0; }
 };
