@@ -22,7 +22,7 @@ void run(benchmark::State& state, ks::Backend* backend, const ks::BenchProblem* 
   const double n = static_cast<double>(state.iterations());
   state.counters["GFLOP"] = benchmark::Counter(ks::problem_flops(*problem) * 1e-9,
                                                benchmark::Counter::kIsIterationInvariantRate);
-  if (problem->op == ks::BenchOp::involution2d) {
+  if (problem->op == ks::OpKind::Involution) {
     state.counters["gen_ms"] = generation_ms / n;
     state.counters["agg_ms"] = aggregation_ms / n;
   }

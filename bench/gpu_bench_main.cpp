@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernelscope/backend.h"
+#include "kernelscope/dispatch.h"
 #include "kernelscope/error.h"
 
 namespace {
@@ -107,7 +108,7 @@ int main(int argc, char** argv) {
     std::vector<ks::StageTimes> runs;
     double flops = 0;
     int64_t bytes = 0;
-    if (op == "conv") {
+    if (ks::parse_op_kind(op) == ks::OpKind::Conv) {
       ks::ConvParams p;
       p.in_channels = shape[1];
       p.out_channels = out_channels;
@@ -116,7 +117,7 @@ int main(int argc, char** argv) {
       p.padding = padding;
       p.dilation = dilation;
       p.groups = groups;
-      if (!backend.supports(p)) throw ks::Error(backend_name + " does not support this conv");
+      ks::choose_backend(backend_name, p);  // dispatch's rule: throws saying why it cannot
       const ks::ConvWeights w = ks::random_conv_weights(p, 1);
       flops = ks::conv_flops(shape, p);
       bytes = ks::conv_memory_bytes(shape, p);
@@ -133,7 +134,7 @@ int main(int argc, char** argv) {
       p.dilation = dilation;
       p.group_channels = group_channels;
       p.reduction = reduction;
-      if (!backend.supports(p)) throw ks::Error(backend_name + " does not support involution");
+      ks::choose_backend(backend_name, p);
       const ks::InvolutionWeights w = ks::random_involution_weights(p, 1);
       flops = ks::involution_flops(shape, p);
       bytes = ks::involution_memory_bytes(shape, p);

@@ -1,43 +1,21 @@
-// The correctness grid every backend runs: generated cases (shapes that are not multiples of
-// any block size, random weights with randomised BN statistics) and the golden PyTorch
-// fixtures written by tools/make_fixtures.py.
+// The correctness grid every backend runs: the generated cases of kernelscope/check_cases.h
+// (which `kernelscope selftest` runs too) and the golden PyTorch fixtures written by
+// tools/make_fixtures.py.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "kernelscope/check_cases.h"
 #include "kernelscope/ops.h"
 
 namespace ks::test {
 
-enum class Op { Conv, Involution };
-
-// One generated case. Only the params of `op` are meaningful.
-struct GridCase {
-  std::string name;  // unique, letters, digits and '_' only (usable as a gtest name)
-  Op op = Op::Conv;
-  Shape input_shape;  // [B, C, H, W]
-  ConvParams conv;
-  InvolutionParams involution;
-  uint64_t seed = 0;
-};
-
-std::vector<GridCase> conv_grid();
-std::vector<GridCase> involution_grid();
-std::vector<GridCase> correctness_grid();  // conv_grid() then involution_grid()
-
-// Deterministic data of a case: input uniform in [-1, 1]; weights from ks::random_*_weights
-// with the BN statistics and affine parameters randomised too (the defaults would make BN
-// the identity and hide mistakes in it).
-Tensor grid_input(const GridCase& c);
-ConvWeights grid_conv_weights(const GridCase& c);
-InvolutionWeights grid_involution_weights(const GridCase& c);
-
 // A golden case: PyTorch's answer for one input and one set of weights.
 struct Fixture {
   std::string name;  // file name without extension
-  Op op = Op::Conv;
+  OpKind op = OpKind::Conv;
   Tensor input;
   ConvParams conv;
   ConvWeights conv_weights;
@@ -58,7 +36,7 @@ std::string fixture_dir();
 
 // Sorted paths of tests/fixtures/{conv,involution}_*.safetensors (empty if the directory is
 // missing).
-std::vector<std::string> fixture_paths(Op op);
+std::vector<std::string> fixture_paths(OpKind op);
 // Reads a fixture through ks::load_safetensors. The parameters come from its `params`
 // tensor ([kernel_size, stride, padding, dilation, groups or group_channels, reduction,
 // has_bias]) and the tensor shapes; throws ks::Error naming the file if anything disagrees.

@@ -13,9 +13,6 @@
 namespace ks {
 namespace {
 
-using test::GridCase;
-using test::Op;
-
 std::vector<std::string> backends_under_test() {
   std::vector<std::string> names = backend_names();
   names.erase(std::remove(names.begin(), names.end(), "cpu-ref"), names.end());
@@ -30,33 +27,26 @@ std::string test_name(const std::string& s) {
   return out;
 }
 
-// How close a backend's convolution must come to the reference. The grid's 1e-5 holds for
-// our own kernels, which sum the same products in a similar order. cuDNN picks its fastest
-// algorithm per shape, and Winograd and FFT transform the input and weights first: each
-// transform rounds, and their error grows with the size of the sums (up to about 1e-4 on
-// the grid's larger cases, far below anything visible). Restricting cuDNN to the direct
-// algorithms would test a cuDNN users never get, so the cudnn backend is held to a looser
-// bound instead. TF32 is not the reason: the backend only accepts FMA (float32) math.
-struct Tolerance {
-  float atol, rtol;
-};
-Tolerance conv_tolerance(const std::string& backend) {
-  if (backend == "cudnn") return {5e-4f, 5e-4f};
-  return {1e-5f, 1e-5f};
+// The tolerance is the engine's rule (backend_tolerance in kernelscope/check_cases.h), the
+// one `kernelscope selftest` applies too.
+::testing::AssertionResult close_enough(const Tensor& got, const Tensor& want,
+                                        const std::string& backend, OpKind op) {
+  const Tolerance tol = backend_tolerance(backend, op);
+  return test::all_close(got, want, static_cast<float>(tol.atol), static_cast<float>(tol.rtol));
 }
 
 struct BackendCase {
   std::string backend;
-  GridCase grid;
+  CheckCase grid;
 };
 
 void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.backend << "/" << c.grid.name; }
 
 std::vector<BackendCase> backend_cases() {
   std::vector<BackendCase> out;
-  const std::vector<GridCase> grid = test::correctness_grid();
+  const std::vector<CheckCase> grid = check_cases();
   for (const std::string& name : backends_under_test())
-    for (const GridCase& c : grid) out.push_back({name, c});
+    for (const CheckCase& c : grid) out.push_back({name, c});
   return out;
 }
 
@@ -72,25 +62,24 @@ TEST_P(BackendGrid, MatchesReference) {
   Backend* reference = find_backend("cpu-ref");
   ASSERT_NE(reference, nullptr);
 
-  const GridCase& c = param.grid;
-  const Tensor x = test::grid_input(c);
+  const CheckCase& c = param.grid;
+  const Tensor x = check_case_input(c);
   StageTimes times;
-  if (c.op == Op::Conv) {
+  if (c.op == OpKind::Conv) {
     if (!backend->supports(c.conv))
       GTEST_SKIP() << "backend " << param.backend << " does not support " << c.name;
-    const ConvWeights w = test::grid_conv_weights(c);
+    const ConvWeights w = check_case_conv_weights(c);
     const Tensor expected = reference->conv2d(x, c.conv, w, nullptr);
-    const Tolerance tol = conv_tolerance(param.backend);
-    EXPECT_TRUE(
-        test::all_close(backend->conv2d(x, c.conv, w, &times), expected, tol.atol, tol.rtol));
+    EXPECT_TRUE(close_enough(backend->conv2d(x, c.conv, w, &times), expected, param.backend, c.op));
   } else {
     if (!backend->supports(c.involution))
       GTEST_SKIP() << "backend " << param.backend << " does not support " << c.name;
-    const InvolutionWeights w = test::grid_involution_weights(c);
+    const InvolutionWeights w = check_case_involution_weights(c);
     const InvolutionResult expected = reference->involution2d(x, c.involution, w, nullptr);
     const InvolutionResult got = backend->involution2d(x, c.involution, w, &times);
-    EXPECT_TRUE(test::all_close(got.kernels, expected.kernels)) << "generated kernels";
-    EXPECT_TRUE(test::all_close(got.output, expected.output)) << "output";
+    EXPECT_TRUE(close_enough(got.kernels, expected.kernels, param.backend, c.op))
+        << "generated kernels";
+    EXPECT_TRUE(close_enough(got.output, expected.output, param.backend, c.op)) << "output";
   }
 }
 
@@ -113,19 +102,18 @@ TEST_P(BackendFixtures, MatchTorch) {
   if (!backend->available(&why))
     GTEST_SKIP() << "backend " << GetParam() << " unavailable: " << why;
   int checked = 0, unsupported = 0;
-  for (Op op : {Op::Conv, Op::Involution})
+  for (OpKind op : {OpKind::Conv, OpKind::Involution})
     for (const std::string& path : test::fixture_paths(op)) {
       const test::Fixture f = test::load_fixture(path);
       SCOPED_TRACE(f.name);
       StageTimes times;
-      if (op == Op::Conv) {
+      if (op == OpKind::Conv) {
         if (!backend->supports(f.conv)) {
           ++unsupported;
           continue;
         }
-        const Tolerance tol = conv_tolerance(GetParam());
-        EXPECT_TRUE(test::all_close(backend->conv2d(f.input, f.conv, f.conv_weights, &times),
-                                    f.expected_output, tol.atol, tol.rtol));
+        EXPECT_TRUE(close_enough(backend->conv2d(f.input, f.conv, f.conv_weights, &times),
+                                 f.expected_output, GetParam(), op));
       } else {
         if (!backend->supports(f.involution)) {
           ++unsupported;
@@ -154,16 +142,16 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BackendFixtures);
 // The grid itself: every case valid, names unique, and every parameter value the backends
 // must handle present, so trimming the grid cannot silently drop coverage.
 TEST(CorrectnessGrid, CasesAreValidUniqueAndCoverTheParameters) {
-  const std::vector<GridCase> grid = test::correctness_grid();
+  const std::vector<CheckCase> grid = check_cases();
   std::set<std::string> names;
   std::set<int64_t> conv_k, conv_s, conv_d, inv_k, inv_s, inv_d, inv_gc, inv_r;
   std::set<bool> conv_bias;
   bool grouped = false, depthwise = false, padding_wider_than_kernel = false, ragged_gemm = false;
   bool involution_many_groups = false, involution_single_reduced = false;
-  for (const GridCase& c : grid) {
+  for (const CheckCase& c : grid) {
     EXPECT_TRUE(names.insert(c.name).second) << "duplicate case name " << c.name;
     EXPECT_EQ(test_name(c.name), c.name) << "not a valid test name";
-    if (c.op == Op::Conv) {
+    if (c.op == OpKind::Conv) {
       EXPECT_NO_THROW(conv_output_shape(c.input_shape, c.conv)) << c.name;
       conv_k.insert(c.conv.kernel_size);
       conv_s.insert(c.conv.stride);

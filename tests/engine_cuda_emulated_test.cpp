@@ -11,19 +11,18 @@
 #include <limits>
 #include <set>
 
+// The emulator first: it stands in for the CUDA built-ins the kernel sources use.
+#include "cuda_emu.h"
+
 #include "correctness_grid.h"
 #include "cuda/conv2d_kernels.cuh"
 #include "cuda/host_dims.h"
 #include "cuda/involution_kernels.cuh"
-#include "cuda_emu.h"
 #include "kernelscope/backend.h"
 #include "test_util.h"
 
 namespace ks {
 namespace {
-
-using test::GridCase;
-using test::Op;
 
 enum class Variant { Tiled, Naive };
 
@@ -90,7 +89,7 @@ InvolutionResult emulated_involution(Variant v, const Tensor& input, const Invol
 struct EmulatedCase {
   Variant variant;
   ks_emu::ThreadOrder order;
-  GridCase grid;
+  CheckCase grid;
 };
 
 void PrintTo(const EmulatedCase& c, std::ostream* os) {
@@ -101,7 +100,7 @@ void PrintTo(const EmulatedCase& c, std::ostream* os) {
 // other); the naive ones have no barriers, so one order is enough.
 std::vector<EmulatedCase> emulated_cases() {
   std::vector<EmulatedCase> out;
-  for (const GridCase& c : test::correctness_grid()) {
+  for (const CheckCase& c : check_cases()) {
     out.push_back({Variant::Tiled, ks_emu::ThreadOrder::AscendingFirst, c});
     out.push_back({Variant::Tiled, ks_emu::ThreadOrder::DescendingFirst, c});
     out.push_back({Variant::Naive, ks_emu::ThreadOrder::AscendingFirst, c});
@@ -116,14 +115,14 @@ TEST_P(EmulatedCudaGrid, MatchesReference) {
   ks_emu::set_thread_order(param.order);
   Backend* reference = find_backend("cpu-ref");
   ASSERT_NE(reference, nullptr);
-  const GridCase& c = param.grid;
-  const Tensor x = test::grid_input(c);
-  if (c.op == Op::Conv) {
-    const ConvWeights w = test::grid_conv_weights(c);
+  const CheckCase& c = param.grid;
+  const Tensor x = check_case_input(c);
+  if (c.op == OpKind::Conv) {
+    const ConvWeights w = check_case_conv_weights(c);
     const Tensor expected = reference->conv2d(x, c.conv, w, nullptr);
     EXPECT_TRUE(test::all_close(emulated_conv2d(param.variant, x, c.conv, w), expected));
   } else {
-    const InvolutionWeights w = test::grid_involution_weights(c);
+    const InvolutionWeights w = check_case_involution_weights(c);
     const InvolutionResult expected = reference->involution2d(x, c.involution, w, nullptr);
     const InvolutionResult got = emulated_involution(param.variant, x, c.involution, w);
     EXPECT_TRUE(test::all_close(got.kernels, expected.kernels)) << "generated kernels";
@@ -144,11 +143,11 @@ class EmulatedCudaFixtures : public ::testing::TestWithParam<Variant> {};
 TEST_P(EmulatedCudaFixtures, MatchTorch) {
   ks_emu::set_thread_order(ks_emu::ThreadOrder::AscendingFirst);
   int checked = 0;
-  for (Op op : {Op::Conv, Op::Involution})
+  for (OpKind op : {OpKind::Conv, OpKind::Involution})
     for (const std::string& path : test::fixture_paths(op)) {
       const test::Fixture f = test::load_fixture(path);
       SCOPED_TRACE(f.name);
-      if (op == Op::Conv) {
+      if (op == OpKind::Conv) {
         EXPECT_TRUE(test::all_close(emulated_conv2d(GetParam(), f.input, f.conv, f.conv_weights),
                                     f.expected_output));
       } else {
@@ -196,13 +195,13 @@ Tensor tap_sums(const Tensor& kernels) {
 }
 
 struct KernelSumCase {
-  GridCase grid;
+  CheckCase grid;
 };
 
 void PrintTo(const KernelSumCase& c, std::ostream* os) { *os << c.grid.name; }
 
 std::vector<KernelSumCase> kernel_sum_cases() {
-  const std::vector<GridCase> grid = test::involution_grid();
+  const std::vector<CheckCase> grid = involution_check_cases();
   std::vector<KernelSumCase> out;
   for (size_t i = 0; i < grid.size(); ++i)
     if (i % 4 == 0 || grid[i].input_shape[2] * grid[i].input_shape[3] >= 500)
@@ -214,10 +213,10 @@ class EmulatedKernelSum : public ::testing::TestWithParam<KernelSumCase> {};
 
 TEST_P(EmulatedKernelSum, IsThePerPixelSumOfTheKernels) {
   ks_emu::set_thread_order(ks_emu::ThreadOrder::AscendingFirst);
-  const GridCase& c = GetParam().grid;
-  const Tensor x = test::grid_input(c);
+  const CheckCase& c = GetParam().grid;
+  const Tensor x = check_case_input(c);
   const InvolutionResult r =
-      emulated_involution(Variant::Tiled, x, c.involution, test::grid_involution_weights(c));
+      emulated_involution(Variant::Tiled, x, c.involution, check_case_involution_weights(c));
   const cuda::InvolutionDims d =
       cuda::involution_dims(x.shape, c.involution, involution_output_shape(x.shape, c.involution));
   Tensor sum = nan_tensor(involution_kernel_sum_shape(x.shape, c.involution));
@@ -237,7 +236,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, EmulatedKernelSum, ::testing::ValuesIn(kernel_su
 
 TEST(EmulatedCudaFallback, ConvolutionWhoseHaloOverflowsSharedMemoryRunsNaive) {
   // K=7 at dilation 20: even a one-row tile's halo (121 x 152 floats) exceeds 48 KiB.
-  GridCase c;
+  CheckCase c;
   c.input_shape = {1, 2, 124, 130};
   c.conv.in_channels = 2;
   c.conv.out_channels = 3;
@@ -246,8 +245,8 @@ TEST(EmulatedCudaFallback, ConvolutionWhoseHaloOverflowsSharedMemoryRunsNaive) {
   c.conv.padding = 2;
   c.conv.has_bias = true;
   c.seed = 7;
-  const Tensor x = test::grid_input(c);
-  const ConvWeights w = test::grid_conv_weights(c);
+  const Tensor x = check_case_input(c);
+  const ConvWeights w = check_case_conv_weights(c);
   ks_emu::clear_launches();
   const Tensor got = emulated_conv2d(Variant::Tiled, x, c.conv, w);
   EXPECT_EQ(launched_kernels(), std::set<std::string>{"conv2d_naive_kernel"});
@@ -256,16 +255,16 @@ TEST(EmulatedCudaFallback, ConvolutionWhoseHaloOverflowsSharedMemoryRunsNaive) {
 
 TEST(EmulatedCudaFallback, InvolutionWithHugeReducedVectorGeneratesNaively) {
   // C/r = 384 reduced channels for 32 pixels fill the 48 KiB budget alone.
-  GridCase c;
-  c.op = Op::Involution;
+  CheckCase c;
+  c.op = OpKind::Involution;
   c.input_shape = {1, 384, 3, 5};
   c.involution.channels = 384;
   c.involution.kernel_size = 3;
   c.involution.group_channels = 16;
   c.involution.reduction = 1;
   c.seed = 11;
-  const Tensor x = test::grid_input(c);
-  const InvolutionWeights w = test::grid_involution_weights(c);
+  const Tensor x = check_case_input(c);
+  const InvolutionWeights w = check_case_involution_weights(c);
   ks_emu::clear_launches();
   const InvolutionResult got = emulated_involution(Variant::Tiled, x, c.involution, w);
   const std::set<std::string> names = launched_kernels();
@@ -281,16 +280,16 @@ TEST(EmulatedCudaFallback, InvolutionWithMoreThan32ReducedChannelsKeepsThemInSha
   // C/r = 48 is past the fused generation's register copy of the reduced vector.
   for (auto order : {ks_emu::ThreadOrder::AscendingFirst, ks_emu::ThreadOrder::DescendingFirst}) {
     ks_emu::set_thread_order(order);
-    GridCase c;
-    c.op = Op::Involution;
+    CheckCase c;
+    c.op = OpKind::Involution;
     c.input_shape = {2, 96, 5, 7};
     c.involution.channels = 96;
     c.involution.kernel_size = 3;
     c.involution.group_channels = 16;
     c.involution.reduction = 2;
     c.seed = 13;
-    const Tensor x = test::grid_input(c);
-    const InvolutionWeights w = test::grid_involution_weights(c);
+    const Tensor x = check_case_input(c);
+    const InvolutionWeights w = check_case_involution_weights(c);
     ks_emu::clear_launches();
     const InvolutionResult got = emulated_involution(Variant::Tiled, x, c.involution, w);
     EXPECT_TRUE(launched_kernels().count("generate_fused_kernel"));
@@ -303,16 +302,16 @@ TEST(EmulatedCudaFallback, InvolutionWithMoreThan32ReducedChannelsKeepsThemInSha
 
 TEST(EmulatedCudaFallback, InvolutionWhoseKernelsOverflowSharedMemoryAggregatesNaively) {
   // K=21 on a 40-pixel-wide image: the 441 taps of a 32-pixel row alone exceed 48 KiB.
-  GridCase c;
-  c.op = Op::Involution;
+  CheckCase c;
+  c.op = OpKind::Involution;
   c.input_shape = {1, 2, 6, 40};
   c.involution.channels = 2;
   c.involution.kernel_size = 21;
   c.involution.group_channels = 1;
   c.involution.reduction = 1;
   c.seed = 5;
-  const Tensor x = test::grid_input(c);
-  const InvolutionWeights w = test::grid_involution_weights(c);
+  const Tensor x = check_case_input(c);
+  const InvolutionWeights w = check_case_involution_weights(c);
   ks_emu::clear_launches();
   const InvolutionResult got = emulated_involution(Variant::Tiled, x, c.involution, w);
   const std::set<std::string> names = launched_kernels();
@@ -384,8 +383,8 @@ TEST(EmulatedCudaPlans, GridCoversEveryConvolutionKernelVariant) {
   // each of them (and the tiled aggregation each tile width) or the emulator tests miss it.
   std::set<std::pair<int, int>> conv_variants;
   std::set<int> aggregation_cols;
-  for (const GridCase& c : test::correctness_grid()) {
-    if (c.op == Op::Conv) {
+  for (const CheckCase& c : check_cases()) {
+    if (c.op == OpKind::Conv) {
       const Shape out = conv_output_shape(c.input_shape, c.conv);
       const cuda::ConvTilePlan p =
           cuda::plan_conv2d_tiled(cuda::conv_dims(c.input_shape, c.conv, out));

@@ -12,12 +12,11 @@ namespace ks {
 namespace {
 
 using test::Fixture;
-using test::Op;
 
 // The fixtures hold float64 PyTorch results rounded once to float32, and the reference
 // accumulates in double, so the two differ by about one rounding: the tight default
 // tolerance of all_close (1e-5 + 1e-5 * |ref|) applies unchanged.
-std::vector<Fixture> load_all(Op op, size_t expected_count) {
+std::vector<Fixture> load_all(OpKind op, size_t expected_count) {
   std::vector<Fixture> fixtures;
   for (const std::string& path : test::fixture_paths(op))
     fixtures.push_back(test::load_fixture(path));
@@ -28,14 +27,14 @@ std::vector<Fixture> load_all(Op op, size_t expected_count) {
 }
 
 TEST(PyTorchFixtures, AllFilesArePresentAndLoad) {
-  EXPECT_EQ(load_all(Op::Conv, test::kConvFixtureCount).size(),
+  EXPECT_EQ(load_all(OpKind::Conv, test::kConvFixtureCount).size(),
             static_cast<size_t>(test::kConvFixtureCount));
-  EXPECT_EQ(load_all(Op::Involution, test::kInvolutionFixtureCount).size(),
+  EXPECT_EQ(load_all(OpKind::Involution, test::kInvolutionFixtureCount).size(),
             static_cast<size_t>(test::kInvolutionFixtureCount));
 }
 
 TEST(PyTorchFixtures, ReferenceConvMatchesTorch) {
-  const auto fixtures = load_all(Op::Conv, test::kConvFixtureCount);
+  const auto fixtures = load_all(OpKind::Conv, test::kConvFixtureCount);
   ASSERT_FALSE(fixtures.empty());
   for (const Fixture& f : fixtures) {
     SCOPED_TRACE(f.name);
@@ -44,7 +43,7 @@ TEST(PyTorchFixtures, ReferenceConvMatchesTorch) {
 }
 
 TEST(PyTorchFixtures, ReferenceInvolutionKernelsAndOutputMatchTorch) {
-  const auto fixtures = load_all(Op::Involution, test::kInvolutionFixtureCount);
+  const auto fixtures = load_all(OpKind::Involution, test::kInvolutionFixtureCount);
   ASSERT_FALSE(fixtures.empty());
   for (const Fixture& f : fixtures) {
     SCOPED_TRACE(f.name);
@@ -63,8 +62,8 @@ TEST(PyTorchFixtures, ReferenceInvolutionKernelsAndOutputMatchTorch) {
 TEST(PyTorchFixtures, CpuRefBackendMatchesTorch) {
   Backend* backend = find_backend("cpu-ref");
   ASSERT_NE(backend, nullptr);
-  const auto convs = load_all(Op::Conv, test::kConvFixtureCount);
-  const auto involutions = load_all(Op::Involution, test::kInvolutionFixtureCount);
+  const auto convs = load_all(OpKind::Conv, test::kConvFixtureCount);
+  const auto involutions = load_all(OpKind::Involution, test::kInvolutionFixtureCount);
   for (const Fixture& f : convs) {
     SCOPED_TRACE(f.name);
     StageTimes times;
@@ -93,7 +92,7 @@ TensorMap layer_tensors(const std::string& path) {
 }
 
 TEST(PyTorchFixtures, WeightLoadersReadTorchStateDicts) {
-  for (const std::string& path : test::fixture_paths(Op::Conv)) {
+  for (const std::string& path : test::fixture_paths(OpKind::Conv)) {
     SCOPED_TRACE(path);
     const Fixture f = test::load_fixture(path);
     ConvParams p;
@@ -107,7 +106,7 @@ TEST(PyTorchFixtures, WeightLoadersReadTorchStateDicts) {
     EXPECT_EQ(w.weight.data, f.conv_weights.weight.data);
     EXPECT_EQ(w.bias.data, f.conv_weights.bias.data);
   }
-  for (const std::string& path : test::fixture_paths(Op::Involution)) {
+  for (const std::string& path : test::fixture_paths(OpKind::Involution)) {
     SCOPED_TRACE(path);
     const Fixture f = test::load_fixture(path);
     // Involution files do not determine K and G separately; give K as a user would.
@@ -133,7 +132,7 @@ TEST(PyTorchFixtures, WeightLoadersReadTorchStateDicts) {
 // The loader must reject a fixture whose parameters contradict its tensors, or the whole
 // comparison could run on misread cases.
 TEST(PyTorchFixtures, LoaderRejectsInconsistentParams) {
-  const auto paths = test::fixture_paths(Op::Conv);
+  const auto paths = test::fixture_paths(OpKind::Conv);
   ASSERT_FALSE(paths.empty());
   TensorMap tensors = load_safetensors(paths.front());
   tensors["params"].data[0] += 1;  // kernel size no longer matches the weight

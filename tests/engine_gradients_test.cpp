@@ -17,8 +17,6 @@ namespace ks {
 namespace {
 
 using test::Fixture;
-using test::GridCase;
-using test::Op;
 
 // What tools/make_grad_fixtures.py writes; fewer files is a broken checkout, not a pass.
 constexpr size_t kConvGradFixtures = 12;
@@ -203,10 +201,10 @@ void expect_directional_derivative(const char* what, Tensor* theta, const Tensor
 }
 
 TEST(GradientFiniteDifferences, ConvGrid) {
-  for (const GridCase& c : test::conv_grid()) {
+  for (const CheckCase& c : conv_check_cases()) {
     SCOPED_TRACE(c.name);
-    Tensor x = test::grid_input(c);
-    ConvWeights w = test::grid_conv_weights(c);
+    Tensor x = check_case_input(c);
+    ConvWeights w = check_case_conv_weights(c);
     const Tensor dy = test::random_tensor(conv_output_shape(x.shape, c.conv), c.seed + 7);
     const grad::ConvGradients g = grad::conv2d_backward_ref(x, c.conv, w, dy);
     const auto loss = [&] { return weighted_sum(ref::conv2d(x, c.conv, w), dy); };
@@ -217,10 +215,10 @@ TEST(GradientFiniteDifferences, ConvGrid) {
 }
 
 TEST(GradientFiniteDifferences, InvolutionGrid) {
-  for (const GridCase& c : test::involution_grid()) {
+  for (const CheckCase& c : involution_check_cases()) {
     SCOPED_TRACE(c.name);
-    Tensor x = test::grid_input(c);
-    InvolutionWeights w = test::grid_involution_weights(c);
+    Tensor x = check_case_input(c);
+    InvolutionWeights w = check_case_involution_weights(c);
     const Tensor dy =
         test::random_tensor(involution_output_shape(x.shape, c.involution), c.seed + 7);
     const grad::InvolutionGradients g = grad::involution2d_backward_ref(x, c.involution, w, dy);
@@ -247,10 +245,10 @@ TEST(GradientFiniteDifferences, InvolutionGrid) {
 }
 
 TEST(GradientFastBackward, ConvMatchesReferenceOnGrid) {
-  for (const GridCase& c : test::conv_grid()) {
+  for (const CheckCase& c : conv_check_cases()) {
     SCOPED_TRACE(c.name);
-    const Tensor x = test::grid_input(c);
-    const ConvWeights w = test::grid_conv_weights(c);
+    const Tensor x = check_case_input(c);
+    const ConvWeights w = check_case_conv_weights(c);
     const Tensor dy = test::random_tensor(conv_output_shape(x.shape, c.conv), c.seed + 7);
     const grad::ConvGradients ref = grad::conv2d_backward_ref(x, c.conv, w, dy);
     const grad::ConvGradients fast = grad::conv2d_backward(x, c.conv, w, dy);
@@ -261,10 +259,10 @@ TEST(GradientFastBackward, ConvMatchesReferenceOnGrid) {
 }
 
 TEST(GradientFastBackward, InvolutionMatchesReferenceOnGrid) {
-  for (const GridCase& c : test::involution_grid()) {
+  for (const CheckCase& c : involution_check_cases()) {
     SCOPED_TRACE(c.name);
-    const Tensor x = test::grid_input(c);
-    const InvolutionWeights w = test::grid_involution_weights(c);
+    const Tensor x = check_case_input(c);
+    const InvolutionWeights w = check_case_involution_weights(c);
     const Tensor dy =
         test::random_tensor(involution_output_shape(x.shape, c.involution), c.seed + 7);
     const grad::InvolutionGradients ref = grad::involution2d_backward_ref(x, c.involution, w, dy);
@@ -280,9 +278,9 @@ TEST(GradientFastBackward, InvolutionMatchesReferenceOnGrid) {
 
 // Same inputs, same bits: the learning loop's determinism for a seed rests on it.
 TEST(GradientFastBackward, IsDeterministic) {
-  const GridCase c = test::involution_grid().back();
-  const Tensor x = test::grid_input(c);
-  const InvolutionWeights w = test::grid_involution_weights(c);
+  const CheckCase c = involution_check_cases().back();
+  const Tensor x = check_case_input(c);
+  const InvolutionWeights w = check_case_involution_weights(c);
   const Tensor dy = test::random_tensor(involution_output_shape(x.shape, c.involution), 3);
   const grad::InvolutionGradients a = grad::involution2d_backward(x, c.involution, w, dy);
   const grad::InvolutionGradients b = grad::involution2d_backward(x, c.involution, w, dy);
@@ -292,9 +290,9 @@ TEST(GradientFastBackward, IsDeterministic) {
 }
 
 TEST(GradientFastBackward, InputGradientOnlyWhenAsked) {
-  const GridCase c = test::conv_grid().front();
-  const Tensor x = test::grid_input(c);
-  const ConvWeights w = test::grid_conv_weights(c);
+  const CheckCase c = conv_check_cases().front();
+  const Tensor x = check_case_input(c);
+  const ConvWeights w = check_case_conv_weights(c);
   const Tensor dy = test::random_tensor(conv_output_shape(x.shape, c.conv), 1);
   grad::BackwardOptions no_input;
   no_input.input = false;
@@ -304,9 +302,9 @@ TEST(GradientFastBackward, InputGradientOnlyWhenAsked) {
 }
 
 TEST(GradientErrors, GradOutputOfTheWrongShapeIsOneLine) {
-  const GridCase c = test::involution_grid().front();
-  const Tensor x = test::grid_input(c);
-  const InvolutionWeights w = test::grid_involution_weights(c);
+  const CheckCase c = involution_check_cases().front();
+  const Tensor x = check_case_input(c);
+  const InvolutionWeights w = check_case_involution_weights(c);
   const Tensor dy({1, 1, 1, 1});
   EXPECT_TRUE(test::throws_with([&] { grad::involution2d_backward(x, c.involution, w, dy); },
                                 "grad_output is"));

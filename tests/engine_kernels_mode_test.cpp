@@ -20,8 +20,6 @@
 namespace ks {
 namespace {
 
-using test::GridCase;
-
 constexpr KernelsMode kAllModes[] = {KernelsMode::None, KernelsMode::Sum, KernelsMode::Full};
 
 // gtest names allow letters, digits and '_' only; backend names use '-'.
@@ -112,7 +110,7 @@ Backend& cpu_backend() {
 
 struct ModeCase {
   std::string backend;
-  GridCase grid;
+  CheckCase grid;
 };
 
 void PrintTo(const ModeCase& c, std::ostream* os) { *os << c.backend << "/" << c.grid.name; }
@@ -120,9 +118,9 @@ void PrintTo(const ModeCase& c, std::ostream* os) { *os << c.backend << "/" << c
 // Every backend, cpu-ref included: its Sum and None modes are code of their own.
 std::vector<ModeCase> mode_cases() {
   std::vector<ModeCase> out;
-  const std::vector<GridCase> grid = test::involution_grid();
+  const std::vector<CheckCase> grid = involution_check_cases();
   for (const std::string& name : backend_names())
-    for (const GridCase& c : grid) out.push_back({name, c});
+    for (const CheckCase& c : grid) out.push_back({name, c});
   return out;
 }
 
@@ -137,8 +135,8 @@ class KernelsModeGrid : public ::testing::TestWithParam<ModeCase> {
       GTEST_SKIP() << "backend " << param.backend << " unavailable: " << why;
     if (!backend_->supports(param.grid.involution))
       GTEST_SKIP() << "backend " << param.backend << " does not support " << param.grid.name;
-    x_ = test::grid_input(param.grid);
-    w_ = test::grid_involution_weights(param.grid);
+    x_ = check_case_input(param.grid);
+    w_ = check_case_involution_weights(param.grid);
     want_ = reference().involution2d(x_, params(), w_, nullptr, KernelsMode::Full);
   }
   const InvolutionParams& params() const { return GetParam().grid.involution; }
@@ -238,9 +236,9 @@ class KernelsModeCpuPaths : public ::testing::TestWithParam<cpu::CpuPath> {
 };
 
 TEST_P(KernelsModeCpuPaths, SumAndNoneMatchTheReferenceOnTheGrid) {
-  for (const GridCase& c : test::involution_grid()) {
-    const Tensor x = test::grid_input(c);
-    const InvolutionWeights w = test::grid_involution_weights(c);
+  for (const CheckCase& c : involution_check_cases()) {
+    const Tensor x = check_case_input(c);
+    const InvolutionWeights w = check_case_involution_weights(c);
     const InvolutionResult want = reference().involution2d(x, c.involution, w, nullptr);
     for (KernelsMode mode : {KernelsMode::Sum, KernelsMode::None}) {
       SCOPED_TRACE(c.name + ", " + kernels_mode_name(mode));

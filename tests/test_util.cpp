@@ -8,6 +8,8 @@
 
 #include <unistd.h>
 
+#include "kernelscope/check_cases.h"
+
 namespace ks::test {
 
 Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi) {
@@ -20,26 +22,18 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi) {
 
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, float atol,
                                      float rtol) {
-  if (actual.shape != expected.shape)
+  // The engine's comparison (kernelscope/check_cases.h), the one selftest uses.
+  const Comparison c = compare_tensors(actual, expected, {atol, rtol});
+  if (c.ok()) return ::testing::AssertionSuccess();
+  if (c.shape_mismatch)
     return ::testing::AssertionFailure() << "shape " << shape_to_string(actual.shape)
                                          << " != expected " << shape_to_string(expected.shape);
   std::ostringstream report;
-  int64_t bad = 0;
-  double worst = 0;
-  for (int64_t i = 0; i < expected.numel(); ++i) {
-    const float a = actual.data[static_cast<size_t>(i)], e = expected.data[static_cast<size_t>(i)];
-    const double err = std::fabs(static_cast<double>(a) - e);
-    const bool ok = err <= atol + rtol * std::fabs(e) || (std::isnan(a) && std::isnan(e));
-    if (!ok) {
-      if (bad < 5) report << "\n  [" << i << "] got " << a << " expected " << e;
-      ++bad;
-      if (err > worst || std::isnan(err)) worst = err;
-    }
-  }
-  if (bad == 0) return ::testing::AssertionSuccess();
+  for (const Comparison::Mismatch& m : c.first)
+    report << "\n  [" << m.index << "] got " << m.actual << " expected " << m.expected;
   return ::testing::AssertionFailure()
-         << bad << " of " << expected.numel() << " values differ (max abs error " << worst
-         << ", shape " << shape_to_string(expected.shape) << "):" << report.str();
+         << c.mismatches << " of " << expected.numel() << " values differ (max abs error "
+         << c.max_error << ", shape " << shape_to_string(expected.shape) << "):" << report.str();
 }
 
 std::string make_temp_dir(const std::string& tag) {

@@ -14,6 +14,7 @@
 #include "cli/operator_options.h"
 #include "cli/preset.h"
 #include "kernelscope/backend.h"
+#include "kernelscope/dispatch.h"
 #include "kernelscope/error.h"
 #include "kernelscope/explain.h"
 #include "kernelscope/io.h"
@@ -78,7 +79,8 @@ void apply_relu(Tensor& t) {
 
 // Everything a frame needs, computed once: the paper's operators or the notebook variant.
 struct Scene {
-  std::string kind;  // conv | involution | notebook
+  OpKind op = OpKind::Conv;
+  bool is_notebook = false;  // the seed notebook's involution variant (op is Involution)
   Tensor input;
   Tensor output;  // as displayed (after the activation)
   Tensor raw;     // the operator's output (before it), what the sums must equal
@@ -100,12 +102,11 @@ Scene paper_scene(const OperatorOptions& options) {
   Scene s;
   s.input = op.input;
   if (op.op == OpKind::Conv) {
-    s.kind = "conv";
     s.conv = op.conv;
     s.conv_weights = op.conv_weights;
     s.raw = backend->conv2d(s.input, s.conv, s.conv_weights, nullptr);
   } else {
-    s.kind = "involution";
+    s.op = OpKind::Involution;
     s.inv = op.involution;
     s.inv_weights = op.involution_weights;
     s.raw = backend->involution2d(s.input, s.inv, s.inv_weights, nullptr).output;
@@ -122,7 +123,8 @@ Scene notebook_scene(const OperatorOptions& o, int64_t preset_padding) {
   if (o.groups >= 0 || o.dilation >= 0)
     throw Error("the notebook variant has no --groups or --dilation (use --group-channels)");
   Scene s;
-  s.kind = "notebook";
+  s.op = OpKind::Involution;
+  s.is_notebook = true;
   s.input = load_input(o.input, memory_cap_bytes(o.max_memory_mb));
   NotebookVariantParams& p = s.notebook;
   p.channels = s.input.dim(1);
@@ -134,20 +136,23 @@ Scene notebook_scene(const OperatorOptions& o, int64_t preset_padding) {
   notebook_variant_output_shape(s.input.shape, p);  // explains stride > 1 before any work
   check_memory_cap(notebook_variant_memory_bytes(s.input.shape, p),
                    memory_cap_bytes(o.max_memory_mb), "the notebook variant");
-  s.notebook_result =
-      notebook_variant_involution(s.input, p, random_notebook_variant_weights(p, o.seed));
+  // On cpu-ref, as the paper's scenes: dispatch() names it if it cannot.
+  const NotebookVariantWeights weights = random_notebook_variant_weights(p, o.seed);
+  dispatch("cpu-ref", p, [&](Backend& b) {
+    b.notebook_variant_into(s.input, p, weights, RunOptions{}, &s.notebook_result, nullptr);
+  });
   s.raw = s.notebook_result.output;
   return s;
 }
 
 render::StepView view_at(const Scene& s, int64_t channel, Pixel px, float* explained) {
-  if (s.kind == "conv") {
+  if (s.op == OpKind::Conv) {
     const ConvPixelExplanation e =
         explain_conv_pixel(s.input, s.conv, s.conv_weights, 0, channel, px.i, px.j);
     *explained = e.output;
     return render::conv_step_view(s.input, s.conv, s.conv_weights, s.output, e);
   }
-  if (s.kind == "involution") {
+  if (!s.is_notebook) {
     const InvolutionPixelExplanation e =
         explain_involution_pixel(s.input, s.inv, s.inv_weights, 0, channel, px.i, px.j);
     *explained = e.output;
@@ -250,7 +255,7 @@ nlohmann::json animate_scene(OperatorOptions options, bool op_given, const Anima
                       {"j", px.j},
                       {"value", explained}});
   }
-  nlohmann::json j = {{"op", scene.kind},
+  nlohmann::json j = {{"op", scene.is_notebook ? "notebook" : op_kind_name(scene.op)},
                       {"variant", variant},
                       {"channel", channel},
                       {"input_shape", scene.input.shape},

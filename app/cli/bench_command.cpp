@@ -50,7 +50,7 @@ std::string json_shape(const Shape& shape) {
 
 std::string json_params(const BenchProblem& p) {
   char buf[256];
-  if (p.op == BenchOp::conv2d)
+  if (p.op == OpKind::Conv)
     std::snprintf(
         buf, sizeof buf,
         "\"conv\": {\"in_channels\": %lld, \"out_channels\": %lld, \"kernel_size\": %lld, "
@@ -71,14 +71,14 @@ std::string json_params(const BenchProblem& p) {
 
 // The generated kernels a problem asks for; conv generates none.
 const char* problem_kernels(const BenchProblem& p) {
-  return p.op == BenchOp::conv2d ? "none" : kernels_mode_name(p.kernels);
+  return p.op == OpKind::Conv ? "none" : kernels_mode_name(p.kernels);
 }
 
 // "problem", "op", "input", the operator's parameters and "kernels": what identifies a problem
 // in both the results and --list.
 std::string json_problem(const BenchProblem& p) {
   return "\"problem\": \"" + json_escape(p.name) + "\", \"op\": \"" +
-         (p.op == BenchOp::conv2d ? "conv2d" : "involution2d") +
+         (p.op == OpKind::Conv ? "conv2d" : "involution2d") +
          "\", \"input\": " + json_shape(p.input) + ", " + json_params(p) + ", \"kernels\": \"" +
          problem_kernels(p) + "\"";
 }
@@ -111,7 +111,7 @@ void print_table(const std::vector<Row>& rows, const std::vector<Backend*>& back
   std::printf("\n%-24s %-36s %-9s %10s %9s %9s %9s %9s\n", "problem", "shape", "backend", "ms",
               "GFLOP/s", "gen ms", "agg ms", "vs ref");
   for (const Row& r : rows) {
-    const bool inv = r.problem->op == BenchOp::involution2d;
+    const bool inv = r.problem->op == OpKind::Involution;
     char gen[16] = "", agg[16] = "", speedup[16] = "-";
     if (inv) {
       std::snprintf(gen, sizeof gen, "%.2f", r.result.stages.kernel_generation_ms);
@@ -212,8 +212,8 @@ int bench_command(int argc, char** argv) {
       for (Backend* b : order) {
         const bool reference = b->name() == "cpu-ref";
         if (reference && !problem.small && !all) continue;
-        const bool supported = problem.op == BenchOp::conv2d ? b->supports(problem.conv)
-                                                             : b->supports(problem.involution);
+        const bool supported = problem.op == OpKind::Conv ? b->supports(problem.conv)
+                                                          : b->supports(problem.involution);
         if (!supported) continue;
         BenchOptions options;
         options.repeats = quick ? std::min(repeats, 3) : repeats;

@@ -91,8 +91,7 @@ std::string loss_csv(const std::vector<double>& losses) {
 // the channels and K, the geometry must be repeated.
 std::string reproduce_command(const PreparedOperation& op, const OperatorOptions& o,
                               const std::string& out_dir) {
-  std::string line = "kernelscope run --op " +
-                     std::string(op.op == OpKind::Conv ? "conv" : "involution") + " --input " +
+  std::string line = "kernelscope run --op " + std::string(op_kind_name(op.op)) + " --input " +
                      o.input + " --weights " + out_dir + "/weights.safetensors";
   if (op.op == OpKind::Conv)
     line += " --stride " + std::to_string(op.conv.stride) + " --padding " +
@@ -190,7 +189,7 @@ int learn_command(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) command.push_back(argv[i]);
   nlohmann::json manifest = {{"tool", "kernelscope learn"},
                              {"command", command},
-                             {"op", op.op == OpKind::Conv ? "conv" : "involution"},
+                             {"op", op_kind_name(op.op)},
                              {"target", target_name},
                              {"steps", steps},
                              {"reproduce", reproduce_command(op, options, out_dir)}};
@@ -245,8 +244,8 @@ int learn_command(int argc, char** argv) {
   } else {
     std::printf(
         "%s on %s: loss %.6g -> %.6g in %lld steps (%.1f steps/s); wrote %s/weights.safetensors\n",
-        op.op == OpKind::Conv ? "conv" : "involution", target_name.c_str(), result.initial_loss(),
-        result.final_loss(), static_cast<long long>(done), steps_per_s, out_dir.c_str());
+        op_kind_name(op.op), target_name.c_str(), result.initial_loss(), result.final_loss(),
+        static_cast<long long>(done), steps_per_s, out_dir.c_str());
   }
   return 0;
 }

@@ -13,8 +13,6 @@
 
 namespace ks::cli {
 
-enum class OpKind { Conv, Involution };
-
 // -1 means "not given on the command line": the default or the weights file decides. A flag
 // given as -1 is refused (check_flag_values), so -1 never comes from the command line.
 struct OperatorOptions {

@@ -28,6 +28,7 @@
 #include "cli/plane_pngs.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/colormap.h"
+#include "kernelscope/dispatch.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 
@@ -42,21 +43,25 @@ struct RunResult {
   double flops = 0;
 };
 
-RunResult compute(const PreparedOperation& op, Backend& backend, KernelsMode mode) {
+// The operator on the backend dispatch() picks (kernelscope/dispatch.h): a named backend
+// that cannot run these parameters is an error, auto picks one that can, and a GPU picked by
+// auto that fails at run time hands the work to the CPU.
+RunResult compute(const PreparedOperation& op, const std::string& backend_name, KernelsMode mode,
+                  Dispatched* dispatched) {
   RunResult r;
   if (op.op == OpKind::Conv) {
-    if (!backend.supports(op.conv))
-      throw Error("backend '" + backend.name() + "' does not support these conv parameters");
-    r.output = backend.conv2d(op.input, op.conv, op.conv_weights, &r.times);
+    *dispatched = dispatch(backend_name, op.conv, [&](Backend& b) {
+      r.output = b.conv2d(op.input, op.conv, op.conv_weights, &r.times);
+    });
     r.flops = conv_flops(op.input.shape, op.conv);
   } else {
-    if (!backend.supports(op.involution))
-      throw Error("backend '" + backend.name() + "' does not support these involution parameters");
-    InvolutionResult inv =
-        backend.involution2d(op.input, op.involution, op.involution_weights, &r.times, mode);
-    r.output = std::move(inv.output);
-    r.kernels = std::move(inv.kernels);
-    r.kernel_sum = std::move(inv.kernel_sum);
+    *dispatched = dispatch(backend_name, op.involution, [&](Backend& b) {
+      InvolutionResult inv =
+          b.involution2d(op.input, op.involution, op.involution_weights, &r.times, mode);
+      r.output = std::move(inv.output);
+      r.kernels = std::move(inv.kernels);
+      r.kernel_sum = std::move(inv.kernel_sum);
+    });
     r.flops = involution_flops(op.input.shape, op.involution);
   }
   return r;
@@ -103,9 +108,7 @@ void remove_stale_kernel_files(const std::filesystem::path& dir,
   if (ec) throw Error("cannot list " + dir.string() + ": " + ec.message());
 }
 
-std::string op_name(const PreparedOperation& op) {
-  return op.op == OpKind::Conv ? "conv" : "involution";
-}
+std::string op_name(const PreparedOperation& op) { return op_kind_name(op.op); }
 
 // The command line and the resolved parameters (after presets and weights).
 nlohmann::json run_manifest(int argc, char** argv, const PreparedOperation& op,
@@ -192,26 +195,11 @@ int run_command(int argc, char** argv) {
     parse_flag("--kernels-at",
                [&] { check_output_pixels(op.input.shape, op.involution, *kernels_at); });
   for (const auto& w : op.warnings) std::fprintf(stderr, "kernelscope: warning: %s\n", w.c_str());
-  std::string notice;
-  Backend* picked = &select_backend(options.backend, &notice);
-  // "auto" hands parameters its pick cannot take (cpu: huge dilations) to cpu-ref, as the
-  // app does; a backend named on the command line is refused in compute instead.
-  if (options.backend == "auto" &&
-      !(op.op == OpKind::Conv ? picked->supports(op.conv) : picked->supports(op.involution))) {
-    notice += (notice.empty() ? "" : "; ") + picked->name() +
-              " does not support these parameters; using cpu-ref";
-    picked = find_backend("cpu-ref");
-  }
-  // A GPU picked by "auto" that fails at run time (out of GPU memory, say) hands the work
-  // to the CPU with a notice; a backend named on the command line reports the error.
-  Backend* used = picked;
-  const RunResult result =
-      run_with_cpu_fallback(*picked, options.backend == "auto", &notice, [&](Backend& b) {
-        used = &b;
-        return compute(op, b, mode);
-      });
-  if (!notice.empty()) std::fprintf(stderr, "kernelscope: %s\n", notice.c_str());
-  Backend& backend = *used;
+  Dispatched dispatched;
+  const RunResult result = compute(op, options.backend, mode, &dispatched);
+  if (!dispatched.notice.empty())
+    std::fprintf(stderr, "kernelscope: %s\n", dispatched.notice.c_str());
+  Backend& backend = *dispatched.backend;
   // A few pixels' kernels, generated apart from the run (the backend's own per-pixel path).
   Tensor pixel_kernels;
   if (kernels_at)
@@ -281,7 +269,7 @@ int run_command(int argc, char** argv) {
     if (!result.kernels.empty()) j["kernels_shape"] = result.kernels.shape;
     if (!result.kernel_sum.empty()) j["kernel_sum_shape"] = result.kernel_sum.shape;
     if (!pixel_kernels.empty()) j["kernels_at_shape"] = pixel_kernels.shape;
-    if (!notice.empty()) j["notice"] = notice;
+    if (!dispatched.notice.empty()) j["notice"] = dispatched.notice;
     if (!op.warnings.empty()) j["warnings"] = op.warnings;
     // A path that is not UTF-8 (--out) prints as U+FFFD rather than failing after the work.
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());

@@ -1,5 +1,6 @@
-// "kernelscope selftest": every available backend against the cpu-ref oracle on random
-// problems of both operators (random stride, padding, dilation, groups, odd sizes, batch),
+// "kernelscope selftest": every available backend against the cpu-ref oracle on the check
+// cases of kernelscope/check_cases.h (the cases and the tolerance rule of the tests'
+// correctness grid: odd sizes, every stride, padding, dilation and group layout, batches),
 // printed as a pass/fail table. Meant for a new machine or a new GPU: it answers "do the
 // fast paths compute the same numbers here?" without any test framework installed.
 #include <CLI/CLI.hpp>
@@ -8,7 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
-#include <random>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,140 +17,62 @@
 #include "cli/commands.h"
 #include "cli/flag_checks.h"
 #include "kernelscope/backend.h"
+#include "kernelscope/check_cases.h"
 #include "kernelscope/error.h"
 
 namespace ks::cli {
 namespace {
 
-class Random {
- public:
-  explicit Random(uint64_t seed) : gen_(seed) {}
-  int64_t pick(int64_t lo, int64_t hi) {
-    return std::uniform_int_distribution<int64_t>(lo, hi)(gen_);
-  }
-  template <typename T>
-  T pick_of(const std::vector<T>& values) {
-    return values[static_cast<size_t>(pick(0, static_cast<int64_t>(values.size()) - 1))];
-  }
-  Tensor tensor(const Shape& shape) {
-    Tensor t(shape);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    for (float& v : t.data) v = dist(gen_);
-    return t;
-  }
-
- private:
-  std::mt19937_64 gen_;
-};
-
-struct ConvCase {
+// A check case with its data and cpu-ref's answer.
+struct Prepared {
+  CheckCase c;
   Tensor input;
-  ConvParams params;
-  ConvWeights weights;
-  Tensor expected;
+  ConvWeights conv_weights;
+  InvolutionWeights involution_weights;
+  Tensor expected_output;
+  Tensor expected_kernels;  // involution
 };
 
-struct InvolutionCase {
-  Tensor input;
-  InvolutionParams params;
-  InvolutionWeights weights;
-  InvolutionResult expected;
-};
-
-// Sizes up to 45 cross the GPU tile edges (32 columns, 8 rows) at odd offsets; even kernel
-// sizes and padding larger than K/2 are legal for conv and easy to get wrong.
-ConvCase random_conv_case(Random& rng, Backend& oracle) {
-  for (;;) {
-    ConvParams p;
-    p.groups = rng.pick(1, 3);
-    p.in_channels = p.groups * rng.pick(1, 4);
-    p.out_channels = p.groups * rng.pick(1, 5);
-    p.kernel_size = rng.pick(1, 7);
-    p.stride = rng.pick(1, 3);
-    p.dilation = rng.pick(1, 3);
-    p.padding = rng.pick(0, p.kernel_size);
-    p.has_bias = rng.pick(0, 1) == 1;
-    const Shape shape = {rng.pick(1, 3), p.in_channels, rng.pick(1, 45), rng.pick(1, 45)};
-    try {
-      conv_output_shape(shape, p);
-    } catch (const Error&) {
-      continue;  // no output for this draw: draw again
+// At most `count` cases of `all`, spread evenly over it (every stride and kernel size, not
+// just the first few), with the data seeds moved by `seed` (0: the tests' own data).
+std::vector<Prepared> prepare_cases(const std::vector<CheckCase>& all, int count, uint64_t seed,
+                                    Backend& oracle) {
+  std::vector<Prepared> out;
+  const size_t n = std::min(all.size(), static_cast<size_t>(count));
+  for (size_t i = 0; i < n; ++i) {
+    Prepared p;
+    p.c = all[i * all.size() / n];
+    p.c.seed += seed;
+    p.input = check_case_input(p.c);
+    if (p.c.op == OpKind::Conv) {
+      p.conv_weights = check_case_conv_weights(p.c);
+      p.expected_output = oracle.conv2d(p.input, p.c.conv, p.conv_weights, nullptr);
+    } else {
+      p.involution_weights = check_case_involution_weights(p.c);
+      InvolutionResult r =
+          oracle.involution2d(p.input, p.c.involution, p.involution_weights, nullptr);
+      p.expected_output = std::move(r.output);
+      p.expected_kernels = std::move(r.kernels);
     }
-    ConvCase c;
-    c.input = rng.tensor(shape);
-    c.params = p;
-    c.weights = random_conv_weights(p, static_cast<uint64_t>(rng.pick(0, 1 << 30)));
-    c.expected = oracle.conv2d(c.input, p, c.weights, nullptr);
-    return c;
+    out.push_back(std::move(p));
   }
+  return out;
 }
 
-InvolutionCase random_involution_case(Random& rng, Backend& oracle) {
-  InvolutionParams p;
-  p.group_channels = rng.pick_of<int64_t>({1, 2, 3, 4, 8, 16});
-  p.channels = p.group_channels * rng.pick(1, 4);
-  p.kernel_size = rng.pick_of<int64_t>({1, 3, 5, 7});
-  p.stride = rng.pick(1, 3);
-  p.dilation = rng.pick(1, 2);
-  p.reduction = rng.pick(1, std::min<int64_t>(4, p.channels));
-  const Shape shape = {rng.pick(1, 3), p.channels, rng.pick(1, 45), rng.pick(1, 45)};
-  InvolutionCase c;
-  c.input = rng.tensor(shape);
-  c.params = p;
-  c.weights = random_involution_weights(p, static_cast<uint64_t>(rng.pick(0, 1 << 30)));
-  // BN statistics away from the identity, so a backend that skips BN is caught.
-  for (size_t m = 0; m < c.weights.bn_gamma.data.size(); ++m) {
-    c.weights.bn_gamma.data[m] = 0.5f + static_cast<float>(rng.pick(0, 100)) / 100.0f;
-    c.weights.bn_beta.data[m] = static_cast<float>(rng.pick(-50, 50)) / 100.0f;
-    c.weights.bn_mean.data[m] = static_cast<float>(rng.pick(-20, 20)) / 100.0f;
-    c.weights.bn_var.data[m] = 0.5f + static_cast<float>(rng.pick(0, 100)) / 100.0f;
-  }
-  c.expected = oracle.involution2d(c.input, p, c.weights, nullptr);
-  return c;
-}
-
-std::string describe(const ConvCase& c) {
-  const ConvParams& p = c.params;
+std::string describe(const CheckCase& c) {
   std::ostringstream s;
-  s << "conv " << shape_to_string(c.input.shape) << " -> " << p.out_channels
-    << " K=" << p.kernel_size << " s=" << p.stride << " p=" << p.padding << " d=" << p.dilation
-    << " groups=" << p.groups << (p.has_bias ? " bias" : " no-bias");
-  return s.str();
-}
-
-std::string describe(const InvolutionCase& c) {
-  const InvolutionParams& p = c.params;
-  std::ostringstream s;
-  s << "involution " << shape_to_string(c.input.shape) << " K=" << p.kernel_size
-    << " s=" << p.stride << " d=" << p.dilation << " gc=" << p.group_channels
-    << " r=" << p.reduction;
-  return s.str();
-}
-
-// Largest |a - b|, and the first element outside atol + rtol * |expected| (or -1).
-struct Comparison {
-  double max_error = 0;
-  int64_t first_bad = -1;
-  float got = 0, want = 0;
-};
-
-void compare(const Tensor& actual, const Tensor& expected, double atol, double rtol,
-             Comparison& out) {
-  if (actual.shape != expected.shape)
-    throw Error("shape " + shape_to_string(actual.shape) + " != expected " +
-                shape_to_string(expected.shape));
-  for (size_t i = 0; i < expected.data.size(); ++i) {
-    const double a = actual.data[i], e = expected.data[i];
-    const double err = std::fabs(a - e);
-    // NaN compares false everywhere: count it as the worst possible error.
-    const bool ok = err <= atol + rtol * std::fabs(e);
-    out.max_error = std::isnan(err) ? INFINITY : std::max(out.max_error, err);
-    if (!ok && out.first_bad < 0) {
-      out.first_bad = static_cast<int64_t>(i);
-      out.got = actual.data[i];
-      out.want = expected.data[i];
-    }
+  s << op_kind_name(c.op) << " " << shape_to_string(c.input_shape);
+  if (c.op == OpKind::Conv) {
+    const ConvParams& p = c.conv;
+    s << " -> " << p.out_channels << " K=" << p.kernel_size << " s=" << p.stride
+      << " p=" << p.padding << " d=" << p.dilation << " groups=" << p.groups
+      << (p.has_bias ? " bias" : " no-bias");
+  } else {
+    const InvolutionParams& p = c.involution;
+    s << " K=" << p.kernel_size << " s=" << p.stride << " d=" << p.dilation
+      << " gc=" << p.group_channels << " r=" << p.reduction;
   }
+  return s.str();
 }
 
 struct Row {
@@ -159,31 +82,41 @@ struct Row {
   std::string status, first_failure;
 };
 
-template <typename Case, typename Run>
-Row check_backend(Backend& b, const char* op, const std::vector<Case>& cases, Run run) {
+// `tolerance` when the user gave --atol/--rtol, else the engine's rule for this backend.
+Row check_backend(Backend& b, OpKind op, const std::vector<Prepared>& cases,
+                  const std::optional<Tolerance>& tolerance) {
   Row row;
   row.backend = b.name();
-  row.op = op;
+  row.op = op_kind_name(op);
+  const Tolerance tol = tolerance ? *tolerance : backend_tolerance(b.name(), op);
   int supported = 0;
-  for (const Case& c : cases) {
-    if (!b.supports(c.params)) continue;
+  for (const Prepared& p : cases) {
+    if (op == OpKind::Conv ? !b.supports(p.c.conv) : !b.supports(p.c.involution)) continue;
     ++supported;
-    Comparison cmp;
     std::string failure;
+    double max_error = 0;
     try {
-      run(b, c, cmp);
-      if (cmp.first_bad >= 0) {
-        std::ostringstream s;
-        s << std::setprecision(9) << describe(c) << ": element " << cmp.first_bad << " is "
-          << cmp.got << ", expected " << cmp.want;
-        failure = s.str();
+      std::vector<std::pair<Tensor, const Tensor*>> checks;
+      if (op == OpKind::Conv) {
+        checks.push_back(
+            {b.conv2d(p.input, p.c.conv, p.conv_weights, nullptr), &p.expected_output});
+      } else {
+        InvolutionResult r = b.involution2d(p.input, p.c.involution, p.involution_weights, nullptr);
+        checks.push_back({std::move(r.kernels), &p.expected_kernels});
+        checks.push_back({std::move(r.output), &p.expected_output});
+      }
+      for (const auto& [got, want] : checks) {
+        const Comparison cmp = compare_tensors(got, *want, tol, 1);
+        max_error = std::max(max_error, cmp.max_error);
+        if (!cmp.ok() && failure.empty())
+          failure = describe(p.c) + ": " + describe_comparison(cmp, got, *want);
       }
     } catch (const std::exception& e) {
-      failure = describe(c) + ": " + e.what();
-      cmp.max_error = INFINITY;
+      failure = describe(p.c) + ": " + e.what();
+      max_error = INFINITY;
     }
     ++row.cases;
-    row.max_error = std::max(row.max_error, cmp.max_error);
+    row.max_error = std::max(row.max_error, max_error);
     if (!failure.empty()) {
       ++row.failed;
       if (row.first_failure.empty()) row.first_failure = failure;
@@ -201,20 +134,27 @@ Row check_backend(Backend& b, const char* op, const std::vector<Case>& cases, Ru
 }  // namespace
 
 int selftest_command(int argc, char** argv) {
-  CLI::App app{"Compare every available backend with the cpu-ref oracle on random problems",
+  CLI::App app{"Compare every available backend with the cpu-ref oracle on the check cases",
                "kernelscope selftest"};
-  int cases = 25;
-  uint64_t seed = 20240611;
-  double atol = 1e-4, rtol = 1e-3;
+  int cases = 10000;
+  uint64_t seed = 0;
+  double atol = 0, rtol = 0;
   std::vector<std::string> only;
-  app.add_option("--cases", cases, "random problems per operator")->check(integer_in(1, 10000));
-  app.add_option("--seed", seed, "seed of the problem generator (same seed, same problems)")
+  app.add_option("--cases", cases,
+                 "at most this many cases per operator, spread over the list (default: all)")
+      ->check(integer_in(1, 10000));
+  app.add_option("--seed", seed,
+                 "added to every case's data seed (0, the default: the tests' own data)")
       ->check(any_seed());
   app.add_option("--backend", only,
                  "test only these backends (repeatable); exit 2 if one is unavailable here");
   add_device_option(app);
-  app.add_option("--atol", atol, "absolute tolerance")->check(number_in(0));
-  app.add_option("--rtol", rtol, "relative tolerance")->check(number_in(0));
+  auto* atol_flag = app.add_option(
+      "--atol", atol, "absolute tolerance (default: the tests' rule for each backend)");
+  atol_flag->check(number_in(0));
+  auto* rtol_flag = app.add_option(
+      "--rtol", rtol, "relative tolerance (default: the tests' rule for each backend)");
+  rtol_flag->check(number_in(0));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -239,30 +179,39 @@ int selftest_command(int argc, char** argv) {
       unavailable.push_back(name + ": " + why);
   }
 
+  // One flag moves its own bound; the other keeps the default rule's value.
+  std::optional<Tolerance> tolerance;
+  if (atol_flag->count() || rtol_flag->count()) {
+    tolerance = Tolerance{};
+    if (atol_flag->count()) tolerance->atol = atol;
+    if (rtol_flag->count()) tolerance->rtol = rtol;
+  }
+  const std::vector<Prepared> conv_cases = prepare_cases(conv_check_cases(), cases, seed, *oracle);
+  const std::vector<Prepared> involution_cases =
+      prepare_cases(involution_check_cases(), cases, seed, *oracle);
+  std::string rule = "|a-b| <= atol + rtol*|ref|, ";
+  if (tolerance) {
+    std::ostringstream s;
+    s << "atol " << tolerance->atol << ", rtol " << tolerance->rtol;
+    rule += s.str();
+  } else {
+    const Tolerance t = backend_tolerance("cuda", OpKind::Conv);
+    std::ostringstream s;
+    s << "atol = rtol = " << t.atol
+      << " (cudnn conv: " << backend_tolerance("cudnn", OpKind::Conv).atol << ")";
+    rule += s.str();
+  }
   std::printf(
-      "selftest: %d random problems per operator, seed %llu, tolerance |a-b| <= %g + "
-      "%g*|ref|, oracle cpu-ref\n",
-      cases, static_cast<unsigned long long>(seed), atol, rtol);
+      "selftest: %zu conv and %zu involution cases, seed %llu, tolerance %s, oracle "
+      "cpu-ref\n",
+      conv_cases.size(), involution_cases.size(), static_cast<unsigned long long>(seed),
+      rule.c_str());
   std::fflush(stdout);
-  Random rng(seed);
-  std::vector<ConvCase> conv_cases;
-  std::vector<InvolutionCase> involution_cases;
-  for (int i = 0; i < cases; ++i) conv_cases.push_back(random_conv_case(rng, *oracle));
-  for (int i = 0; i < cases; ++i) involution_cases.push_back(random_involution_case(rng, *oracle));
 
   std::vector<Row> rows;
   for (Backend* b : testable) {
-    rows.push_back(
-        check_backend(*b, "conv", conv_cases, [&](Backend& be, const ConvCase& c, Comparison& cmp) {
-          compare(be.conv2d(c.input, c.params, c.weights, nullptr), c.expected, atol, rtol, cmp);
-        }));
-    rows.push_back(check_backend(*b, "involution", involution_cases,
-                                 [&](Backend& be, const InvolutionCase& c, Comparison& cmp) {
-                                   const InvolutionResult r =
-                                       be.involution2d(c.input, c.params, c.weights, nullptr);
-                                   compare(r.kernels, c.expected.kernels, atol, rtol, cmp);
-                                   compare(r.output, c.expected.output, atol, rtol, cmp);
-                                 }));
+    rows.push_back(check_backend(*b, OpKind::Conv, conv_cases, tolerance));
+    rows.push_back(check_backend(*b, OpKind::Involution, involution_cases, tolerance));
   }
 
   std::printf("\n%-12s %-11s %6s %11s  %s\n", "backend", "op", "cases", "max error", "status");

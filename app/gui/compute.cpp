@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "gui/weights.h"
+#include "kernelscope/dispatch.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 
@@ -143,11 +144,6 @@ void apply_relu(Tensor* t) {
   for (auto& v : t->data) v = v > 0 ? v : 0.0f;
 }
 
-Backend& pick_backend(const std::string& name, std::string* notice) {
-  std::string why;
-  return select_backend(name, notice ? notice : &why);
-}
-
 int64_t cap_bytes(const OpSettings& s) { return memory_cap_bytes(s.max_memory_mb); }
 
 // The layer's parameters and weights. The memory cap (the estimate `kernelscope run` checks)
@@ -184,19 +180,23 @@ struct RunContext {
   const std::atomic<bool>* cancel = nullptr;
 };
 
-OpResult run_conv(const RunContext& ctx, const OpSettings& s, Backend& backend) {
+// The backend is dispatch()'s choice (kernelscope/dispatch.h), the rule the CLI follows too:
+// a named backend that cannot run these parameters is an error shown in place of the
+// result; what auto skipped or fell back from goes to *notice.
+OpResult run_conv(const RunContext& ctx, const OpSettings& s, std::string* notice) {
   const Tensor& input = *ctx.input;
   OpResult r;
   r.input = ctx.input;
   r.memory_cap = cap_bytes(s);
   r.conv_weights = conv_layer(input, s, &r.conv);
-  Backend* b = &backend;
-  if (!b->supports(r.conv)) b = find_backend("cpu-ref");
-  r.backend = b->name();
   if (ctx.recycled) r.output = std::move(ctx.recycled->output);
   RunOptions options;
   options.cancel = ctx.cancel;
-  b->conv2d_into(input, r.conv, r.conv_weights, options, &r.output, &r.times);
+  const Dispatched ran = dispatch(s.backend, r.conv, [&](Backend& b) {
+    b.conv2d_into(input, r.conv, r.conv_weights, options, &r.output, &r.times);
+  });
+  r.backend = ran.backend->name();
+  append_notice(notice, ran.notice);
   r.relu = s.relu;
   if (s.relu) apply_relu(&r.output);
   r.flops = conv_flops(input.shape, r.conv);
@@ -204,9 +204,9 @@ OpResult run_conv(const RunContext& ctx, const OpSettings& s, Backend& backend) 
   return r;
 }
 
-// The seed notebook's inv() (notebook_variant.h), with seeded random weights: plain loops on
-// the CPU whatever backend is chosen.
-OpResult run_notebook_variant(const RunContext& ctx, const OpSettings& s) {
+// The seed notebook's inv() (notebook_variant.h), with seeded random weights, on the backend
+// dispatch() picks for it (only cpu-ref has it).
+OpResult run_notebook_variant(const RunContext& ctx, const OpSettings& s, std::string* notice) {
   const Tensor& input = *ctx.input;
   OpResult r;
   r.input = ctx.input;
@@ -225,16 +225,19 @@ OpResult run_notebook_variant(const RunContext& ctx, const OpSettings& s) {
   const Shape out = notebook_variant_output_shape(input.shape, p);
   check_memory_cap(notebook_variant_memory_bytes(input.shape, p), cap_bytes(s),
                    "the notebook variant");
-  const auto start = Clock::now();
-  r.notebook_result =
-      notebook_variant_involution(input, p, random_notebook_variant_weights(p, s.seed));
-  r.times.total_ms = r.times.aggregation_ms = ms_since(start);
+  const NotebookVariantWeights weights = random_notebook_variant_weights(p, s.seed);
+  RunOptions options;
+  options.cancel = ctx.cancel;
+  const Dispatched ran = dispatch(s.backend, p, [&](Backend& b) {
+    b.notebook_variant_into(input, p, weights, options, &r.notebook_result, &r.times);
+  });
+  r.backend = ran.backend->name();
+  append_notice(notice, ran.notice);
   r.output = r.notebook_result.output;
   r.kernels = r.notebook_result.kernels;
   r.kernel_sum = sum_of_taps(r.kernels);
   r.relu = s.relu;
   if (s.relu) apply_relu(&r.output);
-  r.backend = "notebook loops";
   // reduce (1x1) + span (K x K conv) + multiply-add over the K x K window, 2 FLOPs per MAC.
   const double hw = static_cast<double>(input.dim(2) * input.dim(3));
   const double ohw = static_cast<double>(out[2] * out[3]);
@@ -246,16 +249,13 @@ OpResult run_notebook_variant(const RunContext& ctx, const OpSettings& s) {
   return r;
 }
 
-OpResult run_involution(const RunContext& ctx, const OpSettings& s, Backend& backend) {
-  if (s.notebook_variant) return run_notebook_variant(ctx, s);
+OpResult run_involution(const RunContext& ctx, const OpSettings& s, std::string* notice) {
+  if (s.notebook_variant) return run_notebook_variant(ctx, s, notice);
   const Tensor& input = *ctx.input;
   OpResult r;
   r.input = ctx.input;
   r.memory_cap = cap_bytes(s);
   r.involution_weights = involution_layer(input, s, &r.involution);
-  Backend* b = &backend;
-  if (!b->supports(r.involution)) b = find_backend("cpu-ref");
-  r.backend = b->name();
   InvolutionResult out;
   if (ctx.recycled) {
     out.output = std::move(ctx.recycled->output);
@@ -264,7 +264,11 @@ OpResult run_involution(const RunContext& ctx, const OpSettings& s, Backend& bac
   RunOptions options;
   options.kernels = KernelsMode::Sum;  // the screen shows the sum map; pixels come from kernels_at
   options.cancel = ctx.cancel;
-  b->involution2d_into(input, r.involution, r.involution_weights, options, &out, &r.times);
+  const Dispatched ran = dispatch(s.backend, r.involution, [&](Backend& b) {
+    b.involution2d_into(input, r.involution, r.involution_weights, options, &out, &r.times);
+  });
+  r.backend = ran.backend->name();
+  append_notice(notice, ran.notice);
   r.output = std::move(out.output);
   r.kernel_sum = std::move(out.kernel_sum);
   r.relu = s.relu;
@@ -476,28 +480,12 @@ ComputeResult compute(const ComputeRequest& req, ImageSlot* cache, const std::at
         result.notice = e.what();
       }
     } else {
-      Backend* backend = nullptr;
-      try {
-        backend = &pick_backend(s.backend, &result.notice);
-      } catch (const std::exception& e) {
-        result.notice = std::string(e.what()) + "; using cpu-ref";
-        backend = find_backend("cpu-ref");
-      }
-      // With "auto", a GPU that fails at run time (out of GPU memory, say) hands the work to
-      // the CPU and says so in the notice; a backend the user chose reports the error.
-      const bool fallback = s.backend == "auto";
       RunContext conv_ctx{cache->compute, recycled ? &recycled->conv : nullptr, &cancel};
       RunContext inv_ctx{cache->compute, recycled ? &recycled->involution : nullptr, &cancel};
       if (s.operation != Operation::Involution)
-        result.conv = guarded([&] {
-          return run_with_cpu_fallback(*backend, fallback, &result.notice,
-                                       [&](Backend& b) { return run_conv(conv_ctx, s, b); });
-        });
+        result.conv = guarded([&] { return run_conv(conv_ctx, s, &result.notice); });
       if (s.operation != Operation::Convolution)
-        result.involution = guarded([&] {
-          return run_with_cpu_fallback(*backend, fallback, &result.notice,
-                                       [&](Backend& b) { return run_involution(inv_ctx, s, b); });
-        });
+        result.involution = guarded([&] { return run_involution(inv_ctx, s, &result.notice); });
       scan_result(&result.conv, recycled ? &recycled->conv : nullptr);
       scan_result(&result.involution, recycled ? &recycled->involution : nullptr);
     }
@@ -532,7 +520,7 @@ const std::vector<float>& kernels_at(const OpResult& r, int oy, int ox) {
   } else if (r.input && !r.involution_weights.span_weight.empty()) {
     try {
       Backend* b = find_backend(r.backend);
-      if (!b) b = &cpu_fallback_backend();
+      if (!b) b = &cpu_backend_for(r.involution);
       const Tensor at = b->involution_kernels_at(*r.input, r.involution, r.involution_weights,
                                                  {OutputPixel{oy, ox}});
       values.assign(at.data.begin(), at.data.end());
@@ -551,8 +539,7 @@ Tensor full_kernels(const OpResult& r) {
     throw Error("no involution result to export");
   check_memory_cap(involution_memory_bytes(r.input->shape, r.involution, KernelsMode::Full),
                    r.memory_cap, "exporting the full kernels tensor");
-  Backend* b = &cpu_fallback_backend();
-  if (!b->supports(r.involution)) b = find_backend("cpu-ref");
+  Backend* b = &cpu_backend_for(r.involution);
   return b->involution2d(*r.input, r.involution, r.involution_weights, nullptr, KernelsMode::Full)
       .kernels;
 }

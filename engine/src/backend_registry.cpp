@@ -4,6 +4,7 @@
 
 #include "backend_factories.h"
 #include "cpu_ref/reference.h"
+#include "kernelscope/dispatch.h"
 #include "kernelscope/error.h"
 
 namespace ks {
@@ -43,6 +44,18 @@ Tensor Backend::involution_kernels_at(const Tensor& input, const InvolutionParam
   return out;
 }
 
+void Backend::notebook_variant_into(const Tensor&, const NotebookVariantParams&,
+                                    const NotebookVariantWeights&, const RunOptions&,
+                                    NotebookVariantResult*, StageTimes*) {
+  throw Error("backend '" + name() + "' does not implement the notebook variant");
+}
+
+std::vector<Backend*> registered_backends() {
+  std::vector<Backend*> backends;
+  for (auto& b : registry()) backends.push_back(b.get());
+  return backends;
+}
+
 std::vector<std::string> backend_names() {
   std::vector<std::string> names;
   for (auto& b : registry()) names.push_back(b->name());
@@ -56,29 +69,12 @@ Backend* find_backend(const std::string& name) {
 }
 
 Backend& select_backend(const std::string& name, std::string* notice) {
-  if (name == "auto") {
-    std::string skipped;
-    for (auto& b : registry()) {
-      // The naive and cuDNN variants exist for racing; auto never picks them.
-      if (b->name() == "cuda-naive" || b->name() == "cudnn") continue;
-      std::string why;
-      if (b->available(&why)) {
-        if (notice) *notice = skipped;
-        return *b;
-      }
-      if (skipped.empty()) skipped = b->name() + " unavailable (" + why + "), using the CPU";
-    }
-    throw Error("no backend is available");
-  }
-  Backend* b = find_backend(name);
-  if (!b) {
-    std::string list;
-    for (auto& n : backend_names()) list += (list.empty() ? "" : ", ") + n;
-    throw Error("unknown backend '" + name + "' (this build has: auto, " + list + ")");
-  }
-  std::string why;
-  if (!b->available(&why)) throw Error("backend '" + name + "' is not available: " + why);
-  return *b;
+  // dispatch's rule with a question every backend answers yes to.
+  const dispatch_detail::Query any{nullptr, [](const Backend&, const void*) { return true; },
+                                   "any operation"};
+  BackendChoice choice = dispatch_detail::choose(registered_backends(), name, any);
+  if (notice) *notice = choice.notice;
+  return *choice.backend;
 }
 
 namespace {
@@ -104,13 +100,5 @@ int gpu_device_for_probe() {
 }
 
 bool is_cpu_backend(const Backend& backend) { return backend.name().rfind("cpu", 0) == 0; }
-
-Backend& cpu_fallback_backend() {
-  for (const char* name : {"cpu", "cpu-ref"}) {
-    Backend* b = find_backend(name);
-    if (b && b->available()) return *b;
-  }
-  throw Error("no CPU backend is available");
-}
 
 }  // namespace ks

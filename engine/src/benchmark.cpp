@@ -18,7 +18,7 @@ BenchProblem conv_problem(std::string name, Shape input, int64_t out_channels, i
                           int64_t padding, int64_t groups, bool small) {
   BenchProblem p;
   p.name = std::move(name);
-  p.op = BenchOp::conv2d;
+  p.op = OpKind::Conv;
   p.conv.in_channels = input[1];
   p.input = std::move(input);
   p.conv.out_channels = out_channels;
@@ -35,7 +35,7 @@ BenchProblem involution_problem(std::string name, Shape input, int64_t kernel,
                                 KernelsMode kernels = KernelsMode::Full) {
   BenchProblem p;
   p.name = std::move(name);
-  p.op = BenchOp::involution2d;
+  p.op = OpKind::Involution;
   p.involution.channels = input[1];
   p.input = std::move(input);
   p.involution.kernel_size = kernel;
@@ -73,7 +73,7 @@ const std::vector<BenchProblem>& standard_problems() {
 
 std::string describe_problem(const BenchProblem& p) {
   std::string s = shape_to_string(p.input);
-  if (p.op == BenchOp::conv2d) {
+  if (p.op == OpKind::Conv) {
     s += " -> " + std::to_string(p.conv.out_channels) + " K" + std::to_string(p.conv.kernel_size);
     if (p.conv.padding) s += " p" + std::to_string(p.conv.padding);
     if (p.conv.groups > 1) s += " g" + std::to_string(p.conv.groups);
@@ -87,8 +87,8 @@ std::string describe_problem(const BenchProblem& p) {
 }
 
 double problem_flops(const BenchProblem& p) {
-  return p.op == BenchOp::conv2d ? conv_flops(p.input, p.conv)
-                                 : involution_flops(p.input, p.involution);
+  return p.op == OpKind::Conv ? conv_flops(p.input, p.conv)
+                              : involution_flops(p.input, p.involution);
 }
 
 BenchInputs make_bench_inputs(const BenchProblem& problem) {
@@ -99,7 +99,7 @@ BenchInputs make_bench_inputs(const BenchProblem& problem) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     v = static_cast<float>(state >> 40) / static_cast<float>(1 << 24);
   }
-  if (problem.op == BenchOp::conv2d)
+  if (problem.op == OpKind::Conv)
     inputs.conv = random_conv_weights(problem.conv, 1);
   else
     inputs.involution = random_involution_weights(problem.involution, 1);
@@ -110,7 +110,7 @@ void run_problem(Backend& backend, const BenchProblem& problem, const BenchInput
                  BenchOutputs* outputs, StageTimes* times) {
   RunOptions options;
   options.kernels = problem.kernels;
-  if (problem.op == BenchOp::conv2d)
+  if (problem.op == OpKind::Conv)
     backend.conv2d_into(inputs.input, problem.conv, inputs.conv, options, &outputs->conv, times);
   else
     backend.involution2d_into(inputs.input, problem.involution, inputs.involution, options,
@@ -125,7 +125,7 @@ void run_problem(Backend& backend, const BenchProblem& problem, const BenchInput
 
 BenchResult time_problem(Backend& backend, const BenchProblem& problem,
                          const BenchOptions& options) {
-  const bool conv = problem.op == BenchOp::conv2d;
+  const bool conv = problem.op == OpKind::Conv;
   if (conv ? !backend.supports(problem.conv) : !backend.supports(problem.involution))
     throw Error("backend '" + backend.name() + "' does not support " + problem.name);
 

@@ -184,6 +184,14 @@ Shape involution_kernels_at_shape(const Shape& input, const InvolutionParams& p,
   return {pixel_count, input[0], p.groups(), p.taps()};
 }
 
+const char* op_kind_name(OpKind op) { return op == OpKind::Conv ? "conv" : "involution"; }
+
+OpKind parse_op_kind(const std::string& name) {
+  if (name == "conv") return OpKind::Conv;
+  if (name == "involution") return OpKind::Involution;
+  throw Error("unknown operator '" + name + "' (use conv or involution)");
+}
+
 const char* kernels_mode_name(KernelsMode mode) {
   switch (mode) {
     case KernelsMode::None:

@@ -17,7 +17,11 @@
 // none.
 #pragma once
 
+// engine/src/cuda/kernel_compat.h checks for this before a host compiler reads the kernels.
+#define KS_CUDA_EMULATOR 1
+
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -101,3 +105,12 @@ struct Launcher {
 };
 
 }  // namespace ks_emu
+
+namespace ks::cuda {
+// kernel_compat.h's 128-bit load. The emulator refuses a misaligned address, which the GPU
+// would fault on.
+inline void load_float4(const float* p, float* out) {
+  ks_emu::require_aligned(p, 16, "load_float4");
+  std::memcpy(out, p, 4 * sizeof(float));
+}
+}  // namespace ks::cuda

@@ -3,6 +3,9 @@
 // host side of the GPU path runs on every machine: the device probe and its messages,
 // uploads and downloads, buffer reuse, BN folding, scratch sizing, stage timing, and what a
 // failed allocation or launch does.
+// The emulator first: it stands in for the CUDA built-ins the kernel sources use.
+#include "cuda_emu.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,29 +13,17 @@
 
 #include "correctness_grid.h"
 #include "cuda/conv2d_kernels.cuh"
+#include "cuda/cuda_backend.h"
+#include "cuda/cuda_check.h"
 #include "cuda/involution_kernels.cuh"
-#include "cuda_emu.h"
 #include "kernelscope/backend.h"
+#include "kernelscope/dispatch.h"
 #include "test_util.h"
 
-// The backend's own source, its entry points renamed so that they cannot clash with a real
-// CUDA build of the engine linked into this executable.
-#define make_cuda_backend make_fake_runtime_cuda_backend
-#define make_cuda_naive_backend make_fake_runtime_cuda_naive_backend
-#define conv2d_tiled fake_conv2d_tiled
-#define conv2d_naive fake_conv2d_naive
-#define involution_scratch_floats fake_involution_scratch_floats
-#define involution_generate_fused fake_involution_generate_fused
-#define involution_aggregate_tiled fake_involution_aggregate_tiled
-#define involution_generate_naive fake_involution_generate_naive
-#define involution_aggregate_naive fake_involution_aggregate_naive
-#define involution_kernel_sum fake_involution_kernel_sum
-#define kernel_image_status fake_kernel_image_status
-// Small, so that the grid's results take both download paths (staged and direct).
-#define KS_PINNED_STAGING_MAX_BYTES (size_t{32} << 10)
-#include "cuda/cuda_backend.cpp"  // NOLINT(bugprone-suspicious-include)
-
+// cuda_backend.cpp is compiled into this test against fake_runtime/cuda_runtime_api.h
+// (tests/CMakeLists.txt); its kernels are the emulator's, handed over as a KernelTable.
 namespace ks::cuda {
+namespace {
 
 // StreamLauncher's counterpart: the emulator runs the kernel, and the fake driver may make
 // the launch fail the way a GPU reports it.
@@ -50,49 +41,56 @@ struct FakeStreamLauncher {
   }
 };
 
-void conv2d_tiled(const ConvDims& d, const float* x, const float* w, const float* b, float* y,
-                  cudaStream_t) {
-  launch_conv2d_tiled(FakeStreamLauncher{}, d, x, w, b, y);
+const KernelTable& emulated_kernels() {
+  static const KernelTable table = {
+      [](const ConvDims& d, const float* x, const float* w, const float* b, float* y,
+         cudaStream_t) { launch_conv2d_tiled(FakeStreamLauncher{}, d, x, w, b, y); },
+      [](const ConvDims& d, const float* x, const float* w, const float* b, float* y,
+         cudaStream_t) { launch_conv2d_naive(FakeStreamLauncher{}, d, x, w, b, y); },
+      [](const InvolutionDims& d, bool naive) -> long long {
+        return naive ? naive_generation_scratch_floats(d) : fused_generation_scratch_floats(d);
+      },
+      [](const InvolutionDims& d, const float* x, const GenerationWeights& w, float* kernels,
+         float* scratch, cudaStream_t) {
+        launch_involution_generate_fused(FakeStreamLauncher{}, d, x, w, kernels, scratch);
+      },
+      [](const InvolutionDims& d, const float* x, const float* kernels, float* y, cudaStream_t) {
+        launch_involution_aggregate_tiled(FakeStreamLauncher{}, d, x, kernels, y);
+      },
+      [](const InvolutionDims& d, const float* x, const GenerationWeights& w, float* kernels,
+         float* scratch, cudaStream_t) {
+        launch_involution_generate_naive(FakeStreamLauncher{}, d, x, w, kernels, scratch);
+      },
+      [](const InvolutionDims& d, const float* x, const float* kernels, float* y, cudaStream_t) {
+        launch_involution_aggregate_naive(FakeStreamLauncher{}, d, x, kernels, y);
+      },
+      [](const InvolutionDims& d, const float* kernels, float* kernel_sum, cudaStream_t) {
+        launch_involution_kernel_sum(FakeStreamLauncher{}, d, kernels, kernel_sum);
+      },
+      [] { return fake_cuda::driver().kernel_image_status; },
+  };
+  return table;
 }
-void conv2d_naive(const ConvDims& d, const float* x, const float* w, const float* b, float* y,
-                  cudaStream_t) {
-  launch_conv2d_naive(FakeStreamLauncher{}, d, x, w, b, y);
-}
-long long involution_scratch_floats(const InvolutionDims& d, bool naive) {
-  return naive ? naive_generation_scratch_floats(d) : fused_generation_scratch_floats(d);
-}
-void involution_generate_fused(const InvolutionDims& d, const float* x, const GenerationWeights& w,
-                               float* kernels, float* scratch, cudaStream_t) {
-  launch_involution_generate_fused(FakeStreamLauncher{}, d, x, w, kernels, scratch);
-}
-void involution_aggregate_tiled(const InvolutionDims& d, const float* x, const float* kernels,
-                                float* y, cudaStream_t) {
-  launch_involution_aggregate_tiled(FakeStreamLauncher{}, d, x, kernels, y);
-}
-void involution_generate_naive(const InvolutionDims& d, const float* x, const GenerationWeights& w,
-                               float* kernels, float* scratch, cudaStream_t) {
-  launch_involution_generate_naive(FakeStreamLauncher{}, d, x, w, kernels, scratch);
-}
-void involution_aggregate_naive(const InvolutionDims& d, const float* x, const float* kernels,
-                                float* y, cudaStream_t) {
-  launch_involution_aggregate_naive(FakeStreamLauncher{}, d, x, kernels, y);
-}
-void involution_kernel_sum(const InvolutionDims& d, const float* kernels, float* kernel_sum,
-                           cudaStream_t) {
-  launch_involution_kernel_sum(FakeStreamLauncher{}, d, kernels, kernel_sum);
-}
-cudaError_t kernel_image_status() { return fake_cuda::driver().kernel_image_status; }
 
+}  // namespace
 }  // namespace ks::cuda
-
-#undef make_cuda_backend
-#undef make_cuda_naive_backend
 
 namespace ks {
 namespace {
 
-using test::GridCase;
-using test::Op;
+// The real host code on the emulated kernels. The staging limit is small, so that the
+// grid's results take both download paths (staged and direct).
+std::unique_ptr<Backend> make_fake_runtime_backend(cuda::Variant variant) {
+  cuda::BackendTuning tuning;
+  tuning.pinned_staging_max_bytes = size_t{32} << 10;
+  return cuda::make_backend(variant, cuda::emulated_kernels(), tuning);
+}
+std::unique_ptr<Backend> make_fake_runtime_cuda_backend() {
+  return make_fake_runtime_backend(cuda::Variant::Tiled);
+}
+std::unique_ptr<Backend> make_fake_runtime_cuda_naive_backend() {
+  return make_fake_runtime_backend(cuda::Variant::Naive);
+}
 
 class FakeRuntime : public ::testing::Test {
  protected:
@@ -165,16 +163,16 @@ TEST_F(FakeRuntime, BackendsMatchTheReferenceOnTheGrid) {
   for (auto make : {make_fake_runtime_cuda_backend, make_fake_runtime_cuda_naive_backend}) {
     const auto backend = make();
     ASSERT_TRUE(backend->available());
-    for (const GridCase& c : test::correctness_grid()) {
+    for (const CheckCase& c : check_cases()) {
       SCOPED_TRACE(backend->name() + "/" + c.name);
-      const Tensor x = test::grid_input(c);
+      const Tensor x = check_case_input(c);
       StageTimes t;
-      if (c.op == Op::Conv) {
-        const ConvWeights w = test::grid_conv_weights(c);
+      if (c.op == OpKind::Conv) {
+        const ConvWeights w = check_case_conv_weights(c);
         EXPECT_TRUE(test::all_close(backend->conv2d(x, c.conv, w, &t),
                                     reference->conv2d(x, c.conv, w, nullptr)));
       } else {
-        const InvolutionWeights w = test::grid_involution_weights(c);
+        const InvolutionWeights w = check_case_involution_weights(c);
         const InvolutionResult got = backend->involution2d(x, c.involution, w, &t);
         const InvolutionResult want = reference->involution2d(x, c.involution, w, nullptr);
         EXPECT_TRUE(test::all_close(got.kernels, want.kernels)) << "generated kernels";
@@ -190,9 +188,9 @@ TEST_F(FakeRuntime, BackendsMatchTheReferenceOnTheGrid) {
   }
 }
 
-GridCase involution_case(int64_t channels, int64_t size) {
-  GridCase c;
-  c.op = Op::Involution;
+CheckCase involution_case(int64_t channels, int64_t size) {
+  CheckCase c;
+  c.op = OpKind::Involution;
   c.input_shape = {1, channels, size, size};
   c.involution.channels = channels;
   c.involution.kernel_size = 3;
@@ -204,21 +202,21 @@ GridCase involution_case(int64_t channels, int64_t size) {
 
 TEST_F(FakeRuntime, RepeatingAShapeAllocatesNothing) {
   const auto backend = make_fake_runtime_cuda_backend();
-  const GridCase big = involution_case(8, 20), small = involution_case(4, 9);
-  const InvolutionWeights wb = test::grid_involution_weights(big);
-  const InvolutionWeights ws = test::grid_involution_weights(small);
-  backend->involution2d(test::grid_input(big), big.involution, wb, nullptr);
+  const CheckCase big = involution_case(8, 20), small = involution_case(4, 9);
+  const InvolutionWeights wb = check_case_involution_weights(big);
+  const InvolutionWeights ws = check_case_involution_weights(small);
+  backend->involution2d(check_case_input(big), big.involution, wb, nullptr);
   const int after_first = fake_cuda::malloc_calls();
   EXPECT_GT(after_first, 0);
-  backend->involution2d(test::grid_input(big), big.involution, wb, nullptr);
-  backend->involution2d(test::grid_input(small), small.involution, ws, nullptr);
+  backend->involution2d(check_case_input(big), big.involution, wb, nullptr);
+  backend->involution2d(check_case_input(small), small.involution, ws, nullptr);
   EXPECT_EQ(fake_cuda::malloc_calls(), after_first) << "buffers only grow: nothing new to allocate";
   // The smaller problem still gets the right answer out of the larger buffers.
   const InvolutionResult got =
-      backend->involution2d(test::grid_input(small), small.involution, ws, nullptr);
+      backend->involution2d(check_case_input(small), small.involution, ws, nullptr);
   EXPECT_TRUE(test::all_close(
       got.output, find_backend("cpu-ref")
-                      ->involution2d(test::grid_input(small), small.involution, ws, nullptr)
+                      ->involution2d(check_case_input(small), small.involution, ws, nullptr)
                       .output));
 }
 
@@ -228,14 +226,14 @@ TEST_F(FakeRuntime, RepeatingAShapeAllocatesNothing) {
 TEST_F(FakeRuntime, EveryKernelsModeReturnsWhatTheReferenceReturns) {
   ks_emu::set_thread_order(ks_emu::ThreadOrder::AscendingFirst);
   Backend* reference = find_backend("cpu-ref");
-  const std::vector<GridCase> grid = test::involution_grid();
+  const std::vector<CheckCase> grid = involution_check_cases();
   for (auto make : {make_fake_runtime_cuda_backend, make_fake_runtime_cuda_naive_backend}) {
     const auto backend = make();
     ASSERT_TRUE(backend->available());
     for (size_t i = 0; i < grid.size(); i += 3) {
-      const GridCase& c = grid[i];
-      const Tensor x = test::grid_input(c);
-      const InvolutionWeights w = test::grid_involution_weights(c);
+      const CheckCase& c = grid[i];
+      const Tensor x = check_case_input(c);
+      const InvolutionWeights w = check_case_involution_weights(c);
       const InvolutionResult full = reference->involution2d(x, c.involution, w, nullptr);
       const InvolutionResult sum =
           reference->involution2d(x, c.involution, w, nullptr, KernelsMode::Sum);
@@ -272,10 +270,10 @@ TEST_F(FakeRuntime, ResultsAndDeviceBuffersAreReusedInEveryMode) {
   ks_emu::set_thread_order(ks_emu::ThreadOrder::AscendingFirst);
   const auto backend = make_fake_runtime_cuda_backend();
   Backend* reference = find_backend("cpu-ref");
-  const GridCase big = involution_case(8, 20), small = involution_case(4, 9);
-  const Tensor xb = test::grid_input(big), xs = test::grid_input(small);
-  const InvolutionWeights wb = test::grid_involution_weights(big);
-  const InvolutionWeights ws = test::grid_involution_weights(small);
+  const CheckCase big = involution_case(8, 20), small = involution_case(4, 9);
+  const Tensor xb = check_case_input(big), xs = check_case_input(small);
+  const InvolutionWeights wb = check_case_involution_weights(big);
+  const InvolutionWeights ws = check_case_involution_weights(small);
   InvolutionResult r;
   for (KernelsMode mode : {KernelsMode::Full, KernelsMode::Sum, KernelsMode::None}) {
     RunOptions options;
@@ -307,13 +305,13 @@ TEST_F(FakeRuntime, ResultsAndDeviceBuffersAreReusedInEveryMode) {
   EXPECT_EQ(fake_cuda::malloc_calls(), warm) << "every device buffer was already large enough";
 
   // Convolution into one output tensor: the same.
-  GridCase c;
+  CheckCase c;
   c.input_shape = {1, 3, 16, 18};
   c.conv.in_channels = 3;
   c.conv.out_channels = 4;
   c.conv.padding = 1;
-  const ConvWeights cw = test::grid_conv_weights(c);
-  const Tensor xc = test::grid_input(c);
+  const ConvWeights cw = check_case_conv_weights(c);
+  const Tensor xc = check_case_input(c);
   Tensor out;
   backend->conv2d_into(xc, c.conv, cw, RunOptions{}, &out, nullptr);
   const float* conv_output = out.data.data();
@@ -327,41 +325,69 @@ TEST_F(FakeRuntime, ResultsAndDeviceBuffersAreReusedInEveryMode) {
 TEST_F(FakeRuntime, OutOfGpuMemoryIsAOneLineErrorAndTheBackendRecovers) {
   const auto backend = make_fake_runtime_cuda_backend();
   fake_cuda::driver().memory_bytes = 64 << 10;  // 64 KiB
-  const GridCase big = involution_case(8, 40), small = involution_case(2, 5);
-  const InvolutionWeights wb = test::grid_involution_weights(big);
+  const CheckCase big = involution_case(8, 40), small = involution_case(2, 5);
+  const InvolutionWeights wb = check_case_involution_weights(big);
   EXPECT_TRUE(test::throws_with(
-      [&] { backend->involution2d(test::grid_input(big), big.involution, wb, nullptr); },
+      [&] { backend->involution2d(check_case_input(big), big.involution, wb, nullptr); },
       "out of GPU memory: needed"));
   // Not sticky: a problem that fits runs next, and auto's fallback runs the big one on the CPU.
-  const InvolutionWeights ws = test::grid_involution_weights(small);
-  EXPECT_NO_THROW(backend->involution2d(test::grid_input(small), small.involution, ws, nullptr));
-  std::string notice;
-  const InvolutionResult r = run_with_cpu_fallback(*backend, true, &notice, [&](Backend& b) {
-    return b.involution2d(test::grid_input(big), big.involution, wb, nullptr);
-  });
-  EXPECT_NE(notice.find("cuda failed (out of GPU memory"), std::string::npos) << notice;
+  const InvolutionWeights ws = check_case_involution_weights(small);
+  EXPECT_NO_THROW(backend->involution2d(check_case_input(small), small.involution, ws, nullptr));
+  // dispatch's rule among this GPU and the registry's CPU backends: auto picks the GPU, which
+  // runs out of memory, and the request runs again on the CPU with one notice.
+  std::vector<Backend*> backends = {backend.get()};
+  for (Backend* b : registered_backends())
+    if (is_cpu_backend(*b)) backends.push_back(b);
+  const BackendChoice choice = choose_backend("auto", big.involution, backends);
+  ASSERT_EQ(choice.backend, backend.get());
+  EXPECT_TRUE(choice.notice.empty()) << choice.notice;
+  InvolutionResult r;
+  int runs = 0;
+  const Dispatched done = run_choice(
+      choice, big.involution,
+      [&](Backend& b) {
+        ++runs;
+        r = b.involution2d(check_case_input(big), big.involution, wb, nullptr);
+      },
+      backends);
+  EXPECT_EQ(runs, 2);
+  ASSERT_NE(done.backend, nullptr);
+  EXPECT_TRUE(is_cpu_backend(*done.backend)) << done.backend->name();
+  EXPECT_EQ(done.notice.find("cuda failed (out of GPU memory"), 0u) << done.notice;
+  EXPECT_NE(done.notice.find("), using " + done.backend->name()), std::string::npos) << done.notice;
   EXPECT_EQ(r.output.shape, (Shape{1, 8, 40, 40}));
+  // Named, the same GPU reports its error: nothing else runs in its place.
+  BackendChoice named = choose_backend("cuda", big.involution, backends);
+  EXPECT_FALSE(named.picked_by_auto);
+  EXPECT_TRUE(test::throws_with(
+      [&] {
+        run_choice(
+            named, big.involution,
+            [&](Backend& b) { b.involution2d(check_case_input(big), big.involution, wb, nullptr); },
+            backends);
+      },
+      "out of GPU memory"));
 }
 
 TEST_F(FakeRuntime, AFailedLaunchNamesTheKernelAndItsSource) {
   const auto backend = make_fake_runtime_cuda_backend();
   fake_cuda::driver().fail_kernels = cudaErrorLaunchFailure;
-  GridCase c;
+  CheckCase c;
   c.input_shape = {1, 3, 8, 8};
   c.conv.in_channels = 3;
   c.conv.out_channels = 4;
-  const ConvWeights w = test::grid_conv_weights(c);
+  const ConvWeights w = check_case_conv_weights(c);
   EXPECT_TRUE(test::throws_with(
-      [&] { backend->conv2d(test::grid_input(c), c.conv, w, nullptr); },
+      [&] { backend->conv2d(check_case_input(c), c.conv, w, nullptr); },
       "CUDA error cudaErrorLaunchFailure (unspecified launch failure) in launch of "
       "(conv2d_tiled_kernel<kOut, kPix>) at "));
   fake_cuda::driver().fail_kernels = cudaSuccess;
-  EXPECT_NO_THROW(backend->conv2d(test::grid_input(c), c.conv, w, nullptr));
+  EXPECT_NO_THROW(backend->conv2d(check_case_input(c), c.conv, w, nullptr));
 }
 
 // A small convolution for the failure scenarios.
-GridCase small_conv_case() {
-  GridCase c;
+CheckCase small_conv_case() {
+  CheckCase c;
   c.input_shape = {1, 3, 8, 8};
   c.conv.in_channels = 3;
   c.conv.out_channels = 4;
@@ -374,16 +400,19 @@ GridCase small_conv_case() {
 void run_until_the_context_dies(cudaError_t sticky) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   const auto backend = make_fake_runtime_cuda_backend();
-  const GridCase c = small_conv_case();
-  const ConvWeights w = test::grid_conv_weights(c);
-  const Tensor x = test::grid_input(c);
+  const CheckCase c = small_conv_case();
+  const ConvWeights w = check_case_conv_weights(c);
+  const Tensor x = check_case_input(c);
   if (!backend->available()) std::exit(3);
   backend->conv2d(x, c.conv, w, nullptr);  // healthy first
   fake_cuda::driver().fail_kernels = sticky;
   fake_cuda::driver().failure_kills_context = true;
-  std::string notice;
-  const Tensor y = run_with_cpu_fallback(
-      *backend, true, &notice, [&](Backend& b) { return b.conv2d(x, c.conv, w, nullptr); });
+  BackendChoice choice;
+  choice.backend = backend.get();
+  choice.picked_by_auto = true;
+  Tensor y;
+  const std::string notice =
+      run_choice(choice, c.conv, [&](Backend& b) { y = b.conv2d(x, c.conv, w, nullptr); }).notice;
   if (y.shape != conv_output_shape(x.shape, c.conv)) std::exit(4);
   std::string why;
   if (backend->available(&why)) std::exit(5);
@@ -415,13 +444,13 @@ TEST_F(FakeRuntime, AStickyErrorMarksTheGpuLostForTheProcess) {
 TEST_F(FakeRuntime, AnErrorThatLeavesTheContextAliveKeepsTheGpu) {
   // Out of memory and a failed launch that did not poison the context fail one call only.
   const auto backend = make_fake_runtime_cuda_backend();
-  const GridCase c = small_conv_case();
-  const ConvWeights w = test::grid_conv_weights(c);
+  const CheckCase c = small_conv_case();
+  const ConvWeights w = check_case_conv_weights(c);
   fake_cuda::driver().fail_kernels = cudaErrorLaunchFailure;  // failure_kills_context = false
-  EXPECT_THROW(backend->conv2d(test::grid_input(c), c.conv, w, nullptr), Error);
+  EXPECT_THROW(backend->conv2d(check_case_input(c), c.conv, w, nullptr), Error);
   fake_cuda::driver().fail_kernels = cudaSuccess;
   EXPECT_TRUE(backend->available());
-  EXPECT_NO_THROW(backend->conv2d(test::grid_input(c), c.conv, w, nullptr));
+  EXPECT_NO_THROW(backend->conv2d(check_case_input(c), c.conv, w, nullptr));
 }
 
 // --device N: the probe and every call use GPU N; a GPU that is not there is named.
@@ -438,12 +467,12 @@ TEST_F(FakeRuntime, TheChosenGpuIsProbedAndUsed) {
         fake_cuda::driver().device_count = 2;
         set_gpu_device(1);
         const auto backend = make_fake_runtime_cuda_backend();
-        const GridCase c = small_conv_case();
-        const ConvWeights w = test::grid_conv_weights(c);
+        const CheckCase c = small_conv_case();
+        const ConvWeights w = check_case_conv_weights(c);
         if (!backend->available()) std::exit(3);
         // Another thread's calls must land on GPU 1 too: the current device is per thread.
         std::thread([&] {
-          backend->conv2d(test::grid_input(c), c.conv, w, nullptr);
+          backend->conv2d(check_case_input(c), c.conv, w, nullptr);
           std::fprintf(stderr, "device used: %d\n", fake_cuda::current_device());
         }).join();
         try {
@@ -470,12 +499,12 @@ TEST_F(FakeRuntime, DownloadsReuseOnePinnedStagingBuffer) {
   const auto backend = make_fake_runtime_cuda_backend();
   Backend* reference = find_backend("cpu-ref");
   // big: output 3200 floats, kernels 14400, kernel sum 1600. small: 324, 1458, 162.
-  const GridCase big = involution_case(8, 20), small = involution_case(4, 9);
-  const Tensor xb = test::grid_input(big), xs = test::grid_input(small);
-  const InvolutionWeights wb = test::grid_involution_weights(big);
-  const InvolutionWeights ws = test::grid_involution_weights(small);
+  const CheckCase big = involution_case(8, 20), small = involution_case(4, 9);
+  const Tensor xb = check_case_input(big), xs = check_case_input(small);
+  const InvolutionWeights wb = check_case_involution_weights(big);
+  const InvolutionWeights ws = check_case_involution_weights(small);
   InvolutionResult r;
-  const auto run = [&](const GridCase& c, const Tensor& x, const InvolutionWeights& w,
+  const auto run = [&](const CheckCase& c, const Tensor& x, const InvolutionWeights& w,
                        KernelsMode mode) {
     RunOptions options;
     options.kernels = mode;
@@ -509,24 +538,24 @@ TEST_F(FakeRuntime, DownloadsReuseOnePinnedStagingBuffer) {
   EXPECT_EQ(fake_cuda::host_alloc_calls(), 2);
 
   // Convolution shares the session's staging buffer.
-  const GridCase c = small_conv_case();
-  const ConvWeights cw = test::grid_conv_weights(c);
+  const CheckCase c = small_conv_case();
+  const ConvWeights cw = check_case_conv_weights(c);
   Tensor out;
   for (int repeat = 0; repeat < 3; ++repeat)
-    backend->conv2d_into(test::grid_input(c), c.conv, cw, RunOptions{}, &out, nullptr);
+    backend->conv2d_into(check_case_input(c), c.conv, cw, RunOptions{}, &out, nullptr);
   EXPECT_EQ(fake_cuda::host_alloc_calls(), 2);
-  EXPECT_TRUE(test::all_close(out, reference->conv2d(test::grid_input(c), c.conv, cw, nullptr)));
+  EXPECT_TRUE(test::all_close(out, reference->conv2d(check_case_input(c), c.conv, cw, nullptr)));
 }
 
 TEST_F(FakeRuntime, WithoutPinnedMemoryDownloadsGoStraightIntoTheResult) {
   fake_cuda::driver().refuse_pinned_memory = true;
   const auto backend = make_fake_runtime_cuda_backend();
-  const GridCase c = involution_case(4, 9);
-  const InvolutionWeights w = test::grid_involution_weights(c);
+  const CheckCase c = involution_case(4, 9);
+  const InvolutionWeights w = check_case_involution_weights(c);
   const InvolutionResult got =
-      backend->involution2d(test::grid_input(c), c.involution, w, nullptr, KernelsMode::Sum);
+      backend->involution2d(check_case_input(c), c.involution, w, nullptr, KernelsMode::Sum);
   const InvolutionResult want = find_backend("cpu-ref")->involution2d(
-      test::grid_input(c), c.involution, w, nullptr, KernelsMode::Sum);
+      check_case_input(c), c.involution, w, nullptr, KernelsMode::Sum);
   EXPECT_TRUE(test::all_close(got.output, want.output));
   EXPECT_TRUE(test::all_close(got.kernel_sum, want.kernel_sum));
   EXPECT_EQ(fake_cuda::pinned_downloaded_bytes(), 0u);

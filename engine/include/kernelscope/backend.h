@@ -1,5 +1,6 @@
 // The backend interface and the registry. Every backend computes the same two operators
-// and fills the same per-stage timing record, so the CLI and the app can race them.
+// and fills the same per-stage timing record, so the CLI and the app can race them. Which
+// backend runs a request is decided by dispatch() (dispatch.h), not by the front ends.
 #pragma once
 
 #include <memory>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "kernelscope/error.h"
+#include "kernelscope/notebook_variant.h"
 #include "kernelscope/ops.h"
 
 namespace ks {
@@ -34,6 +36,14 @@ class Backend {
   }
   virtual bool supports(const ConvParams& params) const = 0;
   virtual bool supports(const InvolutionParams& params) const = 0;
+  // The seed notebook's involution (notebook_variant.h): a teaching variant, only cpu-ref
+  // has it.
+  virtual bool supports(const NotebookVariantParams& params) const {
+    (void)params;
+    return false;
+  }
+  // False for variants that exist to be raced (cuda-naive, cudnn): "auto" never picks them.
+  virtual bool auto_may_pick() const { return true; }
 
   // Inputs are validated by the caller's shape functions; backends may assume valid shapes.
   // The *_into calls write into caller-owned results and reuse their storage when it is
@@ -48,6 +58,12 @@ class Backend {
   virtual void involution2d_into(const Tensor& input, const InvolutionParams& params,
                                  const InvolutionWeights& weights, const RunOptions& options,
                                  InvolutionResult* result, StageTimes* times) = 0;
+
+  // Only for a backend whose supports(NotebookVariantParams) says yes; the default throws.
+  virtual void notebook_variant_into(const Tensor& input, const NotebookVariantParams& params,
+                                     const NotebookVariantWeights& weights,
+                                     const RunOptions& options, NotebookVariantResult* result,
+                                     StageTimes* times);
 
   // The kernels generated at a few output pixels, [N, B, G, K*K] (involution_kernels_at_shape),
   // for hover, pins and the step-through. Pixels are checked (check_output_pixels). The
@@ -79,11 +95,15 @@ class Backend {
 // Every backend compiled into this build, available or not, in preference order
 // (fastest first; "cpu-ref" last).
 std::vector<std::string> backend_names();
+// The same backends as objects, in the same order. The registry owns them.
+std::vector<Backend*> registered_backends();
 // nullptr when no backend has that name. The registry owns the backends.
 Backend* find_backend(const std::string& name);
-// "auto" picks the first available backend in preference order; a named backend must exist
-// and be available. Throws ks::Error otherwise. When auto skips a backend that is compiled in
-// but unusable (no GPU), notice gets a one-line explanation.
+// For callers that have no parameters to ask about (listings, benchmarks): "auto" is the
+// first available backend auto may pick, a name must exist and be available; throws
+// ks::Error otherwise. When auto skips a backend that is compiled in but unusable (no GPU),
+// notice gets a one-line explanation. Runs go through dispatch() instead, which also asks
+// supports().
 Backend& select_backend(const std::string& name, std::string* notice = nullptr);
 
 // Which GPU the CUDA backends use, counting from 0 as CUDA does (default 0; CUDA_VISIBLE_DEVICES
@@ -95,29 +115,5 @@ int gpu_device();
 // True for the backends that run on the CPU ("cpu", "cpu-ref"): they have no device to
 // lose or run out of.
 bool is_cpu_backend(const Backend& backend);
-
-// A GPU backend can still fail after it was picked: out of GPU memory, a launch error, a
-// lost device. run_with_cpu_fallback calls run(backend); if that throws ks::Error, the
-// backend is not a CPU one and `allowed` (the user asked for "auto"), it calls run again on
-// the best available CPU backend and appends a one-line explanation to *notice (after
-// "; " when it is not empty). Otherwise the error propagates.
-Backend& cpu_fallback_backend();
-
-template <typename Run>
-auto run_with_cpu_fallback(Backend& backend, bool allowed, std::string* notice, Run&& run)
-    -> decltype(run(backend)) {
-  try {
-    return run(backend);
-  } catch (const Cancelled&) {
-    throw;  // the caller asked: nothing failed
-  } catch (const Error& e) {
-    if (!allowed || is_cpu_backend(backend)) throw;
-    Backend& cpu = cpu_fallback_backend();
-    if (notice)
-      *notice += (notice->empty() ? "" : "; ") + backend.name() + " failed (" + e.what() +
-                 "), using " + cpu.name();
-    return run(cpu);
-  }
-}
 
 }  // namespace ks

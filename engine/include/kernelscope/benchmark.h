@@ -9,11 +9,9 @@
 
 namespace ks {
 
-enum class BenchOp { conv2d, involution2d };
-
 struct BenchProblem {
   std::string name;  // short label, e.g. "conv 1080p K3"
-  BenchOp op = BenchOp::conv2d;
+  OpKind op = OpKind::Conv;
   Shape input;  // [B, C, H, W]
   ConvParams conv;
   InvolutionParams involution;

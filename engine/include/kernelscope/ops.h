@@ -14,6 +14,13 @@
 
 namespace ks {
 
+// Which operator: the one name the engine, the CLI, the benchmarks and the tests use.
+enum class OpKind { Conv, Involution };
+// "conv" / "involution", the spelling of --op and of the JSON files.
+const char* op_kind_name(OpKind op);
+// Throws ks::Error naming the choices for anything but "conv" or "involution".
+OpKind parse_op_kind(const std::string& name);
+
 struct ConvParams {
   int64_t in_channels = 3;
   int64_t out_channels = 8;

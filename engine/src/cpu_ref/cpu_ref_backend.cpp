@@ -14,6 +14,7 @@ class CpuRefBackend final : public Backend {
   }
   bool supports(const ConvParams&) const override { return true; }
   bool supports(const InvolutionParams&) const override { return true; }
+  bool supports(const NotebookVariantParams&) const override { return true; }
 
   void conv2d_into(const Tensor& input, const ConvParams& params, const ConvWeights& weights,
                    const RunOptions& options, Tensor* output, StageTimes* times) override {
@@ -47,6 +48,19 @@ class CpuRefBackend final : public Backend {
       times->kernel_generation_ms = generation_ms;
       times->aggregation_ms = aggregation_ms;
       times->total_ms = total.elapsed_ms();
+    }
+  }
+
+  // The notebook's inv() is plain loops already (notebook_variant.cpp): the oracle runs it.
+  void notebook_variant_into(const Tensor& input, const NotebookVariantParams& params,
+                             const NotebookVariantWeights& weights, const RunOptions& options,
+                             NotebookVariantResult* result, StageTimes* times) override {
+    Stopwatch total;
+    if (options.cancel && options.cancel->load()) throw Cancelled();
+    *result = notebook_variant_involution(input, params, weights);
+    if (times) {
+      *times = {};
+      times->aggregation_ms = times->total_ms = total.elapsed_ms();
     }
   }
 };

@@ -1,7 +1,8 @@
 // The CUDA backends behind the Backend interface: "cuda" (tiled kernels), "cuda-naive"
 // (one thread per element, the baseline) and "cudnn" (convolution only). They share the
 // device probe, the upload/download code and the cudaEvent stage timing; only the kernels
-// launched between the events differ.
+// launched between the events differ. The kernels are reached through a table
+// (cuda_ops.h), so the tests run this same code on the CPU emulator behind a fake runtime.
 #include <cuda_runtime_api.h>
 
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "backend_factories.h"
+#include "cuda/cuda_backend.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_ops.h"
 #include "cuda/device_buffer.h"
@@ -22,14 +24,6 @@ namespace ks {
 namespace {
 
 using cuda::DeviceBuffer;
-
-// Results up to this size are downloaded into the reused pinned staging buffer and copied
-// into the result tensors; larger ones go straight into the tensors, where the extra host
-// copy and a second pinned block of that size would cost more than the faster DMA saves.
-// The fake-runtime tests set it small to reach both paths.
-#ifndef KS_PINNED_STAGING_MAX_BYTES
-#define KS_PINNED_STAGING_MAX_BYTES (size_t{64} << 20)
-#endif
 
 std::string cuda_version_string(int version) {  // 13000 -> "13.0"
   return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
@@ -133,7 +127,7 @@ void mark_context_lost(cudaError_t status) {
 
 // Probed once: the answer does not change while the process runs, and a machine without a
 // driver answers in microseconds, so the registry may ask as often as it likes.
-DeviceStatus probe_device() {
+DeviceStatus probe_device(const cuda::KernelTable& kernels) {
   DeviceStatus s;
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
@@ -165,17 +159,18 @@ DeviceStatus probe_device() {
                 std::to_string(minor) + "; this build needs 7.5 (Turing) or newer";
     return s;
   }
-  const cudaError_t kernels = cuda::kernel_image_status();
-  if (kernels != cudaSuccess) {
-    s.why_not = describe_kernel_probe_error(kernels, major, minor);
+  const cudaError_t image = kernels.kernel_image_status();
+  if (image != cudaSuccess) {
+    s.why_not = describe_kernel_probe_error(image, major, minor);
     return s;
   }
   s.usable = true;
   return s;
 }
 
-const DeviceStatus& device_status() {
-  static const DeviceStatus status = probe_device();
+// The first backend to ask probes with its kernels: one process has one set.
+const DeviceStatus& device_status(const cuda::KernelTable& kernels) {
+  static const DeviceStatus status = probe_device(kernels);
   return status;
 }
 
@@ -185,7 +180,7 @@ class GpuSession {
  public:
   static constexpr int kEvents = 5;
 
-  GpuSession() = default;
+  explicit GpuSession(size_t staging_max_bytes) : staging_max_bytes_(staging_max_bytes) {}
   GpuSession(const GpuSession&) = delete;
   GpuSession& operator=(const GpuSession&) = delete;
   // Errors ignored: destructors must not throw, and at process exit the runtime may already
@@ -237,7 +232,7 @@ class GpuSession {
     size_t total = 0;
     for (const Download& d : downloads) total += d.tensor->data.size();
     float* staging =
-        total * sizeof(float) <= KS_PINNED_STAGING_MAX_BYTES ? staging_.reserve(total) : nullptr;
+        total * sizeof(float) <= staging_max_bytes_ ? staging_.reserve(total) : nullptr;
     size_t offset = 0;
     for (const Download& d : downloads) {
       const size_t count = d.tensor->data.size();
@@ -264,17 +259,19 @@ class GpuSession {
     const float* from;
   };
 
+  size_t staging_max_bytes_;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t events_[kEvents] = {};
   cuda::PinnedHostBuffer staging_;
   std::vector<Staged> staged_;  // what finish_downloads copies out of staging_
 };
 
-enum class Variant { Tiled, Naive, Cudnn };
+using cuda::Variant;
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(Variant variant) : variant_(variant) {}
+  CudaBackend(Variant variant, const cuda::KernelTable& kernels, const cuda::BackendTuning& tuning)
+      : variant_(variant), kernels_(kernels), session_(tuning.pinned_staging_max_bytes) {}
 
   std::string name() const override {
     switch (variant_) {
@@ -299,8 +296,11 @@ class CudaBackend final : public Backend {
     return "";
   }
 
+  // The naive kernels and cuDNN are there to be raced against the tiled ones.
+  bool auto_may_pick() const override { return variant_ == Variant::Tiled; }
+
   bool available(std::string* why_not) const override {
-    const DeviceStatus& device = device_status();
+    const DeviceStatus& device = device_status(kernels_);
     if (!device.usable) {
       if (why_not) *why_not = device.why_not;
       return false;
@@ -354,7 +354,7 @@ class CudaBackend final : public Backend {
   template <typename Work>
   void on_device(Work&& work) {
     try {
-      KS_CUDA_CHECK(cudaSetDevice(device_status().device));
+      KS_CUDA_CHECK(cudaSetDevice(device_status(kernels_).device));
       work();
     } catch (const Error&) {
       const cudaError_t health = cudaStreamQuery(session_.existing_stream());
@@ -380,10 +380,10 @@ class CudaBackend final : public Backend {
     s.mark(1);
     switch (variant_) {
       case Variant::Tiled:
-        cuda::conv2d_tiled(d, x, w, b, y, stream);
+        kernels_.conv2d_tiled(d, x, w, b, y, stream);
         break;
       case Variant::Naive:
-        cuda::conv2d_naive(d, x, w, b, y, stream);
+        kernels_.conv2d_naive(d, x, w, b, y, stream);
         break;
       case Variant::Cudnn:
 #ifdef KS_HAVE_CUDNN
@@ -443,19 +443,19 @@ class CudaBackend final : public Backend {
         mode == KernelsMode::Sum ? s.kernel_sum.reserve(result.kernel_sum.data.size()) : nullptr;
     float* y = s.output.reserve(result.output.data.size());
     const bool naive = variant_ == Variant::Naive;
-    const long long scratch_floats = cuda::involution_scratch_floats(d, naive);
+    const long long scratch_floats = kernels_.involution_scratch_floats(d, naive);
     float* scratch = s.scratch.reserve(static_cast<size_t>(scratch_floats));
     s.mark(1);
     if (naive)
-      cuda::involution_generate_naive(d, x, w, kernels, scratch, stream);
+      kernels_.involution_generate_naive(d, x, w, kernels, scratch, stream);
     else
-      cuda::involution_generate_fused(d, x, w, kernels, scratch, stream);
+      kernels_.involution_generate_fused(d, x, w, kernels, scratch, stream);
     s.mark(2);
     if (naive)
-      cuda::involution_aggregate_naive(d, x, kernels, y, stream);
+      kernels_.involution_aggregate_naive(d, x, kernels, y, stream);
     else
-      cuda::involution_aggregate_tiled(d, x, kernels, y, stream);
-    if (kernel_sum) cuda::involution_kernel_sum(d, kernels, kernel_sum, stream);
+      kernels_.involution_aggregate_tiled(d, x, kernels, y, stream);
+    if (kernel_sum) kernels_.involution_kernel_sum(d, kernels, kernel_sum, stream);
     s.mark(3);
     std::vector<GpuSession::Download> downloads = {{&result.output, y}};
     if (mode == KernelsMode::Full) downloads.push_back({&result.kernels, kernels});
@@ -475,6 +475,7 @@ class CudaBackend final : public Backend {
   }
 
   Variant variant_;
+  cuda::KernelTable kernels_;
   std::mutex mutex_;  // one call at a time: the session's buffers are shared state
   GpuSession session_;
 #ifdef KS_HAVE_CUDNN
@@ -484,16 +485,11 @@ class CudaBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cuda_backend() {
-  return std::make_unique<CudaBackend>(Variant::Tiled);
+namespace cuda {
+std::unique_ptr<Backend> make_backend(Variant variant, const KernelTable& kernels,
+                                      const BackendTuning& tuning) {
+  return std::make_unique<CudaBackend>(variant, kernels, tuning);
 }
-std::unique_ptr<Backend> make_cuda_naive_backend() {
-  return std::make_unique<CudaBackend>(Variant::Naive);
-}
-#ifdef KS_HAVE_CUDNN
-std::unique_ptr<Backend> make_cudnn_backend() {
-  return std::make_unique<CudaBackend>(Variant::Cudnn);
-}
-#endif
+}  // namespace cuda
 
 }  // namespace ks

@@ -1,6 +1,7 @@
-// Host-side entry points of the CUDA kernels, called by cuda_backend.cpp. Pointers are
-// device pointers; every call is asynchronous on `stream` and checks its launches. The
-// kernels and their launch plans live in conv2d_kernels.cuh and involution_kernels.cuh.
+// Host-side entry points of the CUDA kernels, and the table through which cuda_backend.cpp
+// calls them. Pointers are device pointers; every call is asynchronous on `stream` and checks
+// its launches. The kernels and their launch plans live in conv2d_kernels.cuh and
+// involution_kernels.cuh.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -39,5 +40,34 @@ void involution_kernel_sum(const InvolutionDims& d, const float* kernels, float*
 // reported (no image for this architecture, PTX newer than the driver, no memory, ...), which
 // the backend's device probe puts in words.
 cudaError_t kernel_image_status();
+
+// The entry points above as a table: the backend's host code (cuda_backend.cpp) calls the
+// kernels only through it, so the tests can run that code on the CPU emulator's kernels
+// behind a fake runtime (tests/cuda_emu) by handing it another table. A template of the
+// stream type so that a build of the backend against another runtime has symbols of its own
+// and links next to the real one.
+template <typename Stream>
+struct KernelTableFor {
+  void (*conv2d_tiled)(const ConvDims&, const float* x, const float* weight, const float* bias,
+                       float* y, Stream);
+  void (*conv2d_naive)(const ConvDims&, const float* x, const float* weight, const float* bias,
+                       float* y, Stream);
+  long long (*involution_scratch_floats)(const InvolutionDims&, bool naive);
+  void (*involution_generate_fused)(const InvolutionDims&, const float* x, const GenerationWeights&,
+                                    float* kernels, float* scratch, Stream);
+  void (*involution_aggregate_tiled)(const InvolutionDims&, const float* x, const float* kernels,
+                                     float* y, Stream);
+  void (*involution_generate_naive)(const InvolutionDims&, const float* x, const GenerationWeights&,
+                                    float* kernels, float* scratch, Stream);
+  void (*involution_aggregate_naive)(const InvolutionDims&, const float* x, const float* kernels,
+                                     float* y, Stream);
+  void (*involution_kernel_sum)(const InvolutionDims&, const float* kernels, float* kernel_sum,
+                                Stream);
+  cudaError_t (*kernel_image_status)();
+};
+using KernelTable = KernelTableFor<cudaStream_t>;
+
+// The kernels compiled by nvcc (conv2d.cu, involution.cu).
+const KernelTable& device_kernels();
 
 }  // namespace ks::cuda

@@ -24,18 +24,14 @@ __device__ __forceinline__ void load_float4(const float* p, float* out) {
 }
 }  // namespace ks::cuda
 #else
-#include <cstring>
-
-#include "cuda_emu.h"
+// A host compiler builds these sources only for the tests' CPU emulator (tests/cuda_emu),
+// which defines dim3, threadIdx, __syncthreads(), KS_DYNAMIC_SHARED_FLOATS and an
+// alignment-checked ks::cuda::load_float4; the test includes it before the kernels. The
+// engine itself never includes test code.
+#ifndef KS_CUDA_EMULATOR
+#error "a host compiler needs the CUDA emulator (tests/cuda_emu/cuda_emu.h) included first"
+#endif
 #define KS_UNROLL
-
-namespace ks::cuda {
-// The emulator refuses a misaligned address, which the GPU would fault on.
-inline void load_float4(const float* p, float* out) {
-  ks_emu::require_aligned(p, 16, "load_float4");
-  std::memcpy(out, p, 4 * sizeof(float));
-}
-}  // namespace ks::cuda
 #endif
 
 // Launches `kernel` through `launch` (StreamLauncher on the GPU, the emulator's launcher in
