@@ -7,6 +7,7 @@
 #include <random>
 
 #include "correctness_grid.h"
+#include "cpu/cpu_features.h"
 #include "cpu_ref/reference.h"
 #include "kernelscope/error.h"
 #include "kernelscope/gradients.h"
@@ -275,6 +276,76 @@ TEST(GradientFastBackward, InvolutionMatchesReferenceOnGrid) {
     EXPECT_TRUE(close_to_ref(fast.input, ref.input)) << "input";
   }
 }
+
+// The stride-1 path takes eight pixels a step on padded copies (cpu/involution_backward_impl.h),
+// in each build of the inner loops this machine can run. Widths below, at and past a multiple
+// of eight (the last step's spare lanes), dilation, groups of several channels, reduced widths
+// compiled in (1 to 4) and not (6), batch 2, with and without the input gradient; one stride-2
+// case for the per-pixel path beside it.
+class GradientVectorRows : public ::testing::TestWithParam<cpu::CpuPath> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == cpu::CpuPath::avx2 && !cpu::cpu_has_avx2_fma())
+      GTEST_SKIP() << "this CPU has no AVX2/FMA";
+    cpu::limit_path(GetParam());
+  }
+  void TearDown() override { cpu::limit_path(cpu::CpuPath::avx512); }
+};
+
+TEST_P(GradientVectorRows, InvolutionMatchesReference) {
+  struct Case {
+    Shape input;
+    int64_t K, dilation, group_channels, reduction, stride;
+  };
+  const Case cases[] = {{{2, 3, 11, 13}, 3, 1, 1, 1, 1}, {{2, 6, 12, 21}, 5, 2, 3, 2, 1},
+                        {{2, 6, 10, 19}, 7, 1, 3, 1, 1}, {{2, 4, 9, 17}, 7, 2, 1, 4, 1},
+                        {{2, 8, 8, 8}, 3, 2, 2, 4, 1},   {{2, 3, 14, 5}, 5, 2, 3, 3, 1},
+                        {{2, 6, 9, 16}, 3, 1, 3, 2, 1},  {{2, 6, 11, 19}, 5, 2, 3, 2, 2}};
+  uint64_t seed = 100;
+  for (const Case& sh : cases) {
+    CheckCase c;
+    c.op = OpKind::Involution;
+    c.input_shape = sh.input;
+    c.involution.channels = sh.input[1];
+    c.involution.kernel_size = sh.K;
+    c.involution.dilation = sh.dilation;
+    c.involution.group_channels = sh.group_channels;
+    c.involution.reduction = sh.reduction;
+    c.involution.stride = sh.stride;
+    c.seed = seed += 10;
+    const Tensor x = check_case_input(c);
+    const InvolutionWeights w = check_case_involution_weights(c);
+    const Tensor dy =
+        test::random_tensor(involution_output_shape(x.shape, c.involution), c.seed + 7);
+    const grad::InvolutionGradients ref = grad::involution2d_backward_ref(x, c.involution, w, dy);
+    for (bool input : {true, false}) {
+      SCOPED_TRACE("input " + shape_to_string(sh.input) + " K " + std::to_string(sh.K) + " d " +
+                   std::to_string(sh.dilation) + " gc " + std::to_string(sh.group_channels) +
+                   " r " + std::to_string(sh.reduction) + " s " + std::to_string(sh.stride) +
+                   (input ? " with" : " without") + " grad_input");
+      grad::BackwardOptions options;
+      options.input = input;
+      const grad::InvolutionGradients fast =
+          grad::involution2d_backward(x, c.involution, w, dy, options);
+      EXPECT_TRUE(close_to_ref(fast.reduce_weight, ref.reduce_weight)) << "reduce_weight";
+      EXPECT_TRUE(close_to_ref(fast.bn_gamma, ref.bn_gamma)) << "bn_gamma";
+      EXPECT_TRUE(close_to_ref(fast.bn_beta, ref.bn_beta)) << "bn_beta";
+      EXPECT_TRUE(close_to_ref(fast.span_weight, ref.span_weight)) << "span_weight";
+      EXPECT_TRUE(close_to_ref(fast.span_bias, ref.span_bias)) << "span_bias";
+      if (input)
+        EXPECT_TRUE(close_to_ref(fast.input, ref.input)) << "input";
+      else
+        EXPECT_TRUE(fast.input.empty());
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Builds, GradientVectorRows,
+                         ::testing::Values(cpu::CpuPath::avx2, cpu::CpuPath::portable),
+                         [](const ::testing::TestParamInfo<cpu::CpuPath>& info) {
+                           return std::string(info.param == cpu::CpuPath::avx2 ? "avx2"
+                                                                               : "portable");
+                         });
 
 // Same inputs, same bits: the learning loop's determinism for a seed rests on it.
 TEST(GradientFastBackward, IsDeterministic) {

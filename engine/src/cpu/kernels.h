@@ -75,6 +75,44 @@ struct FusedInvolution {
 };
 constexpr int kFusedMaxReduced = 8;
 
+// Involution's backward (ks::grad::involution2d_backward) for output rows [row_begin, row_end)
+// of one image at stride 1, kBackwardLanes pixels at a time. `in` and `grad_in` are padded
+// copies of the image: channel c, padded row y, column x at c*in_channel_stride +
+// y*in_row_stride + x, output pixel (i, j)'s window top-left at (i, j), the pixel itself
+// `center` further on; zeros outside the image, and room for the windows of width rounded up
+// to kBackwardLanes pixels. grad_out holds the image's [C, rows, width] gradient, unpadded.
+// The weight gradients are added to the grad_* doubles (the layouts of the weights), each
+// output row's sum in one go; grad_in (nullptr: not wanted) receives the input's.
+struct InvolutionBackwardRows {
+  const float* in = nullptr;
+  int64_t in_channel_stride = 0;
+  int64_t in_row_stride = 0;
+  int64_t center = 0;
+  const int64_t* taps = nullptr;  // offsets of the K*K taps from the window's top-left
+  int64_t tap_count = 0;
+  const float* grad_out = nullptr;
+  int64_t grad_out_channel_stride = 0;
+  int64_t width = 0;
+  int64_t row_begin = 0, row_end = 0;
+  int64_t channels = 0, group_channels = 0;
+  int64_t reduced_channels = 0;          // at most kBackwardMaxReduced
+  const float* reduce_weight = nullptr;  // [C/r][C]
+  const float* bn_mean = nullptr;
+  const float* bn_inv_std = nullptr;
+  const float* bn_gamma = nullptr;
+  const float* bn_beta = nullptr;
+  const float* span_weight = nullptr;  // [G*K*K][C/r]
+  const float* span_bias = nullptr;
+  float* grad_in = nullptr;
+  double* grad_reduce = nullptr;
+  double* grad_gamma = nullptr;
+  double* grad_beta = nullptr;
+  double* grad_span = nullptr;
+  double* grad_span_bias = nullptr;
+};
+constexpr int kBackwardLanes = 8;
+constexpr int kBackwardMaxReduced = 64;
+
 // The two builds of each loop; row_product_avx2 and friends live in *_avx2.cpp and may only
 // run when cpu_has_avx2_fma().
 void row_product_portable(const RowProduct& r);
@@ -88,12 +126,15 @@ void copy_out_portable(float* dst, const float* src, int64_t count);
 void fused_involution_portable(const FusedInvolution& f);
 void fused_involution_avx2(const FusedInvolution& f);
 void copy_out_avx2(float* dst, const float* src, int64_t count);
+void involution_backward_rows_portable(const InvolutionBackwardRows& a);
+void involution_backward_rows_avx2(const InvolutionBackwardRows& a);
 
 struct KernelTable {
   void (*row_product)(const RowProduct&);
   void (*aggregate)(const Aggregation&);
   void (*copy_out)(float* dst, const float* src, int64_t count);
   void (*fused_involution)(const FusedInvolution&);
+  void (*involution_backward_rows)(const InvolutionBackwardRows&);
 };
 
 // AVX2/FMA when the CPU has it and the portable path is not forced (cpu_features.h).

@@ -1,6 +1,9 @@
 // Fast backward of involution: the derivation in involution_backward_ref.cpp, fused per
 // output pixel in float. Each pixel regenerates its kernels (pool, reduce, BN, ReLU, span)
 // and goes back through them at once, so no [B, G, K*K, H_out, W_out] tensor is made.
+// At stride 1 (the learning loop's case) eight neighbouring pixels go through each tap
+// together (cpu/involution_backward_impl.h) on zero-padded copies of the input and its
+// gradient, so that every window is inside; other strides take one pixel at a time here.
 //
 // Tasks are (image, band of output rows) with a fixed band height, so the split does not
 // depend on the thread count. Weight gradients: each task sums its pixels into its own
@@ -12,6 +15,7 @@
 #include <cmath>
 #include <vector>
 
+#include "cpu/kernels.h"
 #include "cpu/parallel.h"
 #include "grad/grad_checks.h"
 #include "kernelscope/gradients.h"
@@ -71,7 +75,61 @@ InvolutionGradients involution2d_backward(const Tensor& x, const InvolutionParam
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t m = 0; m < CR; ++m) W1T[at(m * rows + r)] = w.span_weight.data[at(r * CR + m)];
 
+  // Stride 1: padded copies, [B][C][Hp][Wp]; pixel (i, j)'s window starts at padded (i, j).
+  // Wp leaves room for the last vector step's spare lanes; Hp, for even K's longer reach.
+  // Band j then writes padded rows j*band to (j+1)*band - 1 + (K-1)*d, short of band j + 2.
+  const bool vector_rows = s == 1 && CR <= cpu::kBackwardMaxReduced;
+  const int64_t L = cpu::kBackwardLanes;
+  const int64_t Wp = vector_rows ? (W_out + L - 1) / L * L + (K - 1) * d : 0;
+  const int64_t Hp = vector_rows ? std::max(H + 2 * pad, H_out + (K - 1) * d) : 0;
+  const int64_t padded_plane = Hp * Wp;
+  std::vector<float> x_padded, dx_padded;
+  std::vector<int64_t> padded_taps(at(KK));
+  if (vector_rows) {
+    x_padded.assign(at(B * C * padded_plane), 0.0f);
+    for (int64_t bc = 0; bc < B * C; ++bc)
+      for (int64_t y = 0; y < H; ++y)
+        std::copy_n(x.ptr() + bc * plane + y * W, W,
+                    x_padded.begin() + bc * padded_plane + (y + pad) * Wp + pad);
+    if (options.input) dx_padded.assign(x_padded.size(), 0.0f);
+    for (int64_t t = 0; t < KK; ++t) padded_taps[at(t)] = (t / K) * d * Wp + (t % K) * d;
+  }
+  const cpu::KernelTable& kernels = cpu::kernels_for_this_cpu();
+  const auto run_vector_band = [&](int64_t b, int64_t band_index) {
+    double* acc = accumulators.data() + at(b * bands + band_index) * layout.size;
+    cpu::InvolutionBackwardRows a;
+    a.in = x_padded.data() + b * C * padded_plane;
+    a.in_channel_stride = padded_plane;
+    a.in_row_stride = Wp;
+    a.center = pad * Wp + pad;
+    a.taps = padded_taps.data();
+    a.tap_count = KK;
+    a.grad_out = gy.ptr() + b * C * plane_out;
+    a.grad_out_channel_stride = plane_out;
+    a.width = W_out;
+    a.row_begin = band_index * band;
+    a.row_end = std::min(H_out, a.row_begin + band);
+    a.channels = C;
+    a.group_channels = gc;
+    a.reduced_channels = CR;
+    a.reduce_weight = W0;
+    a.bn_mean = w.bn_mean.ptr();
+    a.bn_inv_std = inv_std.data();
+    a.bn_gamma = w.bn_gamma.ptr();
+    a.bn_beta = w.bn_beta.ptr();
+    a.span_weight = w.span_weight.ptr();
+    a.span_bias = w.span_bias.ptr();
+    a.grad_in = options.input ? dx_padded.data() + b * C * padded_plane : nullptr;
+    a.grad_reduce = acc + layout.reduce;
+    a.grad_gamma = acc + layout.gamma;
+    a.grad_beta = acc + layout.beta;
+    a.grad_span = acc + layout.span;
+    a.grad_span_bias = acc + layout.span_bias;
+    kernels.involution_backward_rows(a);
+  };
+
   const auto run_band = [&](int64_t b, int64_t band_index) {
+    if (vector_rows) return run_vector_band(b, band_index);
     double* acc = accumulators.data() + at(b * bands + band_index) * layout.size;
     std::vector<float> v(at(C)), zhat(at(CR)), h(at(CR)), k(at(rows)), dk(at(rows));
     std::vector<float> dz(at(CR)), dy(at(C));
@@ -193,6 +251,12 @@ InvolutionGradients involution2d_backward(const Tensor& x, const InvolutionParam
     cpu::parallel_tasks(B * bands,
                         [&](int64_t task, int) { run_band(task / bands, task % bands); });
   }
+
+  if (vector_rows && options.input)
+    for (int64_t bc = 0; bc < B * C; ++bc)
+      for (int64_t y = 0; y < H; ++y)
+        std::copy_n(dx_padded.begin() + bc * padded_plane + (y + pad) * Wp + pad, W,
+                    grads.input.ptr() + bc * plane + y * W);
 
   std::vector<double> total(layout.size, 0.0);
   for (int64_t task = 0; task < B * bands; ++task)
