@@ -1,10 +1,12 @@
-// What the menus, keys and panels ask for and the frame loop carries out: panel exports,
-// step-through slides, window screenshots, saving the session and the file browser's
-// answers. Each reports success on the status line (and "kernelscope: wrote PATH" on
-// stdout, which the app tests read) or the failure as an error.
+// Carrying out the commands that menus, keys and panels post (commands.h): opening files and
+// scenes, demo mode, the file browser, and what needs the drawn frame (screenshots, panel
+// exports, step-through slides, saving the session). Each output reports success on the
+// status line (and "kernelscope: wrote PATH" on stdout, which the app tests read) or the
+// failure as an error.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "gui/app_state.h"
 
@@ -12,15 +14,27 @@ struct GLFWwindow;
 
 namespace ks::app {
 
-// The panel exports asked for (app.export_input, export_kernels, export_maps).
-void do_exports(AppState& app);
-// Step-through slides (PNG frames and a GIF) into the export folder, when asked.
-void do_slide_export(AppState& app);
+// What a frame's commands leave to the frame loop.
+struct FrameWork {
+  bool recompute = false;  // submit the settings, after the frame's results are taken
+  bool redraw = false;     // redo the textures from the result on screen
+  bool race = false;       // race the backends once the worker is idle (may wait frames)
+  bool quit = false;
+  std::vector<Command> after_render;  // carried out once the frame is drawn
+};
+
+// At the start of a frame: carries out the queued commands, and those they post, in order.
+void carry_out_commands(AppState& app, FrameWork* work);
+// After the frame is rendered, before it is shown: screenshots, exports, session saves.
+void carry_out_after_render(AppState& app, GLFWwindow* window, FrameWork* work);
+
+// One panel's PNG figure and .npy array into the export folder.
+void export_one_panel(AppState& app, ExportPanel panel);
+// Step-through slides (PNG frames and a GIF) into the export folder.
+void export_slides(AppState& app);
 // The window's framebuffer as a PNG at path.
 bool save_screenshot(AppState& app, GLFWwindow* window, const std::string& path);
-// Saves the session to the file it came from (or the app's own).
-void save_current_session(AppState& app);
-// Opens the file browser when asked and carries out what it picked; inside the ImGui frame.
+// Draws the file browser when open and carries out what it picked; inside the ImGui frame.
 void handle_browser(AppState& app);
 
 }  // namespace ks::app

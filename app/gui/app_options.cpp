@@ -193,19 +193,18 @@ void apply_options(const AppOptions& o, AppState* app) {
   }
 }
 
-void open_requested_scene(AppState* app) {
-  if (app->scene_requested.empty()) return;
+void open_scene(AppState* app, const std::string& path) {
   AppOptions scene;
-  scene.op.preset = app->scene_requested;
+  scene.op.preset = path;
   scene.op.op.clear();
-  app->scene_requested.clear();
   app->scene_name.clear();
   const OpSettings before = app->settings;
   const PendingPins pending_before = app->pending_pins;
   const Focus focus_before = app->focus;
   try {
     apply_options(scene, app);
-    app->dirty = app->view_dirty = true;
+    app->commands.post(app::cmd::Recompute{});
+    app->commands.post(app::cmd::Redraw{});
     app->set_status("scene: " + app->scene_name);
     app->clear_error("scene");
   } catch (const std::exception& e) {

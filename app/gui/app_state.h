@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gui/commands.h"
 #include "gui/compute.h"
 #include "gui/gl_util.h"
 #include "gui/settings.h"
@@ -119,10 +120,7 @@ struct AppState {
   uint64_t next_id = 1;
   uint64_t latest_id = 0;    // newest compute request; older results are stale
   uint64_t answered_id = 0;  // the newest request whose result (or failure) has arrived
-  bool dirty = true;         // settings changed: submit a compute request
-  bool view_dirty = false;   // view changed: redraw the textures from the current result
-  bool race_requested = false;
-  int cancelled_jobs = 0;  // jobs a newer request stopped before they finished
+  int cancelled_jobs = 0;    // jobs a newer request stopped before they finished
 
   bool have_result = false;
   ComputeResult result;  // the result on screen
@@ -140,7 +138,7 @@ struct AppState {
   // Input view: screen pixels per image pixel and the image point at the view's centre.
   float zoom = 1.0f;
   float centre_x = 0, centre_y = 0;
-  bool fit_view = true;
+  bool fit_view = true;   // the Input panel fits the image when it next draws
   int kernel_group = 0;   // involution group whose kernels the field/heatmap shows
   int enlarged_map = -1;  // feature map shown large, -1 none
   bool enlarged_involution = false;
@@ -161,8 +159,6 @@ struct AppState {
   ImFont* big_font = nullptr;         // twice the UI font: demo captions for projectors
   bool show_help = false;             // Help > Guide (F1)
   float help_rect[4] = {0, 0, 0, 0};  // where the guide was drawn (x y w h), for scripted runs
-  bool export_slides = false;         // step-through: write PNG frames and a GIF
-  bool demo_requested = false;        // toggle demo mode (F5 / View menu)
   // The presentation view (F11, View menu, --present): presentation_layout.h. Not saved in
   // the session: a lecture turns it on, the next desktop session starts in the normal grid.
   bool presentation = false;
@@ -176,7 +172,6 @@ struct AppState {
     float x, y, w, h;
   };
   std::vector<DrawnItem> drawn_items;
-  int demo_move = 0;  // +1 next scene, -1 previous
 
   // Messages: the last error (red) and the last "wrote ..." or notice line.
   // An error names its cause ("image", "export", "session", "scene"), and is cleared when
@@ -190,17 +185,11 @@ struct AppState {
   void set_error(const std::string& text, const std::string& cause = "");
   void clear_error(const std::string& cause);
 
-  // Requests from menus, keys and panels, carried out by the main loop.
-  bool screenshot_requested = false;
-  bool export_input = false, export_kernels = false, export_maps = false;
-  bool open_browser = false;
-  int browser_purpose = 0;  // a BrowsePurpose (file_browser.h)
-  bool save_session_requested = false;
-  bool quit_requested = false;
-  std::string assets_dir;       // where the bundled samples live ("" when not found)
-  std::string scene_requested;  // a scene (assets/presets/*.json) picked in the menu
-  std::string scene_caption;    // what the open scene teaches, shown above the parameters
-  std::string scene_name;       // the open scene's title
+  // Requests from menus, keys and panels, carried out by the frame loop in order.
+  CommandQueue commands;
+  std::string assets_dir;     // where the bundled samples live ("" when not found)
+  std::string scene_caption;  // what the open scene teaches, shown above the parameters
+  std::string scene_name;     // the open scene's title
   // The settings and image the open scene set up: once a parameter differs, its caption no
   // longer describes the screen and is cleared (demo.h).
   OpSettings scene_settings;

@@ -73,7 +73,6 @@ void restore_setup(AppState& app, const SavedSetup& s) {
   app.scene_name = s.scene_name;
   app.scene_settings = s.scene_settings;
   app.scene_image = s.scene_image;
-  app.scene_requested.clear();
   // The pins are in the restored image's coordinates: they wait for its result.
   PendingPins& p = app.pending_pins;
   p = PendingPins();
@@ -88,7 +87,8 @@ void restore_setup(AppState& app, const SavedSetup& s) {
   p.step_channel = s.step_channel;
   app.step.involution = s.step_involution;
   app.step.select_tab = s.step_involution ? StepTab::Involution : StepTab::Convolution;
-  app.dirty = app.view_dirty = true;
+  app.commands.post(cmd::Recompute{});
+  app.commands.post(cmd::Redraw{});
 }
 
 }  // namespace
@@ -116,41 +116,41 @@ const std::vector<SceneEntry>& scene_entries(const std::string& assets_dir) {
   return entries;
 }
 
-void handle_demo(AppState& app) {
+void toggle_demo(AppState& app) {
   DemoMode& d = app.demo;
-  if (app.demo_requested) {
-    app.demo_requested = false;
-    if (d.active) {
-      d.active = false;
-      restore_setup(app, d.saved);
-      app.set_status("demo mode off: your setup is back");
-    } else {
-      d.scenes.clear();
-      for (const SceneEntry& e : scene_entries(app.assets_dir)) d.scenes.push_back(e.path);
-      if (d.scenes.empty()) {
-        app.set_error("demo mode: no scenes found in assets/presets", "scene");
-      } else {
-        d.saved = save_setup(app);
-        d.active = true;
-        d.index = 0;
-        app.scene_requested = d.scenes[0];
-        d.shown_at = ImGui::GetTime();
-      }
-    }
-  }
-  if (!d.active) {
-    app.demo_move = 0;
+  if (d.active) {
+    d.active = false;
+    restore_setup(app, d.saved);
+    app.set_status("demo mode off: your setup is back");
     return;
   }
-  if (app.demo_move == 0 && d.auto_advance && ImGui::GetTime() - d.shown_at > d.seconds)
-    app.demo_move = 1;
-  if (app.demo_move != 0) {
-    const int n = static_cast<int>(d.scenes.size());
-    d.index = ((d.index + app.demo_move) % n + n) % n;
-    app.demo_move = 0;
-    app.scene_requested = d.scenes[static_cast<size_t>(d.index)];
-    d.shown_at = ImGui::GetTime();
+  d.scenes.clear();
+  for (const SceneEntry& e : scene_entries(app.assets_dir)) d.scenes.push_back(e.path);
+  if (d.scenes.empty()) {
+    app.set_error("demo mode: no scenes found in assets/presets", "scene");
+    return;
   }
+  d.saved = save_setup(app);
+  d.active = true;
+  d.index = 0;
+  app.commands.post(cmd::OpenScene{d.scenes[0]});
+  d.shown_at = ImGui::GetTime();
+}
+
+void move_demo(AppState& app, int by) {
+  DemoMode& d = app.demo;
+  if (!d.active || by == 0) return;
+  const int n = static_cast<int>(d.scenes.size());
+  d.index = ((d.index + by) % n + n) % n;
+  app.commands.post(cmd::OpenScene{d.scenes[static_cast<size_t>(d.index)]});
+  d.shown_at = ImGui::GetTime();
+}
+
+void advance_demo_on_timer(AppState& app) {
+  const DemoMode& d = app.demo;
+  if (d.active && d.auto_advance && ImGui::GetTime() - d.shown_at > d.seconds &&
+      !app.commands.has<cmd::MoveDemo>())
+    app.commands.post(cmd::MoveDemo{1});
 }
 
 void apply_pending_pins(AppState& app, uint64_t result_id) {
@@ -179,7 +179,8 @@ void apply_pending_pins(AppState& app, uint64_t result_id) {
 }
 
 void clear_stale_scene_note(AppState& app) {
-  if (app.scene_caption.empty() || app.pending_pins.active || !app.scene_requested.empty()) return;
+  if (app.scene_caption.empty() || app.pending_pins.active || app.commands.has<cmd::OpenScene>())
+    return;
   if (same_operation(app.settings, app.scene_settings) && app.image_path == app.scene_image) return;
   app.scene_caption.clear();
   app.set_status("scene note hidden: the settings no longer match the scene");

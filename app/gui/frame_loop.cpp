@@ -20,7 +20,6 @@
 #include "gui/actions.h"
 #include "gui/app_state.h"
 #include "gui/demo.h"
-#include "gui/export.h"
 #include "gui/layout.h"
 #include "gui/menu.h"
 #include "gui/platform.h"
@@ -86,13 +85,14 @@ void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
   apply_pending_pins(app, app.result.id);
 }
 
-// --groups G for involution needs the channel count: group channels = C / G.
-void resolve_group_placeholder(AppState& app) {
-  if (app.settings.group_channels >= 0 || !app.image.compute) return;
+// --groups G for involution needs the channel count: group channels = C / G. True when it
+// changed the settings.
+bool resolve_group_placeholder(AppState& app) {
+  if (app.settings.group_channels >= 0 || !app.image.compute) return false;
   const int c = static_cast<int>(app.image.compute->dim(1));
   const int g = -app.settings.group_channels;
   app.settings.group_channels = g > 0 && c % g == 0 ? c / g : 1;
-  app.dirty = true;
+  return true;
 }
 
 void submit(AppState& app, bool race) {
@@ -117,10 +117,11 @@ bool status_may_expire(const AppState& app) {
 // How long the frame loop may sleep waiting for events: 0 polls (something is moving), a
 // short wait while a job runs (its progress line ticks; the worker wakes the loop when it
 // finishes), else long enough that an idle app uses next to no CPU.
-double event_wait_seconds(const AppState& app, bool worker_busy, int extra_frames) {
+double event_wait_seconds(const AppState& app, const FrameWork& work, bool worker_busy,
+                          int extra_frames) {
   if (app.worker->has_result()) return 0;  // its wake-up event may already be spent
   if (extra_frames > 0 || !app.upload_queue.empty() || app.step.playing || app.demo.active ||
-      app.dirty || app.race_requested || !app.scene_requested.empty())
+      !app.commands.empty() || work.race)
     return 0;
   if (worker_busy) return 0.1;
   return 0.5;  // a finished job's wake-up event ends the wait at once
@@ -170,6 +171,7 @@ int run_desktop_app(const cli::AppOptions& options) {
     close_window(window, false);
     return 2;
   }
+  app.commands.post(cmd::Recompute{});  // the first result
   int exit_code = 0;
   const float content_scale = window_content_scale(window);
   float applied_scale = effective_ui_scale(app) * content_scale;
@@ -187,17 +189,18 @@ int run_desktop_app(const cli::AppOptions& options) {
     app.colormap = &colormap;
     // A finished job wakes the loop at once, however long it was waiting for events.
     worker.set_on_result([] { glfwPostEmptyEvent(); });
+    FrameWork work;
     int extra_frames = 3;            // ImGui settles over a couple of frames after each event
     bool profile_finishing = false;  // --profile has reported: exports, screenshot, exit
 
     const auto start = std::chrono::steady_clock::now();
     scripted.begin(app);
-    while (!glfwWindowShouldClose(window) && !app.quit_requested && exit_code == 0) {
+    while (!glfwWindowShouldClose(window) && exit_code == 0) {
       // --profile waits for events as a user's session does (a job in flight draws a frame
       // every 100 ms, not as many as it can, which would take the worker's cores).
       const bool interactive = !scripted.active() && !profile_finishing;
       const double wait_s =
-          interactive ? event_wait_seconds(app, worker.busy(), extra_frames) : 0.0;
+          interactive ? event_wait_seconds(app, work, worker.busy(), extra_frames) : 0.0;
       if (wait_s > 0) {
         const auto wait_start = std::chrono::steady_clock::now();
         glfwWaitEventsTimeout(wait_s);
@@ -225,29 +228,31 @@ int run_desktop_app(const cli::AppOptions& options) {
         glfwWaitEventsTimeout(0.1);
         continue;
       }
-      for (const std::string& path : take_dropped_paths()) open_path(app, path);
-      handle_demo(app);
-      cli::open_requested_scene(&app);
+      for (std::string& path : take_dropped_paths())
+        app.commands.post(cmd::OpenPath{std::move(path)});
+      advance_demo_on_timer(app);
+      carry_out_commands(app, &work);
+      if (work.quit) break;
 
       bool upload = false, raced = false;
       ComputeResult result;
       while (worker.poll(&result)) take_result(app, std::move(result), &upload, &raced);
-      resolve_group_placeholder(app);
+      if (resolve_group_placeholder(app)) work.recompute = true;
       clear_stale_scene_note(app);
       scripted.on_results(app, upload, raced);
-      if (upload || (app.view_dirty && app.have_result)) {
+      if (upload || (work.redraw && app.have_result)) {
         upload_result_textures(app);
-        app.view_dirty = false;
+        work.redraw = false;
       } else {
         pump_texture_uploads(app);
       }
-      if (app.dirty) {
-        app.dirty = false;
+      if (work.recompute) {
+        work.recompute = false;
         submit(app, false);
       }
       // A race waits until the current computation is done, so it cannot displace it.
-      if (app.race_requested && !worker.busy()) {
-        app.race_requested = false;
+      if (work.race && !worker.busy()) {
+        work.race = false;
         app.race_running = true;
         app.race_rows.clear();
         submit(app, true);
@@ -285,25 +290,14 @@ int run_desktop_app(const cli::AppOptions& options) {
       glClear(GL_COLOR_BUFFER_BIT);
       ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
 
-      if (app.save_session_requested) {
-        app.save_session_requested = false;
-        save_current_session(app);
-      }
-      do_exports(app);
-      do_slide_export(app);
-      if (app.screenshot_requested) {
-        app.screenshot_requested = false;
-        std::error_code mk;
-        fs::create_directories(export_folder(app), mk);
-        save_screenshot(app, window, export_stem(export_folder(app), "window") + ".png");
-      }
+      carry_out_after_render(app, window, &work);
 
       if (profile_finishing) {
         finish_profile(app, window, options);
         glfwSwapBuffers(window);
         break;
       }
-      if (scripted.after_frame(app, window, rects, worker.busy(), &exit_code)) {
+      if (scripted.after_frame(app, window, rects, worker.busy() || work.race, &exit_code)) {
         glfwSwapBuffers(window);
         break;
       }

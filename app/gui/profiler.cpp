@@ -36,13 +36,14 @@ double quantile(std::vector<double> v, double q) {
 
 void AppProfiler::start_job(AppState& app) {
   app.settings.seed += 1;  // new weights: a real recompute, not a cached answer
-  app.dirty = true;
+  app.commands.post(cmd::Recompute{});
   awaited_id_ = app.next_id;  // the id the frame loop's next submit gives this request
   job_start_ = Clock::now();
 }
 
 void AppProfiler::on_frame(AppState& app, double frame_ms, bool worker_busy) {
-  const bool settled = app.have_result && !worker_busy && !app.dirty && app.upload_queue.empty();
+  const bool settled =
+      app.have_result && !worker_busy && app.commands.empty() && app.upload_queue.empty();
   switch (phase_) {
     case Phase::Warmup:
       // The first result includes loading the image: not one of the N jobs.

@@ -38,7 +38,7 @@ ScriptedRun::ScriptedRun(const cli::AppOptions& options)
     : options_(options), active_(!options.screenshot.empty() && options.profile == 0) {}
 
 void ScriptedRun::begin(AppState& app) {
-  if (options_.demo > 0) app.demo_requested = true;
+  if (options_.demo > 0) app.commands.post(cmd::ToggleDemo{});
 }
 
 void ScriptedRun::on_results(AppState& app, bool upload, bool raced) {
@@ -46,7 +46,7 @@ void ScriptedRun::on_results(AppState& app, bool upload, bool raced) {
   if (!active_ || !upload || setup_done_) return;
   // Scripted zoom and race act once the first result (and so the image) is there.
   setup_done_ = true;
-  if (options_.race) app.race_requested = true;
+  if (options_.race) app.commands.post(cmd::Race{});
   if (options_.zoom > 0) {
     app.fit_view = false;
     app.zoom = options_.zoom;
@@ -56,16 +56,14 @@ void ScriptedRun::on_results(AppState& app, bool upload, bool raced) {
 }
 
 bool ScriptedRun::after_frame(AppState& app, GLFWwindow* window,
-                              const std::vector<PanelRect>& rects, bool worker_busy,
-                              int* exit_code) {
+                              const std::vector<PanelRect>& rects, bool busy, int* exit_code) {
   if (!active_) return false;
   if (frames_since_result_ >= 0) ++frames_since_result_;
   // The newest request must have been answered: between a submit and the worker taking it
   // up, the worker is not busy yet.
-  bool settled = app.have_result && app.answered_id == app.latest_id && !worker_busy &&
-                 !app.dirty && !app.race_requested && app.upload_queue.empty() &&
-                 !app.race_running && app.scene_requested.empty() && !learn_busy(app) &&
-                 frames_since_result_ >= std::max(options_.frames, 2);
+  bool settled = app.have_result && app.answered_id == app.latest_id && !busy &&
+                 app.commands.empty() && app.upload_queue.empty() && !app.race_running &&
+                 !learn_busy(app) && frames_since_result_ >= std::max(options_.frames, 2);
   if (settled && app.demo.active && demo_shown_ < options_.demo) {
     // Scripted demo: log the scene on screen, then advance until N were shown.
     ++demo_shown_;
@@ -74,11 +72,11 @@ bool ScriptedRun::after_frame(AppState& app, GLFWwindow* window,
     std::printf("kernelscope: demo scene %d/%zu \"%s\": %s\n", app.demo.index + 1,
                 app.demo.scenes.size(), app.scene_name.c_str(), app.scene_caption.c_str());
     if (demo_shown_ < options_.demo) {
-      app.demo_move = 1;
+      app.commands.post(cmd::MoveDemo{1});
       frames_since_result_ = -1;
       settled = false;
     } else if (options_.demo_leave) {
-      app.demo_requested = true;
+      app.commands.post(cmd::ToggleDemo{});
       frames_since_result_ = -1;
       settled = false;
     }
@@ -91,7 +89,7 @@ bool ScriptedRun::after_frame(AppState& app, GLFWwindow* window,
       const auto& scenes = scene_entries(app.assets_dir);
       const int n = options_.scene_order[scenes_opened_];
       if (n >= 1 && n <= static_cast<int>(scenes.size()))
-        app.scene_requested = scenes[static_cast<size_t>(n - 1)].path;
+        app.commands.post(cmd::OpenScene{scenes[static_cast<size_t>(n - 1)].path});
       frames_since_result_ = -1;
       settled = false;
     }
@@ -112,8 +110,8 @@ bool ScriptedRun::after_frame(AppState& app, GLFWwindow* window,
 
 void ScriptedRun::report(AppState& app, const std::vector<PanelRect>& rects) {
   if (!options_.export_dir.empty()) {
-    app.export_input = app.export_kernels = app.export_maps = true;
-    do_exports(app);
+    for (ExportPanel panel : {ExportPanel::Input, ExportPanel::Kernels, ExportPanel::FeatureMaps})
+      export_one_panel(app, panel);
   }
   double explained = 0;
   float shown = 0;
@@ -125,10 +123,7 @@ void ScriptedRun::report(AppState& app, const std::vector<PanelRect>& rects) {
         app.step.channel, app.step.i, app.step.j, explained, static_cast<double>(shown));
   for (const std::string& line : learn_report(app)) std::printf("%s\n", line.c_str());
   for (const std::string& line : pin_comparison_report(app)) std::printf("%s\n", line.c_str());
-  if (options_.step_export) {
-    app.export_slides = true;
-    do_slide_export(app);
-  }
+  if (options_.step_export) export_slides(app);
   report_layout(app, rects);
   std::printf("%s\n", setup_line(app).c_str());
   if (!parameters_note().empty())
@@ -162,8 +157,8 @@ void finish_profile(AppState& app, GLFWwindow* window, const cli::AppOptions& op
   // Not the kernels panel: its export computes the full kernels tensor, which a profile of a
   // large image does not want to wait for.
   if (!options.export_dir.empty()) {
-    app.export_input = app.export_maps = true;
-    do_exports(app);
+    export_one_panel(app, ExportPanel::Input);
+    export_one_panel(app, ExportPanel::FeatureMaps);
   }
   if (!options.screenshot.empty()) save_screenshot(app, window, options.screenshot);
 }

@@ -32,9 +32,9 @@ class ScriptedRun {
   void on_results(AppState& app, bool upload, bool raced);
   // After the frame is drawn, before it is shown: moves the demo or the scene order on, and
   // once everything has settled writes the exports, the report and the screenshot. Returns
-  // true when the run is over (exit_code says how it went).
+  // true when the run is over (exit_code says how it went). busy: a job runs or a race waits.
   bool after_frame(AppState& app, GLFWwindow* window, const std::vector<PanelRect>& rects,
-                   bool worker_busy, int* exit_code);
+                   bool busy, int* exit_code);
 
  private:
   void report(AppState& app, const std::vector<PanelRect>& rects);

@@ -47,10 +47,10 @@ void draw_demo_overlay(AppState& app) {
     ImGui::TextDisabled("(settings changed: the scene's caption no longer applies)");
   if (app.big_font && !app.presentation) ImGui::PopFont();
   ImGui::Separator();
-  if (ImGui::Button("< Previous")) app.demo_move = -1;
+  if (ImGui::Button("< Previous")) app.commands.post(cmd::MoveDemo{-1});
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("The previous scene (Left arrow or Page Up).");
   ImGui::SameLine();
-  if (ImGui::Button("Next >")) app.demo_move = 1;
+  if (ImGui::Button("Next >")) app.commands.post(cmd::MoveDemo{1});
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("The next scene (Right arrow or Page Down).");
   ImGui::SameLine();
   // The timer starts when it is switched on, not when the scene appeared.
@@ -71,7 +71,7 @@ void draw_demo_overlay(AppState& app) {
     ImGui::TextDisabled("next in %.0f s", std::max(left, 0.0));
   }
   ImGui::SameLine();
-  if (ImGui::Button("Exit demo")) app.demo_requested = true;
+  if (ImGui::Button("Exit demo")) app.commands.post(cmd::ToggleDemo{});
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("Leave demo mode (F5 or Esc): your own setup from before comes back.");
   ImGui::End();

@@ -155,7 +155,7 @@ void draw_feature_maps_panel(AppState& app) {
   ImGui::SetNextItemWidth(font * 6.5f);
   if (ImGui::Combo("##colormap", &map, "diverging\0viridis\0grey\0")) {
     app.view.colormap = static_cast<Colormap>(map);
-    app.view_dirty = true;
+    app.commands.post(cmd::Redraw{});
   }
   tooltip(
       "Colours for the maps: diverging (blue below, orange above the middle), viridis or grey.");
@@ -164,16 +164,16 @@ void draw_feature_maps_panel(AppState& app) {
   ImGui::SetNextItemWidth(font * 8.5f);
   if (ImGui::Combo("##scale", &scale, "per map\0per layer\0symmetric 0\0")) {
     app.view.scale = static_cast<ScaleMode>(scale);
-    app.view_dirty = true;
+    app.commands.post(cmd::Redraw{});
   }
   tooltip(
       "Which range the colours span: each map its own, one range for the whole layer, or\n"
       "symmetric about 0 (so 0 is always the middle colour).");
   same_line_if_fits("RGB composite");
-  if (ImGui::Checkbox("RGB composite", &app.view.rgb_composite)) app.view_dirty = true;
+  if (ImGui::Checkbox("RGB composite", &app.view.rgb_composite)) app.commands.post(cmd::Redraw{});
   tooltip("With exactly 3 output channels, also show them together as one colour image.");
   same_line_if_fits("Save PNG+npy");
-  if (ImGui::SmallButton("Save PNG+npy")) app.export_maps = true;
+  if (ImGui::SmallButton("Save PNG+npy")) app.commands.post(cmd::Export{ExportPanel::FeatureMaps});
   tooltip("Save the feature maps as a PNG figure and as a .npy array in the export folder.");
   if (app.enlarged_map >= 0) {
     same_line_if_fits("Back to grid");

@@ -165,7 +165,7 @@ void draw_input_panel(AppState& app) {
     ImGui::SameLine();
     ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "computed at 1/%d", app.image.downscale);
   }
-  if (ImGui::SmallButton("Fit")) app.fit_view = true;
+  if (ImGui::SmallButton("Fit")) app.commands.post(cmd::FitView{});
   tooltip("Fit the whole image into the panel (key F).");
   ImGui::SameLine();
   if (ImGui::SmallButton("1:1")) app.zoom = 1;
@@ -174,10 +174,10 @@ void draw_input_panel(AppState& app) {
   ImGui::Checkbox("grid+values", &app.view.grid_values);
   tooltip("When zoomed in far, draw the pixel grid and print each pixel's channel values.");
   same_line_if_fits("kernel field");
-  if (ImGui::Checkbox("kernel field", &app.view.kernel_field)) app.view_dirty = true;
+  if (ImGui::Checkbox("kernel field", &app.view.kernel_field)) app.commands.post(cmd::Redraw{});
   tooltip("Draw small glyphs of the involution kernels generated at a grid of positions.");
   same_line_if_fits("Save PNG+npy");
-  if (ImGui::SmallButton("Save PNG+npy")) app.export_input = true;
+  if (ImGui::SmallButton("Save PNG+npy")) app.commands.post(cmd::Export{ExportPanel::Input});
   tooltip("Save the input image as a PNG and as a .npy array in the export folder.");
   if (app.focus.pinned) {
     same_line_if_fits("Unpin");

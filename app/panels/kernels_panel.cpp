@@ -87,7 +87,8 @@ void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, 
   if (g_count > 1) {
     ImGui::SameLine();
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
-    if (ImGui::SliderInt("group", &app.kernel_group, 0, g_count - 1)) app.view_dirty = true;
+    if (ImGui::SliderInt("group", &app.kernel_group, 0, g_count - 1))
+      app.commands.post(cmd::Redraw{});
     tooltip("Which involution group's kernels the heatmap and the kernel field show.");
   }
   const LayerView& view = app.involution_view;
@@ -208,7 +209,7 @@ void draw_kernels_panel(AppState& app) {
     ImGui::TextDisabled("waiting for the first result...");
     return;
   }
-  if (ImGui::SmallButton("Save PNG+npy")) app.export_kernels = true;
+  if (ImGui::SmallButton("Save PNG+npy")) app.commands.post(cmd::Export{ExportPanel::Kernels});
   tooltip("Save the kernels as a PNG figure and as a .npy array in the export folder.");
   const bool conv = app.result.conv.ran, inv = app.result.involution.ran;
   if (!conv && !inv) {

@@ -67,7 +67,7 @@ void reset_training(AppState& app) {
   l.applied_version = 0;
   if (app.settings.weights == WeightSource::Learned) {
     app.settings.weights = WeightSource::Random;
-    app.dirty = true;
+    app.commands.post(cmd::Recompute{});
   }
   app.settings.learned.reset();
 }
@@ -257,7 +257,7 @@ void update_learn(AppState& app) {
     app.settings.learned = l.shown.layers;
     app.settings.weights = WeightSource::Learned;
     app.settings.operation = operation_for(l.ops);
-    app.dirty = true;
+    app.commands.post(cmd::Recompute{});
   }
   l.applied_version = l.shown.version;
   l.applied_at = now;

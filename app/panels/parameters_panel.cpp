@@ -1,5 +1,5 @@
 // Parameters panel: operation, shape parameters, weights, activation and backend. Every
-// change marks the settings dirty (the main loop then submits a compute request); impossible
+// change posts a Recompute command (the frame loop then submits a compute request); impossible
 // combinations are explained inline with the output-size formula.
 #include <imgui.h>
 
@@ -203,10 +203,9 @@ bool weights_section(AppState& app, int64_t channels) {
   }
   if (s.weights == WeightSource::File) {
     ImGui::TextWrapped("%s", s.weights_file.empty() ? "(no file)" : s.weights_file.c_str());
-    if (ImGui::SmallButton("Choose .safetensors...")) {
-      app.open_browser = true;
-      app.browser_purpose = 1;
-    }
+    if (ImGui::SmallButton("Choose .safetensors..."))
+      app.commands.post(cmd::Browse{BrowsePurpose::OpenWeights,
+                                    s.weights_file.empty() ? app.image_path : s.weights_file});
     tooltip("Pick a .safetensors file with PyTorch key names; it decides K, channels and groups.");
   }
   if (s.weights == WeightSource::Custom) {
@@ -424,7 +423,7 @@ void draw_parameters_panel(AppState& app) {
     }
   if (app.have_result && !app.result.notice.empty())
     ImGui::TextWrapped("note: %s", app.result.notice.c_str());
-  if (changed) app.dirty = true;
+  if (changed) app.commands.post(cmd::Recompute{});
 }
 
 }  // namespace ks::app

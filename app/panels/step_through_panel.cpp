@@ -85,7 +85,7 @@ void controls(AppState& app, int h, int w, int channels) {
   st.export_frames = std::clamp(st.export_frames, 1, 200);
   tip("Number of frames the slide export writes (positions along the current row).");
   ImGui::SameLine();
-  if (ImGui::Button("Export slides")) app.export_slides = true;
+  if (ImGui::Button("Export slides")) app.commands.post(cmd::ExportSlides{});
   tip("Write the step-through along the current row as PNG frames (1280x720) and an animated\n"
       "GIF into the export folder.");
 }

@@ -119,7 +119,7 @@ void draw_timing_panel(AppState& app) {
   same_line_if_fits("Race all backends");
   ImGui::BeginDisabled(app.race_running);
   if (ImGui::SmallButton(app.race_running ? "racing..." : "Race all backends"))
-    app.race_requested = true;
+    app.commands.post(cmd::Race{});
   ImGui::EndDisabled();
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip(
