@@ -33,7 +33,8 @@ Overloaded(F...) -> Overloaded<F...>;
 
 void save_current_session(AppState& app) {
   std::string error;
-  const std::string path = app.session_path.empty() ? default_session_path() : app.session_path;
+  const std::string path =
+      app.doc.session_path.empty() ? default_session_path() : app.doc.session_path;
   if (save_session(path, app, &error)) {
     app.set_status("saved session " + path);
     app.clear_error("session");
@@ -59,7 +60,7 @@ void carry_out_commands(AppState& app, FrameWork* work) {
       std::visit(Overloaded{
                      [&](cmd::Recompute&) { work->recompute = true; },
                      [&](cmd::Redraw&) { work->redraw = true; },
-                     [&](cmd::FitView&) { app.fit_view = true; },
+                     [&](cmd::FitView&) { app.view.fit_view = true; },
                      [&](cmd::OpenPath& c) { open_path(app, c.path); },
                      [&](cmd::OpenScene& c) { cli::open_scene(&app, c.path); },
                      [&](cmd::ToggleDemo&) { toggle_demo(app); },
@@ -137,7 +138,7 @@ void handle_browser(AppState& app) {
   switch (purpose) {
     case BrowsePurpose::SaveSession:
       if (save_session(path, app, &error)) {
-        app.session_path = path;
+        app.doc.session_path = path;
         app.set_status("saved session " + path);
         app.clear_error("session");
       } else {
@@ -145,7 +146,7 @@ void handle_browser(AppState& app) {
       }
       break;
     case BrowsePurpose::ExportDir:
-      app.view.export_dir = path;
+      app.view.settings.export_dir = path;
       app.set_status("exports go to " + path);
       break;
     default:

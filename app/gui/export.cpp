@@ -24,7 +24,8 @@ constexpr int kMargin = 12;
 constexpr float kCaptionSize = 16;
 
 std::string image_name(const AppState& app) {
-  return app.image_path.empty() ? "test pattern" : fs::path(app.image_path).filename().string();
+  return app.doc.image_path.empty() ? "test pattern"
+                                    : fs::path(app.doc.image_path).filename().string();
 }
 
 // Caption block: title line, parameter line, image line. Returns its height.
@@ -45,9 +46,10 @@ void draw_caption(Canvas& c, const std::string& title, const std::string& params
 }
 
 std::string image_line(const AppState& app) {
-  const Tensor& t = *app.image.compute;
+  const Tensor& t = *app.doc.image.compute;
   std::string s = "input " + image_name(app) + " " + shape_to_string(t.shape);
-  if (app.image.downscale > 1) s += " (preview 1/" + std::to_string(app.image.downscale) + ")";
+  if (app.doc.image.downscale > 1)
+    s += " (preview 1/" + std::to_string(app.doc.image.downscale) + ")";
   return s;
 }
 
@@ -62,7 +64,7 @@ void save_array(const std::string& path, const Tensor& t, std::vector<std::strin
 }
 
 void export_input(const AppState& app, const std::string& dir, std::vector<std::string>* out) {
-  const Tensor& image = *app.image.compute;
+  const Tensor& image = *app.doc.image.compute;
   const int w = static_cast<int>(image.dim(3)), h = static_cast<int>(image.dim(2));
   const int width = fit_width(std::max(w + 2 * kMargin, 520), {image_line(app)});
   Canvas c(width, caption_height() + h + kMargin);
@@ -76,14 +78,14 @@ void export_input(const AppState& app, const std::string& dir, std::vector<std::
 
 void export_maps(const AppState& app, bool involution, const std::string& dir,
                  std::vector<std::string>* out) {
-  const OpResult& r = involution ? app.result.involution : app.result.conv;
+  const OpResult& r = involution ? app.doc.result.involution : app.doc.result.conv;
   if (!r.ran) return;
   const Tensor& o = r.output;
   const int n = static_cast<int>(o.dim(1)), h = static_cast<int>(o.dim(2)),
             w = static_cast<int>(o.dim(3));
   ValueRange layer;
-  const std::vector<ValueRange> ranges = map_ranges(o, app.view.scale, &layer);
-  const bool composite = n == 3 && app.view.rgb_composite;
+  const std::vector<ValueRange> ranges = map_ranges(o, app.view.settings.scale, &layer);
+  const bool composite = n == 3 && app.view.settings.rgb_composite;
   const int tiles = n + (composite ? 1 : 0);
   const int cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(tiles))));
   const int rows = (tiles + cols - 1) / cols;
@@ -102,8 +104,8 @@ void export_maps(const AppState& app, bool involution, const std::string& dir,
     const int y = caption_height() + (i / cols) * (h + label + gap);
     if (i < n) {
       c.text("channel " + std::to_string(i), x, y, 14, 200);
-      c.blit(colorize_plane(o.ptr() + static_cast<int64_t>(i) * plane, w, h, app.view.colormap,
-                            ranges[static_cast<size_t>(i)]),
+      c.blit(colorize_plane(o.ptr() + static_cast<int64_t>(i) * plane, w, h,
+                            app.view.settings.colormap, ranges[static_cast<size_t>(i)]),
              w, h, x, y + label);
     } else {
       c.text("RGB of channels 0-2", x, y, 14, 200);
@@ -112,11 +114,11 @@ void export_maps(const AppState& app, bool involution, const std::string& dir,
       c.blit(composite_rgb(o, l), w, h, x, y + label);
     }
   }
-  const char* scale = app.view.scale == ScaleMode::PerMap
+  const char* scale = app.view.settings.scale == ScaleMode::PerMap
                           ? "per-map scale (range of the layer shown)"
-                      : app.view.scale == ScaleMode::PerLayer ? "per-layer scale"
-                                                              : "symmetric about 0";
-  c.legend(app.view.colormap, layer, kMargin, caption_height() + grid_h + 6,
+                      : app.view.settings.scale == ScaleMode::PerLayer ? "per-layer scale"
+                                                                       : "symmetric about 0";
+  c.legend(app.view.settings.colormap, layer, kMargin, caption_height() + grid_h + 6,
            std::min(360, width - 2 * kMargin), scale);
   const std::string stem = export_stem(dir, involution ? "involution-maps" : "conv-maps");
   save_png(stem + ".png", c, out);
@@ -135,7 +137,7 @@ std::vector<uint8_t> kernel_rgb(const float* taps, int k, float abs_max) {
 
 void export_conv_kernels(const AppState& app, const std::string& dir,
                          std::vector<std::string>* out) {
-  const OpResult& r = app.result.conv;
+  const OpResult& r = app.doc.result.conv;
   if (!r.ran) return;
   const Tensor& wt = r.conv_weights.weight;
   const int o = static_cast<int>(wt.dim(0)), in = static_cast<int>(wt.dim(1)),
@@ -172,15 +174,15 @@ void export_conv_kernels(const AppState& app, const std::string& dir,
 
 void export_involution_kernels(const AppState& app, const std::string& dir,
                                std::vector<std::string>* out) {
-  const OpResult& r = app.result.involution;
+  const OpResult& r = app.doc.result.involution;
   if (!r.ran || r.output.rank() != 4) return;
   // The screen never holds the full tensor; an export asks the engine for it now.
   const Tensor kt = full_kernels(r);
   const int g_count = static_cast<int>(kt.dim(1)), k = static_cast<int>(r.involution.kernel_size);
   const int ho = static_cast<int>(kt.dim(3)), wo = static_cast<int>(kt.dim(4)), taps = k * k;
   int fx = 0, fy = 0, ox = wo / 2, oy = ho / 2;
-  if (app.focus.current(&fx, &fy)) output_pixel_for(app, true, fx, fy, &ox, &oy);
-  const int group = std::clamp(app.kernel_group, 0, g_count - 1);
+  if (app.view.focus.current(&fx, &fy)) output_pixel_for(app, true, fx, fy, &ox, &oy);
+  const int group = std::clamp(app.view.kernel_group, 0, g_count - 1);
   const Tensor sum = kernel_sum_plane(kt, group);
   // Coloured as on screen (display.h): the figure shows what the panel shows.
   const KernelSumScale sum_scale = kernel_sum_scale(plane_range(sum.ptr(), sum.numel(), false));
@@ -232,7 +234,7 @@ void export_involution_kernels(const AppState& app, const std::string& dir,
 }  // namespace
 
 std::string export_folder(const AppState& app) {
-  if (!app.view.export_dir.empty()) return app.view.export_dir;
+  if (!app.view.settings.export_dir.empty()) return app.view.settings.export_dir;
   const char* home = std::getenv("HOME");
   return home && *home ? (fs::path(home) / "kernelscope-exports").string() : std::string(".");
 }
@@ -253,8 +255,8 @@ std::string export_stem(const std::string& dir, const std::string& suffix) {
 }
 
 std::string parameters_caption(const AppState& app, bool involution) {
-  const OpSettings& s = app.settings;
-  const OpResult& r = involution ? app.result.involution : app.result.conv;
+  const OpSettings& s = app.doc.settings;
+  const OpResult& r = involution ? app.doc.result.involution : app.doc.result.conv;
   std::string text;
   if (involution) {
     const InvolutionParams& p = r.involution;
@@ -281,7 +283,7 @@ std::string parameters_caption(const AppState& app, bool involution) {
 
 std::vector<std::string> export_panel(const AppState& app, ExportPanel panel,
                                       const std::string& dir) {
-  if (!app.have_result || !app.image.compute) throw Error("nothing to export yet");
+  if (!app.doc.have_result || !app.doc.image.compute) throw Error("nothing to export yet");
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (!fs::is_directory(dir)) throw Error("cannot create the export folder " + dir);

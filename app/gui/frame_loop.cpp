@@ -41,69 +41,69 @@ namespace fs = std::filesystem;
 void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
   if (r.cancelled) {
     // A newer request stopped it between tiles; that request's result follows.
-    ++app.cancelled_jobs;
+    ++app.doc.cancelled_jobs;
     app.set_status("cancelled a stale job (the parameters changed)");
     app.worker->recycle(std::move(r));
     return;
   }
-  if (!r.race && r.id == app.latest_id) app.answered_id = r.id;
+  if (!r.race && r.id == app.doc.latest_id) app.doc.answered_id = r.id;
   if (!r.load_error.empty()) {
     app.set_error(r.load_error, "image");
-    if (r.image.full) app.image_path = r.image.path;  // keep showing what is loaded
+    if (r.image.full) app.doc.image_path = r.image.path;  // keep showing what is loaded
     // Nothing was computed: the old image and its result stay on screen as they are.
-    if (app.have_result && !r.race && !r.conv.ran && !r.involution.ran) return;
+    if (app.doc.have_result && !r.race && !r.conv.ran && !r.involution.ran) return;
   }
   if (r.race) {
-    app.race_rows = std::move(r.race_rows);
-    app.race_notice = r.notice;
-    app.race_running = false;
+    app.doc.race_rows = std::move(r.race_rows);
+    app.doc.race_notice = r.notice;
+    app.doc.race_running = false;
     *raced = true;
     return;
   }
-  if (r.id != app.latest_id) {  // a newer request is on its way
+  if (r.id != app.doc.latest_id) {  // a newer request is on its way
     app.worker->recycle(std::move(r));
     return;
   }
   if (!r.image.compute) return;  // the job failed before it had an image
-  const bool new_image = !app.image.full || app.image.full != r.image.full;
+  const bool new_image = !app.doc.image.full || app.doc.image.full != r.image.full;
   if (new_image) {
     // A new image loaded: an earlier image's load error is about a file no longer involved.
     if (r.load_error.empty()) app.clear_error("image");
-    app.fit_view = true;
-    if (app.image.full) app.focus.pinned = false;  // a pin from the command line survives
-    app.enlarged_map = -1;
+    app.view.fit_view = true;
+    if (app.doc.image.full) app.view.focus.pinned = false;  // a pin from the command line survives
+    app.view.enlarged_map = -1;
   }
-  app.image = r.image;
-  app.upload_queue.clear();  // it points into the result being replaced
-  if (app.have_result) app.worker->recycle(std::move(app.result));
-  app.result = std::move(r);
-  app.have_result = true;
+  app.doc.image = r.image;
+  app.view.upload_queue.clear();  // it points into the result being replaced
+  if (app.doc.have_result) app.worker->recycle(std::move(app.doc.result));
+  app.doc.result = std::move(r);
+  app.doc.have_result = true;
   // A settings "-G" placeholder for involution groups resolves to C / G here (see above).
-  app.history_ms.push_back(static_cast<float>(app.result.job_ms));
-  while (app.history_ms.size() > 120) app.history_ms.pop_front();
+  app.doc.history_ms.push_back(static_cast<float>(app.doc.result.job_ms));
+  while (app.doc.history_ms.size() > 120) app.doc.history_ms.pop_front();
   *upload = true;
-  apply_pending_pins(app, app.result.id);
+  apply_pending_pins(app, app.doc.result.id);
 }
 
 // --groups G for involution needs the channel count: group channels = C / G. True when it
 // changed the settings.
 bool resolve_group_placeholder(AppState& app) {
-  if (app.settings.group_channels >= 0 || !app.image.compute) return false;
-  const int c = static_cast<int>(app.image.compute->dim(1));
-  const int g = -app.settings.group_channels;
-  app.settings.group_channels = g > 0 && c % g == 0 ? c / g : 1;
+  if (app.doc.settings.group_channels >= 0 || !app.doc.image.compute) return false;
+  const int c = static_cast<int>(app.doc.image.compute->dim(1));
+  const int g = -app.doc.settings.group_channels;
+  app.doc.settings.group_channels = g > 0 && c % g == 0 ? c / g : 1;
   return true;
 }
 
 void submit(AppState& app, bool race) {
   ComputeRequest req;
-  req.id = app.next_id++;
-  req.settings = app.settings;
+  req.id = app.doc.next_id++;
+  req.settings = app.doc.settings;
   if (req.settings.group_channels < 0) req.settings.group_channels = 1;
-  req.image_path = app.image_path;
-  req.fallback_path = app.default_image;
+  req.image_path = app.doc.image_path;
+  req.fallback_path = app.doc.default_image;
   req.race = race;
-  if (!race) app.latest_id = req.id;
+  if (!race) app.doc.latest_id = req.id;
   app.worker->submit(std::move(req));
 }
 
@@ -120,8 +120,8 @@ bool status_may_expire(const AppState& app) {
 double event_wait_seconds(const AppState& app, const FrameWork& work, bool worker_busy,
                           int extra_frames) {
   if (app.worker->has_result()) return 0;  // its wake-up event may already be spent
-  if (extra_frames > 0 || !app.upload_queue.empty() || app.step.playing || app.demo.active ||
-      !app.commands.empty() || work.race)
+  if (extra_frames > 0 || !app.view.upload_queue.empty() || app.view.step.playing ||
+      app.demo.active || !app.commands.empty() || work.race)
     return 0;
   if (worker_busy) return 0.1;
   return 0.5;  // a finished job's wake-up event ends the wait at once
@@ -131,8 +131,8 @@ double event_wait_seconds(const AppState& app, const FrameWork& work, bool worke
 // one given, then the flags. False (and a message on stderr) when the flags are bad.
 bool set_up_state(AppState& app, const cli::AppOptions& options, bool fresh) {
   app.assets_dir = find_assets_dir();
-  if (!app.assets_dir.empty()) app.default_image = app.assets_dir + "/samples/shapes.png";
-  app.image_path = app.default_image;
+  if (!app.assets_dir.empty()) app.doc.default_image = app.assets_dir + "/samples/shapes.png";
+  app.doc.image_path = app.doc.default_image;
   // Interactive runs continue the last session; scripted runs start clean unless asked.
   std::string error;
   const std::string session =
@@ -142,7 +142,7 @@ bool set_up_state(AppState& app, const cli::AppOptions& options, bool fresh) {
     // The app's own session names whatever the user opened; a given one says where it reads.
     std::vector<std::string> notes;
     if (load_session(session, &app, &error, options.session.empty() ? nullptr : &notes))
-      app.session_path = session;
+      app.doc.session_path = session;
     else
       app.set_error(error, "session");
     for (const std::string& note : notes) app.set_status(note);
@@ -175,7 +175,7 @@ int run_desktop_app(const cli::AppOptions& options) {
   int exit_code = 0;
   const float content_scale = window_content_scale(window);
   float applied_scale = effective_ui_scale(app) * content_scale;
-  app.big_font = start_imgui(window, exact, applied_scale);
+  app.view.big_font = start_imgui(window, exact, applied_scale);
 
   std::string error;
   ColormapPass colormap;
@@ -186,7 +186,7 @@ int run_desktop_app(const cli::AppOptions& options) {
   {
     Worker worker;
     app.worker = &worker;
-    app.colormap = &colormap;
+    app.view.colormap_pass = &colormap;
     // A finished job wakes the loop at once, however long it was waiting for events.
     worker.set_on_result([] { glfwPostEmptyEvent(); });
     FrameWork work;
@@ -240,7 +240,7 @@ int run_desktop_app(const cli::AppOptions& options) {
       if (resolve_group_placeholder(app)) work.recompute = true;
       clear_stale_scene_note(app);
       scripted.on_results(app, upload, raced);
-      if (upload || (work.redraw && app.have_result)) {
+      if (upload || (work.redraw && app.doc.have_result)) {
         upload_result_textures(app);
         work.redraw = false;
       } else {
@@ -253,8 +253,8 @@ int run_desktop_app(const cli::AppOptions& options) {
       // A race waits until the current computation is done, so it cannot displace it.
       if (work.race && !worker.busy()) {
         work.race = false;
-        app.race_running = true;
-        app.race_rows.clear();
+        app.doc.race_running = true;
+        app.doc.race_rows.clear();
         submit(app, true);
       }
 
@@ -262,17 +262,17 @@ int run_desktop_app(const cli::AppOptions& options) {
       const float wanted_scale = effective_ui_scale(app) * content_scale;
       if (wanted_scale != applied_scale && !ImGui::IsMouseDown(ImGuiMouseButton_Left)) {
         applied_scale = wanted_scale;
-        app.big_font = setup_style_and_fonts(applied_scale, true);
+        app.view.big_font = setup_style_and_fonts(applied_scale, true);
       }
 
       ImGui_ImplOpenGL3_NewFrame();
       ImGui_ImplGlfw_NewFrame();
       ImGui::NewFrame();
-      app.focus.hover = app.hover_next;
-      app.focus.hover_x = app.hover_next_x;
-      app.focus.hover_y = app.hover_next_y;
-      app.hover_next = false;
-      app.drawn_items.clear();
+      app.view.focus.hover = app.view.hover_next;
+      app.view.focus.hover_x = app.view.hover_next_x;
+      app.view.focus.hover_y = app.view.hover_next_y;
+      app.view.hover_next = false;
+      app.view.drawn_items.clear();
       handle_shortcuts(app, take_key_presses());
       update_step_through(app);
       update_learn(app);
@@ -333,9 +333,9 @@ int run_desktop_app(const cli::AppOptions& options) {
       if (!path.empty() && !save_session(path, app, &error))
         std::fprintf(stderr, "kernelscope: %s\n", error.c_str());
     }
-    app.conv_view.release();
-    app.involution_view.release();
-    if (app.input_texture) glDeleteTextures(1, &app.input_texture);
+    app.view.conv_view.release();
+    app.view.involution_view.release();
+    if (app.view.input_texture) glDeleteTextures(1, &app.view.input_texture);
     app.worker = nullptr;
   }  // the worker joins here, before the GL context goes away
   colormap.shutdown();

@@ -31,10 +31,10 @@ std::vector<fs::path> sample_files(const std::string& assets) {
 }
 
 void browse(AppState& app, BrowsePurpose purpose) {
-  std::string start = app.image_path;
+  std::string start = app.doc.image_path;
   if (purpose == BrowsePurpose::ExportDir) start = export_folder(app);
   if (purpose == BrowsePurpose::LoadSession || purpose == BrowsePurpose::SaveSession)
-    start = app.session_path.empty() ? default_session_path() : app.session_path;
+    start = app.doc.session_path.empty() ? default_session_path() : app.doc.session_path;
   app.commands.post(cmd::Browse{purpose, start});
 }
 
@@ -50,15 +50,15 @@ std::string lowercase_extension(const std::string& path) {
 void open_path(AppState& app, const std::string& path) {
   const std::string ext = lowercase_extension(path);
   if (ext == ".safetensors") {
-    app.settings.weights = WeightSource::File;
-    app.settings.weights_file = path;
+    app.doc.settings.weights = WeightSource::File;
+    app.doc.settings.weights_file = path;
     app.commands.post(cmd::Recompute{});
     app.set_status("weights from " + path);
   } else if (ext == ".json") {
     std::string error;
     std::vector<std::string> notes;
     if (load_session(path, &app, &error, &notes)) {
-      app.session_path = path;
+      app.doc.session_path = path;
       app.commands.post(cmd::Recompute{});
       app.commands.post(cmd::Redraw{});
       app.set_status("loaded session " + path);
@@ -68,7 +68,7 @@ void open_path(AppState& app, const std::string& path) {
       app.set_error(error, "session");
     }
   } else {
-    app.image_path = path;
+    app.doc.image_path = path;
     app.commands.post(cmd::Recompute{});
   }
 }
@@ -94,7 +94,7 @@ float draw_main_menu(AppState& app) {
       const auto& scenes = scene_entries(app.assets_dir);
       if (scenes.empty()) ImGui::TextDisabled("no scenes found");
       for (const SceneEntry& scene : scenes) {
-        if (ImGui::MenuItem(scene.title.c_str(), nullptr, scene.title == app.scene_name))
+        if (ImGui::MenuItem(scene.title.c_str(), nullptr, scene.title == app.doc.scene_name))
           app.commands.post(cmd::OpenScene{scene.path});
         if (ImGui::IsItemHovered())
           ImGui::SetTooltip("%s", fs::path(scene.path).filename().string().c_str());
@@ -140,26 +140,26 @@ float draw_main_menu(AppState& app) {
   }
   if (ImGui::BeginMenu("View")) {
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 8);
-    ImGui::SliderFloat("UI scale", &app.view.ui_scale, 0.6f, 2.5f, "%.2f");
+    ImGui::SliderFloat("UI scale", &app.view.settings.ui_scale, 0.6f, 2.5f, "%.2f");
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("For projectors and HiDPI screens; applied on release.");
     if (ImGui::MenuItem("Reset layout")) {
       const ViewSettings defaults;
-      app.view.left_fraction = defaults.left_fraction;
-      app.view.middle_fraction = defaults.middle_fraction;
-      app.view.input_fraction = defaults.input_fraction;
-      app.view.maps_fraction = defaults.maps_fraction;
-      app.view.step_fraction = defaults.step_fraction;
+      app.view.settings.left_fraction = defaults.left_fraction;
+      app.view.settings.middle_fraction = defaults.middle_fraction;
+      app.view.settings.input_fraction = defaults.input_fraction;
+      app.view.settings.maps_fraction = defaults.maps_fraction;
+      app.view.settings.step_fraction = defaults.step_fraction;
     }
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Put the panel gaps back where they started.");
     if (ImGui::MenuItem("Fit image", "F")) app.commands.post(cmd::FitView{});
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Fit the whole image into the Input panel.");
-    if (ImGui::MenuItem("Kernel field overlay", nullptr, &app.view.kernel_field)) {
+    if (ImGui::MenuItem("Kernel field overlay", nullptr, &app.view.settings.kernel_field)) {
     }
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Small glyphs of the generated involution kernels over the image.");
     ImGui::Separator();
-    ImGui::MenuItem("Step-through", "F2", &app.step.active);
+    ImGui::MenuItem("Step-through", "F2", &app.view.step.active);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Take one output pixel apart: patch, kernel, products and their sum.");
     if (ImGui::MenuItem("Learn", nullptr, learn_panel_open(app))) toggle_learn_panel(app);
@@ -167,7 +167,7 @@ float draw_main_menu(AppState& app) {
       ImGui::SetTooltip(
           "Fit a convolution and/or an involution to a target, live (in place of the\n"
           "Timing panel).");
-    ImGui::MenuItem("Presentation", "F11", &app.presentation);
+    ImGui::MenuItem("Presentation", "F11", &app.view.presentation);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip(
           "Projector layout: large pictures and text, fixed panels. F11 again returns to\n"
@@ -178,7 +178,8 @@ float draw_main_menu(AppState& app) {
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("Help")) {
-    if (ImGui::MenuItem("Guide", "F1", app.show_help)) app.show_help = !app.show_help;
+    if (ImGui::MenuItem("Guide", "F1", app.view.show_help))
+      app.view.show_help = !app.view.show_help;
     ImGui::Separator();
     ImGui::TextUnformatted(
         "Input: wheel zooms around the cursor, drag pans, click pins a pixel,\n"

@@ -20,13 +20,14 @@ namespace {
 // panel's rectangle and the marked items (the step-through's result line, generation chain
 // and visible body) with the body's scroll range.
 void report_layout(const AppState& app, const std::vector<PanelRect>& rects) {
-  std::printf("kernelscope: layout %s font %.1f\n", app.presentation ? "presentation" : "normal",
+  std::printf("kernelscope: layout %s font %.1f\n",
+              app.view.presentation ? "presentation" : "normal",
               static_cast<double>(ImGui::GetFontSize()));
   for (const PanelRect& r : rects)
     std::printf("kernelscope: panel \"%s\" %.0f %.0f %.0f %.0f\n", r.name.c_str(),
                 static_cast<double>(r.x), static_cast<double>(r.y), static_cast<double>(r.w),
                 static_cast<double>(r.h));
-  for (const AppState::DrawnItem& r : app.drawn_items)
+  for (const ViewState::DrawnItem& r : app.view.drawn_items)
     std::printf("kernelscope: item \"%s\" %.0f %.0f %.0f %.0f\n", r.name.c_str(),
                 static_cast<double>(r.x), static_cast<double>(r.y), static_cast<double>(r.w),
                 static_cast<double>(r.h));
@@ -48,10 +49,12 @@ void ScriptedRun::on_results(AppState& app, bool upload, bool raced) {
   setup_done_ = true;
   if (options_.race) app.commands.post(cmd::Race{});
   if (options_.zoom > 0) {
-    app.fit_view = false;
-    app.zoom = options_.zoom;
-    app.centre_x = app.focus.pinned ? app.focus.pin_x + 0.5f : app.image.compute->dim(3) * 0.5f;
-    app.centre_y = app.focus.pinned ? app.focus.pin_y + 0.5f : app.image.compute->dim(2) * 0.5f;
+    app.view.fit_view = false;
+    app.view.zoom = options_.zoom;
+    app.view.centre_x =
+        app.view.focus.pinned ? app.view.focus.pin_x + 0.5f : app.doc.image.compute->dim(3) * 0.5f;
+    app.view.centre_y =
+        app.view.focus.pinned ? app.view.focus.pin_y + 0.5f : app.doc.image.compute->dim(2) * 0.5f;
   }
 }
 
@@ -61,8 +64,8 @@ bool ScriptedRun::after_frame(AppState& app, GLFWwindow* window,
   if (frames_since_result_ >= 0) ++frames_since_result_;
   // The newest request must have been answered: between a submit and the worker taking it
   // up, the worker is not busy yet.
-  bool settled = app.have_result && app.answered_id == app.latest_id && !busy &&
-                 app.commands.empty() && app.upload_queue.empty() && !app.race_running &&
+  bool settled = app.doc.have_result && app.doc.answered_id == app.doc.latest_id && !busy &&
+                 app.commands.empty() && app.view.upload_queue.empty() && !app.doc.race_running &&
                  !learn_busy(app) && frames_since_result_ >= std::max(options_.frames, 2);
   if (settled && app.demo.active && demo_shown_ < options_.demo) {
     // Scripted demo: log the scene on screen, then advance until N were shown.
@@ -70,7 +73,7 @@ bool ScriptedRun::after_frame(AppState& app, GLFWwindow* window,
     if (demo_shown_ == 1)
       std::printf("kernelscope: demo auto-advance %s\n", app.demo.auto_advance ? "on" : "off");
     std::printf("kernelscope: demo scene %d/%zu \"%s\": %s\n", app.demo.index + 1,
-                app.demo.scenes.size(), app.scene_name.c_str(), app.scene_caption.c_str());
+                app.demo.scenes.size(), app.doc.scene_name.c_str(), app.doc.scene_caption.c_str());
     if (demo_shown_ < options_.demo) {
       app.commands.post(cmd::MoveDemo{1});
       frames_since_result_ = -1;
@@ -119,8 +122,10 @@ void ScriptedRun::report(AppState& app, const std::vector<PanelRect>& rects) {
     std::printf(
         "kernelscope: step-through %s channel %d pixel %d %d explained %.9g output "
         "%.9g\n",
-        app.step.involution ? (app.result.involution.notebook ? "notebook" : "involution") : "conv",
-        app.step.channel, app.step.i, app.step.j, explained, static_cast<double>(shown));
+        app.view.step.involution ? (app.doc.result.involution.notebook ? "notebook" : "involution")
+                                 : "conv",
+        app.view.step.channel, app.view.step.i, app.view.step.j, explained,
+        static_cast<double>(shown));
   for (const std::string& line : learn_report(app)) std::printf("%s\n", line.c_str());
   for (const std::string& line : pin_comparison_report(app)) std::printf("%s\n", line.c_str());
   if (options_.step_export) export_slides(app);
@@ -128,14 +133,15 @@ void ScriptedRun::report(AppState& app, const std::vector<PanelRect>& rects) {
   std::printf("%s\n", setup_line(app).c_str());
   if (!parameters_note().empty())
     std::printf("kernelscope: control note: %s\n", parameters_note().c_str());
-  if (app.show_help)
-    std::printf("kernelscope: window \"Help - Guide\" %.0f %.0f %.0f %.0f\n",
-                static_cast<double>(app.help_rect[0]), static_cast<double>(app.help_rect[1]),
-                static_cast<double>(app.help_rect[2]), static_cast<double>(app.help_rect[3]));
+  if (app.view.show_help)
+    std::printf(
+        "kernelscope: window \"Help - Guide\" %.0f %.0f %.0f %.0f\n",
+        static_cast<double>(app.view.help_rect[0]), static_cast<double>(app.view.help_rect[1]),
+        static_cast<double>(app.view.help_rect[2]), static_cast<double>(app.view.help_rect[3]));
   if (!app.error.empty()) std::printf("kernelscope: shown error: %s\n", app.error.c_str());
-  for (const OpResult* op : {&app.result.conv, &app.result.involution})
+  for (const OpResult* op : {&app.doc.result.conv, &app.doc.result.involution})
     if (!op->error.empty()) {
-      const char* name = op == &app.result.conv ? "convolution" : "involution";
+      const char* name = op == &app.doc.result.conv ? "convolution" : "involution";
       std::printf("kernelscope: %s error: %s\n", name, op->error.c_str());
       // As the Parameters panel words it.
       std::printf("kernelscope: shown %s error: %s\n", name, in_app_terms(op->error).c_str());
@@ -143,12 +149,12 @@ void ScriptedRun::report(AppState& app, const std::vector<PanelRect>& rects) {
 }
 
 void report_profile(const AppState& app, const AppProfiler& profiler, bool json, int* exit_code) {
-  const Shape input = app.image.compute ? app.image.compute->shape : Shape{};
+  const Shape input = app.doc.image.compute ? app.doc.image.compute->shape : Shape{};
   std::printf("%s\n", json ? profiler.json(input).c_str() : profiler.summary(input).c_str());
-  for (const OpResult* op : {&app.result.conv, &app.result.involution})
+  for (const OpResult* op : {&app.doc.result.conv, &app.doc.result.involution})
     if (!op->error.empty()) {
       std::fprintf(stderr, "kernelscope: %s error: %s\n",
-                   op == &app.result.conv ? "convolution" : "involution", op->error.c_str());
+                   op == &app.doc.result.conv ? "convolution" : "involution", op->error.c_str());
       *exit_code = 1;
     }
 }
