@@ -127,6 +127,65 @@ double event_wait_seconds(const AppState& app, const FrameWork& work, bool worke
   return 0.5;  // a finished job's wake-up event ends the wait at once
 }
 
+// The worker's results onto the state, then the texture uploads, the compute request the
+// commands asked for, and a race once the worker is idle.
+void take_results_and_submit(AppState& app, Worker& worker, FrameWork* work,
+                             ScriptedRun* scripted) {
+  bool upload = false, raced = false;
+  ComputeResult result;
+  while (worker.poll(&result)) take_result(app, std::move(result), &upload, &raced);
+  if (resolve_group_placeholder(app)) work->recompute = true;
+  clear_stale_scene_note(app);
+  scripted->on_results(app, upload, raced);
+  if (upload || (work->redraw && app.doc.have_result)) {
+    upload_result_textures(app);
+    work->redraw = false;
+  } else {
+    pump_texture_uploads(app);
+  }
+  if (work->recompute) {
+    work->recompute = false;
+    submit(app, false);
+  }
+  // A race waits until the current computation is done, so it cannot displace it.
+  if (work->race && !worker.busy()) {
+    work->race = false;
+    app.doc.race_running = true;
+    app.doc.race_rows.clear();
+    submit(app, true);
+  }
+}
+
+// The menu, the panels and the windows over them, rendered into the back buffer. Returns
+// where the panels went (for scripted runs).
+std::vector<PanelRect> draw_frame(AppState& app, GLFWwindow* window) {
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui_ImplGlfw_NewFrame();
+  ImGui::NewFrame();
+  app.view.focus.hover = app.view.hover_next;
+  app.view.focus.hover_x = app.view.hover_next_x;
+  app.view.focus.hover_y = app.view.hover_next_y;
+  app.view.hover_next = false;
+  app.view.drawn_items.clear();
+  handle_shortcuts(app, take_key_presses());
+  update_step_through(app);
+  update_learn(app);
+  const float menu_h = draw_main_menu(app);
+  std::vector<PanelRect> rects = draw_layout(app, menu_h);
+  draw_demo_overlay(app);
+  draw_help_window(app);
+  handle_browser(app);
+  ImGui::Render();
+
+  int fb_w = 0, fb_h = 0;
+  glfwGetFramebufferSize(window, &fb_w, &fb_h);
+  glViewport(0, 0, fb_w, fb_h);
+  glClearColor(0.05f, 0.05f, 0.06f, 1.0f);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+  return rects;
+}
+
 // The state at start-up: the bundled sample, the last session (interactive runs) or the
 // one given, then the flags. False (and a message on stderr) when the flags are bad.
 bool set_up_state(AppState& app, const cli::AppOptions& options, bool fresh) {
@@ -234,29 +293,7 @@ int run_desktop_app(const cli::AppOptions& options) {
       carry_out_commands(app, &work);
       if (work.quit) break;
 
-      bool upload = false, raced = false;
-      ComputeResult result;
-      while (worker.poll(&result)) take_result(app, std::move(result), &upload, &raced);
-      if (resolve_group_placeholder(app)) work.recompute = true;
-      clear_stale_scene_note(app);
-      scripted.on_results(app, upload, raced);
-      if (upload || (work.redraw && app.doc.have_result)) {
-        upload_result_textures(app);
-        work.redraw = false;
-      } else {
-        pump_texture_uploads(app);
-      }
-      if (work.recompute) {
-        work.recompute = false;
-        submit(app, false);
-      }
-      // A race waits until the current computation is done, so it cannot displace it.
-      if (work.race && !worker.busy()) {
-        work.race = false;
-        app.doc.race_running = true;
-        app.doc.race_rows.clear();
-        submit(app, true);
-      }
+      take_results_and_submit(app, worker, &work, &scripted);
 
       // The UI scale applies once the slider is let go, not on every drag step.
       const float wanted_scale = effective_ui_scale(app) * content_scale;
@@ -265,30 +302,7 @@ int run_desktop_app(const cli::AppOptions& options) {
         app.view.big_font = setup_style_and_fonts(applied_scale, true);
       }
 
-      ImGui_ImplOpenGL3_NewFrame();
-      ImGui_ImplGlfw_NewFrame();
-      ImGui::NewFrame();
-      app.view.focus.hover = app.view.hover_next;
-      app.view.focus.hover_x = app.view.hover_next_x;
-      app.view.focus.hover_y = app.view.hover_next_y;
-      app.view.hover_next = false;
-      app.view.drawn_items.clear();
-      handle_shortcuts(app, take_key_presses());
-      update_step_through(app);
-      update_learn(app);
-      const float menu_h = draw_main_menu(app);
-      const std::vector<PanelRect> rects = draw_layout(app, menu_h);
-      draw_demo_overlay(app);
-      draw_help_window(app);
-      handle_browser(app);
-      ImGui::Render();
-
-      int fb_w = 0, fb_h = 0;
-      glfwGetFramebufferSize(window, &fb_w, &fb_h);
-      glViewport(0, 0, fb_w, fb_h);
-      glClearColor(0.05f, 0.05f, 0.06f, 1.0f);
-      glClear(GL_COLOR_BUFFER_BIT);
-      ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+      const std::vector<PanelRect> rects = draw_frame(app, window);
 
       carry_out_after_render(app, window, &work);
 
