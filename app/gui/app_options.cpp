@@ -36,7 +36,7 @@ void apply_options(const AppOptions& o, AppState* app) {
   const auto scene_int = [](int64_t value, const char* field) {
     return to_int(value, std::string("the scene's ") + field);
   };
-  OpSettings& s = app->settings;
+  OpSettings& s = app->doc.settings;
   OperatorOptions op = o.op;
   PresetLearn scene_learn;
   if (!o.op.preset.empty()) {
@@ -60,19 +60,20 @@ void apply_options(const AppOptions& o, AppState* app) {
           flag_int(op.padding >= 0 ? op.padding : std::max<int64_t>(scene.padding, 0), "--padding",
                    "padding");
     }
-    app->scene_name = scene.name;
+    app->doc.scene_name = scene.name;
     s.relu = scene.activation == "relu";
-    app->view.colormap = colormap_from_name(scene.colormap);
-    app->scene_caption = scene.caption;
+    app->view.settings.colormap = colormap_from_name(scene.colormap);
+    app->doc.scene_caption = scene.caption;
     // The step-through opens on the tab of the scene's operation.
-    app->step.involution = op.op == "involution";
-    app->step.select_tab = app->step.involution ? StepTab::Involution : StepTab::Convolution;
+    app->view.step.involution = op.op == "involution";
+    app->view.step.select_tab =
+        app->view.step.involution ? StepTab::Involution : StepTab::Convolution;
     // The scene's pixel belongs to the scene's image, which is still to be loaded: it is set
     // when the scene's first result arrives (apply_pending_pins). The pins on screen belong
     // to the old image and go.
     PendingPins pending;
     pending.active = true;
-    pending.first_id = app->next_id;
+    pending.first_id = app->doc.next_id;
     if (scene.pixel_x >= 0 && scene.pixel_y >= 0) {
       // The scene's pixel is in output coordinates; with stride 1 and "same" padding (the
       // scenes' usual case) it is the input pixel too.
@@ -89,10 +90,10 @@ void apply_options(const AppOptions& o, AppState* app) {
       pending.step_pin_y = pending.focus.pin_y;
     }
     if (scene.channel >= 0) pending.step_channel = scene_int(scene.channel, "channel");
-    app->pending_pins = pending;
-    app->focus.pinned = app->focus.pinned_b = false;
+    app->view.pending_pins = pending;
+    app->view.focus.pinned = app->view.focus.pinned_b = false;
   }
-  if (!op.input.empty()) app->image_path = op.input;
+  if (!op.input.empty()) app->doc.image_path = op.input;
   if (o.compare)
     s.operation = Operation::Both;
   else if (!op.op.empty() && (o.op_given || !o.op.preset.empty()))
@@ -150,13 +151,13 @@ void apply_options(const AppOptions& o, AppState* app) {
   if (o.relu) s.relu = true;
   if (o.backend_given) s.backend = op.backend;
   if (o.memory_given) s.max_memory_mb = op.max_memory_mb;
-  if (!o.colormap.empty()) app->view.colormap = colormap_from_name(o.colormap);
-  if (o.scale == "map") app->view.scale = ScaleMode::PerMap;
-  if (o.scale == "layer") app->view.scale = ScaleMode::PerLayer;
-  if (o.scale == "symmetric") app->view.scale = ScaleMode::Symmetric;
-  if (o.ui_scale > 0) app->view.ui_scale = o.ui_scale;
-  if (!o.export_dir.empty()) app->view.export_dir = o.export_dir;
-  if (o.kernel_field) app->view.kernel_field = true;
+  if (!o.colormap.empty()) app->view.settings.colormap = colormap_from_name(o.colormap);
+  if (o.scale == "map") app->view.settings.scale = ScaleMode::PerMap;
+  if (o.scale == "layer") app->view.settings.scale = ScaleMode::PerLayer;
+  if (o.scale == "symmetric") app->view.settings.scale = ScaleMode::Symmetric;
+  if (o.ui_scale > 0) app->view.settings.ui_scale = o.ui_scale;
+  if (!o.export_dir.empty()) app->view.settings.export_dir = o.export_dir;
+  if (o.kernel_field) app->view.settings.kernel_field = true;
   if (o.variant == "notebook") {
     s.notebook_variant = true;
     if (!o.op_given && !o.compare) s.operation = Operation::Involution;
@@ -164,15 +165,15 @@ void apply_options(const AppOptions& o, AppState* app) {
   } else if (o.variant == "paper") {
     s.notebook_variant = false;
   }
-  if (o.step_through) app->step.active = true;
+  if (o.step_through) app->view.step.active = true;
   if (o.step_compare) {
-    app->step.active = true;
-    app->step.select_tab = StepTab::Compare;
+    app->view.step.active = true;
+    app->view.step.select_tab = StepTab::Compare;
   }
-  if (o.help_window) app->show_help = true;
-  if (o.present) app->presentation = true;
+  if (o.help_window) app->view.show_help = true;
+  if (o.present) app->view.presentation = true;
   // Pins from the command line beat the scene's pixel.
-  Focus& pins = app->pending_pins.active ? app->pending_pins.focus : app->focus;
+  Focus& pins = app->view.pending_pins.active ? app->view.pending_pins.focus : app->view.focus;
   if (o.pin_b.size() == 2) {
     pins.pinned_b = true;
     pins.pin_b_x = o.pin_b[0];
@@ -182,36 +183,35 @@ void apply_options(const AppOptions& o, AppState* app) {
     pins.pinned = true;
     pins.pin_x = o.pin[0];
     pins.pin_y = o.pin[1];
-    app->pending_pins.step_given = false;  // the step-through follows the pin
+    app->view.pending_pins.step_given = false;  // the step-through follows the pin
   }
   // Before the scene's settings are recorded: a learn scene shows the layers it trains.
   configure_learn_from_scene(*app, scene_learn);
   if (o.learn_steps > 0) request_scripted_learn(*app, o.learn_steps);
   if (!o.op.preset.empty()) {
-    app->scene_settings = s;
-    app->scene_image = app->image_path;
+    app->doc.scene_settings = s;
+    app->doc.scene_image = app->doc.image_path;
   }
 }
 
-void open_requested_scene(AppState* app) {
-  if (app->scene_requested.empty()) return;
+void open_scene(AppState* app, const std::string& path) {
   AppOptions scene;
-  scene.op.preset = app->scene_requested;
+  scene.op.preset = path;
   scene.op.op.clear();
-  app->scene_requested.clear();
-  app->scene_name.clear();
-  const OpSettings before = app->settings;
-  const PendingPins pending_before = app->pending_pins;
-  const Focus focus_before = app->focus;
+  app->doc.scene_name.clear();
+  const OpSettings before = app->doc.settings;
+  const PendingPins pending_before = app->view.pending_pins;
+  const Focus focus_before = app->view.focus;
   try {
     apply_options(scene, app);
-    app->dirty = app->view_dirty = true;
-    app->set_status("scene: " + app->scene_name);
+    app->commands.post(app::cmd::Recompute{});
+    app->commands.post(app::cmd::Redraw{});
+    app->set_status("scene: " + app->doc.scene_name);
     app->clear_error("scene");
   } catch (const std::exception& e) {
-    app->settings = before;
-    app->pending_pins = pending_before;
-    app->focus = focus_before;
+    app->doc.settings = before;
+    app->view.pending_pins = pending_before;
+    app->view.focus = focus_before;
     app->set_error(e.what(), "scene");
   }
 }

@@ -50,8 +50,8 @@ struct AppOptions {
 // open) override the session. Throws ks::Error / std::runtime_error with a one-line message.
 void apply_options(const AppOptions& o, app::AppState* app);
 
-// Opens the scene the menu or demo mode asked for (app->scene_requested), replacing the
+// Opens a scene (assets/presets/*.json) the menu or demo mode asked for, replacing the
 // operation as --preset would at start-up; on failure the settings stay and the error shows.
-void open_requested_scene(app::AppState* app);
+void open_scene(app::AppState* app, const std::string& path);
 
 }  // namespace ks::cli

@@ -100,8 +100,8 @@ struct Geometry {
 };
 
 bool geometry(const AppState& app, bool involution, Geometry* g) {
-  const OpResult& r = involution ? app.result.involution : app.result.conv;
-  if (!app.have_result || !r.ran) return false;
+  const OpResult& r = involution ? app.doc.result.involution : app.doc.result.conv;
+  if (!app.doc.have_result || !r.ran) return false;
   g->k = static_cast<int>(involution ? r.involution.kernel_size : r.conv.kernel_size);
   g->s = static_cast<int>(involution ? r.involution.stride : r.conv.stride);
   g->d = static_cast<int>(involution ? r.involution.dilation : r.conv.dilation);

@@ -1,6 +1,5 @@
-// Everything the panels share: the settings, the latest result and its textures, what the
-// mouse points at, and the messages shown to the user. Owned by run_app, used on the UI
-// thread only.
+// Everything the panels share, in three parts: the document (the settings and their
+// results), the view (textures, zoom, pins) and the command queue (commands.h).
 #pragma once
 
 #include <chrono>
@@ -10,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "gui/commands.h"
 #include "gui/compute.h"
 #include "gui/gl_util.h"
 #include "gui/settings.h"
@@ -108,61 +108,71 @@ struct DemoMode {
   SavedSetup saved;       // the user's setup from before demo mode
 };
 
-struct AppState {
+// The document: what is computed. The operation's settings and image, the requests sent to
+// the worker and the result on screen, the race and the open scene. Saved in the session
+// (with the view's settings).
+struct Document {
   OpSettings settings;
-  ViewSettings view;
-  std::string image_path;  // what is shown (or being loaded); "" = built-in test pattern
+  std::string image_path;     // what is shown (or being loaded); "" = built-in test pattern
+  std::string default_image;  // the bundled sample shown first, and the fallback
   std::string session_path;
 
-  Worker* worker = nullptr;
-  ColormapPass* colormap = nullptr;
   uint64_t next_id = 1;
   uint64_t latest_id = 0;    // newest compute request; older results are stale
   uint64_t answered_id = 0;  // the newest request whose result (or failure) has arrived
-  bool dirty = true;         // settings changed: submit a compute request
-  bool view_dirty = false;   // view changed: redraw the textures from the current result
-  bool race_requested = false;
-  int cancelled_jobs = 0;  // jobs a newer request stopped before they finished
+  int cancelled_jobs = 0;    // jobs a newer request stopped before they finished
 
   bool have_result = false;
   ComputeResult result;  // the result on screen
   ImageSlot image;
+  std::deque<float> history_ms;  // compute time of recent results
+
+  std::vector<RaceRow> race_rows;
+  bool race_running = false;
+  std::string race_notice;
+
+  std::string scene_caption;  // what the open scene teaches, shown above the parameters
+  std::string scene_name;     // the open scene's title
+  // The settings and image the open scene set up: once a parameter differs, its caption no
+  // longer describes the screen and is cleared (demo.h).
+  OpSettings scene_settings;
+  std::string scene_image;
+};
+
+// The view: how the document is shown. The saved view settings (colour map, scaling,
+// layout), the textures, zoom and pins, the step-through and the window's modes.
+struct ViewState {
+  ViewSettings settings;
+  ColormapPass* colormap_pass = nullptr;
+
   GLuint input_texture = 0;
   const void* input_rgb_uploaded = nullptr;  // the ImageSlot::rgb the texture holds
   int input_tex_w = 0, input_tex_h = 0;
   LayerView conv_view, involution_view;
+  // Texture uploads of the result on screen still to do, a few per frame (display.cpp).
+  std::vector<std::function<void()>> upload_queue;
+  double draw_ms = 0;    // texture upload + colour-map pass of the last result
+  double upload_ms = 0;  // of the uploads so far (they are spread over frames)
 
   Focus focus;
   // Panels report hover here while drawing; it becomes focus.hover at the next frame, so
   // every panel draws the same focus within a frame whatever their order.
   bool hover_next = false;
   int hover_next_x = 0, hover_next_y = 0;
+  // Pins waiting for the result of the image they belong to.
+  PendingPins pending_pins;
   // Input view: screen pixels per image pixel and the image point at the view's centre.
   float zoom = 1.0f;
   float centre_x = 0, centre_y = 0;
-  bool fit_view = true;
+  bool fit_view = true;   // the Input panel fits the image when it next draws
   int kernel_group = 0;   // involution group whose kernels the field/heatmap shows
   int enlarged_map = -1;  // feature map shown large, -1 none
   bool enlarged_involution = false;
 
-  // Timing.
-  std::deque<float> history_ms;  // compute time of recent results
-  double draw_ms = 0;            // texture upload + colour-map pass of the last result
-  double upload_ms = 0;          // of the uploads so far (they are spread over frames)
-  // Texture uploads of the result on screen still to do, a few per frame (display.cpp).
-  std::vector<std::function<void()>> upload_queue;
-  std::vector<RaceRow> race_rows;
-  bool race_running = false;
-  std::string race_notice;
-
   StepThrough step;
-  DemoMode demo;
-  PendingPins pending_pins;
   ImFont* big_font = nullptr;         // twice the UI font: demo captions for projectors
   bool show_help = false;             // Help > Guide (F1)
   float help_rect[4] = {0, 0, 0, 0};  // where the guide was drawn (x y w h), for scripted runs
-  bool export_slides = false;         // step-through: write PNG frames and a GIF
-  bool demo_requested = false;        // toggle demo mode (F5 / View menu)
   // The presentation view (F11, View menu, --present): presentation_layout.h. Not saved in
   // the session: a lecture turns it on, the next desktop session starts in the normal grid.
   bool presentation = false;
@@ -176,7 +186,22 @@ struct AppState {
     float x, y, w, h;
   };
   std::vector<DrawnItem> drawn_items;
-  int demo_move = 0;  // +1 next scene, -1 previous
+};
+
+// The app: the document, its view and the commands that change them, plus what runs beside
+// them (the worker, demo mode, the Learn panel) and the messages shown to the user. Owned by
+// run_desktop_app, used on the UI thread only.
+struct AppState {
+  Document doc;
+  ViewState view;
+  // Requests from menus, keys and panels, carried out by the frame loop in order.
+  CommandQueue commands;
+
+  Worker* worker = nullptr;
+  DemoMode demo;
+  std::string assets_dir;  // where the bundled samples live ("" when not found)
+  // The Learn panel and its training thread (panels/learn_panel.h), made when first opened.
+  std::shared_ptr<LearnPanelState> learn;
 
   // Messages: the last error (red) and the last "wrote ..." or notice line.
   // An error names its cause ("image", "export", "session", "scene"), and is cleared when
@@ -189,25 +214,6 @@ struct AppState {
   void set_status(const std::string& text);
   void set_error(const std::string& text, const std::string& cause = "");
   void clear_error(const std::string& cause);
-
-  // Requests from menus, keys and panels, carried out by the main loop.
-  bool screenshot_requested = false;
-  bool export_input = false, export_kernels = false, export_maps = false;
-  bool open_browser = false;
-  int browser_purpose = 0;  // a BrowsePurpose (file_browser.h)
-  bool save_session_requested = false;
-  bool quit_requested = false;
-  std::string assets_dir;       // where the bundled samples live ("" when not found)
-  std::string scene_requested;  // a scene (assets/presets/*.json) picked in the menu
-  std::string scene_caption;    // what the open scene teaches, shown above the parameters
-  std::string scene_name;       // the open scene's title
-  // The settings and image the open scene set up: once a parameter differs, its caption no
-  // longer describes the screen and is cleared (demo.h).
-  OpSettings scene_settings;
-  std::string scene_image;
-  std::string default_image;  // the bundled sample shown first
-  // The Learn panel and its training thread (panels/learn_panel.h), made when first opened.
-  std::shared_ptr<LearnPanelState> learn;
 };
 
 // An engine or preset message in the app's words: a command-line flag it names becomes the

@@ -41,44 +41,43 @@ bool same_operation(const OpSettings& a, const OpSettings& b) {
 
 SavedSetup save_setup(const AppState& app) {
   SavedSetup s;
-  s.settings = app.settings;
-  s.colormap = app.view.colormap;
-  s.image_path = app.image_path;
-  s.scene_caption = app.scene_caption;
-  s.scene_name = app.scene_name;
-  s.scene_settings = app.scene_settings;
-  s.scene_image = app.scene_image;
+  s.settings = app.doc.settings;
+  s.colormap = app.view.settings.colormap;
+  s.image_path = app.doc.image_path;
+  s.scene_caption = app.doc.scene_caption;
+  s.scene_name = app.doc.scene_name;
+  s.scene_settings = app.doc.scene_settings;
+  s.scene_image = app.doc.scene_image;
   // Pins still waiting for their image are the ones the user will see.
-  s.focus = app.pending_pins.active ? app.pending_pins.focus : app.focus;
-  s.step_i = app.step.i;
-  s.step_j = app.step.j;
-  s.step_channel = app.step.channel;
-  s.step_pin_x = app.step.pin_x;
-  s.step_pin_y = app.step.pin_y;
-  s.step_synced = app.step.synced;
-  s.step_involution = app.step.involution;
+  s.focus = app.view.pending_pins.active ? app.view.pending_pins.focus : app.view.focus;
+  s.step_i = app.view.step.i;
+  s.step_j = app.view.step.j;
+  s.step_channel = app.view.step.channel;
+  s.step_pin_x = app.view.step.pin_x;
+  s.step_pin_y = app.view.step.pin_y;
+  s.step_synced = app.view.step.synced;
+  s.step_involution = app.view.step.involution;
   return s;
 }
 
 void restore_setup(AppState& app, const SavedSetup& s) {
   // The backend and memory cap may have been changed during the demo: they stay the user's.
-  const std::string backend = app.settings.backend;
-  const int64_t cap = app.settings.max_memory_mb;
-  app.settings = s.settings;
-  app.settings.backend = backend;
-  app.settings.max_memory_mb = cap;
-  app.view.colormap = s.colormap;
-  app.image_path = s.image_path;
-  app.scene_caption = s.scene_caption;
-  app.scene_name = s.scene_name;
-  app.scene_settings = s.scene_settings;
-  app.scene_image = s.scene_image;
-  app.scene_requested.clear();
+  const std::string backend = app.doc.settings.backend;
+  const int64_t cap = app.doc.settings.max_memory_mb;
+  app.doc.settings = s.settings;
+  app.doc.settings.backend = backend;
+  app.doc.settings.max_memory_mb = cap;
+  app.view.settings.colormap = s.colormap;
+  app.doc.image_path = s.image_path;
+  app.doc.scene_caption = s.scene_caption;
+  app.doc.scene_name = s.scene_name;
+  app.doc.scene_settings = s.scene_settings;
+  app.doc.scene_image = s.scene_image;
   // The pins are in the restored image's coordinates: they wait for its result.
-  PendingPins& p = app.pending_pins;
+  PendingPins& p = app.view.pending_pins;
   p = PendingPins();
   p.active = true;
-  p.first_id = app.next_id;
+  p.first_id = app.doc.next_id;
   p.focus = s.focus;
   p.step_given = s.step_synced;
   p.step_i = s.step_i;
@@ -86,9 +85,10 @@ void restore_setup(AppState& app, const SavedSetup& s) {
   p.step_pin_x = s.step_pin_x;
   p.step_pin_y = s.step_pin_y;
   p.step_channel = s.step_channel;
-  app.step.involution = s.step_involution;
-  app.step.select_tab = s.step_involution ? StepTab::Involution : StepTab::Convolution;
-  app.dirty = app.view_dirty = true;
+  app.view.step.involution = s.step_involution;
+  app.view.step.select_tab = s.step_involution ? StepTab::Involution : StepTab::Convolution;
+  app.commands.post(cmd::Recompute{});
+  app.commands.post(cmd::Redraw{});
 }
 
 }  // namespace
@@ -116,54 +116,54 @@ const std::vector<SceneEntry>& scene_entries(const std::string& assets_dir) {
   return entries;
 }
 
-void handle_demo(AppState& app) {
+void toggle_demo(AppState& app) {
   DemoMode& d = app.demo;
-  if (app.demo_requested) {
-    app.demo_requested = false;
-    if (d.active) {
-      d.active = false;
-      restore_setup(app, d.saved);
-      app.set_status("demo mode off: your setup is back");
-    } else {
-      d.scenes.clear();
-      for (const SceneEntry& e : scene_entries(app.assets_dir)) d.scenes.push_back(e.path);
-      if (d.scenes.empty()) {
-        app.set_error("demo mode: no scenes found in assets/presets", "scene");
-      } else {
-        d.saved = save_setup(app);
-        d.active = true;
-        d.index = 0;
-        app.scene_requested = d.scenes[0];
-        d.shown_at = ImGui::GetTime();
-      }
-    }
-  }
-  if (!d.active) {
-    app.demo_move = 0;
+  if (d.active) {
+    d.active = false;
+    restore_setup(app, d.saved);
+    app.set_status("demo mode off: your setup is back");
     return;
   }
-  if (app.demo_move == 0 && d.auto_advance && ImGui::GetTime() - d.shown_at > d.seconds)
-    app.demo_move = 1;
-  if (app.demo_move != 0) {
-    const int n = static_cast<int>(d.scenes.size());
-    d.index = ((d.index + app.demo_move) % n + n) % n;
-    app.demo_move = 0;
-    app.scene_requested = d.scenes[static_cast<size_t>(d.index)];
-    d.shown_at = ImGui::GetTime();
+  d.scenes.clear();
+  for (const SceneEntry& e : scene_entries(app.assets_dir)) d.scenes.push_back(e.path);
+  if (d.scenes.empty()) {
+    app.set_error("demo mode: no scenes found in assets/presets", "scene");
+    return;
   }
+  d.saved = save_setup(app);
+  d.active = true;
+  d.index = 0;
+  app.commands.post(cmd::OpenScene{d.scenes[0]});
+  d.shown_at = ImGui::GetTime();
+}
+
+void move_demo(AppState& app, int by) {
+  DemoMode& d = app.demo;
+  if (!d.active || by == 0) return;
+  const int n = static_cast<int>(d.scenes.size());
+  d.index = ((d.index + by) % n + n) % n;
+  app.commands.post(cmd::OpenScene{d.scenes[static_cast<size_t>(d.index)]});
+  d.shown_at = ImGui::GetTime();
+}
+
+void advance_demo_on_timer(AppState& app) {
+  const DemoMode& d = app.demo;
+  if (d.active && d.auto_advance && ImGui::GetTime() - d.shown_at > d.seconds &&
+      !app.commands.has<cmd::MoveDemo>())
+    app.commands.post(cmd::MoveDemo{1});
 }
 
 void apply_pending_pins(AppState& app, uint64_t result_id) {
-  PendingPins& p = app.pending_pins;
+  PendingPins& p = app.view.pending_pins;
   if (!p.active || result_id < p.first_id) return;
   p.active = false;
-  app.focus.pinned = p.focus.pinned;
-  app.focus.pin_x = p.focus.pin_x;
-  app.focus.pin_y = p.focus.pin_y;
-  app.focus.pinned_b = p.focus.pinned_b;
-  app.focus.pin_b_x = p.focus.pin_b_x;
-  app.focus.pin_b_y = p.focus.pin_b_y;
-  StepThrough& st = app.step;
+  app.view.focus.pinned = p.focus.pinned;
+  app.view.focus.pin_x = p.focus.pin_x;
+  app.view.focus.pin_y = p.focus.pin_y;
+  app.view.focus.pinned_b = p.focus.pinned_b;
+  app.view.focus.pin_b_x = p.focus.pin_b_x;
+  app.view.focus.pin_b_y = p.focus.pin_b_y;
+  StepThrough& st = app.view.step;
   st.playing = false;
   if (p.step_channel >= 0) st.channel = p.step_channel;
   if (p.step_given) {
@@ -179,43 +179,47 @@ void apply_pending_pins(AppState& app, uint64_t result_id) {
 }
 
 void clear_stale_scene_note(AppState& app) {
-  if (app.scene_caption.empty() || app.pending_pins.active || !app.scene_requested.empty()) return;
-  if (same_operation(app.settings, app.scene_settings) && app.image_path == app.scene_image) return;
-  app.scene_caption.clear();
+  if (app.doc.scene_caption.empty() || app.view.pending_pins.active ||
+      app.commands.has<cmd::OpenScene>())
+    return;
+  if (same_operation(app.doc.settings, app.doc.scene_settings) &&
+      app.doc.image_path == app.doc.scene_image)
+    return;
+  app.doc.scene_caption.clear();
   app.set_status("scene note hidden: the settings no longer match the scene");
 }
 
 std::string setup_line(const AppState& app) {
-  const OpSettings& s = app.settings;
+  const OpSettings& s = app.doc.settings;
   std::ostringstream o;
   o << "kernelscope: setup op " << operation_label(s.operation) << " K " << s.kernel_size
     << " stride " << s.stride << " padding " << s.padding << " dilation " << s.dilation
     << " groups " << s.groups << " out " << s.out_channels << " group-channels " << s.group_channels
     << " reduction " << s.reduction << " relu " << s.relu << " notebook " << s.notebook_variant
     << " weights " << weight_source_name(s.weights) << " seed " << s.seed << " image "
-    << fs::path(app.image_path).filename().string();
-  const Focus& f = app.focus;
+    << fs::path(app.doc.image_path).filename().string();
+  const Focus& f = app.view.focus;
   if (f.pinned)
     o << " pin A row " << f.pin_y << " col " << f.pin_x;
   else
     o << " pin A none";
   if (f.pinned_b) o << " pin B row " << f.pin_b_y << " col " << f.pin_b_x;
-  if (app.step.active)
-    o << " step " << (app.step.involution ? "involution" : "conv") << " row " << app.step.i
-      << " col " << app.step.j << " channel " << app.step.channel;
+  if (app.view.step.active)
+    o << " step " << (app.view.step.involution ? "involution" : "conv") << " row "
+      << app.view.step.i << " col " << app.view.step.j << " channel " << app.view.step.channel;
   return o.str();
 }
 
 std::string scene_line(const AppState& app, int number) {
   std::ostringstream o;
-  o << "kernelscope: scene " << number << " \"" << app.scene_name << "\"";
-  if (app.focus.pinned)
-    o << " pin row " << app.focus.pin_y << " col " << app.focus.pin_x;
+  o << "kernelscope: scene " << number << " \"" << app.doc.scene_name << "\"";
+  if (app.view.focus.pinned)
+    o << " pin row " << app.view.focus.pin_y << " col " << app.view.focus.pin_x;
   else
     o << " pin none";
-  if (app.step.active)
-    o << " step " << (app.step.involution ? "involution" : "conv") << " row " << app.step.i
-      << " col " << app.step.j;
+  if (app.view.step.active)
+    o << " step " << (app.view.step.involution ? "involution" : "conv") << " row "
+      << app.view.step.i << " col " << app.view.step.j;
   return o.str();
 }
 

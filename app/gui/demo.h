@@ -21,7 +21,13 @@ const std::vector<SceneEntry>& scene_entries(const std::string& assets_dir);
 
 // F5 / the menu toggle demo mode; next/previous and the auto-advance timer pick the scene,
 // which the main loop then opens like File > Scenes.
-void handle_demo(AppState& app);
+// Demo mode on (the scenes of assets/presets, from the first) or off (the user's setup
+// back); the scene opens through the command queue.
+void toggle_demo(AppState& app);
+// The next (+1) or previous (-1) scene, wrapping; nothing outside demo mode.
+void move_demo(AppState& app, int by);
+// Auto-advance: asks for the next scene once the current one has been shown long enough.
+void advance_demo_on_timer(AppState& app);
 
 // Sets the pins waiting for a scene's (or the restored setup's) image once a result of
 // request `result_id` shows that image.

@@ -121,7 +121,7 @@ void queue_strips(AppState& app, int width, int height, Fn fn) {
   const int rows = strip_rows(width);
   for (int r0 = 0; r0 < height; r0 += rows) {
     const int r1 = std::min(height, r0 + rows);
-    app.upload_queue.push_back([fn, r0, r1] { fn(r0, r1); });
+    app.view.upload_queue.push_back([fn, r0, r1] { fn(r0, r1); });
   }
 }
 
@@ -136,14 +136,14 @@ void queue_layer(AppState& app, const OpResult& r, LayerView* view) {
   const int c = static_cast<int>(r.output.dim(1));
   const int h = static_cast<int>(maps.dim(maps.rank() - 2)),
             w = static_cast<int>(maps.dim(maps.rank() - 1));
-  view->ranges = map_ranges(r.channel_ranges, app.view.scale, &view->layer_range);
+  view->ranges = map_ranges(r.channel_ranges, app.view.settings.scale, &view->layer_range);
   for (size_t i = static_cast<size_t>(c); i < view->maps.size(); ++i) view->maps[i].release();
   view->maps.resize(static_cast<size_t>(c));
   for (int ch = 0; ch < c; ++ch)
     queue_strips(app, w, h, [&app, &maps, view, ch, h, w](int r0, int r1) {
-      app.colormap->draw(maps.ptr() + static_cast<int64_t>(ch) * h * w, w, h, app.view.colormap,
-                         view->ranges[static_cast<size_t>(ch)],
-                         &view->maps[static_cast<size_t>(ch)], r0, r1);
+      app.view.colormap_pass->draw(
+          maps.ptr() + static_cast<int64_t>(ch) * h * w, w, h, app.view.settings.colormap,
+          view->ranges[static_cast<size_t>(ch)], &view->maps[static_cast<size_t>(ch)], r0, r1);
     });
   if (!r.composite.empty())
     queue_strips(app, w, h, [&r, view, h, w](int r0, int r1) {
@@ -151,15 +151,16 @@ void queue_layer(AppState& app, const OpResult& r, LayerView* view) {
                          r.composite, r0, r1);
     });
   if (!r.kernel_sum.empty() && !r.kernel_sum_ranges.empty()) {
-    const int g = std::clamp(app.kernel_group, 0, static_cast<int>(r.kernel_sum.dim(1)) - 1);
+    const int g = std::clamp(app.view.kernel_group, 0, static_cast<int>(r.kernel_sum.dim(1)) - 1);
     const KernelSumScale scale = kernel_sum_scale(r.kernel_sum_ranges[static_cast<size_t>(g)]);
     view->kernel_sum_range = scale.range;
     view->kernel_sum_map = scale.map;
     view->kernel_sum_label = scale.label;
     const Tensor& sums = sized ? r.display_kernel_sum : r.kernel_sum;
     queue_strips(app, w, h, [&app, &sums, view, g, h, w](int r0, int r1) {
-      app.colormap->draw(sums.ptr() + static_cast<int64_t>(g) * h * w, w, h, view->kernel_sum_map,
-                         view->kernel_sum_range, &view->kernel_sum, r0, r1);
+      app.view.colormap_pass->draw(sums.ptr() + static_cast<int64_t>(g) * h * w, w, h,
+                                   view->kernel_sum_map, view->kernel_sum_range, &view->kernel_sum,
+                                   r0, r1);
     });
   } else {
     view->kernel_sum.release();
@@ -169,42 +170,43 @@ void queue_layer(AppState& app, const OpResult& r, LayerView* view) {
 }  // namespace
 
 void upload_result_textures(AppState& app) {
-  app.upload_queue.clear();
-  app.upload_ms = 0;
-  const ImageSlot& image = app.image;
+  app.view.upload_queue.clear();
+  app.view.upload_ms = 0;
+  const ImageSlot& image = app.doc.image;
   // The input texture only when the image changed: a recompute of the same image does not
   // re-upload it.
-  if (image.compute && image.rgb && app.input_rgb_uploaded != image.rgb.get()) {
+  if (image.compute && image.rgb && app.view.input_rgb_uploaded != image.rgb.get()) {
     const int w = static_cast<int>(image.compute->dim(3)),
               h = static_cast<int>(image.compute->dim(2));
     queue_strips(app, w, h, [&app, w, h](int r0, int r1) {
-      upload_rgb_texture(&app.input_texture, &app.input_tex_w, &app.input_tex_h, w, h,
-                         *app.image.rgb, r0, r1);
-      if (r1 == h) app.input_rgb_uploaded = app.image.rgb.get();  // complete
+      upload_rgb_texture(&app.view.input_texture, &app.view.input_tex_w, &app.view.input_tex_h, w,
+                         h, *app.doc.image.rgb, r0, r1);
+      if (r1 == h) app.view.input_rgb_uploaded = app.doc.image.rgb.get();  // complete
     });
   }
-  queue_layer(app, app.result.conv, &app.conv_view);
-  queue_layer(app, app.result.involution, &app.involution_view);
+  queue_layer(app, app.doc.result.conv, &app.view.conv_view);
+  queue_layer(app, app.doc.result.involution, &app.view.involution_view);
   pump_texture_uploads(app);
 }
 
 bool pump_texture_uploads(AppState& app) {
-  if (app.upload_queue.empty()) return false;
+  if (app.view.upload_queue.empty()) return false;
   const auto start = std::chrono::steady_clock::now();
   auto spent = [&] {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
         .count();
   };
   size_t done = 0;
-  while (done < app.upload_queue.size() && (done == 0 || spent() < kUploadBudgetMs)) {
-    app.upload_queue[done]();
+  while (done < app.view.upload_queue.size() && (done == 0 || spent() < kUploadBudgetMs)) {
+    app.view.upload_queue[done]();
     ++done;
     glFinish();  // the budget counts the GL work, not just queuing it
   }
-  app.upload_queue.erase(app.upload_queue.begin(), app.upload_queue.begin() + done);
-  app.upload_ms += spent();
-  if (app.upload_queue.empty()) app.draw_ms = app.upload_ms;  // the whole result's uploads
-  return !app.upload_queue.empty();
+  app.view.upload_queue.erase(app.view.upload_queue.begin(), app.view.upload_queue.begin() + done);
+  app.view.upload_ms += spent();
+  if (app.view.upload_queue.empty())
+    app.view.draw_ms = app.view.upload_ms;  // the whole result's uploads
+  return !app.view.upload_queue.empty();
 }
 
 }  // namespace ks::app

@@ -24,7 +24,8 @@ constexpr int kMargin = 12;
 constexpr float kCaptionSize = 16;
 
 std::string image_name(const AppState& app) {
-  return app.image_path.empty() ? "test pattern" : fs::path(app.image_path).filename().string();
+  return app.doc.image_path.empty() ? "test pattern"
+                                    : fs::path(app.doc.image_path).filename().string();
 }
 
 // Caption block: title line, parameter line, image line. Returns its height.
@@ -39,20 +40,26 @@ int fit_width(int width, const std::vector<std::string>& lines) {
 
 void draw_caption(Canvas& c, const std::string& title, const std::string& params,
                   const std::string& image) {
-  c.text(title, kMargin, kMargin, kCaptionSize + 2, 250);
-  c.text(params, kMargin, kMargin + 22, kCaptionSize, 210);
-  c.text(image, kMargin, kMargin + 44, kCaptionSize, 170);
+  draw_text(c, title, kMargin, kMargin, kCaptionSize + 2, 250);
+  draw_text(c, params, kMargin, kMargin + 22, kCaptionSize, 210);
+  draw_text(c, image, kMargin, kMargin + 44, kCaptionSize, 170);
+}
+
+// Copies RGB rows (w x h) with the top-left at (x, y), each pixel a scale x scale block.
+void blit(Canvas& c, const std::vector<uint8_t>& rgb, int w, int h, int x, int y, int scale = 1) {
+  c.blit_rgb(rgb.data(), w, h, x, y, w * scale, h * scale);
 }
 
 std::string image_line(const AppState& app) {
-  const Tensor& t = *app.image.compute;
+  const Tensor& t = *app.doc.image.compute;
   std::string s = "input " + image_name(app) + " " + shape_to_string(t.shape);
-  if (app.image.downscale > 1) s += " (preview 1/" + std::to_string(app.image.downscale) + ")";
+  if (app.doc.image.downscale > 1)
+    s += " (preview 1/" + std::to_string(app.doc.image.downscale) + ")";
   return s;
 }
 
 void save_png(const std::string& path, const Canvas& c, std::vector<std::string>* written) {
-  save_png_rgb(path, c.width, c.height, c.rgb);
+  save_png_rgb(path, c.width(), c.height(), c.rgb());
   written->push_back(path);
 }
 
@@ -62,13 +69,13 @@ void save_array(const std::string& path, const Tensor& t, std::vector<std::strin
 }
 
 void export_input(const AppState& app, const std::string& dir, std::vector<std::string>* out) {
-  const Tensor& image = *app.image.compute;
+  const Tensor& image = *app.doc.image.compute;
   const int w = static_cast<int>(image.dim(3)), h = static_cast<int>(image.dim(2));
   const int width = fit_width(std::max(w + 2 * kMargin, 520), {image_line(app)});
-  Canvas c(width, caption_height() + h + kMargin);
+  Canvas c = figure_canvas(width, caption_height() + h + kMargin);
   draw_caption(c, "KernelScope input", image_line(app),
                "values in [0, 1]; channels 0-2 shown as RGB");
-  c.blit(image_to_rgb(image), w, h, kMargin, caption_height());
+  blit(c, image_to_rgb(image), w, h, kMargin, caption_height());
   const std::string stem = export_stem(dir, "input");
   save_png(stem + ".png", c, out);
   save_array(stem + ".npy", image, out);
@@ -76,14 +83,14 @@ void export_input(const AppState& app, const std::string& dir, std::vector<std::
 
 void export_maps(const AppState& app, bool involution, const std::string& dir,
                  std::vector<std::string>* out) {
-  const OpResult& r = involution ? app.result.involution : app.result.conv;
+  const OpResult& r = involution ? app.doc.result.involution : app.doc.result.conv;
   if (!r.ran) return;
   const Tensor& o = r.output;
   const int n = static_cast<int>(o.dim(1)), h = static_cast<int>(o.dim(2)),
             w = static_cast<int>(o.dim(3));
   ValueRange layer;
-  const std::vector<ValueRange> ranges = map_ranges(o, app.view.scale, &layer);
-  const bool composite = n == 3 && app.view.rgb_composite;
+  const std::vector<ValueRange> ranges = map_ranges(o, app.view.settings.scale, &layer);
+  const bool composite = n == 3 && app.view.settings.rgb_composite;
   const int tiles = n + (composite ? 1 : 0);
   const int cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(tiles))));
   const int rows = (tiles + cols - 1) / cols;
@@ -91,7 +98,7 @@ void export_maps(const AppState& app, bool involution, const std::string& dir,
   const int grid_w = cols * (w + gap) - gap, grid_h = rows * (h + label + gap);
   const int width =
       fit_width(std::max(grid_w + 2 * kMargin, 640), {parameters_caption(app, involution)});
-  Canvas c(width, caption_height() + grid_h + 50 + kMargin);
+  Canvas c = figure_canvas(width, caption_height() + grid_h + 50 + kMargin);
   draw_caption(
       c, std::string("KernelScope feature maps: ") + (involution ? "involution" : "convolution"),
       parameters_caption(app, involution),
@@ -101,23 +108,24 @@ void export_maps(const AppState& app, bool involution, const std::string& dir,
     const int x = kMargin + (i % cols) * (w + gap);
     const int y = caption_height() + (i / cols) * (h + label + gap);
     if (i < n) {
-      c.text("channel " + std::to_string(i), x, y, 14, 200);
-      c.blit(colorize_plane(o.ptr() + static_cast<int64_t>(i) * plane, w, h, app.view.colormap,
-                            ranges[static_cast<size_t>(i)]),
-             w, h, x, y + label);
+      draw_text(c, "channel " + std::to_string(i), x, y, 14, 200);
+      blit(c,
+           colorize_plane(o.ptr() + static_cast<int64_t>(i) * plane, w, h,
+                          app.view.settings.colormap, ranges[static_cast<size_t>(i)]),
+           w, h, x, y + label);
     } else {
-      c.text("RGB of channels 0-2", x, y, 14, 200);
+      draw_text(c, "RGB of channels 0-2", x, y, 14, 200);
       ValueRange l;
       map_ranges(o, ScaleMode::PerLayer, &l);
-      c.blit(composite_rgb(o, l), w, h, x, y + label);
+      blit(c, composite_rgb(o, l), w, h, x, y + label);
     }
   }
-  const char* scale = app.view.scale == ScaleMode::PerMap
+  const char* scale = app.view.settings.scale == ScaleMode::PerMap
                           ? "per-map scale (range of the layer shown)"
-                      : app.view.scale == ScaleMode::PerLayer ? "per-layer scale"
-                                                              : "symmetric about 0";
-  c.legend(app.view.colormap, layer, kMargin, caption_height() + grid_h + 6,
-           std::min(360, width - 2 * kMargin), scale);
+                      : app.view.settings.scale == ScaleMode::PerLayer ? "per-layer scale"
+                                                                       : "symmetric about 0";
+  draw_legend(c, app.view.settings.colormap, layer, kMargin, caption_height() + grid_h + 6,
+              std::min(360, width - 2 * kMargin), scale);
   const std::string stem = export_stem(dir, involution ? "involution-maps" : "conv-maps");
   save_png(stem + ".png", c, out);
   save_array(stem + ".npy", o, out);
@@ -135,7 +143,7 @@ std::vector<uint8_t> kernel_rgb(const float* taps, int k, float abs_max) {
 
 void export_conv_kernels(const AppState& app, const std::string& dir,
                          std::vector<std::string>* out) {
-  const OpResult& r = app.result.conv;
+  const OpResult& r = app.doc.result.conv;
   if (!r.ran) return;
   const Tensor& wt = r.conv_weights.weight;
   const int o = static_cast<int>(wt.dim(0)), in = static_cast<int>(wt.dim(1)),
@@ -152,19 +160,19 @@ void export_conv_kernels(const AppState& app, const std::string& dir,
   const int width = fit_width(std::max(grid_w + 2 * gap + legend_w + kMargin * 2, 640),
                               {parameters_caption(app, false)});
   const int grid_h = std::max(o * (tile + gap), vertical_legend_height(bar_h));
-  Canvas c(width, caption_height() + 20 + grid_h + kMargin);
+  Canvas c = figure_canvas(width, caption_height() + 20 + grid_h + kMargin);
   draw_caption(
       c, "KernelScope convolution filter bank (rows: output channel, columns: input of its group)",
       parameters_caption(app, false), "weight " + shape_to_string(wt.shape));
   for (int i = 0; i < o; ++i) {
     const int y = caption_height() + 20 + i * (tile + gap);
-    c.text(std::to_string(i), kMargin, y + tile / 2 - 8, 14, 200);
+    draw_text(c, std::to_string(i), kMargin, y + tile / 2 - 8, 14, 200);
     for (int j = 0; j < in; ++j)
-      c.blit(kernel_rgb(wt.ptr() + (static_cast<int64_t>(i) * in + j) * k * k, k, m), k, k,
-             kMargin + label + j * (tile + gap), y, scale);
+      blit(c, kernel_rgb(wt.ptr() + (static_cast<int64_t>(i) * in + j) * k * k, k, m), k, k,
+           kMargin + label + j * (tile + gap), y, scale);
   }
-  c.vertical_legend(Colormap::Diverging, range, kMargin + grid_w + 2 * gap, caption_height() + 20,
-                    bar_h, "weight");
+  draw_vertical_legend(c, Colormap::Diverging, range, kMargin + grid_w + 2 * gap,
+                       caption_height() + 20, bar_h, "weight");
   const std::string stem = export_stem(dir, "conv-kernels");
   save_png(stem + ".png", c, out);
   save_array(stem + ".npy", wt, out);
@@ -172,15 +180,15 @@ void export_conv_kernels(const AppState& app, const std::string& dir,
 
 void export_involution_kernels(const AppState& app, const std::string& dir,
                                std::vector<std::string>* out) {
-  const OpResult& r = app.result.involution;
+  const OpResult& r = app.doc.result.involution;
   if (!r.ran || r.output.rank() != 4) return;
   // The screen never holds the full tensor; an export asks the engine for it now.
   const Tensor kt = full_kernels(r);
   const int g_count = static_cast<int>(kt.dim(1)), k = static_cast<int>(r.involution.kernel_size);
   const int ho = static_cast<int>(kt.dim(3)), wo = static_cast<int>(kt.dim(4)), taps = k * k;
   int fx = 0, fy = 0, ox = wo / 2, oy = ho / 2;
-  if (app.focus.current(&fx, &fy)) output_pixel_for(app, true, fx, fy, &ox, &oy);
-  const int group = std::clamp(app.kernel_group, 0, g_count - 1);
+  if (app.view.focus.current(&fx, &fy)) output_pixel_for(app, true, fx, fy, &ox, &oy);
+  const int group = std::clamp(app.view.kernel_group, 0, g_count - 1);
   const Tensor sum = kernel_sum_plane(kt, group);
   // Coloured as on screen (display.h): the figure shows what the panel shows.
   const KernelSumScale sum_scale = kernel_sum_scale(plane_range(sum.ptr(), sum.numel(), false));
@@ -205,25 +213,27 @@ void export_involution_kernels(const AppState& app, const std::string& dir,
                               {parameters_caption(app, true)});
   const int top = caption_height();
   const int sum_top = top + 20 + std::max(tile, vertical_legend_height(tap_bar)) + 24;
-  Canvas c(width, sum_top + 20 + std::max(ho, vertical_legend_height(sum_bar)) + kMargin);
+  Canvas c =
+      figure_canvas(width, sum_top + 20 + std::max(ho, vertical_legend_height(sum_bar)) + kMargin);
   draw_caption(c, "KernelScope involution: generated kernels", parameters_caption(app, true),
                "kernels " + shape_to_string(kt.shape));
-  c.text("kernels of each group at output (" + std::to_string(ox) + ", " + std::to_string(oy) + ")",
-         kMargin, top, 14, 200);
+  draw_text(
+      c, "kernels of each group at output (" + std::to_string(ox) + ", " + std::to_string(oy) + ")",
+      kMargin, top, 14, 200);
   for (int g = 0; g < g_count; ++g) {
     for (int t = 0; t < taps; ++t)
       kernel[static_cast<size_t>(t)] =
           kt.ptr()[((static_cast<int64_t>(g) * taps + t) * ho + oy) * wo + ox];
-    c.blit(kernel_rgb(kernel.data(), k, m), k, k, kMargin + g * (tile + gap), top + 20, scale);
+    blit(c, kernel_rgb(kernel.data(), k, m), k, k, kMargin + g * (tile + gap), top + 20, scale);
   }
-  c.vertical_legend(Colormap::Diverging, tap_range, kMargin + kernels_w + gap, top + 20, tap_bar,
-                    "tap value");
-  c.text("sum of the taps per output pixel, group " + std::to_string(group), kMargin, sum_top, 14,
-         200);
-  c.blit(colorize_plane(sum.ptr(), wo, ho, sum_scale.map, sum_range), wo, ho, kMargin,
-         sum_top + 20);
-  c.vertical_legend(sum_scale.map, sum_range, kMargin + wo + 2 * gap, sum_top + 20, sum_bar,
-                    sum_scale.label);
+  draw_vertical_legend(c, Colormap::Diverging, tap_range, kMargin + kernels_w + gap, top + 20,
+                       tap_bar, "tap value");
+  draw_text(c, "sum of the taps per output pixel, group " + std::to_string(group), kMargin, sum_top,
+            14, 200);
+  blit(c, colorize_plane(sum.ptr(), wo, ho, sum_scale.map, sum_range), wo, ho, kMargin,
+       sum_top + 20);
+  draw_vertical_legend(c, sum_scale.map, sum_range, kMargin + wo + 2 * gap, sum_top + 20, sum_bar,
+                       sum_scale.label);
   const std::string stem = export_stem(dir, "involution-kernels");
   save_png(stem + ".png", c, out);
   save_array(stem + ".npy", kt, out);
@@ -232,7 +242,7 @@ void export_involution_kernels(const AppState& app, const std::string& dir,
 }  // namespace
 
 std::string export_folder(const AppState& app) {
-  if (!app.view.export_dir.empty()) return app.view.export_dir;
+  if (!app.view.settings.export_dir.empty()) return app.view.settings.export_dir;
   const char* home = std::getenv("HOME");
   return home && *home ? (fs::path(home) / "kernelscope-exports").string() : std::string(".");
 }
@@ -253,8 +263,8 @@ std::string export_stem(const std::string& dir, const std::string& suffix) {
 }
 
 std::string parameters_caption(const AppState& app, bool involution) {
-  const OpSettings& s = app.settings;
-  const OpResult& r = involution ? app.result.involution : app.result.conv;
+  const OpSettings& s = app.doc.settings;
+  const OpResult& r = involution ? app.doc.result.involution : app.doc.result.conv;
   std::string text;
   if (involution) {
     const InvolutionParams& p = r.involution;
@@ -281,7 +291,7 @@ std::string parameters_caption(const AppState& app, bool involution) {
 
 std::vector<std::string> export_panel(const AppState& app, ExportPanel panel,
                                       const std::string& dir) {
-  if (!app.have_result || !app.image.compute) throw Error("nothing to export yet");
+  if (!app.doc.have_result || !app.doc.image.compute) throw Error("nothing to export yet");
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (!fs::is_directory(dir)) throw Error("cannot create the export folder " + dir);

@@ -9,8 +9,6 @@
 
 namespace ks::app {
 
-enum class ExportPanel { Input, Kernels, FeatureMaps };
-
 // The folder exports go to: the chosen one, else ~/kernelscope-exports (or ./ without HOME).
 std::string export_folder(const AppState& app);
 // "kernelscope-20261126-001530" plus "-2", "-3"... when that name is taken in dir.

@@ -57,11 +57,11 @@ void draw_panel(const char* title, ImVec2 pos, ImVec2 size, void (*draw)(AppStat
 }
 
 std::vector<PanelRect> draw_layout(AppState& app, float top) {
-  if (app.presentation) return draw_presentation_layout(app, top);
+  if (app.view.presentation) return draw_presentation_layout(app, top);
   const ImVec2 display = ImGui::GetIO().DisplaySize;
   const float font = ImGui::GetFontSize();
   const float W = display.x, H = std::max(display.y - top, 100.0f);
-  ViewSettings& v = app.view;
+  ViewSettings& v = app.view.settings;
   // Widths in pixels with minimums that keep the parameter widgets usable at 1280 x 720.
   const float left = std::clamp(W * v.left_fraction, std::min(font * 19, W * 0.4f), W * 0.45f);
   const float middle = std::clamp(W * v.middle_fraction, W * 0.15f, W - left - W * 0.2f);
@@ -71,7 +71,7 @@ std::vector<PanelRect> draw_layout(AppState& app, float top) {
 
   std::vector<PanelRect> rects;
   panel("Parameters", ImVec2(0, top), ImVec2(left, H), draw_parameters_panel, app, &rects);
-  if (app.step.active) {
+  if (app.view.step.active) {
     // Step-through: Input and Feature maps side by side on top, the step-through (wide
     // tables) under both; Kernels and Timing make way.
     const float top_h = std::clamp(H * v.step_fraction, H * 0.2f, H * 0.75f);

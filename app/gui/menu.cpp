@@ -31,11 +31,11 @@ std::vector<fs::path> sample_files(const std::string& assets) {
 }
 
 void browse(AppState& app, BrowsePurpose purpose) {
-  std::string start = app.image_path;
+  std::string start = app.doc.image_path;
   if (purpose == BrowsePurpose::ExportDir) start = export_folder(app);
   if (purpose == BrowsePurpose::LoadSession || purpose == BrowsePurpose::SaveSession)
-    start = app.session_path.empty() ? default_session_path() : app.session_path;
-  open_file_browser(purpose, start);
+    start = app.doc.session_path.empty() ? default_session_path() : app.doc.session_path;
+  app.commands.post(cmd::Browse{purpose, start});
 }
 
 std::string lowercase_extension(const std::string& path) {
@@ -50,16 +50,17 @@ std::string lowercase_extension(const std::string& path) {
 void open_path(AppState& app, const std::string& path) {
   const std::string ext = lowercase_extension(path);
   if (ext == ".safetensors") {
-    app.settings.weights = WeightSource::File;
-    app.settings.weights_file = path;
-    app.dirty = true;
+    app.doc.settings.weights = WeightSource::File;
+    app.doc.settings.weights_file = path;
+    app.commands.post(cmd::Recompute{});
     app.set_status("weights from " + path);
   } else if (ext == ".json") {
     std::string error;
     std::vector<std::string> notes;
     if (load_session(path, &app, &error, &notes)) {
-      app.session_path = path;
-      app.dirty = app.view_dirty = true;
+      app.doc.session_path = path;
+      app.commands.post(cmd::Recompute{});
+      app.commands.post(cmd::Redraw{});
       app.set_status("loaded session " + path);
       for (const std::string& note : notes) app.set_status(note);
       app.clear_error("session");
@@ -67,8 +68,8 @@ void open_path(AppState& app, const std::string& path) {
       app.set_error(error, "session");
     }
   } else {
-    app.image_path = path;
-    app.dirty = true;
+    app.doc.image_path = path;
+    app.commands.post(cmd::Recompute{});
   }
 }
 
@@ -93,8 +94,8 @@ float draw_main_menu(AppState& app) {
       const auto& scenes = scene_entries(app.assets_dir);
       if (scenes.empty()) ImGui::TextDisabled("no scenes found");
       for (const SceneEntry& scene : scenes) {
-        if (ImGui::MenuItem(scene.title.c_str(), nullptr, scene.title == app.scene_name))
-          app.scene_requested = scene.path;
+        if (ImGui::MenuItem(scene.title.c_str(), nullptr, scene.title == app.doc.scene_name))
+          app.commands.post(cmd::OpenScene{scene.path});
         if (ImGui::IsItemHovered())
           ImGui::SetTooltip("%s", fs::path(scene.path).filename().string().c_str());
       }
@@ -104,7 +105,7 @@ float draw_main_menu(AppState& app) {
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Load layer weights saved by PyTorch (safetensors).");
     ImGui::Separator();
-    if (ImGui::MenuItem("Save session", "Ctrl+S")) app.save_session_requested = true;
+    if (ImGui::MenuItem("Save session", "Ctrl+S")) app.commands.post(cmd::SaveSession{});
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Save the image, parameters, view and layout to the current session file.");
     if (ImGui::MenuItem("Save session as...")) browse(app, BrowsePurpose::SaveSession);
@@ -112,17 +113,20 @@ float draw_main_menu(AppState& app) {
     if (ImGui::MenuItem("Load session...")) browse(app, BrowsePurpose::LoadSession);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Restore a saved session.");
     ImGui::Separator();
-    if (ImGui::MenuItem("Save window screenshot", "F12")) app.screenshot_requested = true;
+    if (ImGui::MenuItem("Save window screenshot", "F12")) app.commands.post(cmd::Screenshot{});
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Save the whole window as a PNG in the export folder.");
-    if (ImGui::MenuItem("Export input (PNG + npy)")) app.export_input = true;
+    if (ImGui::MenuItem("Export input (PNG + npy)"))
+      app.commands.post(cmd::Export{ExportPanel::Input});
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip(
           "The input at full resolution: PNG with a caption, and the raw .npy array.");
-    if (ImGui::MenuItem("Export kernels (PNG + npy)")) app.export_kernels = true;
+    if (ImGui::MenuItem("Export kernels (PNG + npy)"))
+      app.commands.post(cmd::Export{ExportPanel::Kernels});
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("The kernels: PNG figure with a legend, and the raw .npy array.");
-    if (ImGui::MenuItem("Export feature maps (PNG + npy)")) app.export_maps = true;
+    if (ImGui::MenuItem("Export feature maps (PNG + npy)"))
+      app.commands.post(cmd::Export{ExportPanel::FeatureMaps});
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("The feature maps: PNG figure with a legend, and the raw .npy array.");
     if (ImGui::MenuItem("Export folder...")) browse(app, BrowsePurpose::ExportDir);
@@ -130,32 +134,32 @@ float draw_main_menu(AppState& app) {
       ImGui::SetTooltip("Choose where screenshots and exports are written.");
     ImGui::TextDisabled("exports go to %s", export_folder(app).c_str());
     ImGui::Separator();
-    if (ImGui::MenuItem("Quit", "Ctrl+Q")) app.quit_requested = true;
+    if (ImGui::MenuItem("Quit", "Ctrl+Q")) app.commands.post(cmd::Quit{});
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Close the app (the session is saved).");
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("View")) {
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 8);
-    ImGui::SliderFloat("UI scale", &app.view.ui_scale, 0.6f, 2.5f, "%.2f");
+    ImGui::SliderFloat("UI scale", &app.view.settings.ui_scale, 0.6f, 2.5f, "%.2f");
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("For projectors and HiDPI screens; applied on release.");
     if (ImGui::MenuItem("Reset layout")) {
       const ViewSettings defaults;
-      app.view.left_fraction = defaults.left_fraction;
-      app.view.middle_fraction = defaults.middle_fraction;
-      app.view.input_fraction = defaults.input_fraction;
-      app.view.maps_fraction = defaults.maps_fraction;
-      app.view.step_fraction = defaults.step_fraction;
+      app.view.settings.left_fraction = defaults.left_fraction;
+      app.view.settings.middle_fraction = defaults.middle_fraction;
+      app.view.settings.input_fraction = defaults.input_fraction;
+      app.view.settings.maps_fraction = defaults.maps_fraction;
+      app.view.settings.step_fraction = defaults.step_fraction;
     }
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Put the panel gaps back where they started.");
-    if (ImGui::MenuItem("Fit image", "F")) app.fit_view = true;
+    if (ImGui::MenuItem("Fit image", "F")) app.commands.post(cmd::FitView{});
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Fit the whole image into the Input panel.");
-    if (ImGui::MenuItem("Kernel field overlay", nullptr, &app.view.kernel_field)) {
+    if (ImGui::MenuItem("Kernel field overlay", nullptr, &app.view.settings.kernel_field)) {
     }
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Small glyphs of the generated involution kernels over the image.");
     ImGui::Separator();
-    ImGui::MenuItem("Step-through", "F2", &app.step.active);
+    ImGui::MenuItem("Step-through", "F2", &app.view.step.active);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Take one output pixel apart: patch, kernel, products and their sum.");
     if (ImGui::MenuItem("Learn", nullptr, learn_panel_open(app))) toggle_learn_panel(app);
@@ -163,18 +167,19 @@ float draw_main_menu(AppState& app) {
       ImGui::SetTooltip(
           "Fit a convolution and/or an involution to a target, live (in place of the\n"
           "Timing panel).");
-    ImGui::MenuItem("Presentation", "F11", &app.presentation);
+    ImGui::MenuItem("Presentation", "F11", &app.view.presentation);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip(
           "Projector layout: large pictures and text, fixed panels. F11 again returns to\n"
           "the normal layout.");
-    if (ImGui::MenuItem("Demo mode", "F5", app.demo.active)) app.demo_requested = true;
+    if (ImGui::MenuItem("Demo mode", "F5", app.demo.active)) app.commands.post(cmd::ToggleDemo{});
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Step through the teaching scenes with large captions (projectors).");
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("Help")) {
-    if (ImGui::MenuItem("Guide", "F1", app.show_help)) app.show_help = !app.show_help;
+    if (ImGui::MenuItem("Guide", "F1", app.view.show_help))
+      app.view.show_help = !app.view.show_help;
     ImGui::Separator();
     ImGui::TextUnformatted(
         "Input: wheel zooms around the cursor, drag pans, click pins a pixel,\n"

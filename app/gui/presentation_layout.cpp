@@ -26,7 +26,7 @@ namespace {
 // and the row of demo buttons.
 float caption_band_height(const AppState& app) {
   const ImGuiStyle& style = ImGui::GetStyle();
-  const float title = app.big_font ? app.big_font->FontSize : ImGui::GetFontSize() * 2;
+  const float title = app.view.big_font ? app.view.big_font->FontSize : ImGui::GetFontSize() * 2;
   return title + 2 * ImGui::GetTextLineHeightWithSpacing() + ImGui::GetFrameHeightWithSpacing() +
          2 * style.WindowPadding.y + 2 * style.ItemSpacing.y + 4;
 }
@@ -34,8 +34,8 @@ float caption_band_height(const AppState& app) {
 }  // namespace
 
 float effective_ui_scale(const AppState& app) {
-  if (!app.presentation) return app.view.ui_scale;
-  return std::max(app.view.ui_scale, kPresentationFontPx / kBaseFontPx);
+  if (!app.view.presentation) return app.view.settings.ui_scale;
+  return std::max(app.view.settings.ui_scale, kPresentationFontPx / kBaseFontPx);
 }
 
 std::vector<PanelRect> draw_presentation_layout(AppState& app, float top) {
@@ -48,7 +48,7 @@ std::vector<PanelRect> draw_presentation_layout(AppState& app, float top) {
       ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse;
 
   std::vector<PanelRect> rects;
-  if (app.step.active) {
+  if (app.view.step.active) {
     // The step-through gets the full height: its result line and chain come first and
     // stay in view, and the K x K tables (which wrap at large K) have room below them. The
     // input and the maps it explains are stacked on its left.
@@ -74,10 +74,10 @@ std::vector<PanelRect> draw_presentation_layout(AppState& app, float top) {
   }
   if (band > 0) {
     // draw_demo_overlay fills this band instead of floating over the panels.
-    app.caption_band[0] = 0;
-    app.caption_band[1] = top + H;
-    app.caption_band[2] = W;
-    app.caption_band[3] = band;
+    app.view.caption_band[0] = 0;
+    app.view.caption_band[1] = top + H;
+    app.view.caption_band[2] = W;
+    app.view.caption_band[3] = band;
     rects.push_back({"Caption", 0, top + H, W, band});
   }
   return rects;

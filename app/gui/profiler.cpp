@@ -35,14 +35,15 @@ double quantile(std::vector<double> v, double q) {
 }  // namespace
 
 void AppProfiler::start_job(AppState& app) {
-  app.settings.seed += 1;  // new weights: a real recompute, not a cached answer
-  app.dirty = true;
-  awaited_id_ = app.next_id;  // the id the frame loop's next submit gives this request
+  app.doc.settings.seed += 1;  // new weights: a real recompute, not a cached answer
+  app.commands.post(cmd::Recompute{});
+  awaited_id_ = app.doc.next_id;  // the id the frame loop's next submit gives this request
   job_start_ = Clock::now();
 }
 
 void AppProfiler::on_frame(AppState& app, double frame_ms, bool worker_busy) {
-  const bool settled = app.have_result && !worker_busy && !app.dirty && app.upload_queue.empty();
+  const bool settled =
+      app.doc.have_result && !worker_busy && app.commands.empty() && app.view.upload_queue.empty();
   switch (phase_) {
     case Phase::Warmup:
       // The first result includes loading the image: not one of the N jobs.
@@ -53,7 +54,7 @@ void AppProfiler::on_frame(AppState& app, double frame_ms, bool worker_busy) {
       break;
     case Phase::Jobs:
       max_frame_ms_ = std::max(max_frame_ms_, frame_ms);
-      if (settled && app.result.id >= awaited_id_) {
+      if (settled && app.doc.result.id >= awaited_id_) {
         job_ms_.push_back(
             std::chrono::duration<double, std::milli>(Clock::now() - job_start_).count());
         if (static_cast<int>(job_ms_.size()) < jobs_) {

@@ -77,11 +77,11 @@ std::string resolve_path(const std::string& path, const fs::path& session_dir, b
 }
 
 json to_json(const AppState& app) {
-  const OpSettings& s = app.settings;
-  const ViewSettings& v = app.view;
+  const OpSettings& s = app.doc.settings;
+  const ViewSettings& v = app.view.settings;
   json j;
   j["version"] = 1;
-  j["image"] = app.image_path;
+  j["image"] = app.doc.image_path;
   j["operation"] = operation_label(s.operation);
   j["params"] = {{"kernel_size", s.kernel_size},
                  {"stride", s.stride},
@@ -119,9 +119,9 @@ json to_json(const AppState& app) {
 }
 
 void from_json(const json& j, AppState* app) {
-  OpSettings s = app->settings;
-  ViewSettings v = app->view;
-  std::string image = app->image_path;
+  OpSettings s = app->doc.settings;
+  ViewSettings v = app->view.settings;
+  std::string image = app->doc.image_path;
   read(j, "image", &image);
   if (j.contains("operation")) {
     const std::string op = j.at("operation").get<std::string>();
@@ -195,9 +195,9 @@ void from_json(const json& j, AppState* app) {
   v.maps_fraction = std::clamp(v.maps_fraction, 0.2f, 0.9f);
   v.step_fraction = std::clamp(v.step_fraction, 0.2f, 0.75f);
   s.notebook_padding = std::clamp(s.notebook_padding, 0, 8);
-  app->settings = s;
-  app->view = v;
-  app->image_path = image;
+  app->doc.settings = s;
+  app->view.settings = v;
+  app->doc.image_path = image;
 }
 
 }  // namespace
@@ -222,8 +222,8 @@ bool save_session(const std::string& path, const AppState& app, std::string* err
     if (p.has_parent_path()) fs::create_directories(p.parent_path());
     const fs::path dir = fs::absolute(p).lexically_normal().parent_path();
     json j = to_json(app);
-    j["image"] = portable_path(app.image_path, dir);
-    j["params"]["weights_file"] = portable_path(app.settings.weights_file, dir);
+    j["image"] = portable_path(app.doc.image_path, dir);
+    j["params"]["weights_file"] = portable_path(app.doc.settings.weights_file, dir);
     std::string text;
     try {
       text = j.dump(2) + "\n";
@@ -247,9 +247,9 @@ bool load_session(const std::string& path, AppState* app, std::string* error,
     const json j = json::parse(bytes.begin(), bytes.end());
     if (!j.is_object()) throw std::runtime_error("not a JSON object");
     AppState copy_check;  // parse into a scratch state first so a bad file changes nothing
-    copy_check.settings = app->settings;
-    copy_check.view = app->view;
-    copy_check.image_path = app->image_path;
+    copy_check.doc.settings = app->doc.settings;
+    copy_check.view.settings = app->view.settings;
+    copy_check.doc.image_path = app->doc.image_path;
     from_json(j, &copy_check);
     const fs::path dir = fs::absolute(path).lexically_normal().parent_path();
     const auto resolve = [&](std::string* file, const char* what) {
@@ -259,12 +259,12 @@ bool load_session(const std::string& path, AppState* app, std::string* error,
         notes->push_back("session " + path + " reads its " + what +
                          " from outside its folder: " + *file);
     };
-    if (j.contains("image")) resolve(&copy_check.image_path, "image");
+    if (j.contains("image")) resolve(&copy_check.doc.image_path, "image");
     if (j.contains("params") && j["params"].contains("weights_file"))
-      resolve(&copy_check.settings.weights_file, "weights");
-    app->settings = copy_check.settings;
-    app->view = copy_check.view;
-    app->image_path = copy_check.image_path;
+      resolve(&copy_check.doc.settings.weights_file, "weights");
+    app->doc.settings = copy_check.doc.settings;
+    app->view.settings = copy_check.view.settings;
+    app->doc.image_path = copy_check.doc.image_path;
     return true;
   } catch (const json::exception& e) {
     *error = "could not load the session " + path + ": " + json_error_text(e);

@@ -16,10 +16,10 @@ void draw_demo_overlay(AppState& app) {
   const float font = ImGui::GetFontSize();
   const float width = std::min(display.x - 2 * font, font * 70);
   ImGuiWindowFlags sizing = ImGuiWindowFlags_AlwaysAutoResize;
-  if (app.presentation) {
+  if (app.view.presentation) {
     // The presentation layout left a band for the caption: fill it, cover nothing.
-    ImGui::SetNextWindowPos(ImVec2(app.caption_band[0], app.caption_band[1]));
-    ImGui::SetNextWindowSize(ImVec2(app.caption_band[2], app.caption_band[3]));
+    ImGui::SetNextWindowPos(ImVec2(app.view.caption_band[0], app.view.caption_band[1]));
+    ImGui::SetNextWindowSize(ImVec2(app.view.caption_band[2], app.view.caption_band[3]));
     sizing = ImGuiWindowFlags_NoScrollbar;
   } else {
     ImGui::SetNextWindowPos(ImVec2(display.x * 0.5f, display.y - font), ImGuiCond_Always,
@@ -33,24 +33,24 @@ void draw_demo_overlay(AppState& app) {
   ImGui::Begin("Demo", nullptr,
                ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
                    ImGuiWindowFlags_NoSavedSettings | sizing);
-  if (app.big_font) ImGui::PushFont(app.big_font);
+  if (app.view.big_font) ImGui::PushFont(app.view.big_font);
   ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.85f, 0.45f, 1));
   ImGui::TextWrapped("%d/%zu  %s", demo.index + 1, demo.scenes.size(),
-                     app.scene_name.empty() ? "scene" : app.scene_name.c_str());
+                     app.doc.scene_name.empty() ? "scene" : app.doc.scene_name.c_str());
   ImGui::PopStyleColor();
   // In the presentation view the body font is already projector-sized; the caption in it
   // fits the band in two lines.
-  if (app.big_font && app.presentation) ImGui::PopFont();
-  if (!app.scene_caption.empty())
-    ImGui::TextWrapped("%s", app.scene_caption.c_str());
+  if (app.view.big_font && app.view.presentation) ImGui::PopFont();
+  if (!app.doc.scene_caption.empty())
+    ImGui::TextWrapped("%s", app.doc.scene_caption.c_str());
   else
     ImGui::TextDisabled("(settings changed: the scene's caption no longer applies)");
-  if (app.big_font && !app.presentation) ImGui::PopFont();
+  if (app.view.big_font && !app.view.presentation) ImGui::PopFont();
   ImGui::Separator();
-  if (ImGui::Button("< Previous")) app.demo_move = -1;
+  if (ImGui::Button("< Previous")) app.commands.post(cmd::MoveDemo{-1});
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("The previous scene (Left arrow or Page Up).");
   ImGui::SameLine();
-  if (ImGui::Button("Next >")) app.demo_move = 1;
+  if (ImGui::Button("Next >")) app.commands.post(cmd::MoveDemo{1});
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("The next scene (Right arrow or Page Down).");
   ImGui::SameLine();
   // The timer starts when it is switched on, not when the scene appeared.
@@ -71,7 +71,7 @@ void draw_demo_overlay(AppState& app) {
     ImGui::TextDisabled("next in %.0f s", std::max(left, 0.0));
   }
   ImGui::SameLine();
-  if (ImGui::Button("Exit demo")) app.demo_requested = true;
+  if (ImGui::Button("Exit demo")) app.commands.post(cmd::ToggleDemo{});
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("Leave demo mode (F5 or Esc): your own setup from before comes back.");
   ImGui::End();

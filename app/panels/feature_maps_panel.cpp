@@ -18,20 +18,20 @@ namespace {
 // value, and the focus for the other panels (the centre of its receptive field).
 void hover_map(AppState& app, bool involution, int channel, ImVec2 pos, ImVec2 size) {
   if (!ImGui::IsItemHovered()) return;
-  const OpResult& r = involution ? app.result.involution : app.result.conv;
+  const OpResult& r = involution ? app.doc.result.involution : app.doc.result.conv;
   const int ho = static_cast<int>(r.output.dim(2)), wo = static_cast<int>(r.output.dim(3));
   const ImVec2 mouse = ImGui::GetIO().MousePos;
   const int x = std::clamp(static_cast<int>((mouse.x - pos.x) / size.x * wo), 0, wo - 1);
   const int y = std::clamp(static_cast<int>((mouse.y - pos.y) / size.y * ho), 0, ho - 1);
   int x0 = 0, y0 = 0, extent = 1, step = 1;
   receptive_field(app, involution, x, y, &x0, &y0, &extent, &step);
-  app.hover_next = true;
-  app.hover_next_x = x0 + extent / 2;
-  app.hover_next_y = y0 + extent / 2;
+  app.view.hover_next = true;
+  app.view.hover_next_x = x0 + extent / 2;
+  app.view.hover_next_y = y0 + extent / 2;
   if (channel >= 0)
     ImGui::SetTooltip("channel %d  row %d, col %d\nvalue %g\nclick to %s", channel, y, x,
                       static_cast<double>(r.output.at(0, channel, y, x)),
-                      app.enlarged_map >= 0 ? "return to the grid" : "enlarge");
+                      app.view.enlarged_map >= 0 ? "return to the grid" : "enlarge");
   else
     ImGui::SetTooltip("RGB composite of channels 0-2  row %d, col %d", y, x);
 }
@@ -40,7 +40,7 @@ void hover_map(AppState& app, bool involution, int channel, ImVec2 pos, ImVec2 s
 // thick frame on the explained channel, a thin one elsewhere).
 void mark_step_pixel(const AppState& app, bool involution, int channel, ImVec2 pos, ImVec2 size,
                      int ho, int wo) {
-  const StepThrough& st = app.step;
+  const StepThrough& st = app.view.step;
   if (!st.active || st.compare || st.involution != involution) return;
   const float cw = size.x / static_cast<float>(wo), ch = size.y / static_cast<float>(ho);
   const float mw = std::max(cw, 5.0f), mh = std::max(ch, 5.0f);
@@ -75,14 +75,14 @@ int best_columns(int n, ImVec2 region, float aspect, float label_h, float* tile_
 }
 
 void layer_grid(AppState& app, bool involution, ImVec2 region) {
-  const OpResult& r = involution ? app.result.involution : app.result.conv;
-  LayerView& view = involution ? app.involution_view : app.conv_view;
+  const OpResult& r = involution ? app.doc.result.involution : app.doc.result.conv;
+  LayerView& view = involution ? app.view.involution_view : app.view.conv_view;
   ImGui::Text("%s  %s  (%s)", involution ? "involution" : "convolution",
               shape_to_string(r.output.shape).c_str(), r.backend.c_str());
   const float legend_w = std::min(260.0f, region.x - 8);
   // After ReLU nothing is negative: the legend says the colours span 0 .. max only.
-  draw_legend(app.view.colormap, view.layer_range, legend_w,
-              app.view.scale == ScaleMode::PerMap
+  draw_legend(app.view.settings.colormap, view.layer_range, legend_w,
+              app.view.settings.scale == ScaleMode::PerMap
                   ? (r.relu ? "after ReLU, each map 0..own max" : "each map: own range")
                   : (r.relu ? "after ReLU: 0..max" : "value"));
   const int channels = static_cast<int>(view.maps.size());
@@ -93,9 +93,9 @@ void layer_grid(AppState& app, bool involution, ImVec2 region) {
   ImVec2 avail = ImGui::GetContentRegionAvail();
   avail.x = region.x;
 
-  if (app.enlarged_map >= 0 && app.enlarged_involution == involution &&
-      app.enlarged_map < channels) {
-    const int c = app.enlarged_map;
+  if (app.view.enlarged_map >= 0 && app.view.enlarged_involution == involution &&
+      app.view.enlarged_map < channels) {
+    const int c = app.view.enlarged_map;
     ImGui::Text("channel %d   range %s .. %s", c,
                 short_number(view.ranges[static_cast<size_t>(c)].lo).c_str(),
                 short_number(view.ranges[static_cast<size_t>(c)].hi).c_str());
@@ -105,11 +105,11 @@ void layer_grid(AppState& app, bool involution, ImVec2 region) {
     ImGui::Image(view.maps[static_cast<size_t>(c)].imgui_id(), ImVec2(w, w / aspect));
     hover_map(app, involution, c, pos, ImVec2(w, w / aspect));
     mark_step_pixel(app, involution, c, pos, ImVec2(w, w / aspect), ho, wo);
-    if (ImGui::IsItemClicked()) app.enlarged_map = -1;
+    if (ImGui::IsItemClicked()) app.view.enlarged_map = -1;
     return;
   }
 
-  const bool composite = view.composite && app.view.rgb_composite && channels == 3;
+  const bool composite = view.composite && app.view.settings.rgb_composite && channels == 3;
   const int tiles = channels + (composite ? 1 : 0);
   float tile_w = 0;
   const int cols = best_columns(tiles, avail, aspect, label_h, &tile_w);
@@ -130,8 +130,8 @@ void layer_grid(AppState& app, bool involution, ImVec2 region) {
       hover_map(app, involution, i, img, ImVec2(tile_w, tile_h));
       mark_step_pixel(app, involution, i, img, ImVec2(tile_w, tile_h), ho, wo);
       if (ImGui::IsItemClicked()) {
-        app.enlarged_map = i;
-        app.enlarged_involution = involution;
+        app.view.enlarged_map = i;
+        app.view.enlarged_involution = involution;
       }
     } else {
       ImGui::TextDisabled("RGB 0-2");
@@ -151,50 +151,51 @@ void layer_grid(AppState& app, bool involution, ImVec2 region) {
 
 void draw_feature_maps_panel(AppState& app) {
   const float font = ImGui::GetFontSize();
-  int map = static_cast<int>(app.view.colormap);
+  int map = static_cast<int>(app.view.settings.colormap);
   ImGui::SetNextItemWidth(font * 6.5f);
   if (ImGui::Combo("##colormap", &map, "diverging\0viridis\0grey\0")) {
-    app.view.colormap = static_cast<Colormap>(map);
-    app.view_dirty = true;
+    app.view.settings.colormap = static_cast<Colormap>(map);
+    app.commands.post(cmd::Redraw{});
   }
   tooltip(
       "Colours for the maps: diverging (blue below, orange above the middle), viridis or grey.");
   ImGui::SameLine();
-  int scale = static_cast<int>(app.view.scale);
+  int scale = static_cast<int>(app.view.settings.scale);
   ImGui::SetNextItemWidth(font * 8.5f);
   if (ImGui::Combo("##scale", &scale, "per map\0per layer\0symmetric 0\0")) {
-    app.view.scale = static_cast<ScaleMode>(scale);
-    app.view_dirty = true;
+    app.view.settings.scale = static_cast<ScaleMode>(scale);
+    app.commands.post(cmd::Redraw{});
   }
   tooltip(
       "Which range the colours span: each map its own, one range for the whole layer, or\n"
       "symmetric about 0 (so 0 is always the middle colour).");
   same_line_if_fits("RGB composite");
-  if (ImGui::Checkbox("RGB composite", &app.view.rgb_composite)) app.view_dirty = true;
+  if (ImGui::Checkbox("RGB composite", &app.view.settings.rgb_composite))
+    app.commands.post(cmd::Redraw{});
   tooltip("With exactly 3 output channels, also show them together as one colour image.");
   same_line_if_fits("Save PNG+npy");
-  if (ImGui::SmallButton("Save PNG+npy")) app.export_maps = true;
+  if (ImGui::SmallButton("Save PNG+npy")) app.commands.post(cmd::Export{ExportPanel::FeatureMaps});
   tooltip("Save the feature maps as a PNG figure and as a .npy array in the export folder.");
-  if (app.enlarged_map >= 0) {
+  if (app.view.enlarged_map >= 0) {
     same_line_if_fits("Back to grid");
-    if (ImGui::SmallButton("Back to grid")) app.enlarged_map = -1;
+    if (ImGui::SmallButton("Back to grid")) app.view.enlarged_map = -1;
     tooltip("Show every channel again.");
   }
-  if (!app.have_result) {
+  if (!app.doc.have_result) {
     ImGui::TextDisabled("waiting for the first result...");
     return;
   }
-  const bool conv = app.result.conv.ran, inv = app.result.involution.ran;
+  const bool conv = app.doc.result.conv.ran, inv = app.doc.result.involution.ran;
   if (!conv && !inv) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.45f, 0.4f, 1));
-    for (const OpResult* r : {&app.result.conv, &app.result.involution})
+    for (const OpResult* r : {&app.doc.result.conv, &app.doc.result.involution})
       if (!r->error.empty()) ImGui::TextWrapped("%s", r->error.c_str());
     ImGui::PopStyleColor();
     return;
   }
   // In "both", one operation may fail while the other runs: say so above the one shown.
-  if (app.settings.operation == Operation::Both && conv != inv) {
-    const OpResult& failed = conv ? app.result.involution : app.result.conv;
+  if (app.doc.settings.operation == Operation::Both && conv != inv) {
+    const OpResult& failed = conv ? app.doc.result.involution : app.doc.result.conv;
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.45f, 0.4f, 1));
     ImGui::TextWrapped("%s: %s", conv ? "involution" : "convolution", failed.error.c_str());
     ImGui::PopStyleColor();

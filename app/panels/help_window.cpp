@@ -20,7 +20,7 @@ void topic(const char* title, const char* text) {
 }  // namespace
 
 void draw_help_window(AppState& app) {
-  if (!app.show_help) return;
+  if (!app.view.show_help) return;
   const ImVec2 display = ImGui::GetIO().DisplaySize;
   const float font = ImGui::GetFontSize();
   ImGui::SetNextWindowSize(
@@ -28,14 +28,14 @@ void draw_help_window(AppState& app) {
       ImGuiCond_Appearing);
   ImGui::SetNextWindowPos(ImVec2(display.x * 0.5f, display.y * 0.5f), ImGuiCond_Appearing,
                           ImVec2(0.5f, 0.5f));
-  if (!ImGui::Begin("Help - Guide", &app.show_help, ImGuiWindowFlags_NoSavedSettings)) {
+  if (!ImGui::Begin("Help - Guide", &app.view.show_help, ImGuiWindowFlags_NoSavedSettings)) {
     ImGui::End();
     return;
   }
-  app.help_rect[0] = ImGui::GetWindowPos().x;
-  app.help_rect[1] = ImGui::GetWindowPos().y;
-  app.help_rect[2] = ImGui::GetWindowSize().x;
-  app.help_rect[3] = ImGui::GetWindowSize().y;
+  app.view.help_rect[0] = ImGui::GetWindowPos().x;
+  app.view.help_rect[1] = ImGui::GetWindowPos().y;
+  app.view.help_rect[2] = ImGui::GetWindowSize().x;
+  app.view.help_rect[3] = ImGui::GetWindowSize().y;
   ImGui::TextWrapped(
       "KernelScope shows convolution and involution (Li et al., CVPR 2021) on an image, "
       "recomputed whenever a parameter changes. Hover any control for a short explanation. "

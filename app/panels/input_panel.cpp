@@ -66,12 +66,12 @@ void draw_grid_and_values(ImDrawList* draw, const View& v, const Tensor& image, 
 // projector at any zoom: zoomed out, only every n-th pixel gets one) and grows with the zoom
 // up to the receptive field it stands for. A legend gives the taps' scale.
 void draw_kernel_field(ImDrawList* draw, const View& v, const AppState& app) {
-  const OpResult& r = app.result.involution;
+  const OpResult& r = app.doc.result.involution;
   if (!r.ran || r.output.rank() != 4) return;
   const int k = static_cast<int>(r.involution.kernel_size);
   const int s = static_cast<int>(r.involution.stride);
   const int taps = k * k;
-  const int g = std::clamp(app.kernel_group, 0, static_cast<int>(r.involution.groups()) - 1);
+  const int g = std::clamp(app.view.kernel_group, 0, static_cast<int>(r.involution.groups()) - 1);
   const int ho = static_cast<int>(r.output.dim(2)), wo = static_cast<int>(r.output.dim(3));
   const float min_glyph = std::max(40.0f, ImGui::GetFontSize() * 2.8f);
   const float field = v.zoom * static_cast<float>(r.involution.dilation * (k - 1) + 1);
@@ -127,7 +127,7 @@ void draw_receptive_fields(ImDrawList* draw, const View& v, const AppState& app,
     ImU32 colour;
   } ops[2] = {{false, IM_COL32(255, 220, 0, 255)}, {true, IM_COL32(0, 230, 255, 255)}};
   for (const auto& op : ops) {
-    const OpResult& r = op.involution ? app.result.involution : app.result.conv;
+    const OpResult& r = op.involution ? app.doc.result.involution : app.doc.result.conv;
     if (!r.ran) continue;
     int ox = 0, oy = 0, x0 = 0, y0 = 0, extent = 1, step = 1;
     if (!output_pixel_for(app, op.involution, fx, fy, &ox, &oy)) continue;
@@ -148,40 +148,41 @@ void draw_receptive_fields(ImDrawList* draw, const View& v, const AppState& app,
 }  // namespace
 
 void draw_input_panel(AppState& app) {
-  if (!app.image.compute || !app.input_texture) {
+  if (!app.doc.image.compute || !app.view.input_texture) {
     ImGui::TextDisabled("loading the image...");
     return;
   }
-  const Tensor& image = *app.image.compute;
+  const Tensor& image = *app.doc.image.compute;
   const int iw = static_cast<int>(image.dim(3)), ih = static_cast<int>(image.dim(2));
-  // The image on screen (app.image), not the one being loaded (app.image_path): the name
+  // The image on screen (app.doc.image), not the one being loaded (app.doc.image_path): the name
   // and size change when the new image is in.
-  const std::string name = app.image.path.empty()
+  const std::string name = app.doc.image.path.empty()
                                ? std::string("built-in test pattern")
-                               : std::filesystem::path(app.image.path).filename().string();
-  ImGui::Text("%s  %d x %d x %d", name.c_str(), static_cast<int>(app.image.full->dim(3)),
-              static_cast<int>(app.image.full->dim(2)), static_cast<int>(image.dim(1)));
-  if (app.image.downscale > 1) {
+                               : std::filesystem::path(app.doc.image.path).filename().string();
+  ImGui::Text("%s  %d x %d x %d", name.c_str(), static_cast<int>(app.doc.image.full->dim(3)),
+              static_cast<int>(app.doc.image.full->dim(2)), static_cast<int>(image.dim(1)));
+  if (app.doc.image.downscale > 1) {
     ImGui::SameLine();
-    ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "computed at 1/%d", app.image.downscale);
+    ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "computed at 1/%d", app.doc.image.downscale);
   }
-  if (ImGui::SmallButton("Fit")) app.fit_view = true;
+  if (ImGui::SmallButton("Fit")) app.commands.post(cmd::FitView{});
   tooltip("Fit the whole image into the panel (key F).");
   ImGui::SameLine();
-  if (ImGui::SmallButton("1:1")) app.zoom = 1;
+  if (ImGui::SmallButton("1:1")) app.view.zoom = 1;
   tooltip("One screen pixel per image pixel.");
   same_line_if_fits("grid+values");
-  ImGui::Checkbox("grid+values", &app.view.grid_values);
+  ImGui::Checkbox("grid+values", &app.view.settings.grid_values);
   tooltip("When zoomed in far, draw the pixel grid and print each pixel's channel values.");
   same_line_if_fits("kernel field");
-  if (ImGui::Checkbox("kernel field", &app.view.kernel_field)) app.view_dirty = true;
+  if (ImGui::Checkbox("kernel field", &app.view.settings.kernel_field))
+    app.commands.post(cmd::Redraw{});
   tooltip("Draw small glyphs of the involution kernels generated at a grid of positions.");
   same_line_if_fits("Save PNG+npy");
-  if (ImGui::SmallButton("Save PNG+npy")) app.export_input = true;
+  if (ImGui::SmallButton("Save PNG+npy")) app.commands.post(cmd::Export{ExportPanel::Input});
   tooltip("Save the input image as a PNG and as a .npy array in the export folder.");
-  if (app.focus.pinned) {
+  if (app.view.focus.pinned) {
     same_line_if_fits("Unpin");
-    if (ImGui::SmallButton("Unpin")) app.focus.pinned = false;
+    if (ImGui::SmallButton("Unpin")) app.view.focus.pinned = false;
     tooltip("Release the pinned pixel (or right-click the image).");
   }
 
@@ -195,25 +196,25 @@ void draw_input_panel(AppState& app) {
   const bool hovered = ImGui::IsItemHovered();
   ImGuiIO& io = ImGui::GetIO();
 
-  if (app.fit_view) {
-    app.zoom = std::min(size.x / iw, size.y / ih);
-    app.centre_x = iw * 0.5f;
-    app.centre_y = ih * 0.5f;
-    app.fit_view = false;
+  if (app.view.fit_view) {
+    app.view.zoom = std::min(size.x / iw, size.y / ih);
+    app.view.centre_x = iw * 0.5f;
+    app.view.centre_y = ih * 0.5f;
+    app.view.fit_view = false;
   }
-  View v{origin, size, app.zoom, app.centre_x, app.centre_y};
+  View v{origin, size, app.view.zoom, app.view.centre_x, app.view.centre_y};
   if (hovered && io.MouseWheel != 0) {
     // Zoom around the cursor: the image point under it stays under it.
     const float px = v.image_x(io.MousePos.x), py = v.image_y(io.MousePos.y);
-    app.zoom = std::clamp(app.zoom * std::pow(1.2f, io.MouseWheel), 0.02f, 256.0f);
-    app.centre_x = px - (io.MousePos.x - origin.x - size.x * 0.5f) / app.zoom;
-    app.centre_y = py - (io.MousePos.y - origin.y - size.y * 0.5f) / app.zoom;
+    app.view.zoom = std::clamp(app.view.zoom * std::pow(1.2f, io.MouseWheel), 0.02f, 256.0f);
+    app.view.centre_x = px - (io.MousePos.x - origin.x - size.x * 0.5f) / app.view.zoom;
+    app.view.centre_y = py - (io.MousePos.y - origin.y - size.y * 0.5f) / app.view.zoom;
   }
   if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 3.0f)) {
-    app.centre_x -= io.MouseDelta.x / app.zoom;
-    app.centre_y -= io.MouseDelta.y / app.zoom;
+    app.view.centre_x -= io.MouseDelta.x / app.view.zoom;
+    app.view.centre_y -= io.MouseDelta.y / app.view.zoom;
   }
-  v = View{origin, size, app.zoom, app.centre_x, app.centre_y};
+  v = View{origin, size, app.view.zoom, app.view.centre_x, app.view.centre_y};
 
   int mx = -1, my = -1;
   if (hovered) {
@@ -224,76 +225,76 @@ void draw_input_panel(AppState& app) {
   // A click that did not drag pins the pixel; right click unpins.
   // Shift-click sets pin B once A is set: the Kernels panel then compares the two.
   if (ImGui::IsItemDeactivated() && mx >= 0 && io.MouseDragMaxDistanceSqr[0] < 9.0f) {
-    if (io.KeyShift && app.focus.pinned) {
-      app.focus.pinned_b = true;
-      app.focus.pin_b_x = mx;
-      app.focus.pin_b_y = my;
+    if (io.KeyShift && app.view.focus.pinned) {
+      app.view.focus.pinned_b = true;
+      app.view.focus.pin_b_x = mx;
+      app.view.focus.pin_b_y = my;
     } else {
-      app.focus.pinned = true;
-      app.focus.pin_x = mx;
-      app.focus.pin_y = my;
+      app.view.focus.pinned = true;
+      app.view.focus.pin_x = mx;
+      app.view.focus.pin_y = my;
     }
   }
   if (hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right))
-    app.focus.pinned = app.focus.pinned_b = false;
+    app.view.focus.pinned = app.view.focus.pinned_b = false;
   if (mx >= 0) {
-    app.hover_next = true;
-    app.hover_next_x = mx;
-    app.hover_next_y = my;
+    app.view.hover_next = true;
+    app.view.hover_next_x = mx;
+    app.view.hover_next_y = my;
   }
 
   ImDrawList* draw = ImGui::GetWindowDrawList();
   draw->PushClipRect(origin, ImVec2(origin.x + size.x, origin.y + size.y), true);
   draw->AddRectFilled(origin, ImVec2(origin.x + size.x, origin.y + size.y),
                       IM_COL32(20, 20, 22, 255));
-  set_magnification(app.input_texture, app.zoom >= 3);
-  draw->AddImage(reinterpret_cast<void*>(static_cast<intptr_t>(app.input_texture)),
+  set_magnification(app.view.input_texture, app.view.zoom >= 3);
+  draw->AddImage(reinterpret_cast<void*>(static_cast<intptr_t>(app.view.input_texture)),
                  v.to_screen(0, 0), v.to_screen(static_cast<float>(iw), static_cast<float>(ih)));
-  if (app.zoom >= 8 && app.view.grid_values) {
+  if (app.view.zoom >= 8 && app.view.settings.grid_values) {
     const int x0 = std::max(0, static_cast<int>(v.image_x(origin.x)));
     const int y0 = std::max(0, static_cast<int>(v.image_y(origin.y)));
     const int x1 = std::min(iw, static_cast<int>(v.image_x(origin.x + size.x)) + 1);
     const int y1 = std::min(ih, static_cast<int>(v.image_y(origin.y + size.y)) + 1);
     draw_grid_and_values(draw, v, image, x0, y0, x1, y1, true);
   }
-  if (app.view.kernel_field) draw_kernel_field(draw, v, app);
+  if (app.view.settings.kernel_field) draw_kernel_field(draw, v, app);
   int fx = 0, fy = 0;
-  if (app.focus.current(&fx, &fy)) draw_receptive_fields(draw, v, app, fx, fy);
+  if (app.view.focus.current(&fx, &fy)) draw_receptive_fields(draw, v, app, fx, fy);
   // Pins: red A, green B, each labelled once both are set.
   const struct {
     bool set;
     int x, y;
     ImU32 colour;
     const char* label;
-  } pins[2] = {
-      {app.focus.pinned, app.focus.pin_x, app.focus.pin_y, IM_COL32(255, 60, 60, 255), "A"},
-      {app.focus.pinned && app.focus.pinned_b, app.focus.pin_b_x, app.focus.pin_b_y,
-       IM_COL32(60, 230, 90, 255), "B"}};
+  } pins[2] = {{app.view.focus.pinned, app.view.focus.pin_x, app.view.focus.pin_y,
+                IM_COL32(255, 60, 60, 255), "A"},
+               {app.view.focus.pinned && app.view.focus.pinned_b, app.view.focus.pin_b_x,
+                app.view.focus.pin_b_y, IM_COL32(60, 230, 90, 255), "B"}};
   for (const auto& pin : pins) {
     if (!pin.set) continue;
     const ImVec2 a = v.to_screen(static_cast<float>(pin.x), static_cast<float>(pin.y));
-    const ImVec2 b(a.x + std::max(app.zoom, 3.0f), a.y + std::max(app.zoom, 3.0f));
+    const ImVec2 b(a.x + std::max(app.view.zoom, 3.0f), a.y + std::max(app.view.zoom, 3.0f));
     draw->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), pin.colour, 0, 0, 2.0f);
-    if (app.focus.pinned_b)
+    if (app.view.focus.pinned_b)
       draw->AddText(ImVec2(b.x + 3, a.y - ImGui::GetFontSize()), pin.colour, pin.label);
   }
   draw->PopClipRect();
 
   // Status line: what is under the cursor (or pinned).
   int sx = mx, sy = my;
-  if (sx < 0 && app.focus.pinned) {
-    sx = app.focus.pin_x;
-    sy = app.focus.pin_y;
+  if (sx < 0 && app.view.focus.pinned) {
+    sx = app.view.focus.pin_x;
+    sy = app.view.focus.pin_y;
   }
   if (sx >= 0) {
     std::string values;
     for (int c = 0; c < std::min<int>(static_cast<int>(image.dim(1)), 4); ++c)
       values += (c ? " " : "") + short_number(image.at(0, c, sy, sx));
     ImGui::Text("row %d, col %d  [%s]%s   zoom %.2fx", sy, sx, values.c_str(),
-                mx < 0 ? " (pinned)" : "", static_cast<double>(app.zoom));
+                mx < 0 ? " (pinned)" : "", static_cast<double>(app.view.zoom));
   } else {
     ImGui::TextDisabled("wheel: zoom  drag: pan  click: pin  right-click: unpin   zoom %.2fx",
-                        static_cast<double>(app.zoom));
+                        static_cast<double>(app.view.zoom));
   }
 }
 

@@ -87,10 +87,11 @@ void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, 
   if (g_count > 1) {
     ImGui::SameLine();
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
-    if (ImGui::SliderInt("group", &app.kernel_group, 0, g_count - 1)) app.view_dirty = true;
+    if (ImGui::SliderInt("group", &app.view.kernel_group, 0, g_count - 1))
+      app.commands.post(cmd::Redraw{});
     tooltip("Which involution group's kernels the heatmap and the kernel field show.");
   }
-  const LayerView& view = app.involution_view;
+  const LayerView& view = app.view.involution_view;
   if (!view.kernel_sum.rgba) return;
   const char* sum_title = view.kernel_sum_label;
   const float sum_legend_w =
@@ -106,14 +107,14 @@ void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, 
     const ImVec2 mouse = ImGui::GetIO().MousePos;
     const int x = std::clamp(static_cast<int>((mouse.x - img.x) / width * wo), 0, wo - 1);
     const int y = std::clamp(static_cast<int>((mouse.y - img.y) / height * ho), 0, ho - 1);
-    const int g = std::clamp(app.kernel_group, 0, g_count - 1);
+    const int g = std::clamp(app.view.kernel_group, 0, g_count - 1);
     const double sum = r.kernel_sum.empty()
                            ? 0.0
                            : r.kernel_sum.ptr()[(static_cast<int64_t>(g) * ho + y) * wo + x];
     ImGui::SetTooltip("row %d, col %d: %g", y, x, sum);
-    app.hover_next = true;  // hovering the heatmap focuses that output pixel
-    app.hover_next_x = x * static_cast<int>(r.involution.stride);
-    app.hover_next_y = y * static_cast<int>(r.involution.stride);
+    app.view.hover_next = true;  // hovering the heatmap focuses that output pixel
+    app.view.hover_next_x = x * static_cast<int>(r.involution.stride);
+    app.view.hover_next_y = y * static_cast<int>(r.involution.stride);
   }
   // The legend says which scale the sums use: symmetric about 0 when they have both signs,
   // else sequential over their own min..max (display.h, kernel_sum_scale).
@@ -123,13 +124,13 @@ void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, 
 }
 
 void generated_kernels(AppState& app) {
-  const OpResult& r = app.result.involution;
+  const OpResult& r = app.doc.result.involution;
   if (!r.ran || r.output.rank() != 4) return;
   const int g_count = static_cast<int>(r.involution.groups()),
             k = static_cast<int>(r.involution.kernel_size);
   const int ho = static_cast<int>(r.output.dim(2)), wo = static_cast<int>(r.output.dim(3));
   int fx = 0, fy = 0, ox = wo / 2, oy = ho / 2;
-  const bool focused = app.focus.current(&fx, &fy);
+  const bool focused = app.view.focus.current(&fx, &fy);
   if (focused) output_pixel_for(app, true, fx, fy, &ox, &oy);
   // Generated for just this pixel (the engine's per-pixel call), not read from a full tensor.
   const std::vector<float>& at = kernels_at(r, oy, ox);
@@ -139,7 +140,7 @@ void generated_kernels(AppState& app) {
     return;
   }
   ImGui::Text("G=%d kernels at row %d, col %d%s", g_count, oy, ox,
-              focused ? (app.focus.hover ? "" : " pinned") : " centre");
+              focused ? (app.view.focus.hover ? "" : " pinned") : " centre");
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip(
         "The kernels generated for output pixel row %d, col %d, one per group.\n"
@@ -204,18 +205,18 @@ void generated_kernels(AppState& app) {
 }  // namespace
 
 void draw_kernels_panel(AppState& app) {
-  if (!app.have_result) {
+  if (!app.doc.have_result) {
     ImGui::TextDisabled("waiting for the first result...");
     return;
   }
-  if (ImGui::SmallButton("Save PNG+npy")) app.export_kernels = true;
+  if (ImGui::SmallButton("Save PNG+npy")) app.commands.post(cmd::Export{ExportPanel::Kernels});
   tooltip("Save the kernels as a PNG figure and as a .npy array in the export folder.");
-  const bool conv = app.result.conv.ran, inv = app.result.involution.ran;
+  const bool conv = app.doc.result.conv.ran, inv = app.doc.result.involution.ran;
   if (!conv && !inv) {
     ImGui::TextDisabled("nothing computed: see the parameters panel");
     return;
   }
-  if (inv && app.focus.pinned && app.focus.pinned_b) {
+  if (inv && app.view.focus.pinned && app.view.focus.pinned_b) {
     ImGui::BeginChild("pin comparison", ImVec2(0, 0), false);
     const bool shown = draw_pin_comparison(app);
     ImGui::EndChild();
@@ -224,14 +225,14 @@ void draw_kernels_panel(AppState& app) {
   if (conv && inv) {
     const float w = ImGui::GetContentRegionAvail().x;
     ImGui::BeginChild("conv kernels", ImVec2(w * 0.42f, 0), false);
-    filter_bank(app.result.conv);
+    filter_bank(app.doc.result.conv);
     ImGui::EndChild();
     ImGui::SameLine();
     ImGui::BeginChild("involution kernels", ImVec2(0, 0), false);
     generated_kernels(app);
     ImGui::EndChild();
   } else if (conv) {
-    filter_bank(app.result.conv);
+    filter_bank(app.doc.result.conv);
   } else {
     generated_kernels(app);
   }

@@ -38,10 +38,10 @@ Operation operation_for(LearnOps ops) {
 
 // What a training run depends on besides its own settings: changing any of it resets it.
 std::string job_signature(const AppState& app) {
-  const OpSettings& s = app.settings;
+  const OpSettings& s = app.doc.settings;
   char text[160];
   std::snprintf(text, sizeof text, "%p k%d s%d d%d g%d gc%d r%d nb%d",
-                static_cast<const void*>(app.image.compute.get()), s.kernel_size, s.stride,
+                static_cast<const void*>(app.doc.image.compute.get()), s.kernel_size, s.stride,
                 s.dilation, s.groups, s.group_channels, s.reduction, s.notebook_variant ? 1 : 0);
   return text;
 }
@@ -53,9 +53,9 @@ void start_training(AppState& app, bool run) {
   job.ops = l.ops;
   job.steps = l.steps;
   job.lr = l.lr;
-  job.seed = app.settings.seed;
-  job.settings = app.settings;
-  job.input = app.image.compute;
+  job.seed = app.doc.settings.seed;
+  job.settings = app.doc.settings;
+  job.input = app.doc.image.compute;
   l.job_signature = job_signature(app);
   l.session.start(std::move(job), run);
 }
@@ -65,11 +65,11 @@ void reset_training(AppState& app) {
   LearnPanelState& l = learn_state(app);
   l.session.reset();
   l.applied_version = 0;
-  if (app.settings.weights == WeightSource::Learned) {
-    app.settings.weights = WeightSource::Random;
-    app.dirty = true;
+  if (app.doc.settings.weights == WeightSource::Learned) {
+    app.doc.settings.weights = WeightSource::Random;
+    app.commands.post(cmd::Recompute{});
   }
-  app.settings.learned.reset();
+  app.doc.settings.learned.reset();
 }
 
 void save_learned(AppState& app, const LearnedLayers& layers) {
@@ -239,7 +239,7 @@ void draw_learn_panel(AppState& app) {
 void update_learn(AppState& app) {
   if (!app.learn) return;
   LearnPanelState& l = *app.learn;
-  if (l.scripted_steps > 0 && !l.scripted_started && app.have_result && app.image.compute) {
+  if (l.scripted_steps > 0 && !l.scripted_started && app.doc.have_result && app.doc.image.compute) {
     l.scripted_started = true;
     start_training(app, true);
   }
@@ -253,11 +253,11 @@ void update_learn(AppState& app) {
   // The last weights of a run always; while it runs, a few refreshes a second.
   if (l.shown.running && now - l.applied_at < kApplySeconds) return;
   if (l.shown.running && app.worker && app.worker->busy()) return;
-  if (app.settings.learned != l.shown.layers) {
-    app.settings.learned = l.shown.layers;
-    app.settings.weights = WeightSource::Learned;
-    app.settings.operation = operation_for(l.ops);
-    app.dirty = true;
+  if (app.doc.settings.learned != l.shown.layers) {
+    app.doc.settings.learned = l.shown.layers;
+    app.doc.settings.weights = WeightSource::Learned;
+    app.doc.settings.operation = operation_for(l.ops);
+    app.commands.post(cmd::Recompute{});
   }
   l.applied_version = l.shown.version;
   l.applied_at = now;
@@ -272,7 +272,7 @@ void configure_learn_from_scene(AppState& app, const cli::PresetLearn& scene) {
   learn_ops_from_name(scene.ops, &l.ops);
   l.steps = static_cast<int>(scene.steps);
   l.lr = static_cast<float>(scene.lr);
-  app.settings.operation = operation_for(l.ops);
+  app.doc.settings.operation = operation_for(l.ops);
 }
 
 void request_scripted_learn(AppState& app, int steps) {

@@ -1,5 +1,5 @@
 // Parameters panel: operation, shape parameters, weights, activation and backend. Every
-// change marks the settings dirty (the main loop then submits a compute request); impossible
+// change posts a Recompute command (the frame loop then submits a compute request); impossible
 // combinations are explained inline with the output-size formula.
 #include <imgui.h>
 
@@ -80,7 +80,7 @@ bool kernel_size_slider(int* k, bool odd_only) {
 // Returns false when the parameters are impossible (the reason is shown in red).
 bool shape_line(const char* title, bool involution, const AppState& app, int64_t channels,
                 int64_t h, int64_t w) {
-  const OpSettings& s = app.settings;
+  const OpSettings& s = app.doc.settings;
   const Shape in = {1, channels, h, w};
   try {
     Shape out;
@@ -130,14 +130,14 @@ bool shape_line(const char* title, bool involution, const AppState& app, int64_t
 // The kernel on screen as a K x K grid, where the editable grid starts: the preset's, else
 // the convolution's first filter (random or file weights), else the identity.
 std::vector<float> current_kernel(const AppState& app) {
-  const OpSettings& s = app.settings;
+  const OpSettings& s = app.doc.settings;
   const int k = s.kernel_size;
   try {
     return preset_kernel(s.weights, k);
   } catch (const std::exception&) {  // random, file or designed weights: no preset grid
   }
-  const Tensor& w = app.result.conv.conv_weights.weight;
-  if (app.have_result && app.result.conv.ran && w.dim(2) == k && w.dim(3) == k)
+  const Tensor& w = app.doc.result.conv.conv_weights.weight;
+  if (app.doc.have_result && app.doc.result.conv.ran && w.dim(2) == k && w.dim(3) == k)
     return std::vector<float>(w.data.begin(), w.data.begin() + k * k);
   std::vector<float> identity(static_cast<size_t>(k * k), 0.0f);
   identity[static_cast<size_t>(k * k / 2)] = 1.0f;
@@ -145,7 +145,7 @@ std::vector<float> current_kernel(const AppState& app) {
 }
 
 bool weights_section(AppState& app, int64_t channels) {
-  OpSettings& s = app.settings;
+  OpSettings& s = app.doc.settings;
   bool changed = false;
   ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
   if (ImGui::BeginCombo("weights", weight_source_name(s.weights))) {
@@ -203,10 +203,9 @@ bool weights_section(AppState& app, int64_t channels) {
   }
   if (s.weights == WeightSource::File) {
     ImGui::TextWrapped("%s", s.weights_file.empty() ? "(no file)" : s.weights_file.c_str());
-    if (ImGui::SmallButton("Choose .safetensors...")) {
-      app.open_browser = true;
-      app.browser_purpose = 1;
-    }
+    if (ImGui::SmallButton("Choose .safetensors..."))
+      app.commands.post(cmd::Browse{BrowsePurpose::OpenWeights,
+                                    s.weights_file.empty() ? app.doc.image_path : s.weights_file});
     tooltip("Pick a .safetensors file with PyTorch key names; it decides K, channels and groups.");
   }
   if (s.weights == WeightSource::Custom) {
@@ -246,9 +245,9 @@ bool weights_section(AppState& app, int64_t channels) {
 bool backend_section(AppState& app) {
   bool changed = false;
   ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
-  if (ImGui::BeginCombo("backend", app.settings.backend.c_str())) {
-    if (ImGui::Selectable("auto", app.settings.backend == "auto")) {
-      app.settings.backend = "auto";
+  if (ImGui::BeginCombo("backend", app.doc.settings.backend.c_str())) {
+    if (ImGui::Selectable("auto", app.doc.settings.backend == "auto")) {
+      app.doc.settings.backend = "auto";
       changed = true;
     }
     for (const std::string& name : backend_names()) {
@@ -256,9 +255,9 @@ bool backend_section(AppState& app) {
       std::string why;
       const bool ok = b && b->available(&why);
       const std::string label = ok ? name : name + "  (" + why + ")";
-      if (ImGui::Selectable(label.c_str(), app.settings.backend == name,
+      if (ImGui::Selectable(label.c_str(), app.doc.settings.backend == name,
                             ok ? 0 : ImGuiSelectableFlags_Disabled)) {
-        app.settings.backend = name;
+        app.doc.settings.backend = name;
         changed = true;
       }
       if (b && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", b->description().c_str());
@@ -278,18 +277,18 @@ std::string parameters_note() {
 }
 
 void draw_parameters_panel(AppState& app) {
-  OpSettings& s = app.settings;
-  const Tensor* image = app.image.compute.get();
+  OpSettings& s = app.doc.settings;
+  const Tensor* image = app.doc.image.compute.get();
   const int64_t channels = image ? image->dim(1) : 3;
   const int64_t h = image ? image->dim(2) : 240, w = image ? image->dim(3) : 320;
   bool changed = false;
 
   // In demo mode the caption band at the bottom shows it, large; not twice.
-  if (!app.scene_caption.empty() && !app.demo.active) {
+  if (!app.doc.scene_caption.empty() && !app.demo.active) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.75f, 0.85f, 0.95f, 1.0f));
-    ImGui::TextWrapped("%s", app.scene_caption.c_str());
+    ImGui::TextWrapped("%s", app.doc.scene_caption.c_str());
     ImGui::PopStyleColor();
-    if (ImGui::SmallButton("hide scene note")) app.scene_caption.clear();
+    if (ImGui::SmallButton("hide scene note")) app.doc.scene_caption.clear();
     tooltip("Hide the scene's caption (the scene's settings stay).");
   }
   int op = static_cast<int>(s.operation);
@@ -398,9 +397,9 @@ void draw_parameters_panel(AppState& app) {
 
   section("compute");
   changed |= backend_section(app);
-  if (app.image.full && app.image.downscale > 1)
+  if (app.doc.image.full && app.doc.image.downscale > 1)
     ImGui::TextDisabled("image is beyond %d px a side; computing at 1/%d", 8192,
-                        app.image.downscale);
+                        app.doc.image.downscale);
   int cap = static_cast<int>(std::clamp<int64_t>(s.max_memory_mb, 0, INT_MAX));
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
   if (ImGui::InputInt("memory cap MiB", &cap, 256, 1024, ImGuiInputTextFlags_EnterReturnsTrue)) {
@@ -414,17 +413,17 @@ void draw_parameters_panel(AppState& app) {
   // check above already explained them.
   const bool conv_ok = !conv || shape_line("conv", false, app, channels, h, w);
   const bool inv_ok = !inv || shape_line("involution", true, app, channels, h, w);
-  const std::pair<const OpResult*, bool> results[] = {{&app.result.conv, conv_ok},
-                                                      {&app.result.involution, inv_ok}};
+  const std::pair<const OpResult*, bool> results[] = {{&app.doc.result.conv, conv_ok},
+                                                      {&app.doc.result.involution, inv_ok}};
   for (const auto& [r, shape_ok] : results)
-    if (app.have_result && shape_ok && !r->error.empty()) {
+    if (app.doc.have_result && shape_ok && !r->error.empty()) {
       ImGui::PushStyleColor(ImGuiCol_Text, kRed);
       ImGui::TextWrapped("%s", in_app_terms(r->error).c_str());
       ImGui::PopStyleColor();
     }
-  if (app.have_result && !app.result.notice.empty())
-    ImGui::TextWrapped("note: %s", app.result.notice.c_str());
-  if (changed) app.dirty = true;
+  if (app.doc.have_result && !app.doc.result.notice.empty())
+    ImGui::TextWrapped("note: %s", app.doc.result.notice.c_str());
+  if (changed) app.commands.post(cmd::Recompute{});
 }
 
 }  // namespace ks::app

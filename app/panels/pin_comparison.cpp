@@ -26,8 +26,8 @@ struct PinView {
 // The K x K input patch output pixel (ox, oy) of the involution reads, for one channel
 // (zero outside the image: the padding).
 std::vector<float> involution_patch(const AppState& app, int channel, int ox, int oy) {
-  const Tensor& in = *app.image.compute;
-  const InvolutionParams& p = app.result.involution.involution;
+  const Tensor& in = *app.doc.image.compute;
+  const InvolutionParams& p = app.doc.result.involution.involution;
   const int64_t k = p.kernel_size, h = in.dim(2), w = in.dim(3);
   std::vector<float> patch(static_cast<size_t>(k * k), 0.0f);
   for (int64_t ky = 0; ky < k; ++ky)
@@ -63,21 +63,21 @@ void heatmap_cell(const std::vector<float>& values, int k, float scale, float ce
 }  // namespace
 
 bool draw_pin_comparison(AppState& app) {
-  const Focus& f = app.focus;
-  const OpResult& inv = app.result.involution;
-  if (!f.pinned || !f.pinned_b || !inv.ran || inv.notebook || !app.image.compute) return false;
+  const Focus& f = app.view.focus;
+  const OpResult& inv = app.doc.result.involution;
+  if (!f.pinned || !f.pinned_b || !inv.ran || inv.notebook || !app.doc.image.compute) return false;
   PinView pins[2] = {{"A", f.pin_x, f.pin_y, 0, 0}, {"B", f.pin_b_x, f.pin_b_y, 0, 0}};
   for (PinView& p : pins)
     if (!output_pixel_for(app, true, p.x, p.y, &p.ox, &p.oy)) return false;
   const int k = static_cast<int>(inv.involution.kernel_size), taps = k * k;
   const int groups = static_cast<int>(inv.involution.groups());
-  const int g = std::clamp(app.kernel_group, 0, groups - 1);
+  const int g = std::clamp(app.view.kernel_group, 0, groups - 1);
   const int channel = g * static_cast<int>(inv.involution.group_channels);
 
   ImGui::Text("pins A row %d, col %d and B row %d, col %d   group %d, channel %d", pins[0].y,
               pins[0].x, pins[1].y, pins[1].x, g, channel);
   ImGui::SameLine();
-  if (ImGui::SmallButton("Unpin B")) app.focus.pinned_b = false;
+  if (ImGui::SmallButton("Unpin B")) app.view.focus.pinned_b = false;
   tooltip("Shift-click the input to move pin B; right-click releases both pins.");
 
   std::vector<float> patch[2], generated[2];
@@ -97,7 +97,7 @@ bool draw_pin_comparison(AppState& app) {
   const ImVec2 region = ImGui::GetContentRegionAvail();
   const float line = ImGui::GetTextLineHeightWithSpacing();
   const float label_w = ImGui::CalcTextSize("involution kernel ").x;
-  const OpResult& conv = app.result.conv;
+  const OpResult& conv = app.doc.result.conv;
   const bool show_conv = conv.ran && !conv.conv_weights.weight.empty();
   const int rows = show_conv ? 3 : 2;
   const float gap = 10.0f;
@@ -178,8 +178,8 @@ bool draw_pin_comparison(AppState& app) {
 
 std::vector<std::string> pin_comparison_report(const AppState& app) {
   std::vector<std::string> lines;
-  const Focus& f = app.focus;
-  const OpResult& inv = app.result.involution;
+  const Focus& f = app.view.focus;
+  const OpResult& inv = app.doc.result.involution;
   if (!f.pinned || !f.pinned_b || !inv.ran || inv.notebook) return lines;
   const std::pair<const char*, std::pair<int, int>> pins[2] = {{"A", {f.pin_x, f.pin_y}},
                                                                {"B", {f.pin_b_x, f.pin_b_y}}};

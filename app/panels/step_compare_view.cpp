@@ -41,9 +41,10 @@ void draw_step_compare_view(AppState& app, const Tensor& input) {
       "(spatial-specific), and the C channels share G = C / group-channels kernels "
       "(channel-agnostic). Its weights describe how to make kernels, not the kernels.");
   const int64_t C = input.dim(1);
-  ConvParams cp = app.result.conv.ran ? app.result.conv.conv : conv_params(app.settings, C);
-  InvolutionParams ip = app.result.involution.ran ? app.result.involution.involution
-                                                  : involution_params(app.settings, C);
+  ConvParams cp =
+      app.doc.result.conv.ran ? app.doc.result.conv.conv : conv_params(app.doc.settings, C);
+  InvolutionParams ip = app.doc.result.involution.ran ? app.doc.result.involution.involution
+                                                      : involution_params(app.doc.settings, C);
   if (ImGui::BeginTable(
           "counts", 4,
           ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingFixedFit)) {
@@ -84,8 +85,8 @@ void draw_step_compare_view(AppState& app, const Tensor& input) {
               ", the same at every pixel");
     };
     conv_row("convolution K=" + std::to_string(fair.kernel_size) + ", C_out = C", fair);
-    if (app.result.conv.ran && (cp.out_channels != fair.out_channels || cp.groups != fair.groups ||
-                                cp.kernel_size != fair.kernel_size))
+    if (app.doc.result.conv.ran && (cp.out_channels != fair.out_channels ||
+                                    cp.groups != fair.groups || cp.kernel_size != fair.kernel_size))
       conv_row("your convolution K=" + std::to_string(cp.kernel_size) +
                    ", C_out = " + std::to_string(cp.out_channels) +
                    (cp.groups > 1 ? ", " + std::to_string(cp.groups) + " groups" : ""),
@@ -96,8 +97,8 @@ void draw_step_compare_view(AppState& app, const Tensor& input) {
         [&] { return involution_flops(input.shape, ip); },
         std::to_string(ip.group_channels > 0 ? ip.groups() : 0) +
             " per pixel, shared by channel groups");
-    if (app.result.involution.ran && app.result.involution.notebook) {
-      const OpResult& r = app.result.involution;
+    if (app.doc.result.involution.ran && app.doc.result.involution.notebook) {
+      const OpResult& r = app.doc.result.involution;
       row(
           "notebook variant (K x K span)",
           [&] { return static_cast<double>(parameter_count(r.notebook_params)); },

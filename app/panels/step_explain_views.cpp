@@ -25,7 +25,7 @@ const ImU32 kPadBg = IM_COL32(70, 40, 46, 255);
 const ImU32 kOwnBg = IM_COL32(40, 60, 90, 255);
 
 const OpResult& step_result(const AppState& app) {
-  return app.step.involution ? app.result.involution : app.result.conv;
+  return app.view.step.involution ? app.doc.result.involution : app.doc.result.conv;
 }
 
 // Decimals of the grids: 4 for small kernels, fewer for large ones so three K x K tables
@@ -66,7 +66,7 @@ void tip(const char* text) {
 // Records where the last item (a group) went, for scripted runs (AppState::drawn_items).
 void mark_drawn(AppState& app, const char* name) {
   const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
-  app.drawn_items.push_back({name, a.x, a.y, b.x - a.x, b.y - a.y});
+  app.view.drawn_items.push_back({name, a.x, a.y, b.x - a.x, b.y - a.y});
 }
 
 // A K x K grid of numbers as a table; padded taps get a dark red cell and "pad".
@@ -106,7 +106,7 @@ std::string vector_line(const std::vector<T>& v, size_t limit = 12) {
 // The explained total against the feature map's value at the pixel (after the activation).
 void verdict(AppState& app, double explained) {
   const OpResult& r = step_result(app);
-  const StepThrough& st = app.step;
+  const StepThrough& st = app.view.step;
   const float shown = r.output.at(0, st.channel, st.i, st.j);
   const double after = r.relu ? std::max(explained, 0.0) : explained;
   const bool same = std::fabs(after - shown) <= 1e-5 * (1 + std::fabs(shown));
@@ -121,8 +121,8 @@ void verdict(AppState& app, double explained) {
 }  // namespace
 
 void draw_step_conv_view(AppState& app, const Tensor& input) {
-  const OpResult& r = app.result.conv;
-  const StepThrough& st = app.step;
+  const OpResult& r = app.doc.result.conv;
+  const StepThrough& st = app.view.step;
   const ConvPixelExplanation e =
       explain_conv_pixel(input, r.conv, r.conv_weights, 0, st.channel, st.i, st.j);
   const int64_t KK = e.kernel_size * e.kernel_size;
@@ -151,7 +151,7 @@ void draw_step_conv_view(AppState& app, const Tensor& input) {
   };
   // The presentation view puts the result first, so it shows however many channel rows
   // follow (presentation_layout.h); otherwise it closes the derivation.
-  if (app.presentation) {
+  if (app.view.presentation) {
     result();
     ImGui::Separator();
   }
@@ -180,15 +180,15 @@ void draw_step_conv_view(AppState& app, const Tensor& input) {
   if (e.in_channels.size() > shown)
     ImGui::TextColored(kDim, "... and %zu more input channels (their sums are in the total)",
                        e.in_channels.size() - shown);
-  if (!app.presentation) {
+  if (!app.view.presentation) {
     ImGui::Separator();
     result();
   }
 }
 
 void draw_step_involution_view(AppState& app, const Tensor& input) {
-  const OpResult& r = app.result.involution;
-  const StepThrough& st = app.step;
+  const OpResult& r = app.doc.result.involution;
+  const StepThrough& st = app.view.step;
   if (r.notebook) {
     // The notebook variant has no engine explanation of its chain; its step view reads the
     // computed span kernels, and its sum equals the output there.
@@ -288,7 +288,7 @@ void draw_step_involution_view(AppState& app, const Tensor& input) {
   };
   // The presentation view shows the result and the chain first: they stay in view however
   // large K makes the tables (presentation_layout.h). Otherwise the tables lead to them.
-  if (app.presentation) {
+  if (app.view.presentation) {
     result();
     ImGui::Separator();
     chain();

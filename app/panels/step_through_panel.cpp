@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 const ImVec4 kBad(1.0f, 0.45f, 0.4f, 1.0f);
 
 const OpResult& step_result(const AppState& app) {
-  return app.step.involution ? app.result.involution : app.result.conv;
+  return app.view.step.involution ? app.doc.result.involution : app.doc.result.conv;
 }
 
 void tip(const char* text) {
@@ -47,7 +47,7 @@ void advance(StepThrough& st, int h, int w, int by) {
 }
 
 void controls(AppState& app, int h, int w, int channels) {
-  StepThrough& st = app.step;
+  StepThrough& st = app.view.step;
   const float font = ImGui::GetFontSize();
   if (ImGui::Button(st.playing ? "Pause" : "Play", ImVec2(font * 3.6f, 0)))
     st.playing = !st.playing;
@@ -85,7 +85,7 @@ void controls(AppState& app, int h, int w, int channels) {
   st.export_frames = std::clamp(st.export_frames, 1, 200);
   tip("Number of frames the slide export writes (positions along the current row).");
   ImGui::SameLine();
-  if (ImGui::Button("Export slides")) app.export_slides = true;
+  if (ImGui::Button("Export slides")) app.commands.post(cmd::ExportSlides{});
   tip("Write the step-through along the current row as PNG frames (1280x720) and an animated\n"
       "GIF into the export folder.");
 }
@@ -93,9 +93,9 @@ void controls(AppState& app, int h, int w, int channels) {
 }  // namespace
 
 void update_step_through(AppState& app) {
-  StepThrough& st = app.step;
-  if (!st.active || !app.have_result) return;
-  const bool conv_ok = app.result.conv.ran, inv_ok = app.result.involution.ran;
+  StepThrough& st = app.view.step;
+  if (!st.active || !app.doc.have_result) return;
+  const bool conv_ok = app.doc.result.conv.ran, inv_ok = app.doc.result.involution.ran;
   if (!conv_ok && !inv_ok) return;
   // The result on screen decides what can be explained, also while a scene loads.
   if (st.involution && !inv_ok) st.involution = false;
@@ -105,20 +105,22 @@ void update_step_through(AppState& app) {
   const int h = static_cast<int>(r.output.dim(2)), w = static_cast<int>(r.output.dim(3));
   st.channel = std::clamp(st.channel, 0, channels - 1);
   // Pins waiting for a scene's image would be clamped to the old image from here on.
-  if (app.pending_pins.active) {
+  if (app.view.pending_pins.active) {
     st.i = std::clamp(st.i, 0, h - 1);
     st.j = std::clamp(st.j, 0, w - 1);
     return;
   }
   // A pin placed by the user (a click on the input) picks the output pixel.
-  if (app.focus.pinned && (app.focus.pin_x != st.pin_x || app.focus.pin_y != st.pin_y)) {
+  if (app.view.focus.pinned &&
+      (app.view.focus.pin_x != st.pin_x || app.view.focus.pin_y != st.pin_y)) {
     int ox = 0, oy = 0;
-    if (output_pixel_for(app, st.involution, app.focus.pin_x, app.focus.pin_y, &ox, &oy)) {
+    if (output_pixel_for(app, st.involution, app.view.focus.pin_x, app.view.focus.pin_y, &ox,
+                         &oy)) {
       st.i = oy;
       st.j = ox;
       st.playing = false;
     }
-  } else if (!st.synced && !app.focus.pinned) {
+  } else if (!st.synced && !app.view.focus.pinned) {
     st.i = h / 2;
     st.j = w / 2;
   }
@@ -134,19 +136,19 @@ void update_step_through(AppState& app) {
   // Mirror the pixel into the pin: the Input panel outlines its receptive field.
   int x0 = 0, y0 = 0, extent = 1, step = 1;
   receptive_field(app, st.involution, st.j, st.i, &x0, &y0, &extent, &step);
-  const int iw = static_cast<int>(app.image.compute->dim(3));
-  const int ih = static_cast<int>(app.image.compute->dim(2));
-  app.focus.pinned = true;
-  app.focus.pin_x = st.pin_x = std::clamp(x0 + extent / 2, 0, iw - 1);
-  app.focus.pin_y = st.pin_y = std::clamp(y0 + extent / 2, 0, ih - 1);
+  const int iw = static_cast<int>(app.doc.image.compute->dim(3));
+  const int ih = static_cast<int>(app.doc.image.compute->dim(2));
+  app.view.focus.pinned = true;
+  app.view.focus.pin_x = st.pin_x = std::clamp(x0 + extent / 2, 0, iw - 1);
+  app.view.focus.pin_y = st.pin_y = std::clamp(y0 + extent / 2, 0, ih - 1);
 }
 
 bool step_through_total(const AppState& app, double* explained, float* shown) {
-  const StepThrough& st = app.step;
-  if (!st.active || !app.have_result || !app.image.compute) return false;
+  const StepThrough& st = app.view.step;
+  if (!st.active || !app.doc.have_result || !app.doc.image.compute) return false;
   const OpResult& r = step_result(app);
   if (!r.ran) return false;
-  const Tensor& input = *app.result.image.compute;
+  const Tensor& input = *app.doc.result.image.compute;
   try {
     if (!st.involution) {
       *explained =
@@ -171,11 +173,12 @@ bool step_through_total(const AppState& app, double* explained, float* shown) {
 }
 
 std::vector<std::string> export_step_slides(AppState& app) {
-  const StepThrough& st = app.step;
-  if (!st.active || !app.have_result) throw std::runtime_error("the step-through has no result");
+  const StepThrough& st = app.view.step;
+  if (!st.active || !app.doc.have_result)
+    throw std::runtime_error("the step-through has no result");
   const OpResult& r = step_result(app);
   if (!r.ran) throw std::runtime_error("the step-through's operation did not run");
-  const Tensor& input = *app.result.image.compute;
+  const Tensor& input = *app.doc.result.image.compute;
   const render::Font font;
   const std::string folder = export_folder(app);
   const std::string stem = export_stem(folder, "step-through");
@@ -207,8 +210,8 @@ std::vector<std::string> export_step_slides(AppState& app) {
     }
     if (r.relu)
       v.sum_lines.push_back("ReLU → " + render::format_number(std::max(explained, 0.0), 4));
-    v.caption = app.scene_caption;
-    v.colormap = app.view.colormap;
+    v.caption = app.doc.scene_caption;
+    v.colormap = app.view.settings.colormap;
     v.filled = st.i * w + j + 1;
     render::write_step_slide(v, font, index++, &sink);
   }
@@ -219,12 +222,12 @@ std::vector<std::string> export_step_slides(AppState& app) {
 }
 
 void draw_step_through_panel(AppState& app) {
-  StepThrough& st = app.step;
-  if (!app.have_result || !app.image.compute) {
+  StepThrough& st = app.view.step;
+  if (!app.doc.have_result || !app.doc.image.compute) {
     ImGui::TextDisabled("waiting for the first result...");
     return;
   }
-  const bool conv_ok = app.result.conv.ran, inv_ok = app.result.involution.ran;
+  const bool conv_ok = app.doc.result.conv.ran, inv_ok = app.doc.result.involution.ran;
   if (!conv_ok && !inv_ok) {
     ImGui::TextColored(kBad, "nothing was computed; see the Parameters panel");
     return;
@@ -250,7 +253,7 @@ void draw_step_through_panel(AppState& app) {
     }
     if (inv_ok) {
       const bool open = ImGui::BeginTabItem(
-          app.result.involution.notebook ? "Involution (notebook)" : "Involution", nullptr,
+          app.doc.result.involution.notebook ? "Involution (notebook)" : "Involution", nullptr,
           selected(StepTab::Involution));
       tip("Take the involution's output pixel apart, with the chain that generated its kernel.");
       if (open) {
@@ -274,13 +277,13 @@ void draw_step_through_panel(AppState& app) {
   }
   if (st.select_tab == StepTab::Compare) compare = true;
   // A scene's tab waits for the scene's result (its tabs may not exist before).
-  if (!app.pending_pins.active) st.select_tab = StepTab::Keep;
+  if (!app.view.pending_pins.active) st.select_tab = StepTab::Keep;
   st.compare = compare;
   ImGui::BeginChild("step body", ImVec2(0, 0), false, ImGuiWindowFlags_HorizontalScrollbar);
   // What shows of the body without scrolling: the result line and the chain must be inside.
   const ImVec2 body = ImGui::GetWindowPos(), body_size = ImGui::GetWindowSize();
-  app.drawn_items.push_back({"step body", body.x, body.y, body_size.x, body_size.y});
-  const Tensor& input = *app.result.image.compute;
+  app.view.drawn_items.push_back({"step body", body.x, body.y, body_size.x, body_size.y});
+  const Tensor& input = *app.doc.result.image.compute;
   try {
     if (compare)
       draw_step_compare_view(app, input);

@@ -14,7 +14,7 @@ namespace ks::app {
 namespace {
 
 void stage_table(const AppState& app) {
-  const OpResult* ops[2] = {&app.result.conv, &app.result.involution};
+  const OpResult* ops[2] = {&app.doc.result.conv, &app.doc.result.involution};
   const char* names[2] = {"conv", "involution"};
   if (!ImGui::BeginTable("stages", 7,
                          ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit))
@@ -38,14 +38,14 @@ void stage_table(const AppState& app) {
         ImGui::TextDisabled("-");  // a stage this backend/operation does not have
     }
     ImGui::TableNextColumn();
-    ImGui::Text("%.2f", app.draw_ms);  // GL upload + colour-map pass, both layers together
+    ImGui::Text("%.2f", app.view.draw_ms);  // GL upload + colour-map pass, both layers together
   }
   ImGui::EndTable();
 }
 
 void race_table(const AppState& app) {
   double ref_conv = -1, ref_inv = -1;
-  for (const RaceRow& row : app.race_rows)
+  for (const RaceRow& row : app.doc.race_rows)
     if (row.backend == "cpu-ref") {
       ref_conv = row.conv_ms;
       ref_inv = row.involution_ms;
@@ -54,7 +54,7 @@ void race_table(const AppState& app) {
   // so the table fits the panel beside the plot; a backend that did not run gets its reason
   // wrapped under the table instead of a clipped cell.
   float name_w = ImGui::CalcTextSize("backend").x;
-  for (const RaceRow& row : app.race_rows)
+  for (const RaceRow& row : app.doc.race_rows)
     name_w = std::max(name_w, ImGui::CalcTextSize(row.backend.c_str()).x);
   const float number_w = ImGui::CalcTextSize("00000.00").x;
   std::vector<const RaceRow*> not_run;
@@ -65,7 +65,7 @@ void race_table(const AppState& app) {
       ImGui::TableSetupColumn(h, ImGuiTableColumnFlags_WidthFixed,
                               std::max(number_w, ImGui::CalcTextSize(h).x));
     ImGui::TableHeadersRow();
-    for (const RaceRow& row : app.race_rows) {
+    for (const RaceRow& row : app.doc.race_rows) {
       ImGui::TableNextRow();
       ImGui::TableNextColumn();
       ImGui::TextUnformatted(row.backend.c_str());
@@ -113,13 +113,13 @@ void draw_timing_panel(AppState& app) {
     ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "%c computing %.1f s",
                        spinner[static_cast<int>(ImGui::GetTime() * 8) % 4],
                        app.worker->busy_seconds());
-  } else if (app.have_result) {
-    ImGui::TextDisabled("job %.1f ms", app.result.job_ms);
+  } else if (app.doc.have_result) {
+    ImGui::TextDisabled("job %.1f ms", app.doc.result.job_ms);
   }
   same_line_if_fits("Race all backends");
-  ImGui::BeginDisabled(app.race_running);
-  if (ImGui::SmallButton(app.race_running ? "racing..." : "Race all backends"))
-    app.race_requested = true;
+  ImGui::BeginDisabled(app.doc.race_running);
+  if (ImGui::SmallButton(app.doc.race_running ? "racing..." : "Race all backends"))
+    app.commands.post(cmd::Race{});
   ImGui::EndDisabled();
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip(
@@ -127,10 +127,10 @@ void draw_timing_panel(AppState& app) {
         "(best of a few runs) and tabulates ms and speed-up over cpu-ref (GFLOP/s on hover).");
 
   // Stages on top at full width; below, the history plot beside the race table.
-  if (app.have_result) stage_table(app);
+  if (app.doc.have_result) stage_table(app);
   const float plot_w = ImGui::GetContentRegionAvail().x * 0.38f;
   ImGui::BeginChild("history", ImVec2(plot_w, 0), false);
-  std::vector<float> history(app.history_ms.begin(), app.history_ms.end());
+  std::vector<float> history(app.doc.history_ms.begin(), app.doc.history_ms.end());
   if (!history.empty()) {
     const float top = *std::max_element(history.begin(), history.end());
     char overlay[64];
@@ -144,12 +144,12 @@ void draw_timing_panel(AppState& app) {
   ImGui::EndChild();
   ImGui::SameLine();
   ImGui::BeginChild("race", ImVec2(0, 0), false);
-  if (app.race_rows.empty())
-    ImGui::TextDisabled(app.race_running ? "racing..."
-                                         : "race: press the button to compare backends");
+  if (app.doc.race_rows.empty())
+    ImGui::TextDisabled(app.doc.race_running ? "racing..."
+                                             : "race: press the button to compare backends");
   else
     race_table(app);
-  if (!app.race_notice.empty()) ImGui::TextWrapped("%s", app.race_notice.c_str());
+  if (!app.doc.race_notice.empty()) ImGui::TextWrapped("%s", app.doc.race_notice.c_str());
   ImGui::EndChild();
 }
 

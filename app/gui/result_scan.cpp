@@ -1,0 +1,77 @@
+// The display's scans of a result, done on the worker (result_scan.h).
+#include "gui/result_scan.h"
+
+#include <algorithm>
+
+#include "kernelscope/colormap.h"
+
+namespace ks::app {
+
+namespace {
+
+// planes [count, h, w] averaged over factor x factor blocks (ceil mode) into *out
+// [count, ceil(h/f), ceil(w/f)], reusing its storage.
+void box_filter_planes(const float* planes, int64_t count, int64_t h, int64_t w, int factor,
+                       Tensor* out) {
+  const int64_t ho = (h + factor - 1) / factor, wo = (w + factor - 1) / factor;
+  out->reshape_uninitialized({count, ho, wo});
+  for (int64_t p = 0; p < count; ++p)
+    for (int64_t y = 0; y < ho; ++y) {
+      const int64_t y0 = y * factor, y1 = std::min(h, y0 + factor);
+      float* dst = out->ptr() + (p * ho + y) * wo;
+      for (int64_t x = 0; x < wo; ++x) {
+        const int64_t x0 = x * factor, x1 = std::min(w, x0 + factor);
+        float sum = 0;
+        for (int64_t yy = y0; yy < y1; ++yy)
+          for (int64_t xx = x0; xx < x1; ++xx) sum += planes[(p * h + yy) * w + xx];
+        dst[x] = sum / static_cast<float>((y1 - y0) * (x1 - x0));
+      }
+    }
+}
+
+}  // namespace
+
+void scan_result(OpResult* r, OpResult* recycled) {
+  if (!r->ran) return;
+  const Tensor& out = r->output;
+  const int64_t h = out.dim(2), w = out.dim(3);
+  r->display_factor = static_cast<int>((std::max(h, w) + kMapTextureSide - 1) / kMapTextureSide);
+  if (r->display_factor > 1) {
+    if (recycled) {
+      r->display_output = std::move(recycled->display_output);
+      r->display_kernel_sum = std::move(recycled->display_kernel_sum);
+    }
+    box_filter_planes(out.ptr(), out.dim(1), h, w, r->display_factor, &r->display_output);
+    if (!r->kernel_sum.empty())
+      box_filter_planes(r->kernel_sum.ptr(), r->kernel_sum.dim(1), h, w, r->display_factor,
+                        &r->display_kernel_sum);
+  }
+  // The composite is drawn from what the textures show.
+  const Tensor& shown = r->display_factor > 1 ? r->display_output : out;
+  const int64_t c = out.dim(1), plane = out.dim(2) * out.dim(3);
+  const int64_t shown_plane = shown.dim(shown.rank() - 2) * shown.dim(shown.rank() - 1);
+  r->channel_ranges = plane_ranges(out.ptr(), out.dim(0) * c, plane);
+  r->kernel_sum_ranges.clear();
+  if (!r->kernel_sum.empty())
+    r->kernel_sum_ranges = plane_ranges(r->kernel_sum.ptr(), r->kernel_sum.dim(1), plane);
+  r->composite.clear();
+  if (c != 3) return;
+  ValueRange layer = r->channel_ranges[0];
+  for (const ValueRange& v : r->channel_ranges) {
+    layer.lo = std::min(layer.lo, v.lo);
+    layer.hi = std::max(layer.hi, v.hi);
+  }
+  const float scale = 255.0f / (layer.hi > layer.lo ? layer.hi - layer.lo : 1.0f);
+  if (recycled) r->composite = std::move(recycled->composite);  // its pages are already ours
+  r->composite.resize(static_cast<size_t>(shown_plane * 3));
+  uint8_t* rgb = r->composite.data();
+  const float* src[3] = {shown.ptr(), shown.ptr() + shown_plane, shown.ptr() + 2 * shown_plane};
+  for (int64_t i = 0; i < shown_plane; ++i)
+    for (int k = 0; k < 3; ++k) {
+      float v = (src[k][i] - layer.lo) * scale;
+      v = v >= 0.0f ? (v <= 255.0f ? v : 255.0f) : 0.0f;  // NaN, -inf -> 0; +inf -> 255
+      rgb[i * 3 + k] = static_cast<uint8_t>(v + 0.5f);
+    }
+}
+
+}  // namespace ks::app
