@@ -173,10 +173,10 @@ void expect_one_line_error(const std::function<void()>& call,
 }
 
 TEST(DesignedInvolution, WrongNameOrChannelCountIsAOneLineError) {
-  expect_one_line_error([] { designed_involution_from_name("designed:blur"); },
-                        {"designed:blur", "designed:edge_aware",
-                         "designed:direction_follows_colour", "designed:sharpen_bright_blur_dark",
-                         "designed:blur_where_red"});
+  expect_one_line_error(
+      [] { designed_involution_from_name("designed:blur"); },
+      {"designed:blur", "designed:edge_aware", "designed:direction_follows_colour",
+       "designed:sharpen_bright_blur_dark", "designed:blur_where_red"});
   expect_one_line_error([] { designed_involution_params(DesignedInvolution::BlurWhereRed, 4); },
                         {"designed:blur_where_red", "3 (RGB)", "has 4"});
   expect_one_line_error(

@@ -19,10 +19,9 @@
 namespace ks {
 namespace {
 
-constexpr DesignedInvolution kAll[] = {DesignedInvolution::EdgeAware,
-                                       DesignedInvolution::DirectionFollowsColour,
-                                       DesignedInvolution::SharpenBrightBlurDark,
-                                       DesignedInvolution::BlurWhereRed};
+constexpr DesignedInvolution kAll[] = {
+    DesignedInvolution::EdgeAware, DesignedInvolution::DirectionFollowsColour,
+    DesignedInvolution::SharpenBrightBlurDark, DesignedInvolution::BlurWhereRed};
 
 using Kernel = std::vector<float>;
 
