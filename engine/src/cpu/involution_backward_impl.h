@@ -4,7 +4,9 @@
 // L neighbouring output pixels go through each tap together, as plain loops over lanes that
 // the compiler turns into vector registers; the anonymous namespace keeps the two builds apart.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "cpu/kernels.h"
@@ -24,6 +26,31 @@ inline Lanes load(const float* p) {
   return v;
 }
 inline void store(float* p, Lanes v) { std::memcpy(p, &v, sizeof v); }
+// An array of Lanes on memory aligned for them. std::vector<Lanes> is not: GCC drops the
+// vector type's alignment when it is a template argument, so its allocator returned 16-byte
+// aligned memory for 32-byte loads (UBSan: misaligned load; a crash where the compiler uses
+// aligned moves).
+class LanesArray {
+ public:
+  explicit LanesArray(size_t n)
+      : n_(n),
+        p_(static_cast<Lanes*>(
+            std::aligned_alloc(alignof(Lanes), std::max<size_t>(n, 1) * sizeof(Lanes)))) {
+    if (!p_) throw std::bad_alloc();
+  }
+  ~LanesArray() { std::free(p_); }
+  LanesArray(const LanesArray&) = delete;
+  LanesArray& operator=(const LanesArray&) = delete;
+  Lanes* data() { return p_; }
+  Lanes* begin() { return p_; }
+  Lanes* end() { return p_ + n_; }
+  Lanes& operator[](size_t i) { return p_[i]; }
+
+ private:
+  size_t n_;
+  Lanes* p_;
+};
+
 inline float lanes_sum_in_order(Lanes v) {
   float sum = 0;
   for (int l = 0; l < L; ++l) sum += v[l];
@@ -43,8 +70,8 @@ void backward_rows(const InvolutionBackwardRows& a) {
 
   // One output row's weight gradients per lane, in float; added into the double
   // accumulators at the row's end, lanes in order. A row's lane sees width / L pixels.
-  std::vector<Lanes> span_acc(at(rows * cr)), bias_acc(at(rows));
-  std::vector<Lanes> gamma_acc(at(cr)), beta_acc(at(cr)), reduce_acc(at(cr * C));
+  LanesArray span_acc(at(rows * cr)), bias_acc(at(rows));
+  LanesArray gamma_acc(at(cr)), beta_acc(at(cr)), reduce_acc(at(cr * C));
   // grad_output's row with zeros past the width: the last step's spare lanes get no gradient,
   // so they add exactly zero everywhere (their reads land in the zero padding).
   std::vector<float> gy_row(at(C * padded_width), 0.0f);
