@@ -7,6 +7,7 @@
 #include "cpu_ref/reference.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/error.h"
+#include "kernelscope/explain.h"
 #include "kernelscope/io.h"
 #include "kernelscope/learn.h"
 #include "kernelscope/targets.h"
@@ -134,6 +135,127 @@ TEST(Fit, InvolutionBeatsConvOnADesignedInvolutionTarget) {
               static_cast<long long>(s.steps), conv.initial_loss(), conv.final_loss(),
               inv.initial_loss(), inv.final_loss());
   EXPECT_LT(inv.final_loss(), 0.5 * conv.final_loss());
+}
+
+// Discs of red, blue and grey on grey, with grain: blur_where_red's target smooths the grain
+// on the red discs only, which no single kernel can do.
+Tensor grainy_discs() {
+  Tensor x = test::random_tensor({1, 3, 32, 32}, 7, -0.08f, 0.08f);
+  const float colours[3][3] = {{0.85f, 0.2f, 0.15f}, {0.15f, 0.25f, 0.85f}, {0.6f, 0.6f, 0.6f}};
+  const int centres[4][2] = {{8, 8}, {8, 24}, {24, 8}, {24, 24}};
+  for (int64_t y = 0; y < 32; ++y)
+    for (int64_t i = 0; i < 32; ++i) {
+      const float* colour = nullptr;
+      for (int d = 0; d < 4; ++d) {
+        const int64_t dy = y - centres[d][0], dx = i - centres[d][1];
+        if (dy * dy + dx * dx <= 36) colour = colours[d % 3];
+      }
+      for (int64_t c = 0; c < 3; ++c) x.at(0, c, y, i) += colour ? colour[c] : 0.45f;
+    }
+  return x;
+}
+
+TEST(IdentityStart, CalibratesBnOnTheInputAndStartsFromTheIdentityKernel) {
+  const Tensor x = test::random_tensor({2, 4, 13, 11}, 5, 0.0f, 1.0f);
+  InvolutionParams p;
+  p.channels = 4;
+  p.kernel_size = 3;
+  p.stride = 2;  // the statistics are of the pooled input: ceil mode, partial edge windows
+  p.group_channels = 2;
+  p.reduction = 2;
+  const InvolutionWeights given = random_involution_weights(p, 3);
+  InvolutionWeights w = given;
+  learn::apply_identity_start(x, p, &w);
+
+  // The reduce responses at every output pixel, from the step-through's own arithmetic.
+  const Shape out = involution_output_shape(x.shape, p);
+  const int64_t hidden = p.reduced_channels();
+  std::vector<double> sum(hidden, 0.0), sum_sq(hidden, 0.0);
+  for (int64_t b = 0; b < out[0]; ++b)
+    for (int64_t i = 0; i < out[2]; ++i)
+      for (int64_t j = 0; j < out[3]; ++j) {
+        const auto e = explain_involution_pixel(x, p, w, b, 0, i, j);
+        for (int64_t m = 0; m < hidden; ++m) {
+          sum[m] += e.generation.reduced[m];
+          sum_sq[m] += e.generation.reduced[m] * e.generation.reduced[m];
+        }
+      }
+  const double n = static_cast<double>(out[0] * out[2] * out[3]);
+  for (int64_t m = 0; m < hidden; ++m) {
+    const double mean = sum[m] / n, var = sum_sq[m] / n - mean * mean;
+    EXPECT_NEAR(w.bn_mean.data[m], mean, 1e-6) << m;
+    EXPECT_NEAR(w.bn_var.data[m], var, 1e-6) << m;
+    EXPECT_GT(w.bn_var.data[m], 0.0f);
+    EXPECT_EQ(w.bn_gamma.data[m], 1.0f);
+    EXPECT_EQ(w.bn_beta.data[m], 0.0f);
+  }
+  EXPECT_EQ(w.reduce_weight.data, given.reduce_weight.data);
+  for (size_t k = 0; k < w.span_weight.data.size(); ++k)
+    EXPECT_FLOAT_EQ(w.span_weight.data[k], 0.1f * given.span_weight.data[k]);
+  for (int64_t g = 0; g < p.groups(); ++g)
+    for (int64_t k = 0; k < p.taps(); ++k)
+      EXPECT_EQ(w.span_bias.data[g * p.taps() + k], k == p.taps() / 2 ? 1.0f : 0.0f);
+}
+
+TEST(IdentityStart, EveryHiddenUnitStartsOnForSomePixelsAndOffForOthers) {
+  const Tensor x = grainy_discs();
+  InvolutionParams p;
+  p.channels = 3;
+  p.kernel_size = 5;
+  p.group_channels = 3;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    InvolutionWeights w = random_involution_weights(p, seed);
+    learn::apply_identity_start(x, p, &w);
+    for (int64_t m = 0; m < p.reduced_channels(); ++m) {
+      int on = 0;
+      for (int64_t i = 0; i < 32; ++i)
+        for (int64_t j = 0; j < 32; ++j) {
+          const auto e = explain_involution_pixel(x, p, w, 0, 0, i, j);
+          on += e.generation.reduced[m] > w.bn_mean.data[m] ? 1 : 0;
+        }
+      EXPECT_GT(on, 32 * 32 / 10) << "seed " << seed << " unit " << m;
+      EXPECT_LT(on, 32 * 32 * 9 / 10) << "seed " << seed << " unit " << m;
+    }
+  }
+}
+
+TEST(IdentityStart, RefusesWeightsOfAnotherShape) {
+  InvolutionParams p;
+  p.channels = 3;
+  InvolutionWeights w = random_involution_weights(p, 1);
+  p.kernel_size = 5;
+  EXPECT_THROW(learn::apply_identity_start(grainy_discs(), p, &w), Error);
+}
+
+// The lesson of scene 15: from the identity start the involution learns to blur only where
+// the pixel is red, and ends far below the best a single convolution kernel can do.
+TEST(Fit, FromTheIdentityStartInvolutionLearnsBlurWhereRed) {
+  const Tensor x = grainy_discs();
+  const Tensor target = targets::designed_target(x, DesignedInvolution::BlurWhereRed, {});
+  FitSettings s;
+  s.steps = 300;
+  s.optimizer.lr = 0.005;
+  const ConvParams cp = same_conv(3, 5);
+  ConvWeights cw = random_conv_weights(cp, 1);
+  const FitResult conv = learn::fit_conv(x, cp, &cw, target, s);
+  InvolutionParams ip;
+  ip.channels = 3;
+  ip.kernel_size = 5;
+  ip.group_channels = 3;
+  InvolutionWeights iw = random_involution_weights(ip, 1);
+  learn::apply_identity_start(x, ip, &iw);
+  const FitResult inv = learn::fit_involution(x, ip, &iw, target, s);
+  std::printf("blur_where_red K5, %lld steps: conv %.4g -> %.4g, involution %.4g -> %.4g\n",
+              static_cast<long long>(s.steps), conv.initial_loss(), conv.final_loss(),
+              inv.initial_loss(), inv.final_loss());
+  EXPECT_LT(inv.final_loss(), 0.5 * conv.final_loss());
+}
+
+TEST(InvolutionStart, NamesRoundTripAndUnknownNamesAreRefused) {
+  for (auto start : {learn::InvolutionStart::Given, learn::InvolutionStart::Identity})
+    EXPECT_EQ(learn::parse_involution_start(learn::involution_start_name(start)), start);
+  EXPECT_TRUE(test::throws_with([] { learn::parse_involution_start("zeros"); },
+                                "unknown start 'zeros' (choices: given, identity)"));
 }
 
 TEST(Fit, IsDeterministicForASeed) {

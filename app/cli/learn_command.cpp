@@ -109,7 +109,7 @@ std::string reproduce_command(const PreparedOperation& op, const OperatorOptions
 int learn_command(int argc, char** argv) {
   CLI::App app{"Fit a convolution or involution to a target output", "kernelscope learn"};
   OperatorOptions options;
-  std::string out_dir, target_name, mask_path, optimizer_text = "adam";
+  std::string out_dir, target_name, mask_path, optimizer_text = "adam", start_text;
   int64_t steps = 0;
   double lr = 0.01;
   bool json = false, no_png = false;
@@ -124,6 +124,10 @@ int learn_command(int argc, char** argv) {
       ->check(integer_in(0, 1000000));
   app.add_option("--lr", lr, "learning rate (default 0.01)")->check(number_in(-1e300, 1e300));
   app.add_option("--optimizer", optimizer_text, "adam (default) or sgd");
+  app.add_option("--start", start_text,
+                 "involution: identity (every kernel starts as the identity, BN calibrated on "
+                 "the input; docs/learn.md) or given (the weights as they are); default: the "
+                 "--preset scene's, else given with --weights, identity otherwise");
   app.add_option("--out", out_dir, "output directory (created if missing)")->required();
   app.add_flag("--json", json, "print the losses and speed as JSON");
   app.add_flag("--no-png", no_png, "skip the colour-mapped PNGs");
@@ -139,6 +143,7 @@ int learn_command(int argc, char** argv) {
       if (target_name.empty()) target_name = scene.learn.target;
       if (app.count("--steps") == 0) steps = scene.learn.steps;
       if (app.count("--lr") == 0) lr = scene.learn.lr;
+      if (start_text.empty()) start_text = scene.learn.start;
     }
   }
   if (target_name.empty())
@@ -154,6 +159,10 @@ int learn_command(int argc, char** argv) {
     std::snprintf(shown, sizeof shown, "%g", lr);
     throw Error(std::string("--lr must be a positive number, got ") + shown);
   }
+  // Weights from a file are a place to go on from; seeded random ones are only a start, and
+  // from PyTorch's default initialisation the generator's units tend to die (learn.h).
+  if (start_text.empty()) start_text = options.weights.empty() ? "identity" : "given";
+  const learn::InvolutionStart start = learn::parse_involution_start(start_text);
   if (!mask_path.empty() && target_name != "masked_blur")
     throw Error("--mask applies to --target masked_blur only");
 
@@ -170,6 +179,10 @@ int learn_command(int argc, char** argv) {
   PreparedOperation op = prepare_operation(options);
   for (const auto& w : op.warnings) std::fprintf(stderr, "kernelscope: warning: %s\n", w.c_str());
   const Tensor target = make_target(target_name, mask_path, op);
+  if (app.count("--start") > 0 && op.op == OpKind::Conv)
+    throw Error("--start applies to --op involution only");
+  if (start == learn::InvolutionStart::Identity && op.op == OpKind::Involution)
+    learn::apply_identity_start(op.input, op.involution, &op.involution_weights);
 
   ProgressBar bar(steps);
   settings.on_step = [&bar](int64_t step, double loss) { bar.update(step, loss); };
@@ -187,12 +200,14 @@ int learn_command(int argc, char** argv) {
   const auto previous = previous_run_files(dir, out_dir, kLearnManifest);
   nlohmann::json command = nlohmann::json::array();
   for (int i = 0; i < argc; ++i) command.push_back(argv[i]);
-  nlohmann::json manifest = {{"tool", "kernelscope learn"},
-                             {"command", command},
-                             {"op", op_kind_name(op.op)},
-                             {"target", target_name},
-                             {"steps", steps},
-                             {"reproduce", reproduce_command(op, options, out_dir)}};
+  nlohmann::json manifest = {
+      {"tool", "kernelscope learn"},
+      {"command", command},
+      {"op", op_kind_name(op.op)},
+      {"target", target_name},
+      {"start", op.op == OpKind::Involution ? learn::involution_start_name(start) : "given"},
+      {"steps", steps},
+      {"reproduce", reproduce_command(op, options, out_dir)}};
   WriteJournal journal;
   try {
     const TensorMap weights =

@@ -130,7 +130,8 @@ PresetLearn read_learn(const json& l, const Reader& r) {
   out.present = true;
   if (!l.is_object()) r.fail("field 'learn' must be an object");
   for (auto it = l.begin(); it != l.end(); ++it)
-    if (it.key() != "target" && it.key() != "op" && it.key() != "steps" && it.key() != "lr")
+    if (it.key() != "target" && it.key() != "op" && it.key() != "steps" && it.key() != "lr" &&
+        it.key() != "start")
       r.fail("unknown field 'learn." + it.key() + "'");
   if (!l.contains("target") || !l["target"].is_string())
     r.fail("learn.target must be a string (a target name or file)");
@@ -151,6 +152,12 @@ PresetLearn read_learn(const json& l, const Reader& r) {
     if (!l["lr"].is_number() || !(l["lr"].get<double>() > 0) || !(l["lr"].get<double>() < 1e3))
       r.fail("learn.lr must be a positive number");
     out.lr = l["lr"].get<double>();
+  }
+  if (l.contains("start")) {
+    if (!l["start"].is_string()) r.fail("learn.start must be a string");
+    out.start = l["start"].get<std::string>();
+    if (out.start != "given" && out.start != "identity")
+      r.fail("learn.start is '" + out.start + "' (use given, identity)");
   }
   return out;
 }
@@ -245,6 +252,7 @@ json preset_to_json(const Preset& p) {
                   {"op", p.learn.ops},
                   {"steps", p.learn.steps},
                   {"lr", p.learn.lr}};
+  if (p.learn.present && !p.learn.start.empty()) j["learn"]["start"] = p.learn.start;
   return j;
 }
 

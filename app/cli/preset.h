@@ -33,6 +33,10 @@ struct PresetLearn {
   std::string ops = "both";  // conv | involution | both: which layers learn
   int64_t steps = 300;
   double lr = 0.02;
+  // Where the involution starts learning from: "given" (the scene's weights as they are),
+  // "identity" (kernelscope/learn.h apply_identity_start), or empty: the learner's default
+  // (identity from seeded random weights, given from a weights file).
+  std::string start;
 };
 
 // -1 (numbers) means "not set": the operator's default or the weights decide, exactly like

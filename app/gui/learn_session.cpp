@@ -76,8 +76,9 @@ struct LearnSession::Training {
       const Tensor target =
           cli::make_learn_target(job.target, "", x, grid_of(p.kernel_size, p.stride, p.dilation),
                                  involution_output_shape(x.shape, p));
-      involution = std::make_unique<learn::InvolutionTrainer>(
-          x, p, random_involution_weights(p, job.seed), target, optimizer);
+      InvolutionWeights start = random_involution_weights(p, job.seed);
+      if (job.identity_start) learn::apply_identity_start(x, p, &start);
+      involution = std::make_unique<learn::InvolutionTrainer>(x, p, start, target, optimizer);
     }
     last_publish = Clock::now();
   }

@@ -32,6 +32,9 @@ struct LearnJob {
   int64_t steps = 300;
   double lr = 0.02;
   uint64_t seed = 0;  // of the starting weights (PyTorch's default init)
+  // The involution starts from the identity kernel with BN calibrated on the input
+  // (kernelscope/learn.h apply_identity_start) instead of the seeded weights as they are.
+  bool identity_start = false;
   OpSettings settings;
   std::shared_ptr<const Tensor> input;
 };

@@ -53,6 +53,7 @@ void start_training(AppState& app, bool run) {
   job.ops = l.ops;
   job.steps = l.steps;
   job.lr = l.lr;
+  job.identity_start = l.identity_start;
   job.seed = app.doc.settings.seed;
   job.settings = app.doc.settings;
   job.input = app.doc.image.compute;
@@ -135,6 +136,13 @@ bool settings_section(LearnPanelState& l) {
   ImGui::InputInt("steps", &l.steps, 50, 500);
   l.steps = std::max(1, std::min(l.steps, 1000000));
   if (ImGui::IsItemDeactivatedAfterEdit() || ImGui::IsItemEdited()) l.session.set_steps(l.steps);
+  if (ImGui::Checkbox("identity start", &l.identity_start)) changed = true;
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip(
+        "Involution: every pixel's kernel starts as the identity, with BN calibrated on this\n"
+        "image so each hidden unit is on for about half the pixels. From PyTorch's random\n"
+        "start the units often all switch off, and the kernels stop depending on the pixel.\n"
+        "Changing it restarts.");
   return changed;
 }
 
@@ -272,6 +280,7 @@ void configure_learn_from_scene(AppState& app, const cli::PresetLearn& scene) {
   learn_ops_from_name(scene.ops, &l.ops);
   l.steps = static_cast<int>(scene.steps);
   l.lr = static_cast<float>(scene.lr);
+  l.identity_start = scene.start != "given";
   app.doc.settings.operation = operation_for(l.ops);
 }
 

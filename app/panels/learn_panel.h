@@ -19,6 +19,7 @@ struct LearnPanelState {
   LearnOps ops = LearnOps::Both;
   int steps = 300;
   float lr = 0.02f;
+  bool identity_start = true;  // the involution's start (LearnJob::identity_start)
   LearnSession session;
   LearnSnapshot shown;           // the newest snapshot, copied once per frame
   uint64_t applied_version = 0;  // the snapshot whose weights the app computes with

@@ -116,6 +116,50 @@ TEST(CliLearn, ErrorsAreOneLine) {
   EXPECT_FALSE(fs::exists(d.out("e/weights.safetensors")));
 }
 
+// --start: identity by default from seeded weights, given with --weights, and the manifest
+// says which was used.
+TEST(CliLearn, StartIsIdentityFromRandomWeightsAndGivenFromAFile) {
+  LearnDir d;
+  const std::string base = "learn --op involution --input " + d.input +
+                           " --target gaussian --kernel-size 3 --steps 3 --no-png --json";
+  const CommandResult identity = kernelscope(base + " --out " + d.out("identity"));
+  ASSERT_EQ(identity.exit_code, 0) << identity.err;
+  const CommandResult explicit_identity =
+      kernelscope(base + " --start identity --out " + d.out("explicit"));
+  const CommandResult given = kernelscope(base + " --start given --out " + d.out("given"));
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  const auto weights = [&](const std::string& dir) {
+    return test::read_text(d.out(dir + "/weights.safetensors"));
+  };
+  EXPECT_EQ(weights("identity"), weights("explicit"));
+  EXPECT_NE(weights("identity"), weights("given"));
+  const auto manifest = [&](const std::string& dir) {
+    return nlohmann::json::parse(test::read_text(d.out(dir + "/learn.json")));
+  };
+  EXPECT_EQ(manifest("identity")["start"], "identity");
+  EXPECT_EQ(manifest("given")["start"], "given");
+  // Every kernel starts near the identity (small pixel-dependent part), where the random
+  // span's kernels are of any size: the identity start's first loss is the smaller.
+  EXPECT_LT(nlohmann::json::parse(identity.out)["initial_loss"].get<double>(),
+            nlohmann::json::parse(given.out)["initial_loss"].get<double>());
+  // From a weights file the default is to go on from those weights, unchanged.
+  const CommandResult resumed = kernelscope(
+      base + " --weights " + d.out("given/weights.safetensors") + " --out " + d.out("resumed"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(manifest("resumed")["start"], "given");
+}
+
+TEST(CliLearn, StartErrorsAreOneLine) {
+  LearnDir d;
+  const std::string base =
+      "learn --input " + d.input + " --target gaussian --steps 3 --out " + d.out("e");
+  expect_one_line_error(kernelscope(base + " --op involution --start zeros"),
+                        "unknown start 'zeros' (choices: given, identity)");
+  expect_one_line_error(kernelscope(base + " --op conv --start identity"),
+                        "--start applies to --op involution only");
+  EXPECT_FALSE(fs::exists(d.out("e/weights.safetensors")));
+}
+
 TEST(CliLearn, ADivergingRunSaysWhereAndKeepsTheLastFiniteWeights) {
   LearnDir d;
   const CommandResult r = kernelscope("learn --op conv --input " + d.input +

@@ -89,6 +89,29 @@ FitResult fit_involution(const Tensor& input, const InvolutionParams& params,
                          InvolutionWeights* weights, const Tensor& target,
                          const FitSettings& settings);
 
+// Where an involution's generator starts learning from.
+//  Given:    the weights as they are (PyTorch's default initialisation, a file, a preset).
+//  Identity: apply_identity_start() first. From PyTorch's default initialisation the random
+//            span makes large kernels, and the quickest way down for the optimiser is to
+//            switch every hidden ReLU unit off at every pixel: the generator then makes one
+//            kernel everywhere and learns nothing that depends on the pixel (docs/learn.md).
+enum class InvolutionStart { Given, Identity };
+// "given" / "identity"; parse_involution_start throws ks::Error naming the choices.
+const char* involution_start_name(InvolutionStart start);
+InvolutionStart parse_involution_start(const std::string& name);
+
+// The identity start: every pixel's kernel begins as "copy the pixel" (span bias = the
+// identity kernel in every group), the pixel-dependent part begins small but not zero (span
+// weights x kIdentityStartSpanScale), and BN is calibrated on this input: running mean and
+// variance become those of each reduce channel's response over all output pixels (what
+// PyTorch's training-mode BN would measure), gamma 1 and beta 0. Each hidden unit's ReLU
+// hinge then sits at the middle of its response, on for about half the pixels, so every
+// unit starts alive and able to switch kernels with the content. The reduce weights keep
+// their values. Throws ks::Error for shapes that do not fit.
+constexpr float kIdentityStartSpanScale = 0.1f;
+void apply_identity_start(const Tensor& input, const InvolutionParams& params,
+                          InvolutionWeights* weights);
+
 // The fitting loop one update at a time, for callers that show progress, pause, or stop
 // early (the app's Learn panel): fit_conv / fit_involution are a Trainer run to the end.
 // Holds copies of the input, target and weights plus the optimiser's state, so the caller's
