@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "cli/flag_checks.h"
-#include "cli/preset.h"
-#include "gui/weights.h"
+#include "core/flag_checks.h"
+#include "core/preset.h"
+#include "core/weights.h"
 #include "kernelscope/error.h"
 #include "panels/learn_panel.h"
 

@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "gui/weights.h"
+#include "core/weights.h"
 #include "kernelscope/io.h"
 
 namespace ks::app {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "gui/weights.h"
+#include "core/weights.h"
 #include "gui/widgets.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/error.h"

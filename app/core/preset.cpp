@@ -1,5 +1,5 @@
 // Reading, writing and applying preset scenes (see preset.h and docs/teaching.md).
-#include "cli/preset.h"
+#include "core/preset.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -10,7 +10,7 @@
 #include "kernelscope/io.h"
 #include "kernelscope/kernel_presets.h"
 
-namespace ks::cli {
+namespace ks::core {
 namespace {
 
 namespace fs = std::filesystem;
@@ -408,4 +408,4 @@ OperatorOptions resolve_preset_options(const OperatorOptions& options) {
   return options_from_preset(p, options.preset, options);
 }
 
-}  // namespace ks::cli
+}  // namespace ks::core

@@ -1,17 +1,17 @@
 // Turns the shared operator flags into a validated, ready-to-run operation.
-#include "cli/operator_options.h"
+#include "core/operator_options.h"
 
 #include <string>
 #include <tuple>
 
-#include "cli/flag_checks.h"
-#include "cli/preset.h"
+#include "core/flag_checks.h"
+#include "core/preset.h"
 #include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "kernelscope/kernel_presets.h"
 
-namespace ks::cli {
+namespace ks::core {
 namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
@@ -247,4 +247,4 @@ PreparedOperation prepare_operation(const OperatorOptions& given) {
   return prepared;
 }
 
-}  // namespace ks::cli
+}  // namespace ks::core

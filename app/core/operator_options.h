@@ -11,7 +11,7 @@
 
 #include "kernelscope/ops.h"
 
-namespace ks::cli {
+namespace ks::core {
 
 // -1 means "not given on the command line": the default or the weights file decides. A flag
 // given as -1 is refused (check_flag_values), so -1 never comes from the command line.
@@ -81,4 +81,4 @@ PreparedOperation prepare_operation(const OperatorOptions& options);
 constexpr int64_t kDefaultKernelSize = 3;
 constexpr int64_t kDefaultConvOutChannels = 8;
 
-}  // namespace ks::cli
+}  // namespace ks::core

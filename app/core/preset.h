@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "cli/operator_options.h"
+#include "core/operator_options.h"
 
-namespace ks::cli {
+namespace ks::core {
 
 // Where the layer weights of a scene come from.
 struct PresetWeights {
@@ -99,4 +99,4 @@ Preset preset_from_options(const OperatorOptions& options, const std::string& sa
 // designed:NAME (a generator, kernelscope/designed_involution.h, not one kernel).
 std::vector<float> preset_kernel_values(const PresetWeights& weights, int64_t kernel_size);
 
-}  // namespace ks::cli
+}  // namespace ks::core
