@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/parameter_limits.h"
+
 namespace ks::core {
 
 enum class Operation { Convolution, Involution, Both };
@@ -39,24 +41,28 @@ bool weight_source_from_name(const std::string& name, WeightSource* source);
 
 struct LearnedLayers;  // core/weights.h
 
+constexpr int default_int(Param p) { return static_cast<int>(limits(p).default_value); }
+
+// The integer parameters start at the table's defaults (parameter_limits.h), except where
+// the app has its own rule (padding follows K and dilation, "same").
 struct OpSettings {
   Operation operation = Operation::Both;
-  int kernel_size = 3;
-  int stride = 1;
+  int kernel_size = default_int(Param::KernelSize);
+  int stride = default_int(Param::Stride);
   int padding = 1;  // convolution only; involution always pads dilation*(K-1)/2
   // Convolution padding follows K and dilation ("same": d(K-1)/2), so in "both" mode the two
   // outputs keep one size while K changes.
   bool padding_same = true;
-  int dilation = 1;
-  int groups = 1;          // convolution
-  int out_channels = 8;    // convolution
-  int group_channels = 1;  // involution: channels per kernel
-  int reduction = 1;       // involution
-  bool relu = false;       // activation applied after the operation
+  int dilation = default_int(Param::Dilation);
+  int groups = default_int(Param::Groups);                 // convolution
+  int out_channels = default_int(Param::OutChannels);      // convolution
+  int group_channels = default_int(Param::GroupChannels);  // involution: channels per kernel
+  int reduction = default_int(Param::Reduction);           // involution
+  bool relu = false;                                       // activation applied after the operation
   // Involution as the seed notebook computes it (notebook_variant.h): K x K span, reduce with
   // bias, no BN/ReLU, unfold padding notebook_padding (default 0, so the map shrinks by K-1).
   bool notebook_variant = false;
-  int notebook_padding = 0;
+  int notebook_padding = default_int(Param::NotebookPadding);
   WeightSource weights = WeightSource::Random;
   uint64_t seed = 0;
   // Involution presets: the preset is the span bias; this scales a random span weight
@@ -71,7 +77,18 @@ struct OpSettings {
   // Old sessions' "downscaled preview" switch: read and written for compatibility, ignored.
   // The app computes at full resolution (only images beyond 8192 px a side are downscaled).
   bool preview = false;
-  int64_t max_memory_mb = 4096;
+  int64_t max_memory_mb = limits(Param::MaxMemoryMb).default_value;
 };
+
+// An integer parameter of the settings with its table entry.
+struct SettingsParam {
+  Param param;
+  int* value;
+};
+// Every integer parameter of the settings: the one list the session reads, writes and
+// clamps (the memory cap, a 64-bit value, is handled beside it).
+std::vector<SettingsParam> settings_parameters(OpSettings* settings);
+// Moves every parameter into the app's range (a hand-edited session file).
+void clamp_to_app_ranges(OpSettings* settings);
 
 }  // namespace ks::core

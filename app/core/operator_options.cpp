@@ -3,8 +3,10 @@
 
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "core/flag_checks.h"
+#include "core/parameter_limits.h"
 #include "core/preset.h"
 #include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
@@ -179,35 +181,38 @@ void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required
       "designed:sharpen_bright_blur_dark, designed:blur_where_red)");
   add("--weights", o.weights, "layer weights (.safetensors, PyTorch key names)");
   add("--seed", o.seed, "seed of the random weights (PyTorch's default init)")->check(any_seed());
-  add("--kernel-size", o.kernel_size, "kernel size K")->check(integer_in(1));
-  add("--out-channels", o.out_channels, "conv output channels")->check(integer_in(1));
-  add("--stride", o.stride, "stride")->check(integer_in(1));
-  add("--padding", o.padding, "conv zero padding")->check(integer_in(0));
-  add("--dilation", o.dilation, "dilation")->check(integer_in(1));
-  add("--groups", o.groups, "groups (conv) or kernel groups G (involution)")->check(integer_in(1));
-  add("--group-channels", o.group_channels, "involution channels per group")->check(integer_in(1));
-  add("--reduction", o.reduction, "involution reduction ratio r")->check(integer_in(1));
+  // The numeric flags' lower ends come from the parameter table (parameter_limits.h).
+  const auto add_param = [&add](Param p, int64_t& value, const std::string& help) {
+    add(limits(p).flag, value, help)->check(integer_in(limits(p).min));
+  };
+  add_param(Param::KernelSize, o.kernel_size, "kernel size K");
+  add_param(Param::OutChannels, o.out_channels, "conv output channels");
+  add_param(Param::Stride, o.stride, "stride");
+  add_param(Param::Padding, o.padding, "conv zero padding");
+  add_param(Param::Dilation, o.dilation, "dilation");
+  add_param(Param::Groups, o.groups, "groups (conv) or kernel groups G (involution)");
+  add_param(Param::GroupChannels, o.group_channels, "involution channels per group");
+  add_param(Param::Reduction, o.reduction, "involution reduction ratio r");
   add("--backend", o.backend, "auto or a backend name");
   add_device_option(app);
   // Range-checked in check_flag_values: CLI11's PositiveNumber printed its 300-digit range.
-  add("--max-memory-mb", o.max_memory_mb, "refuse problems that need more memory (MiB)")
-      ->check(integer_in(1));
+  add_param(Param::MaxMemoryMb, o.max_memory_mb, "refuse problems that need more memory (MiB)");
 }
 
 void check_flag_values(const OperatorOptions& o) {
-  for (auto [value, name, min] : {std::tuple{o.kernel_size, "--kernel-size", 1},
-                                  {o.out_channels, "--out-channels", 1},
-                                  {o.stride, "--stride", 1},
-                                  {o.padding, "--padding", 0},
-                                  {o.dilation, "--dilation", 1},
-                                  {o.groups, "--groups", 1},
-                                  {o.group_channels, "--group-channels", 1},
-                                  {o.reduction, "--reduction", 1}})
-    if (value < min && (value != -1 || o.was_given(name)))
-      throw Error(std::string(name) + " must be at least " + std::to_string(min) + ", got " +
-                  std::to_string(value));
-  if (o.max_memory_mb < 1)
-    throw Error("--max-memory-mb must be at least 1, got " + std::to_string(o.max_memory_mb));
+  // -1 means "not given" (the default or a preset decides), unless the flag itself said -1.
+  for (auto [value, param] : {std::pair{o.kernel_size, Param::KernelSize},
+                              {o.out_channels, Param::OutChannels},
+                              {o.stride, Param::Stride},
+                              {o.padding, Param::Padding},
+                              {o.dilation, Param::Dilation},
+                              {o.groups, Param::Groups},
+                              {o.group_channels, Param::GroupChannels},
+                              {o.reduction, Param::Reduction},
+                              {o.max_memory_mb, Param::MaxMemoryMb}}) {
+    const std::string error = flag_range_error(param, value);
+    if (!error.empty() && (value != -1 || o.was_given(limits(param).flag))) throw Error(error);
+  }
   // An empty value would read as "not given" and let a preset or the default decide.
   for (auto [value, name, what] : {std::tuple{&o.input, "--input", "a file path"},
                                    {&o.weights, "--weights", "a file path"},

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parameter_limits.h"
 #include "kernelscope/ops.h"
 
 namespace ks::core {
@@ -29,7 +30,7 @@ struct OperatorOptions {
   int64_t group_channels = -1;
   int64_t reduction = -1;
   std::string backend = "auto";
-  int64_t max_memory_mb = kDefaultMemoryCapBytes >> 20;
+  int64_t max_memory_mb = limits(Param::MaxMemoryMb).default_value;
   // --preset FILE (cli/preset.h): a scene that fills every field no flag gave. op is
   // cleared after parsing when --op was not given, so the preset can decide it.
   std::string preset;
@@ -78,7 +79,7 @@ struct PreparedOperation {
 PreparedOperation prepare_operation(const OperatorOptions& options);
 
 // Defaults where neither a flag nor a weights file decides.
-constexpr int64_t kDefaultKernelSize = 3;
-constexpr int64_t kDefaultConvOutChannels = 8;
+constexpr int64_t kDefaultKernelSize = limits(Param::KernelSize).default_value;
+constexpr int64_t kDefaultConvOutChannels = limits(Param::OutChannels).default_value;
 
 }  // namespace ks::core

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <utility>
 
+#include "core/parameter_limits.h"
 #include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
@@ -42,6 +44,13 @@ class Reader {
     if (!j_[key].is_number_integer() || j_[key].get<int64_t>() < min)
       fail(std::string("field '") + key + "' must be an integer >= " + std::to_string(min));
     *out = j_[key].get<int64_t>();
+  }
+  // An operator parameter: its field name and lower end from the table (parameter_limits.h).
+  void parameter(Param p, int64_t* out) const {
+    if (!j_.contains(limits(p).field)) return;
+    const json& v = j_[limits(p).field];
+    if (!v.is_number_integer() || v.get<int64_t>() < limits(p).min) fail(field_range_error(p));
+    *out = v.get<int64_t>();
   }
   void one_of(const char* key, std::string* out, std::initializer_list<const char*> allowed) const {
     text(key, out);
@@ -155,6 +164,19 @@ PresetLearn read_learn(const json& l, const Reader& r) {
   return out;
 }
 
+// The operator parameters a preset holds, in file order: the one list that reading and
+// writing walk (the keys and limits come from parameter_limits.h).
+std::vector<std::pair<Param, int64_t*>> preset_parameters(Preset* p) {
+  return {{Param::KernelSize, &p->kernel_size},
+          {Param::OutChannels, &p->out_channels},
+          {Param::Stride, &p->stride},
+          {Param::Padding, &p->padding},
+          {Param::Dilation, &p->dilation},
+          {Param::Groups, &p->groups},
+          {Param::GroupChannels, &p->group_channels},
+          {Param::Reduction, &p->reduction}};
+}
+
 }  // namespace
 
 Preset preset_from_json(const json& j, const std::string& origin) {
@@ -170,14 +192,7 @@ Preset preset_from_json(const json& j, const std::string& origin) {
   r.one_of("variant", &p.variant, {"paper", "notebook"});
   if (p.variant == "notebook" && p.op != "involution")
     r.fail("variant 'notebook' is an involution variant: set op to 'involution'");
-  r.integer("kernel_size", &p.kernel_size, 1);
-  r.integer("out_channels", &p.out_channels, 1);
-  r.integer("stride", &p.stride, 1);
-  r.integer("padding", &p.padding, 0);
-  r.integer("dilation", &p.dilation, 1);
-  r.integer("groups", &p.groups, 1);
-  r.integer("group_channels", &p.group_channels, 1);
-  r.integer("reduction", &p.reduction, 1);
+  for (auto [param, field] : preset_parameters(&p)) r.parameter(param, field);
   r.integer("channel", &p.channel, 0);
   r.one_of("activation", &p.activation, {"none", "relu"});
   r.one_of("colormap", &p.colormap, {"diverging", "viridis", "grey"});
@@ -221,15 +236,9 @@ json preset_to_json(const Preset& p) {
   j["image"] = p.image;
   j["op"] = p.op;
   if (p.variant != "paper") j["variant"] = p.variant;
-  for (auto [key, value] : {std::pair<const char*, int64_t>{"kernel_size", p.kernel_size},
-                            {"out_channels", p.out_channels},
-                            {"stride", p.stride},
-                            {"padding", p.padding},
-                            {"dilation", p.dilation},
-                            {"groups", p.groups},
-                            {"group_channels", p.group_channels},
-                            {"reduction", p.reduction}})
-    if (value >= 0) j[key] = value;
+  Preset copy = p;
+  for (auto [param, value] : preset_parameters(&copy))
+    if (*value >= 0) j[limits(param).field] = *value;
   j["activation"] = p.activation;
   json w;
   w["preset"] = p.weights.preset;

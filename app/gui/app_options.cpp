@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/flag_checks.h"
+#include "core/parameter_limits.h"
 #include "core/preset.h"
 #include "core/weights.h"
 #include "kernelscope/error.h"
@@ -98,16 +99,17 @@ void apply_options(const AppOptions& o, AppState* app) {
     s.operation = Operation::Both;
   else if (!op.op.empty() && (o.op_given || !o.op.preset.empty()))
     s.operation = op.op == "involution" ? Operation::Involution : Operation::Convolution;
-  auto set = [&flag_int](int64_t value, int* setting, const char* flag, const char* field) {
-    if (value >= 0) *setting = flag_int(value, flag, field);
+  // Named by the table's flag and field (core/parameter_limits.h).
+  auto set = [&flag_int](Param param, int64_t value, int* setting) {
+    if (value >= 0) *setting = flag_int(value, limits(param).flag, limits(param).field);
   };
-  set(op.kernel_size, &s.kernel_size, "--kernel-size", "kernel_size");
-  set(op.out_channels, &s.out_channels, "--out-channels", "out_channels");
-  set(op.stride, &s.stride, "--stride", "stride");
-  set(op.padding, &s.padding, "--padding", "padding");
-  set(op.dilation, &s.dilation, "--dilation", "dilation");
-  set(op.group_channels, &s.group_channels, "--group-channels", "group_channels");
-  set(op.reduction, &s.reduction, "--reduction", "reduction");
+  set(Param::KernelSize, op.kernel_size, &s.kernel_size);
+  set(Param::OutChannels, op.out_channels, &s.out_channels);
+  set(Param::Stride, op.stride, &s.stride);
+  set(Param::Padding, op.padding, &s.padding);
+  set(Param::Dilation, op.dilation, &s.dilation);
+  set(Param::GroupChannels, op.group_channels, &s.group_channels);
+  set(Param::Reduction, op.reduction, &s.reduction);
   if (op.groups >= 0) {
     // As in `kernelscope run`: --groups is the conv groups, or G for involution.
     const int groups = flag_int(op.groups, "--groups", "groups");
