@@ -157,6 +157,32 @@ InvolutionParams involution_params(const OperatorOptions& o, const Tensor& input
 
 }  // namespace
 
+int64_t* option_field(OperatorOptions* o, Param param) {
+  switch (param) {
+    case Param::KernelSize:
+      return &o->kernel_size;
+    case Param::OutChannels:
+      return &o->out_channels;
+    case Param::Stride:
+      return &o->stride;
+    case Param::Padding:
+      return &o->padding;
+    case Param::Dilation:
+      return &o->dilation;
+    case Param::Groups:
+      return &o->groups;
+    case Param::GroupChannels:
+      return &o->group_channels;
+    case Param::Reduction:
+      return &o->reduction;
+    case Param::NotebookPadding:
+      return nullptr;  // --padding, stored as padding
+    case Param::MaxMemoryMb:
+      return &o->max_memory_mb;
+  }
+  return nullptr;
+}
+
 void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required) {
   // Every flag records that it was given: its value then counts even where it equals the
   // value that means "not given" (--seed 0 over a preset's seed).
@@ -181,37 +207,25 @@ void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required
       "designed:sharpen_bright_blur_dark, designed:blur_where_red)");
   add("--weights", o.weights, "layer weights (.safetensors, PyTorch key names)");
   add("--seed", o.seed, "seed of the random weights (PyTorch's default init)")->check(any_seed());
-  // The numeric flags' lower ends come from the parameter table (parameter_limits.h).
-  const auto add_param = [&add](Param p, int64_t& value, const std::string& help) {
-    add(limits(p).flag, value, help)->check(integer_in(limits(p).min));
+  // The numeric flags: help and lower end from the parameter table (parameter_limits.h).
+  const auto add_param = [&add, &o](Param p) {
+    add(limits(p).flag, *option_field(&o, p), limits(p).help)->check(integer_in(limits(p).min));
   };
-  add_param(Param::KernelSize, o.kernel_size, "kernel size K");
-  add_param(Param::OutChannels, o.out_channels, "conv output channels");
-  add_param(Param::Stride, o.stride, "stride");
-  add_param(Param::Padding, o.padding, "conv zero padding");
-  add_param(Param::Dilation, o.dilation, "dilation");
-  add_param(Param::Groups, o.groups, "groups (conv) or kernel groups G (involution)");
-  add_param(Param::GroupChannels, o.group_channels, "involution channels per group");
-  add_param(Param::Reduction, o.reduction, "involution reduction ratio r");
+  for (const ParamLimits& l : kParamLimits)
+    if (option_field(&o, l.param) && l.param != Param::MaxMemoryMb) add_param(l.param);
   add("--backend", o.backend, "auto or a backend name");
   add_device_option(app);
   // Range-checked in check_flag_values: CLI11's PositiveNumber printed its 300-digit range.
-  add_param(Param::MaxMemoryMb, o.max_memory_mb, "refuse problems that need more memory (MiB)");
+  add_param(Param::MaxMemoryMb);
 }
 
 void check_flag_values(const OperatorOptions& o) {
   // -1 means "not given" (the default or a preset decides), unless the flag itself said -1.
-  for (auto [value, param] : {std::pair{o.kernel_size, Param::KernelSize},
-                              {o.out_channels, Param::OutChannels},
-                              {o.stride, Param::Stride},
-                              {o.padding, Param::Padding},
-                              {o.dilation, Param::Dilation},
-                              {o.groups, Param::Groups},
-                              {o.group_channels, Param::GroupChannels},
-                              {o.reduction, Param::Reduction},
-                              {o.max_memory_mb, Param::MaxMemoryMb}}) {
-    const std::string error = flag_range_error(param, value);
-    if (!error.empty() && (value != -1 || o.was_given(limits(param).flag))) throw Error(error);
+  for (const ParamLimits& l : kParamLimits) {
+    const int64_t* value = option_field(o, l.param);
+    if (!value) continue;
+    const std::string error = flag_range_error(l.param, *value);
+    if (!error.empty() && (*value != -1 || o.was_given(l.flag))) throw Error(error);
   }
   // An empty value would read as "not given" and let a preset or the default decide.
   for (auto [value, name, what] : {std::tuple{&o.input, "--input", "a file path"},

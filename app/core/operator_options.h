@@ -51,6 +51,14 @@ struct OperatorOptions {
   KernelsMode kernels = KernelsMode::Full;
 };
 
+// Where a parameter of the table lives in the options: the field its flag sets, or null
+// (the notebook variant's padding, which --padding sets through Padding). The flag checks,
+// the parser and the preset merge walk the table through it.
+int64_t* option_field(OperatorOptions* options, Param param);
+inline const int64_t* option_field(const OperatorOptions& options, Param param) {
+  return option_field(const_cast<OperatorOptions*>(&options), param);
+}
+
 // Adds --op, --input, --weights, --seed, --kernel-size, --out-channels, --stride, --padding,
 // --dilation, --groups, --group-channels, --reduction, --backend, --max-memory-mb, --preset,
 // --kernel. input_required: "run" needs --input (or --preset); the app falls back to its

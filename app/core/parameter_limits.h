@@ -35,6 +35,7 @@ struct ParamLimits {
   const char* field;  // preset and session key
   const char* flag;   // command-line flag
   const char* label;  // the app's control
+  const char* help;   // the flag's --help line
   // The least value accepted anywhere: a flag, a preset field, a session, a slider.
   int64_t min;
   // The app's range: its slider ends here and a loaded session is clamped to it. Flags and
@@ -47,22 +48,24 @@ struct ParamLimits {
 // In the order of Param. The notebook variant's padding shares --padding: with the notebook
 // variant the flag sets its span padding (default 0, so the map shrinks by K-1).
 inline constexpr ParamLimits kParamLimits[] = {
-    {Param::KernelSize, "kernel_size", "--kernel-size", "kernel size", 1, 15, 3, kUsedByAll},
-    {Param::OutChannels, "out_channels", "--out-channels", "out channels", 1, 64, 8, kUsedByConv},
-    {Param::Stride, "stride", "--stride", "stride", 1, 8, 1, kUsedByAll},
-    {Param::Padding, "padding", "--padding", "padding", 0, 32, 0, kUsedByConv},
-    {Param::Dilation, "dilation", "--dilation", "dilation", 1, 8, 1,
-     kUsedByConv | kUsedByInvolution},
-    {Param::Groups, "groups", "--groups", "groups", 1, kUpToChannels, 1,
-     kUsedByConv | kUsedByInvolution},
-    {Param::GroupChannels, "group_channels", "--group-channels", "group channels", 1, kUpToChannels,
-     1, kUsedByInvolution | kUsedByNotebook},
-    {Param::Reduction, "reduction", "--reduction", "reduction", 1, kUpToChannels, 1,
-     kUsedByInvolution | kUsedByNotebook},
-    {Param::NotebookPadding, "notebook_padding", "--padding", "span padding", 0, 8, 0,
-     kUsedByNotebook},
-    {Param::MaxMemoryMb, "max_memory_mb", "--max-memory-mb", "memory cap MiB", 1, kNoUpperEnd, 4096,
+    {Param::KernelSize, "kernel_size", "--kernel-size", "kernel size", "kernel size K", 1, 15, 3,
      kUsedByAll},
+    {Param::OutChannels, "out_channels", "--out-channels", "out channels", "conv output channels",
+     1, 64, 8, kUsedByConv},
+    {Param::Stride, "stride", "--stride", "stride", "stride", 1, 8, 1, kUsedByAll},
+    {Param::Padding, "padding", "--padding", "padding", "conv zero padding", 0, 32, 0, kUsedByConv},
+    {Param::Dilation, "dilation", "--dilation", "dilation", "dilation", 1, 8, 1,
+     kUsedByConv | kUsedByInvolution},
+    {Param::Groups, "groups", "--groups", "groups", "groups (conv) or kernel groups G (involution)",
+     1, kUpToChannels, 1, kUsedByConv | kUsedByInvolution},
+    {Param::GroupChannels, "group_channels", "--group-channels", "group channels",
+     "involution channels per group", 1, kUpToChannels, 1, kUsedByInvolution | kUsedByNotebook},
+    {Param::Reduction, "reduction", "--reduction", "reduction", "involution reduction ratio r", 1,
+     kUpToChannels, 1, kUsedByInvolution | kUsedByNotebook},
+    {Param::NotebookPadding, "notebook_padding", "--padding", "span padding", "conv zero padding",
+     0, 8, 0, kUsedByNotebook},
+    {Param::MaxMemoryMb, "max_memory_mb", "--max-memory-mb", "memory cap MiB",
+     "refuse problems that need more memory (MiB)", 1, kNoUpperEnd, 4096, kUsedByAll},
 };
 constexpr int kParamCount = static_cast<int>(sizeof(kParamLimits) / sizeof(kParamLimits[0]));
 

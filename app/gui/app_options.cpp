@@ -99,17 +99,15 @@ void apply_options(const AppOptions& o, AppState* app) {
     s.operation = Operation::Both;
   else if (!op.op.empty() && (o.op_given || !o.op.preset.empty()))
     s.operation = op.op == "involution" ? Operation::Involution : Operation::Convolution;
-  // Named by the table's flag and field (core/parameter_limits.h).
-  auto set = [&flag_int](Param param, int64_t value, int* setting) {
-    if (value >= 0) *setting = flag_int(value, limits(param).flag, limits(param).field);
-  };
-  set(Param::KernelSize, op.kernel_size, &s.kernel_size);
-  set(Param::OutChannels, op.out_channels, &s.out_channels);
-  set(Param::Stride, op.stride, &s.stride);
-  set(Param::Padding, op.padding, &s.padding);
-  set(Param::Dilation, op.dilation, &s.dilation);
-  set(Param::GroupChannels, op.group_channels, &s.group_channels);
-  set(Param::Reduction, op.reduction, &s.reduction);
+  // Every parameter the options and the settings share, named by the table's flag and field
+  // (core/parameter_limits.h). Groups (G for involution) and the notebook's padding (from
+  // --padding with the variant) follow their own rules below.
+  for (const SettingsParam& p : settings_parameters(&s)) {
+    if (p.param == Param::Groups) continue;
+    const int64_t* value = option_field(op, p.param);
+    if (value && *value >= 0)
+      *p.value = flag_int(*value, limits(p.param).flag, limits(p.param).field);
+  }
   if (op.groups >= 0) {
     // As in `kernelscope run`: --groups is the conv groups, or G for involution.
     const int groups = flag_int(op.groups, "--groups", "groups");

@@ -16,33 +16,6 @@
 namespace ks::core {
 namespace {
 
-// The OperatorOptions field a parameter's flag sets (the notebook padding shares --padding).
-int64_t* option_field(OperatorOptions* o, Param p) {
-  switch (p) {
-    case Param::KernelSize:
-      return &o->kernel_size;
-    case Param::OutChannels:
-      return &o->out_channels;
-    case Param::Stride:
-      return &o->stride;
-    case Param::Padding:
-      return &o->padding;
-    case Param::NotebookPadding:
-      return &o->padding;
-    case Param::Dilation:
-      return &o->dilation;
-    case Param::Groups:
-      return &o->groups;
-    case Param::GroupChannels:
-      return &o->group_channels;
-    case Param::Reduction:
-      return &o->reduction;
-    case Param::MaxMemoryMb:
-      return &o->max_memory_mb;
-  }
-  return nullptr;
-}
-
 std::string thrown_by(const std::function<void()>& fn) {
   try {
     fn();
@@ -82,6 +55,7 @@ TEST(ParameterLimits, FlagChecksAnswerFromTheTable) {
     SCOPED_TRACE(l.flag);
     OperatorOptions o;
     const int64_t below = l.min - 1;
+    ASSERT_NE(option_field(&o, l.param), nullptr);
     *option_field(&o, l.param) = below;
     o.given.insert(l.flag);
     EXPECT_EQ(thrown_by([&] { check_flag_values(o); }), flag_range_error(l.param, below));
@@ -168,6 +142,29 @@ TEST(ParameterLimits, SettingsStartAtTheTableDefaults) {
   EXPECT_EQ(s.padding, s.dilation * (s.kernel_size - 1) / 2);
   EXPECT_EQ(s.max_memory_mb, limits(Param::MaxMemoryMb).default_value);
   EXPECT_EQ(OperatorOptions().max_memory_mb, limits(Param::MaxMemoryMb).default_value);
+}
+
+// Every parameter a flag sets and a scene holds goes from the scene to the options and back
+// through its own field: distinct values survive the trip.
+TEST(ParameterLimits, FieldListsReachDistinctFields) {
+  Preset scene;
+  scene.op = "involution";
+  int64_t next = 11;
+  for (const ParamLimits& l : kParamLimits)
+    if (int64_t* field = preset_field(&scene, l.param)) *field = next++;
+  OperatorOptions none;
+  none.op.clear();
+  const std::string path = std::string(KS_ASSET_DIR) + "/presets/x.json";
+  scene.image = "samples/shapes.png";
+  const OperatorOptions o = options_from_preset(scene, path, none);
+  const Preset back = preset_from_options(o, path);
+  for (const ParamLimits& l : kParamLimits)
+    if (const int64_t* field = preset_field(scene, l.param)) {
+      ASSERT_NE(option_field(o, l.param), nullptr) << l.field;
+      EXPECT_EQ(*option_field(o, l.param), *field) << l.field;
+      EXPECT_EQ(*preset_field(back, l.param), *field) << l.field;
+    }
+  EXPECT_EQ(next, 11 + 8);  // the eight operator parameters a scene holds
 }
 
 }  // namespace
