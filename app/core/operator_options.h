@@ -31,7 +31,7 @@ struct OperatorOptions {
   int64_t reduction = -1;
   std::string backend = "auto";
   int64_t max_memory_mb = limits(Param::MaxMemoryMb).default_value;
-  // --preset FILE (cli/preset.h): a scene that fills every field no flag gave. op is
+  // --preset FILE (core/preset.h): a scene that fills every field no flag gave. op is
   // cleared after parsing when --op was not given, so the preset can decide it.
   std::string preset;
   // --kernel NAME: one named K x K kernel (kernelscope/kernel_presets.h) spread over the
