@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/op_settings.h"
@@ -130,6 +131,22 @@ TEST(ParameterLimits, SessionClampsUseTheSameEnds) {
   EXPECT_EQ(s.max_memory_mb, 1);
   for (const SettingsParam& p : settings_parameters(&s))
     EXPECT_TRUE(flag_range_error(p.param, *p.value).empty()) << limits(p.param).field;
+}
+
+// The app's ranges are the sliders' and session clamps' ranges from before the table.
+TEST(ParameterLimits, AppRangesAreTheOldSliderRanges) {
+  const std::pair<Param, std::pair<int64_t, int64_t>> ranges[] = {
+      {Param::KernelSize, {1, 15}},  {Param::Stride, {1, 8}},
+      {Param::Dilation, {1, 8}},     {Param::Padding, {0, 32}},
+      {Param::OutChannels, {1, 64}}, {Param::NotebookPadding, {0, 8}},
+      {Param::Groups, {1, 5}},       {Param::GroupChannels, {1, 5}},
+      {Param::Reduction, {1, 5}}};
+  for (const auto& [param, range] : ranges) {
+    EXPECT_EQ(limits(param).min, range.first) << limits(param).field;
+    EXPECT_EQ(app_max(param, 5), range.second) << limits(param).field;  // a 5-channel image
+    EXPECT_EQ(clamp_to_app_range(param, 1000), limits(param).app_max < 0 ? 1000 : range.second)
+        << limits(param).field;
+  }
 }
 
 // The app starts where the table says, except its padding, which follows K ("same").
