@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "cli/commands.h"
+#include "gui/run_app.h"
 #include "kernelscope/benchmark.h"
 
 int main(int argc, char** argv) {
@@ -16,7 +17,7 @@ int main(int argc, char** argv) {
     // fresh pages from the OS each time keeps large jobs (1080p involution) from paying the
     // page-zeroing cost again and again.
     ks::keep_freed_memory_for_reuse();
-    return ks::cli::run_app(argc, argv);
+    return ks::app::run_app(argc, argv);
   } catch (const std::bad_alloc& e) {
     // Whatever --max-memory-mb lets through can still exceed what the machine has.
     std::fprintf(stderr,

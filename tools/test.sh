@@ -33,7 +33,7 @@ fi
 # --no-tests=error: a build that registered no tests is a failure, not a pass.
 ctest --test-dir build --output-on-failure -j "$jobs" --no-tests=error
 
-step "engine and CLI tests under AddressSanitizer + UBSan"
+step "engine, app core and CLI tests under AddressSanitizer + UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKS_SANITIZE=address,undefined \
   -DKS_BUILD_APP=OFF -DKS_BUILD_TESTS=ON -DKS_BUILD_BENCH=OFF -DKS_ENABLE_CUDA=OFF
 cmake --build build-asan -j "$jobs"
@@ -41,7 +41,7 @@ cmake --build build-asan -j "$jobs"
 # above: under ASan it takes minutes, and the emulated fixture tests still put both CUDA
 # variants through all 158 PyTorch fixtures here.
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'engine|cli' --no-tests=error \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'engine|cli|core' --no-tests=error \
   -E 'Cases/EmulatedCudaGrid'
 
 if [[ -x tools/run_fuzzers.sh ]]; then

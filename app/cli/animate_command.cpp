@@ -10,9 +10,9 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "cli/flag_checks.h"
-#include "cli/operator_options.h"
-#include "cli/preset.h"
+#include "core/flag_checks.h"
+#include "core/operator_options.h"
+#include "core/preset.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/dispatch.h"
 #include "kernelscope/error.h"

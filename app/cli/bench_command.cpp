@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "cli/flag_checks.h"
+#include "core/flag_checks.h"
 #include "kernelscope/benchmark.h"
 #include "kernelscope/error.h"
 

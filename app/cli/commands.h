@@ -1,12 +1,16 @@
 // Entry points of the command-line front end, one per subcommand.
 #pragma once
 
+namespace ks::core {}
+
 namespace ks::cli {
+
+// The subcommands are front ends over app/core (operator options, presets, prepare): they
+// name its types as their own.
+using namespace ks::core;
 
 // Dispatches "kernelscope <subcommand> ...": run, bench, selftest.
 int run_subcommand(int argc, char** argv);
-// "kernelscope [app options]": the desktop app, or a clear message where it cannot start.
-int run_app(int argc, char** argv);
 
 // Each gets the arguments after the subcommand name (argv[0] is the subcommand).
 int run_command(int argc, char** argv);       // app/cli/run_command.cpp

@@ -11,12 +11,12 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/flag_checks.h"
-#include "cli/learn_target.h"
-#include "cli/operator_options.h"
 #include "cli/out_dir.h"
 #include "cli/plane_pngs.h"
-#include "cli/preset.h"
+#include "core/flag_checks.h"
+#include "core/learn_target.h"
+#include "core/operator_options.h"
+#include "core/preset.h"
 #include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"

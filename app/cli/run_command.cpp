@@ -22,10 +22,10 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/flag_checks.h"
-#include "cli/operator_options.h"
 #include "cli/out_dir.h"
 #include "cli/plane_pngs.h"
+#include "core/flag_checks.h"
+#include "core/operator_options.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/colormap.h"
 #include "kernelscope/dispatch.h"

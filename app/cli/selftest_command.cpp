@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/flag_checks.h"
+#include "core/flag_checks.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/check_cases.h"
 #include "kernelscope/error.h"

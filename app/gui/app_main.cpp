@@ -2,17 +2,17 @@
 // of `kernelscope run` plus screenshot/session/window options) and runs the app
 // (frame_loop.h). In scripted mode (--screenshot) it renders until the result is on screen,
 // saves the window (and panel exports) and exits (scripted.h).
-#include "cli/commands.h"
-#include "cli/flag_checks.h"
-#include "cli/operator_options.h"
+#include "core/flag_checks.h"
+#include "core/operator_options.h"
 #include "gui/app_options.h"
 #include "gui/frame_loop.h"
+#include "gui/run_app.h"
 
-namespace ks::cli {
+namespace ks::app {
 
 int run_app(int argc, char** argv) {
   CLI::App cli{"KernelScope desktop app: convolution and involution, live."};
-  AppOptions o;
+  cli::AppOptions o;
   add_operator_options(cli, o.op, /*input_required=*/false);
   cli.add_option("--screenshot", o.screenshot,
                  "scripted mode: render until the result is shown, save the window as PNG, exit");
@@ -89,4 +89,4 @@ int run_app(int argc, char** argv) {
   return app::run_desktop_app(o);
 }
 
-}  // namespace ks::cli
+}  // namespace ks::app

@@ -6,9 +6,10 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "cli/flag_checks.h"
-#include "cli/preset.h"
-#include "gui/weights.h"
+#include "core/flag_checks.h"
+#include "core/parameter_limits.h"
+#include "core/preset.h"
+#include "core/weights.h"
 #include "kernelscope/error.h"
 #include "panels/learn_panel.h"
 
@@ -98,16 +99,15 @@ void apply_options(const AppOptions& o, AppState* app) {
     s.operation = Operation::Both;
   else if (!op.op.empty() && (o.op_given || !o.op.preset.empty()))
     s.operation = op.op == "involution" ? Operation::Involution : Operation::Convolution;
-  auto set = [&flag_int](int64_t value, int* setting, const char* flag, const char* field) {
-    if (value >= 0) *setting = flag_int(value, flag, field);
-  };
-  set(op.kernel_size, &s.kernel_size, "--kernel-size", "kernel_size");
-  set(op.out_channels, &s.out_channels, "--out-channels", "out_channels");
-  set(op.stride, &s.stride, "--stride", "stride");
-  set(op.padding, &s.padding, "--padding", "padding");
-  set(op.dilation, &s.dilation, "--dilation", "dilation");
-  set(op.group_channels, &s.group_channels, "--group-channels", "group_channels");
-  set(op.reduction, &s.reduction, "--reduction", "reduction");
+  // Every parameter the options and the settings share, named by the table's flag and field
+  // (core/parameter_limits.h). Groups (G for involution) and the notebook's padding (from
+  // --padding with the variant) follow their own rules below.
+  for (const SettingsParam& p : settings_parameters(&s)) {
+    if (p.param == Param::Groups) continue;
+    const int64_t* value = option_field(op, p.param);
+    if (value && *value >= 0)
+      *p.value = flag_int(*value, limits(p.param).flag, limits(p.param).field);
+  }
   if (op.groups >= 0) {
     // As in `kernelscope run`: --groups is the conv groups, or G for involution.
     const int groups = flag_int(op.groups, "--groups", "groups");

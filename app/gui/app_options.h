@@ -5,10 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "cli/operator_options.h"
+#include "core/operator_options.h"
 #include "gui/app_state.h"
 
 namespace ks::cli {
+
+using core::OperatorOptions;
 
 struct AppOptions {
   OperatorOptions op;

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "core/compute.h"
+#include "core/worker.h"
 #include "gui/commands.h"
-#include "gui/compute.h"
 #include "gui/gl_util.h"
 #include "gui/settings.h"
-#include "gui/worker.h"
 
 struct ImFont;
 

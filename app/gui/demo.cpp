@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <sstream>
 
-#include "cli/preset.h"
-#include "gui/weights.h"
+#include "core/preset.h"
+#include "core/weights.h"
 
 namespace ks::app {
 
@@ -101,13 +101,13 @@ const std::vector<SceneEntry>& scene_entries(const std::string& assets_dir) {
   entries.clear();
   std::vector<std::string> paths;
   try {
-    if (!assets_dir.empty()) paths = cli::list_presets(assets_dir + "/presets");
+    if (!assets_dir.empty()) paths = core::list_presets(assets_dir + "/presets");
   } catch (const std::exception&) {
   }
   for (const std::string& path : paths) {
     SceneEntry e{path, fs::path(path).stem().string()};
     try {
-      const cli::Preset p = cli::load_preset(path);
+      const core::Preset p = core::load_preset(path);
       if (!p.name.empty()) e.title = p.name;
     } catch (const std::exception&) {
     }

@@ -8,9 +8,9 @@
 #include <ctime>
 #include <filesystem>
 
+#include "core/weights.h"
 #include "gui/display.h"
 #include "gui/figure.h"
-#include "gui/weights.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 

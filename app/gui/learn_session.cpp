@@ -3,8 +3,8 @@
 
 #include <chrono>
 
-#include "cli/learn_target.h"
-#include "gui/compute.h"
+#include "core/compute.h"
+#include "core/learn_target.h"
 #include "kernelscope/error.h"
 #include "kernelscope/learn.h"
 
@@ -66,16 +66,16 @@ struct LearnSession::Training {
       p.out_channels = channels;
       p.padding = p.dilation * (p.kernel_size - 1) / 2;
       const Tensor target =
-          cli::make_learn_target(job.target, "", x, grid_of(p.kernel_size, p.stride, p.dilation),
-                                 conv_output_shape(x.shape, p));
+          core::make_learn_target(job.target, "", x, grid_of(p.kernel_size, p.stride, p.dilation),
+                                  conv_output_shape(x.shape, p));
       conv = std::make_unique<learn::ConvTrainer>(x, p, random_conv_weights(p, job.seed), target,
                                                   optimizer);
     }
     if (job.ops != LearnOps::Conv) {
       const InvolutionParams p = involution_params(job.settings, channels);
       const Tensor target =
-          cli::make_learn_target(job.target, "", x, grid_of(p.kernel_size, p.stride, p.dilation),
-                                 involution_output_shape(x.shape, p));
+          core::make_learn_target(job.target, "", x, grid_of(p.kernel_size, p.stride, p.dilation),
+                                  involution_output_shape(x.shape, p));
       InvolutionWeights start = random_involution_weights(p, job.seed);
       if (job.identity_start) learn::apply_identity_start(x, p, &start);
       involution = std::make_unique<learn::InvolutionTrainer>(x, p, start, target, optimizer);

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/weights.h"
 #include "gui/settings.h"
-#include "gui/weights.h"
 #include "kernelscope/ops.h"
 
 namespace ks::app {

@@ -1,9 +1,9 @@
 // run_app for builds without GLFW / Dear ImGui: the CLI still works, the app explains itself.
 #include <cstdio>
 
-#include "cli/commands.h"
+#include "gui/run_app.h"
 
-namespace ks::cli {
+namespace ks::app {
 
 int run_app(int, char**) {
   std::fprintf(stderr,
@@ -12,4 +12,4 @@ int run_app(int, char**) {
   return 1;
 }
 
-}  // namespace ks::cli
+}  // namespace ks::app

@@ -11,7 +11,8 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "gui/weights.h"
+#include "core/parameter_limits.h"
+#include "core/weights.h"
 #include "kernelscope/io.h"
 
 namespace ks::app {
@@ -83,18 +84,9 @@ json to_json(const AppState& app) {
   j["version"] = 1;
   j["image"] = app.doc.image_path;
   j["operation"] = operation_label(s.operation);
-  j["params"] = {{"kernel_size", s.kernel_size},
-                 {"stride", s.stride},
-                 {"padding", s.padding},
-                 {"padding_same", s.padding_same},
-                 {"dilation", s.dilation},
-                 {"groups", s.groups},
-                 {"out_channels", s.out_channels},
-                 {"group_channels", s.group_channels},
-                 {"reduction", s.reduction},
+  j["params"] = {{"padding_same", s.padding_same},
                  {"relu", s.relu},
                  {"notebook_variant", s.notebook_variant},
-                 {"notebook_padding", s.notebook_padding},
                  {"weights", weight_source_name(s.weights)},
                  {"seed", s.seed},
                  {"variation", s.variation},
@@ -103,6 +95,9 @@ json to_json(const AppState& app) {
                  {"backend", s.backend},
                  {"preview", s.preview},
                  {"max_memory_mb", s.max_memory_mb}};
+  OpSettings copy = s;
+  for (const SettingsParam& p : settings_parameters(&copy))
+    j["params"][limits(p.param).field] = *p.value;
   j["view"] = {{"colormap", colormap_name(v.colormap)},
                {"scale", static_cast<int>(v.scale)},
                {"rgb_composite", v.rgb_composite},
@@ -131,18 +126,11 @@ void from_json(const json& j, AppState* app) {
   }
   if (j.contains("params")) {
     const json& p = j.at("params");
-    read(p, "kernel_size", &s.kernel_size);
-    read(p, "stride", &s.stride);
-    read(p, "padding", &s.padding);
+    for (const SettingsParam& param : settings_parameters(&s))
+      read(p, limits(param.param).field, param.value);
     read(p, "padding_same", &s.padding_same);
-    read(p, "dilation", &s.dilation);
-    read(p, "groups", &s.groups);
-    read(p, "out_channels", &s.out_channels);
-    read(p, "group_channels", &s.group_channels);
-    read(p, "reduction", &s.reduction);
     read(p, "relu", &s.relu);
     read(p, "notebook_variant", &s.notebook_variant);
-    read(p, "notebook_padding", &s.notebook_padding);
     if (p.contains("weights"))
       weight_source_from_name(p.at("weights").get<std::string>(), &s.weights);
     // Learned weights live in memory only (Learn > Save writes a file): start from random.
@@ -180,21 +168,13 @@ void from_json(const json& j, AppState* app) {
     read(p, "step", &v.step_fraction);
   }
   // Clamp what a hand-edited file could break.
-  s.kernel_size = std::clamp(s.kernel_size, 1, 15);
-  s.stride = std::clamp(s.stride, 1, 8);
-  s.dilation = std::clamp(s.dilation, 1, 8);
-  s.padding = std::clamp(s.padding, 0, 32);
-  s.out_channels = std::clamp(s.out_channels, 1, 64);
-  s.groups = std::max(1, s.groups);
-  s.group_channels = std::max(1, s.group_channels);
-  s.reduction = std::max(1, s.reduction);
+  clamp_to_app_ranges(&s);  // the sliders' ranges (core/parameter_limits.h)
   v.ui_scale = std::clamp(v.ui_scale, 0.5f, 3.0f);
   v.left_fraction = std::clamp(v.left_fraction, 0.12f, 0.45f);
   v.middle_fraction = std::clamp(v.middle_fraction, 0.15f, 0.6f);
   v.input_fraction = std::clamp(v.input_fraction, 0.2f, 0.85f);
   v.maps_fraction = std::clamp(v.maps_fraction, 0.2f, 0.9f);
   v.step_fraction = std::clamp(v.step_fraction, 0.2f, 0.75f);
-  s.notebook_padding = std::clamp(s.notebook_padding, 0, 8);
   app->doc.settings = s;
   app->view.settings = v;
   app->doc.image_path = image;

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "cli/learn_target.h"
+#include "core/learn_target.h"
 #include "gui/export.h"
 #include "kernelscope/io.h"
 #include "panels/loss_plot.h"
@@ -105,7 +105,7 @@ bool settings_section(LearnPanelState& l) {
   const float label_w = ImGui::GetFontSize() * 6;
   ImGui::SetNextItemWidth(-label_w);
   if (ImGui::BeginCombo("target", l.target.c_str())) {
-    for (const std::string& name : cli::learn_target_names())
+    for (const std::string& name : core::learn_target_names())
       if (ImGui::Selectable(name.c_str(), name == l.target)) {
         changed = changed || name != l.target;
         l.target = name;
@@ -271,7 +271,7 @@ void update_learn(AppState& app) {
   l.applied_at = now;
 }
 
-void configure_learn_from_scene(AppState& app, const cli::PresetLearn& scene) {
+void configure_learn_from_scene(AppState& app, const core::PresetLearn& scene) {
   if (!scene.present) return;
   LearnPanelState& l = learn_state(app);
   reset_training(app);

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/preset.h"
+#include "core/preset.h"
 #include "gui/app_state.h"
 #include "gui/learn_session.h"
 
@@ -38,7 +38,7 @@ void draw_learn_panel(AppState& app);
 // a few times a second while training runs, and always the last ones).
 void update_learn(AppState& app);
 // A scene's "learn" field: opens the panel with its target, layers, steps and rate.
-void configure_learn_from_scene(AppState& app, const cli::PresetLearn& learn);
+void configure_learn_from_scene(AppState& app, const core::PresetLearn& learn);
 // --learn-steps N (scripted mode): learn N steps once the first result is on screen.
 void request_scripted_learn(AppState& app, int steps);
 // Scripted mode: true until the requested steps are done and their weights applied.

@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "gui/weights.h"
+#include "core/parameter_limits.h"
+#include "core/weights.h"
 #include "gui/widgets.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/error.h"
@@ -56,21 +57,29 @@ bool slider(const char* label, int* value, int lo, int hi, const char* help = nu
   return changed;
 }
 
+// A slider over one parameter of the table (core/parameter_limits.h): its label and range.
+bool param_slider(Param p, int* value, int64_t channels, const char* help) {
+  return slider(limits(p).label, value, static_cast<int>(limits(p).min),
+                static_cast<int>(std::min<int64_t>(app_max(p, channels), INT_MAX)), help);
+}
+
 // The kernel size. Involution needs an odd K, so with involution on screen the slider only
 // stops at odd values: dragging moves 3 -> 5 -> 7, never through an even K's error.
 bool kernel_size_slider(int* k, bool odd_only) {
   const int before = *k;
-  const bool changed = slider("kernel size", k, 1, 15,
-                              odd_only ? "K x K taps. Involution needs an odd K: the slider stops "
-                                         "at odd values only."
-                                       : "K x K taps.");
+  const bool changed =
+      param_slider(Param::KernelSize, k, 0,
+                   odd_only ? "K x K taps. Involution needs an odd K: the slider stops "
+                              "at odd values only."
+                            : "K x K taps.");
   if (odd_only && *k % 2 == 0) {
     // Dragged: continue in the direction of the drag; typed: the next odd value up.
     const int odd = *k < before && ImGui::IsItemActive() ? *k - 1 : *k + 1;
     if (!changed || !ImGui::IsItemActive())
-      g_note = {"kernel size",
+      g_note = {limits(Param::KernelSize).label,
                 "involution needs an odd K: " + std::to_string(*k) + " -> " + std::to_string(odd)};
-    *k = std::clamp(odd, 1, 15);
+    *k = std::clamp(odd, static_cast<int>(limits(Param::KernelSize).min),
+                    static_cast<int>(app_max(Param::KernelSize, 0)));
     return true;
   }
   return changed;
@@ -312,14 +321,15 @@ void draw_parameters_panel(AppState& app) {
   // The notebook variant runs any K; the paper's involution needs an odd one.
   changed |= kernel_size_slider(&s.kernel_size, inv && !s.notebook_variant);
   ImGui::EndDisabled();
-  changed |= slider("stride", &s.stride, 1, 8,
-                    "Step between output pixels: stride s keeps every s-th position, so the\n"
-                    "output is about s times smaller in each direction.");
-  changed |= slider("dilation", &s.dilation, 1, 8, "Spacing between taps: d(K-1)+1 pixels wide.");
+  changed |= param_slider(Param::Stride, &s.stride, channels,
+                          "Step between output pixels: stride s keeps every s-th position, so the\n"
+                          "output is about s times smaller in each direction.");
+  changed |= param_slider(Param::Dilation, &s.dilation, channels,
+                          "Spacing between taps: d(K-1)+1 pixels wide.");
   if (conv) {
     ImGui::BeginDisabled(s.padding_same);
-    changed |= slider("padding", &s.padding, 0, 32,
-                      "Zero padding of the convolution. Involution always pads d(K-1)/2.");
+    changed |= param_slider(Param::Padding, &s.padding, channels,
+                            "Zero padding of the convolution. Involution always pads d(K-1)/2.");
     ImGui::EndDisabled();
     changed |= ImGui::Checkbox("same (follows K and dilation)", &s.padding_same);
     tooltip(
@@ -332,11 +342,11 @@ void draw_parameters_panel(AppState& app) {
   }
   if (conv) {
     section("convolution");
-    changed |= slider("out channels", &s.out_channels, 1, 64,
-                      "Number of output feature maps, each with its own set of kernels.");
-    changed |= slider("groups", &s.groups, 1, static_cast<int>(std::max<int64_t>(channels, 1)),
-                      "Input and output channels split into this many groups;\n"
-                      "both counts must be divisible by it.");
+    changed |= param_slider(Param::OutChannels, &s.out_channels, channels,
+                            "Number of output feature maps, each with its own set of kernels.");
+    changed |= param_slider(Param::Groups, &s.groups, channels,
+                            "Input and output channels split into this many groups;\n"
+                            "both counts must be divisible by it.");
     if (ImGui::SmallButton("standard")) {
       s.groups = 1;
       changed = true;
@@ -357,11 +367,11 @@ void draw_parameters_panel(AppState& app) {
   if (inv) {
     section("involution");
     ImGui::BeginDisabled(designed);
-    changed |= slider("group channels", &s.group_channels, 1, static_cast<int>(channels),
-                      "Channels sharing one generated kernel; must divide C.\nG = C / group "
-                      "channels kernels per pixel.");
-    changed |= slider("reduction", &s.reduction, 1, static_cast<int>(channels),
-                      "Kernel generation squeezes C to C/r channels; r must divide C.");
+    changed |= param_slider(Param::GroupChannels, &s.group_channels, channels,
+                            "Channels sharing one generated kernel; must divide C.\nG = C / group "
+                            "channels kernels per pixel.");
+    changed |= param_slider(Param::Reduction, &s.reduction, channels,
+                            "Kernel generation squeezes C to C/r channels; r must divide C.");
     ImGui::EndDisabled();
     if (channels % s.group_channels == 0)
       ImGui::TextDisabled("G = %lld kernel%s per pixel",
@@ -377,8 +387,8 @@ void draw_parameters_panel(AppState& app) {
           "no BN/ReLU, a K x K span convolution, and no padding, so the output shrinks by K-1.\n"
           "Uses seeded random weights (the seed below).");
     if (s.notebook_variant) {
-      changed |= slider("span padding", &s.notebook_padding, 0, 8,
-                        "Padding of the notebook's span conv and unfold (its default is 0).");
+      changed |= param_slider(Param::NotebookPadding, &s.notebook_padding, channels,
+                              "Padding of the notebook's span conv and unfold (its default is 0).");
       ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.95f, 0.8f, 0.5f, 1.0f));
       ImGui::TextWrapped("%s", kNotebookVariantNote);
       ImGui::PopStyleColor();

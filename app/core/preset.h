@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "cli/operator_options.h"
+#include "core/operator_options.h"
 
-namespace ks::cli {
+namespace ks::core {
 
 // Where the layer weights of a scene come from.
 struct PresetWeights {
@@ -67,6 +67,13 @@ struct Preset {
 
 // Parse and validate; errors are ks::Error "preset <origin>: <what>" naming the field.
 // Unknown fields are errors too (a typo should not silently fall back to a default).
+// Where a parameter of the table lives in a preset (-1: not set), or null for those a scene
+// does not hold (the memory cap; the notebook variant's padding is the padding field).
+int64_t* preset_field(Preset* preset, Param param);
+inline const int64_t* preset_field(const Preset& preset, Param param) {
+  return preset_field(const_cast<Preset*>(&preset), param);
+}
+
 Preset preset_from_json(const nlohmann::json& json, const std::string& origin);
 nlohmann::json preset_to_json(const Preset& preset);  // omits unset fields
 Preset load_preset(const std::string& path);
@@ -103,4 +110,4 @@ Preset preset_from_options(const OperatorOptions& options, const std::string& sa
 // designed:NAME (a generator, kernelscope/designed_involution.h, not one kernel).
 std::vector<float> preset_kernel_values(const PresetWeights& weights, int64_t kernel_size);
 
-}  // namespace ks::cli
+}  // namespace ks::core

@@ -1,11 +1,11 @@
 // The compute thread: newest request wins, one result queue.
-#include "gui/worker.h"
+#include "core/worker.h"
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace ks::app {
+namespace ks::core {
 
 Worker::Worker() : thread_([this] { loop(); }) {}
 
@@ -104,4 +104,4 @@ void Worker::loop() {
   }
 }
 
-}  // namespace ks::app
+}  // namespace ks::core

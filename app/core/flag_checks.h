@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <limits>
 
-namespace ks::cli {
+namespace ks::core {
 
 // A whole number in [min, max], written in decimal.
 CLI::Validator integer_in(int64_t min, int64_t max = std::numeric_limits<int64_t>::max());
@@ -27,4 +27,4 @@ void add_device_option(CLI::App& app);
 
 int exit_on_parse_error(const CLI::App& app, const CLI::ParseError& e);
 
-}  // namespace ks::cli
+}  // namespace ks::core

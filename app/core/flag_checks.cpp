@@ -1,4 +1,4 @@
-#include "cli/flag_checks.h"
+#include "core/flag_checks.h"
 
 #include <cerrno>
 #include <charconv>
@@ -10,7 +10,7 @@
 
 #include "kernelscope/backend.h"
 
-namespace ks::cli {
+namespace ks::core {
 namespace {
 
 // "1.5", "0.05" and "1e+308" rather than "1.500000" or 300 digits.
@@ -99,4 +99,4 @@ void add_device_option(CLI::App& app) {
       ->check(integer_in(0, 1023));
 }
 
-}  // namespace ks::cli
+}  // namespace ks::core

@@ -1,17 +1,19 @@
 // Turns the shared operator flags into a validated, ready-to-run operation.
-#include "cli/operator_options.h"
+#include "core/operator_options.h"
 
 #include <string>
 #include <tuple>
+#include <utility>
 
-#include "cli/flag_checks.h"
-#include "cli/preset.h"
+#include "core/flag_checks.h"
+#include "core/parameter_limits.h"
+#include "core/preset.h"
 #include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "kernelscope/kernel_presets.h"
 
-namespace ks::cli {
+namespace ks::core {
 namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
@@ -155,6 +157,32 @@ InvolutionParams involution_params(const OperatorOptions& o, const Tensor& input
 
 }  // namespace
 
+int64_t* option_field(OperatorOptions* o, Param param) {
+  switch (param) {
+    case Param::KernelSize:
+      return &o->kernel_size;
+    case Param::OutChannels:
+      return &o->out_channels;
+    case Param::Stride:
+      return &o->stride;
+    case Param::Padding:
+      return &o->padding;
+    case Param::Dilation:
+      return &o->dilation;
+    case Param::Groups:
+      return &o->groups;
+    case Param::GroupChannels:
+      return &o->group_channels;
+    case Param::Reduction:
+      return &o->reduction;
+    case Param::NotebookPadding:
+      return nullptr;  // --padding, stored as padding
+    case Param::MaxMemoryMb:
+      return &o->max_memory_mb;
+  }
+  return nullptr;
+}
+
 void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required) {
   // Every flag records that it was given: its value then counts even where it equals the
   // value that means "not given" (--seed 0 over a preset's seed).
@@ -179,35 +207,26 @@ void add_operator_options(CLI::App& app, OperatorOptions& o, bool input_required
       "designed:sharpen_bright_blur_dark, designed:blur_where_red)");
   add("--weights", o.weights, "layer weights (.safetensors, PyTorch key names)");
   add("--seed", o.seed, "seed of the random weights (PyTorch's default init)")->check(any_seed());
-  add("--kernel-size", o.kernel_size, "kernel size K")->check(integer_in(1));
-  add("--out-channels", o.out_channels, "conv output channels")->check(integer_in(1));
-  add("--stride", o.stride, "stride")->check(integer_in(1));
-  add("--padding", o.padding, "conv zero padding")->check(integer_in(0));
-  add("--dilation", o.dilation, "dilation")->check(integer_in(1));
-  add("--groups", o.groups, "groups (conv) or kernel groups G (involution)")->check(integer_in(1));
-  add("--group-channels", o.group_channels, "involution channels per group")->check(integer_in(1));
-  add("--reduction", o.reduction, "involution reduction ratio r")->check(integer_in(1));
+  // The numeric flags: help and lower end from the parameter table (parameter_limits.h).
+  const auto add_param = [&add, &o](Param p) {
+    add(limits(p).flag, *option_field(&o, p), limits(p).help)->check(integer_in(limits(p).min));
+  };
+  for (const ParamLimits& l : kParamLimits)
+    if (option_field(&o, l.param) && l.param != Param::MaxMemoryMb) add_param(l.param);
   add("--backend", o.backend, "auto or a backend name");
   add_device_option(app);
   // Range-checked in check_flag_values: CLI11's PositiveNumber printed its 300-digit range.
-  add("--max-memory-mb", o.max_memory_mb, "refuse problems that need more memory (MiB)")
-      ->check(integer_in(1));
+  add_param(Param::MaxMemoryMb);
 }
 
 void check_flag_values(const OperatorOptions& o) {
-  for (auto [value, name, min] : {std::tuple{o.kernel_size, "--kernel-size", 1},
-                                  {o.out_channels, "--out-channels", 1},
-                                  {o.stride, "--stride", 1},
-                                  {o.padding, "--padding", 0},
-                                  {o.dilation, "--dilation", 1},
-                                  {o.groups, "--groups", 1},
-                                  {o.group_channels, "--group-channels", 1},
-                                  {o.reduction, "--reduction", 1}})
-    if (value < min && (value != -1 || o.was_given(name)))
-      throw Error(std::string(name) + " must be at least " + std::to_string(min) + ", got " +
-                  std::to_string(value));
-  if (o.max_memory_mb < 1)
-    throw Error("--max-memory-mb must be at least 1, got " + std::to_string(o.max_memory_mb));
+  // -1 means "not given" (the default or a preset decides), unless the flag itself said -1.
+  for (const ParamLimits& l : kParamLimits) {
+    const int64_t* value = option_field(o, l.param);
+    if (!value) continue;
+    const std::string error = flag_range_error(l.param, *value);
+    if (!error.empty() && (*value != -1 || o.was_given(l.flag))) throw Error(error);
+  }
   // An empty value would read as "not given" and let a preset or the default decide.
   for (auto [value, name, what] : {std::tuple{&o.input, "--input", "a file path"},
                                    {&o.weights, "--weights", "a file path"},
@@ -247,4 +266,4 @@ PreparedOperation prepare_operation(const OperatorOptions& given) {
   return prepared;
 }
 
-}  // namespace ks::cli
+}  // namespace ks::core

@@ -11,13 +11,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "gui/settings.h"
+#include "core/op_settings.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/colormap.h"
 #include "kernelscope/notebook_variant.h"
 #include "kernelscope/ops.h"
 
-namespace ks::app {
+namespace ks::core {
 
 // The image being looked at: the file as loaded and the copy the operators run on (the
 // same tensor unless the image is beyond what a texture can hold, kMaxDisplaySide).
@@ -133,4 +133,4 @@ Tensor downscale(const Tensor& image, int factor);
 ConvParams conv_params(const OpSettings& settings, int64_t channels);
 InvolutionParams involution_params(const OpSettings& settings, int64_t channels);
 
-}  // namespace ks::app
+}  // namespace ks::core

@@ -12,9 +12,9 @@
 #include <optional>
 #include <thread>
 
-#include "gui/compute.h"
+#include "core/compute.h"
 
-namespace ks::app {
+namespace ks::core {
 
 class Worker {
  public:
@@ -55,4 +55,4 @@ class Worker {
   std::thread thread_;
 };
 
-}  // namespace ks::app
+}  // namespace ks::core

@@ -3,11 +3,11 @@
 // three-channel output, so the UI thread only uploads.
 #pragma once
 
-#include "gui/compute.h"
+#include "core/compute.h"
 
-namespace ks::app {
+namespace ks::core {
 
 // Fills r's display fields; recycled (may be null) lends the storage of an older result.
 void scan_result(OpResult* r, OpResult* recycled);
 
-}  // namespace ks::app
+}  // namespace ks::core

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "gui/settings.h"
+#include "core/op_settings.h"
 #include "kernelscope/designed_involution.h"
 #include "kernelscope/ops.h"
 
-namespace ks::app {
+namespace ks::core {
 
 // Weights the Learn panel trained, with the layer geometry they were trained for (which
 // overrides the sliders, as a weights file does).
@@ -49,4 +49,4 @@ InvolutionWeights make_involution_weights(const OpSettings& settings, Involution
 // The tooltip text that documents the mapping above.
 extern const char* const kPresetMappingHelp;
 
-}  // namespace ks::app
+}  // namespace ks::core

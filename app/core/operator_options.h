@@ -9,9 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "core/parameter_limits.h"
 #include "kernelscope/ops.h"
 
-namespace ks::cli {
+namespace ks::core {
 
 // -1 means "not given on the command line": the default or the weights file decides. A flag
 // given as -1 is refused (check_flag_values), so -1 never comes from the command line.
@@ -29,8 +30,8 @@ struct OperatorOptions {
   int64_t group_channels = -1;
   int64_t reduction = -1;
   std::string backend = "auto";
-  int64_t max_memory_mb = kDefaultMemoryCapBytes >> 20;
-  // --preset FILE (cli/preset.h): a scene that fills every field no flag gave. op is
+  int64_t max_memory_mb = limits(Param::MaxMemoryMb).default_value;
+  // --preset FILE (core/preset.h): a scene that fills every field no flag gave. op is
   // cleared after parsing when --op was not given, so the preset can decide it.
   std::string preset;
   // --kernel NAME: one named K x K kernel (kernelscope/kernel_presets.h) spread over the
@@ -49,6 +50,14 @@ struct OperatorOptions {
   // 4K involution that keeps just the kernel sum is not refused for kernels it never makes.
   KernelsMode kernels = KernelsMode::Full;
 };
+
+// Where a parameter of the table lives in the options: the field its flag sets, or null
+// (the notebook variant's padding, which --padding sets through Padding). The flag checks,
+// the parser and the preset merge walk the table through it.
+int64_t* option_field(OperatorOptions* options, Param param);
+inline const int64_t* option_field(const OperatorOptions& options, Param param) {
+  return option_field(const_cast<OperatorOptions*>(&options), param);
+}
 
 // Adds --op, --input, --weights, --seed, --kernel-size, --out-channels, --stride, --padding,
 // --dilation, --groups, --group-channels, --reduction, --backend, --max-memory-mb, --preset,
@@ -78,7 +87,7 @@ struct PreparedOperation {
 PreparedOperation prepare_operation(const OperatorOptions& options);
 
 // Defaults where neither a flag nor a weights file decides.
-constexpr int64_t kDefaultKernelSize = 3;
-constexpr int64_t kDefaultConvOutChannels = 8;
+constexpr int64_t kDefaultKernelSize = limits(Param::KernelSize).default_value;
+constexpr int64_t kDefaultConvOutChannels = limits(Param::OutChannels).default_value;
 
-}  // namespace ks::cli
+}  // namespace ks::core

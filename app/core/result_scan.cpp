@@ -1,11 +1,11 @@
 // The display's scans of a result, done on the worker (result_scan.h).
-#include "gui/result_scan.h"
+#include "core/result_scan.h"
 
 #include <algorithm>
 
 #include "kernelscope/colormap.h"
 
-namespace ks::app {
+namespace ks::core {
 
 namespace {
 
@@ -74,4 +74,4 @@ void scan_result(OpResult* r, OpResult* recycled) {
     }
 }
 
-}  // namespace ks::app
+}  // namespace ks::core

@@ -1,17 +1,17 @@
 // The worker's jobs: image loading with the preview downscale, single runs and the race.
-#include "gui/compute.h"
+#include "core/compute.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
-#include "gui/result_scan.h"
-#include "gui/weights.h"
+#include "core/result_scan.h"
+#include "core/weights.h"
 #include "kernelscope/dispatch.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 
-namespace ks::app {
+namespace ks::core {
 
 namespace {
 
@@ -480,4 +480,4 @@ Tensor full_kernels(const OpResult& r) {
       .kernels;
 }
 
-}  // namespace ks::app
+}  // namespace ks::core

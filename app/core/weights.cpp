@@ -1,5 +1,5 @@
 // Preset kernels and the weights the app feeds to the engine.
-#include "gui/weights.h"
+#include "core/weights.h"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "kernelscope/io.h"
 #include "kernelscope/kernel_presets.h"
 
-namespace ks::app {
+namespace ks::core {
 
 namespace {
 
@@ -180,4 +180,4 @@ InvolutionWeights make_involution_weights(const OpSettings& s, InvolutionParams*
   return w;
 }
 
-}  // namespace ks::app
+}  // namespace ks::core

@@ -8,7 +8,7 @@
 #include "kernelscope/ops.h"
 #include "kernelscope/targets.h"
 
-namespace ks::cli {
+namespace ks::core {
 
 // The computed target names, in the order menus list them.
 std::vector<std::string> learn_target_names();
@@ -19,4 +19,4 @@ std::vector<std::string> learn_target_names();
 Tensor make_learn_target(const std::string& name, const std::string& mask_path, const Tensor& input,
                          const targets::TargetGrid& grid, const Shape& output_shape);
 
-}  // namespace ks::cli
+}  // namespace ks::core

@@ -1,16 +1,18 @@
 // Reading, writing and applying preset scenes (see preset.h and docs/teaching.md).
-#include "cli/preset.h"
+#include "core/preset.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <utility>
 
+#include "core/parameter_limits.h"
 #include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
 #include "kernelscope/kernel_presets.h"
 
-namespace ks::cli {
+namespace ks::core {
 namespace {
 
 namespace fs = std::filesystem;
@@ -42,6 +44,13 @@ class Reader {
     if (!j_[key].is_number_integer() || j_[key].get<int64_t>() < min)
       fail(std::string("field '") + key + "' must be an integer >= " + std::to_string(min));
     *out = j_[key].get<int64_t>();
+  }
+  // An operator parameter: its field name and lower end from the table (parameter_limits.h).
+  void parameter(Param p, int64_t* out) const {
+    if (!j_.contains(limits(p).field)) return;
+    const json& v = j_[limits(p).field];
+    if (!v.is_number_integer() || v.get<int64_t>() < limits(p).min) fail(field_range_error(p));
+    *out = v.get<int64_t>();
   }
   void one_of(const char* key, std::string* out, std::initializer_list<const char*> allowed) const {
     text(key, out);
@@ -164,6 +173,32 @@ PresetLearn read_learn(const json& l, const Reader& r) {
 
 }  // namespace
 
+int64_t* preset_field(Preset* p, Param param) {
+  switch (param) {
+    case Param::KernelSize:
+      return &p->kernel_size;
+    case Param::OutChannels:
+      return &p->out_channels;
+    case Param::Stride:
+      return &p->stride;
+    case Param::Padding:
+      return &p->padding;
+    case Param::Dilation:
+      return &p->dilation;
+    case Param::Groups:
+      return &p->groups;
+    case Param::GroupChannels:
+      return &p->group_channels;
+    case Param::Reduction:
+      return &p->reduction;
+    case Param::NotebookPadding:
+      return nullptr;  // the padding field
+    case Param::MaxMemoryMb:
+      return nullptr;  // the user's, not the scene's
+  }
+  return nullptr;
+}
+
 Preset preset_from_json(const json& j, const std::string& origin) {
   const Reader r(j, origin);
   if (!j.is_object()) r.fail("the file must hold one JSON object");
@@ -177,14 +212,9 @@ Preset preset_from_json(const json& j, const std::string& origin) {
   r.one_of("variant", &p.variant, {"paper", "notebook"});
   if (p.variant == "notebook" && p.op != "involution")
     r.fail("variant 'notebook' is an involution variant: set op to 'involution'");
-  r.integer("kernel_size", &p.kernel_size, 1);
-  r.integer("out_channels", &p.out_channels, 1);
-  r.integer("stride", &p.stride, 1);
-  r.integer("padding", &p.padding, 0);
-  r.integer("dilation", &p.dilation, 1);
-  r.integer("groups", &p.groups, 1);
-  r.integer("group_channels", &p.group_channels, 1);
-  r.integer("reduction", &p.reduction, 1);
+  // The keys and their limits come from the table (parameter_limits.h).
+  for (const ParamLimits& l : kParamLimits)
+    if (int64_t* field = preset_field(&p, l.param)) r.parameter(l.param, field);
   r.integer("channel", &p.channel, 0);
   r.one_of("activation", &p.activation, {"none", "relu"});
   r.one_of("colormap", &p.colormap, {"diverging", "viridis", "grey"});
@@ -228,15 +258,8 @@ json preset_to_json(const Preset& p) {
   j["image"] = p.image;
   j["op"] = p.op;
   if (p.variant != "paper") j["variant"] = p.variant;
-  for (auto [key, value] : {std::pair<const char*, int64_t>{"kernel_size", p.kernel_size},
-                            {"out_channels", p.out_channels},
-                            {"stride", p.stride},
-                            {"padding", p.padding},
-                            {"dilation", p.dilation},
-                            {"groups", p.groups},
-                            {"group_channels", p.group_channels},
-                            {"reduction", p.reduction}})
-    if (value >= 0) j[key] = value;
+  for (const ParamLimits& l : kParamLimits)
+    if (const int64_t* value = preset_field(p, l.param); value && *value >= 0) j[l.field] = *value;
   j["activation"] = p.activation;
   json w;
   w["preset"] = p.weights.preset;
@@ -336,20 +359,16 @@ OperatorOptions options_from_preset(const Preset& p, const std::string& preset_p
   if (o.op.empty()) o.op = p.op;
   if (o.input.empty()) o.input = resolve_preset_path(p.image, preset_path, &o.notes);
   // A given flag wins whatever its value; -1 from a flag is refused by check_flag_values.
-  auto fill = [&o](int64_t* flag, const char* name, int64_t from_preset) {
-    if (*flag < 0 && !o.was_given(name)) *flag = from_preset;
-  };
-  fill(&o.kernel_size, "--kernel-size", p.kernel_size);
-  fill(&o.out_channels, "--out-channels", p.out_channels);
-  fill(&o.stride, "--stride", p.stride);
-  if (p.variant != "notebook") fill(&o.padding, "--padding", p.padding);  // its own padding
-  fill(&o.dilation, "--dilation", p.dilation);
-  fill(&o.groups, "--groups", p.groups);
-  // An involution scene run with --op conv (or the other way round) keeps the shared fields;
-  // the other operator's own fields are not the user's to answer for.
-  if (o.op != "conv") {
-    fill(&o.group_channels, "--group-channels", p.group_channels);
-    fill(&o.reduction, "--reduction", p.reduction);
+  for (const ParamLimits& l : kParamLimits) {
+    int64_t* flag = option_field(&o, l.param);
+    const int64_t* from_preset = preset_field(p, l.param);
+    if (!flag || !from_preset) continue;
+    // The notebook variant's padding is its own (the span's), not conv padding.
+    if (l.param == Param::Padding && p.variant == "notebook") continue;
+    // An involution scene run with --op conv keeps the shared fields; involution's own
+    // fields (group channels, reduction) are not the user's to answer for.
+    if (o.op == "conv" && !(l.used_by & kUsedByConv)) continue;
+    if (*flag < 0 && !o.was_given(l.flag)) *flag = *from_preset;
   }
   // Weights: a --weights file, --kernel or a --seed on the command line win as a whole;
   // --seed 0 too, so it is its being given that counts, not its value.
@@ -383,14 +402,9 @@ Preset preset_from_options(const OperatorOptions& o, const std::string& save_pat
   Preset p;
   p.op = o.op.empty() ? "conv" : o.op;
   p.image = portable_path(o.input, assets);
-  p.kernel_size = o.kernel_size;
-  p.out_channels = o.out_channels;
-  p.stride = o.stride;
-  p.padding = o.padding;
-  p.dilation = o.dilation;
-  p.groups = o.groups;
-  p.group_channels = o.group_channels;
-  p.reduction = o.reduction;
+  for (const ParamLimits& l : kParamLimits)
+    if (int64_t* field = preset_field(&p, l.param))
+      if (const int64_t* value = option_field(o, l.param)) *field = *value;
   p.weights.seed = o.seed;
   if (!o.weights.empty()) {
     p.weights.preset = "file";
@@ -416,4 +430,4 @@ OperatorOptions resolve_preset_options(const OperatorOptions& options) {
   return options_from_preset(p, options.preset, options);
 }
 
-}  // namespace ks::cli
+}  // namespace ks::core

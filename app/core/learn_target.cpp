@@ -1,11 +1,11 @@
 // Learn targets by name, shared by the CLI and the app's Learn panel.
-#include "cli/learn_target.h"
+#include "core/learn_target.h"
 
 #include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
 #include "kernelscope/kernel_presets.h"
 
-namespace ks::cli {
+namespace ks::core {
 
 namespace {
 
@@ -50,4 +50,4 @@ Tensor make_learn_target(const std::string& name, const std::string& mask_path, 
   return target;
 }
 
-}  // namespace ks::cli
+}  // namespace ks::core

@@ -1,0 +1,113 @@
+// prepare (the CLI's flags -> engine params + weights + memory check) and the app's worker
+// (newest request wins), with no display.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/compute.h"
+#include "core/operator_options.h"
+#include "core/worker.h"
+#include "kernelscope/error.h"
+
+namespace ks::core {
+namespace {
+
+const std::string kShapes = std::string(KS_ASSET_DIR) + "/samples/shapes.png";
+
+OperatorOptions involution_options(uint64_t seed) {
+  OperatorOptions o;
+  o.op = "involution";
+  o.input = kShapes;
+  o.kernel_size = 5;
+  o.seed = seed;
+  return o;
+}
+
+TEST(CorePrepare, EqualOptionsGiveEqualParamsAndWeights) {
+  const PreparedOperation a = prepare_operation(involution_options(7));
+  const PreparedOperation b = prepare_operation(involution_options(7));
+  ASSERT_EQ(a.op, OpKind::Involution);
+  EXPECT_EQ(a.involution.kernel_size, 5);
+  EXPECT_EQ(a.involution.kernel_size, b.involution.kernel_size);
+  EXPECT_EQ(a.involution.group_channels, b.involution.group_channels);
+  EXPECT_EQ(a.involution.reduction, b.involution.reduction);
+  EXPECT_EQ(a.involution_weights.span_weight.data, b.involution_weights.span_weight.data);
+  EXPECT_EQ(a.involution_weights.reduce_weight.data, b.involution_weights.reduce_weight.data);
+  // And a different seed gives different weights: the comparison above can fail.
+  const PreparedOperation c = prepare_operation(involution_options(8));
+  EXPECT_NE(a.involution_weights.span_weight.data, c.involution_weights.span_weight.data);
+}
+
+TEST(CorePrepare, DefaultsComeFromTheTable) {
+  OperatorOptions o;
+  o.input = kShapes;
+  const PreparedOperation p = prepare_operation(o);
+  ASSERT_EQ(p.op, OpKind::Conv);
+  EXPECT_EQ(p.conv.kernel_size, kDefaultKernelSize);
+  EXPECT_EQ(p.conv.out_channels, kDefaultConvOutChannels);
+  EXPECT_EQ(p.conv.stride, 1);
+}
+
+TEST(CorePrepare, MemoryCapRefusesBeforeWeightsAreMade) {
+  OperatorOptions o = involution_options(0);
+  o.max_memory_mb = 1;
+  o.kernel_size = 15;
+  try {
+    prepare_operation(o);
+    FAIL() << "a 1 MiB cap let the involution through";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more than the memory cap of 1 MiB"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(CoreCompute, BothOperationsRunOnTheTestPattern) {
+  ComputeRequest request;
+  request.id = 1;
+  request.settings.operation = Operation::Both;
+  ImageSlot cache;
+  std::atomic<bool> cancel{false};
+  const ComputeResult r = compute(request, &cache, cancel);
+  EXPECT_TRUE(r.conv.ran) << r.conv.error;
+  EXPECT_TRUE(r.involution.ran) << r.involution.error;
+  EXPECT_EQ(r.conv.output.dim(1), request.settings.out_channels);
+  // An even K is refused for involution, with the reason in place of the result.
+  request.settings.kernel_size = 4;
+  const ComputeResult even = compute(request, &cache, cancel);
+  EXPECT_FALSE(even.involution.ran);
+  EXPECT_FALSE(even.involution.error.empty());
+}
+
+// Requests sent faster than they run: the last one sent is the one whose result arrives
+// last and complete; older ones are dropped unstarted or come back cancelled.
+TEST(CoreWorker, NewestRequestWins) {
+  Worker worker;
+  for (uint64_t id = 1; id <= 6; ++id) {
+    ComputeRequest request;
+    request.id = id;
+    request.settings.operation = Operation::Both;
+    request.settings.kernel_size = 7;
+    request.settings.seed = id;
+    worker.submit(request);
+  }
+  std::vector<ComputeResult> results;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    ComputeResult r;
+    while (worker.poll(&r)) results.push_back(std::move(r));
+    if (!results.empty() && results.back().id == 6 && !worker.busy()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_FALSE(results.empty());
+  EXPECT_EQ(results.back().id, 6u);
+  EXPECT_FALSE(results.back().cancelled);
+  EXPECT_TRUE(results.back().involution.ran) << results.back().involution.error;
+  for (size_t i = 1; i < results.size(); ++i) EXPECT_LT(results[i - 1].id, results[i].id);
+  EXPECT_LE(results.size(), 6u);  // one result per request at most
+}
+
+}  // namespace
+}  // namespace ks::core
