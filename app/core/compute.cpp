@@ -98,6 +98,7 @@ ConvWeights conv_layer(const Tensor& input, const OpSettings& s, ConvParams* p) 
 
 // The app asks for the kernel-sum map, never the full tensor: that is what the cap counts.
 InvolutionWeights involution_layer(const Tensor& input, const OpSettings& s, InvolutionParams* p) {
+  check_involution_groups(s, input.dim(1));
   *p = involution_params(s, input.dim(1));
   // Learned weights decide the shapes as a file does.
   const bool from_file = s.weights == WeightSource::File || s.weights == WeightSource::Learned;
@@ -148,6 +149,7 @@ OpResult run_notebook_variant(const RunContext& ctx, const OpSettings& s, std::s
   r.input = ctx.input;
   r.memory_cap = cap_bytes(s);
   r.notebook = true;
+  check_involution_groups(s, input.dim(1));
   r.involution = involution_params(s, input.dim(1));
   r.involution.stride = 1;
   r.involution.dilation = 1;
@@ -307,6 +309,12 @@ ConvParams conv_params(const OpSettings& s, int64_t channels) {
   return p;
 }
 
+void check_involution_groups(const OpSettings& s, int64_t channels) {
+  if (s.involution_groups > 0 && channels % s.involution_groups != 0)
+    throw Error("--groups " + std::to_string(s.involution_groups) + " must divide the input's " +
+                std::to_string(channels) + " channels");
+}
+
 InvolutionParams involution_params(const OpSettings& s, int64_t channels) {
   InvolutionParams p;
   p.channels = channels;
@@ -314,6 +322,10 @@ InvolutionParams involution_params(const OpSettings& s, int64_t channels) {
   p.stride = s.stride;
   p.dilation = s.dilation;
   p.group_channels = s.group_channels;
+  // A pending --groups G that does not divide C leaves 0, which every check refuses;
+  // check_involution_groups gives the message.
+  if (s.involution_groups > 0)
+    p.group_channels = channels % s.involution_groups == 0 ? channels / s.involution_groups : 0;
   p.reduction = s.reduction;
   // A designed generator decides its own shape (the notebook variant ignores the weights).
   if (is_designed_source(s.weights) && !s.notebook_variant) {

@@ -132,5 +132,8 @@ Tensor downscale(const Tensor& image, int factor);
 // The parameters the settings imply for an input of `channels` channels.
 ConvParams conv_params(const OpSettings& settings, int64_t channels);
 InvolutionParams involution_params(const OpSettings& settings, int64_t channels);
+// Throws ks::Error("--groups G must divide the input's C channels") for a pending --groups
+// (OpSettings::involution_groups) that does not fit the image, as `kernelscope run` does.
+void check_involution_groups(const OpSettings& settings, int64_t channels);
 
 }  // namespace ks::core

@@ -57,8 +57,12 @@ struct OpSettings {
   int groups = default_int(Param::Groups);                 // convolution
   int out_channels = default_int(Param::OutChannels);      // convolution
   int group_channels = default_int(Param::GroupChannels);  // involution: channels per kernel
-  int reduction = default_int(Param::Reduction);           // involution
-  bool relu = false;                                       // activation applied after the operation
+  // --groups G for involution (a flag or a scene), which means group_channels = C / G: the
+  // compute resolves it with the image's channel count C, and the app then writes the result
+  // into group_channels and clears this. 0: nothing pending, group_channels decides.
+  int involution_groups = 0;
+  int reduction = default_int(Param::Reduction);  // involution
+  bool relu = false;                              // activation applied after the operation
   // Involution as the seed notebook computes it (notebook_variant.h): K x K span, reduce with
   // bias, no BN/ReLU, unfold padding notebook_padding (default 0, so the map shrinks by K-1).
   bool notebook_variant = false;

@@ -112,7 +112,7 @@ void apply_options(const AppOptions& o, AppState* app) {
     // As in `kernelscope run`: --groups is the conv groups, or G for involution.
     const int groups = flag_int(op.groups, "--groups", "groups");
     if (s.operation == Operation::Involution && op.group_channels < 0)
-      s.group_channels = -groups;  // resolved once C is known
+      s.involution_groups = groups;  // group channels = C / G, resolved by the compute
     else
       s.groups = groups;
   }

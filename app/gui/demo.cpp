@@ -22,10 +22,10 @@ bool same_operation(const OpSettings& a, const OpSettings& b) {
   // Learning is what a learn scene is about: its note stays while the Learn panel turns the
   // weights into learned ones and switches to the layers it trains.
   const bool learning = a.weights == WeightSource::Learned || b.weights == WeightSource::Learned;
-  // A negative group-channel count is "--groups G", resolved to C / G once C is known; a
-  // designed generator sets K, group channels and reduction itself once C is known.
+  // A pending "--groups G" becomes C / G group channels once C is known; a designed
+  // generator sets K, group channels and reduction itself once C is known.
   const bool designed = is_designed_source(a.weights) && a.weights == b.weights;
-  const bool same_groups = designed || a.group_channels < 0 || b.group_channels < 0 ||
+  const bool same_groups = designed || a.involution_groups > 0 || b.involution_groups > 0 ||
                            a.group_channels == b.group_channels;
   const bool same_shape =
       designed || (a.kernel_size == b.kernel_size && a.reduction == b.reduction);

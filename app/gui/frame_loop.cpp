@@ -78,28 +78,27 @@ void take_result(AppState& app, ComputeResult&& r, bool* upload, bool* raced) {
   if (app.doc.have_result) app.worker->recycle(std::move(app.doc.result));
   app.doc.result = std::move(r);
   app.doc.have_result = true;
-  // A settings "-G" placeholder for involution groups resolves to C / G here (see above).
   app.doc.history_ms.push_back(static_cast<float>(app.doc.result.job_ms));
   while (app.doc.history_ms.size() > 120) app.doc.history_ms.pop_front();
   *upload = true;
   apply_pending_pins(app, app.doc.result.id);
 }
 
-// --groups G for involution needs the channel count: group channels = C / G. True when it
-// changed the settings.
-bool resolve_group_placeholder(AppState& app) {
-  if (app.doc.settings.group_channels >= 0 || !app.doc.image.compute) return false;
+// --groups G for involution needs the channel count: the compute used group channels C / G
+// (or reported that G does not divide C); the settings now say so, and the slider shows it.
+// Nothing to recompute.
+void resolve_pending_involution_groups(AppState& app) {
+  OpSettings& s = app.doc.settings;
+  if (s.involution_groups <= 0 || !app.doc.image.compute) return;
   const int c = static_cast<int>(app.doc.image.compute->dim(1));
-  const int g = -app.doc.settings.group_channels;
-  app.doc.settings.group_channels = g > 0 && c % g == 0 ? c / g : 1;
-  return true;
+  if (c % s.involution_groups == 0) s.group_channels = c / s.involution_groups;
+  s.involution_groups = 0;
 }
 
 void submit(AppState& app, bool race) {
   ComputeRequest req;
   req.id = app.doc.next_id++;
   req.settings = app.doc.settings;
-  if (req.settings.group_channels < 0) req.settings.group_channels = 1;
   req.image_path = app.doc.image_path;
   req.fallback_path = app.doc.default_image;
   req.race = race;
@@ -134,7 +133,7 @@ void take_results_and_submit(AppState& app, Worker& worker, FrameWork* work,
   bool upload = false, raced = false;
   ComputeResult result;
   while (worker.poll(&result)) take_result(app, std::move(result), &upload, &raced);
-  if (resolve_group_placeholder(app)) work->recompute = true;
+  resolve_pending_involution_groups(app);
   clear_stale_scene_note(app);
   scripted->on_results(app, upload, raced);
   if (upload || (work->redraw && app.doc.have_result)) {

@@ -863,6 +863,20 @@ void check_preset_override() {
   CHECK(padded.shape == (ks::Shape{1, 3, 240, 320}),
         "--padding 1 on the notebook scene: maps are %s, expected [1, 3, 240, 320]",
         ks::shape_to_string(padded.shape).c_str());
+  // --groups G for involution is G kernels per pixel: C / G group channels, as in
+  // `kernelscope run`, from the first compute on.
+  p.group_channels = 3;
+  const std::string involution = "--op involution --kernel-size 7 --seed 2 --input '" +
+                                 std::string(KS_ASSET_DIR) + "/samples/landscape.png'";
+  CHECK(same_maps(exported_involution_maps(involution + " --groups 1", "groups1"), expected(2)),
+        "--groups 1 on a 3-channel involution: not the maps of 3 group channels");
+  const fs::path bad = g_work / "groups2";
+  fs::remove_all(bad);
+  const Run r =
+      run_app(involution + " --groups 2 --screenshot '" + (bad / "shot.png").string() + "'");
+  CHECK(r.exit_code == 0, "--groups 2: app exited with %d", r.exit_code);
+  CHECK(contains(r.out, "--groups 2 must divide the input's 3 channels"),
+        "--groups 2 on 3 channels: expected the error `kernelscope run` gives:\n%s", r.out.c_str());
 }
 
 // A 1920 x 1080 photo-sized image runs at full resolution (no downscaled preview), and after
