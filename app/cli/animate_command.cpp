@@ -116,7 +116,7 @@ Scene paper_scene(const OperatorOptions& options) {
 
 Scene notebook_scene(const OperatorOptions& o, int64_t preset_padding) {
   if (o.op == "conv") throw Error("--variant notebook is an involution variant; drop --op conv");
-  if (!o.weights.empty() || !o.kernel.empty())
+  if (o.weights.source != "random")
     throw Error(
         "the notebook variant uses seeded random weights (--seed); --weights and "
         "--kernel apply to the paper's operators");
@@ -137,7 +137,7 @@ Scene notebook_scene(const OperatorOptions& o, int64_t preset_padding) {
   check_memory_cap(notebook_variant_memory_bytes(s.input.shape, p),
                    memory_cap_bytes(o.max_memory_mb), "the notebook variant");
   // On cpu-ref, as the paper's scenes: dispatch() names it if it cannot.
-  const NotebookVariantWeights weights = random_notebook_variant_weights(p, o.seed);
+  const NotebookVariantWeights weights = random_notebook_variant_weights(p, o.weights.seed);
   dispatch("cpu-ref", p, [&](Backend& b) {
     b.notebook_variant_into(s.input, p, weights, RunOptions{}, &s.notebook_result, nullptr);
   });
@@ -187,11 +187,12 @@ nlohmann::json animate_scene(OperatorOptions options, bool op_given, const Anima
     resolved.given.erase("--preset");
   }
   if (resolved.op.empty()) resolved.op = variant == "notebook" ? "involution" : "conv";
+  resolved.variant = variant;
 
   // Everything that can fail on bad input fails before the first file is written.
   Scene scene = variant == "notebook" ? notebook_scene(resolved, have_preset ? preset.padding : -1)
                                       : paper_scene(resolved);
-  const std::string activation = have_preset ? preset.activation : "none";
+  const std::string activation = resolved.activation;
   scene.output = scene.raw;
   if (activation == "relu") apply_relu(scene.output);
   const int64_t C_out = scene.raw.dim(1), H_out = scene.raw.dim(2), W_out = scene.raw.dim(3);

@@ -161,14 +161,14 @@ int learn_command(int argc, char** argv) {
   }
   // Weights from a file are a place to go on from; seeded random ones are only a start, and
   // from PyTorch's default initialisation the generator's units tend to die (learn.h).
-  if (start_text.empty()) start_text = options.weights.empty() ? "identity" : "given";
+  if (start_text.empty()) start_text = options.weights.source == "file" ? "given" : "identity";
   const learn::InvolutionStart start = learn::parse_involution_start(start_text);
   if (!mask_path.empty() && target_name != "masked_blur")
     throw Error("--mask applies to --target masked_blur only");
 
   // Learning defaults where no flag or weights file decides: a convolution keeps the channel
   // count and "same" padding, so the computed targets and the output line up.
-  if (options.weights.empty() && options.preset.empty()) {
+  if (options.weights.source != "file" && options.preset.empty()) {
     if (options.op == "conv" && options.out_channels < 0 && !options.input.empty())
       options.out_channels = load_input(options.input).dim(1);
     if (options.op == "conv" && options.padding < 0) {
@@ -177,6 +177,8 @@ int learn_command(int argc, char** argv) {
     }
   }
   PreparedOperation op = prepare_operation(options);
+  if (op.relu && options.was_given("--activation"))
+    throw Error("--activation applies to run, animate and the app; learn fits the layer itself");
   for (const auto& w : op.warnings) std::fprintf(stderr, "kernelscope: warning: %s\n", w.c_str());
   const Tensor target = make_target(target_name, mask_path, op);
   if (app.count("--start") > 0 && op.op == OpKind::Conv)

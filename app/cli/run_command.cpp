@@ -132,6 +132,7 @@ nlohmann::json run_manifest(int argc, char** argv, const PreparedOperation& op,
               {"reduction", p.reduction},
               {"kernels", kernels_mode_name(mode)}};
   }
+  params["activation"] = op.relu ? "relu" : "none";
   return {{"tool", "kernelscope run"},
           {"command", command},
           {"op", op_name(op)},
@@ -196,7 +197,10 @@ int run_command(int argc, char** argv) {
                [&] { check_output_pixels(op.input.shape, op.involution, *kernels_at); });
   for (const auto& w : op.warnings) std::fprintf(stderr, "kernelscope: warning: %s\n", w.c_str());
   Dispatched dispatched;
-  const RunResult result = compute(op, options.backend, mode, &dispatched);
+  RunResult result = compute(op, options.backend, mode, &dispatched);
+  // The activation (--activation or the scene's) on the output; the kernels are the layer's.
+  if (op.relu)
+    for (float& v : result.output.data) v = v > 0 ? v : 0.0f;
   if (!dispatched.notice.empty())
     std::fprintf(stderr, "kernelscope: %s\n", dispatched.notice.c_str());
   Backend& backend = *dispatched.backend;
@@ -256,6 +260,7 @@ int run_command(int argc, char** argv) {
         {"input_shape", op.input.shape},
         {"output_shape", result.output.shape},
         {"kernels", kernels_mode_name(mode)},
+        {"activation", op.relu ? "relu" : "none"},
         {"times_ms",
          {{"upload", t.upload_ms},
           {"kernel_generation", t.kernel_generation_ms},

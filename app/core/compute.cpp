@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/prepare.h"
 #include "core/result_scan.h"
 #include "core/weights.h"
 #include "kernelscope/dispatch.h"
@@ -82,32 +83,15 @@ void apply_relu(Tensor* t) {
 
 int64_t cap_bytes(const OpSettings& s) { return memory_cap_bytes(s.max_memory_mb); }
 
-// The layer's parameters and weights. The memory cap (the estimate `kernelscope run` checks)
-// refuses the problem before any weights are made: only a weights file, which decides the
-// shapes, is read first.
-ConvWeights conv_layer(const Tensor& input, const OpSettings& s, ConvParams* p) {
-  *p = conv_params(s, input.dim(1));
-  // Learned weights decide the shapes as a file does.
-  const bool from_file = s.weights == WeightSource::File || s.weights == WeightSource::Learned;
-  ConvWeights w;
-  if (from_file) w = make_conv_weights(s, p);
-  check_memory_cap(conv_memory_bytes(input.shape, *p), cap_bytes(s), "this convolution");
-  if (!from_file) w = make_conv_weights(s, p);
-  return w;
-}
-
-// The app asks for the kernel-sum map, never the full tensor: that is what the cap counts.
-InvolutionWeights involution_layer(const Tensor& input, const OpSettings& s, InvolutionParams* p) {
-  check_involution_groups(s, input.dim(1));
-  *p = involution_params(s, input.dim(1));
-  // Learned weights decide the shapes as a file does.
-  const bool from_file = s.weights == WeightSource::File || s.weights == WeightSource::Learned;
-  InvolutionWeights w;
-  if (from_file) w = make_involution_weights(s, p);
-  check_memory_cap(involution_memory_bytes(input.shape, *p, KernelsMode::Sum), cap_bytes(s),
-                   "this involution");
-  if (!from_file) w = make_involution_weights(s, p);
-  return w;
+// The layer for one operator: the spec the settings describe, prepared as `kernelscope run`
+// prepares its flags (core/prepare.h). The memory cap refuses the problem before any weights
+// are made; the app asks for the kernel-sum map, never the full tensor, and the cap counts
+// that. Warnings (non-finite weights) join the notice.
+PreparedOperation prepared_layer(const Tensor& input, const OpSettings& s, OpKind op,
+                                 std::string* notice) {
+  PreparedOperation prepared = prepare(spec_from_settings(s, op), input, s.learned.get());
+  for (const std::string& w : prepared.warnings) append_notice(notice, w);
+  return prepared;
 }
 
 // A single run: the input it reads, the recycled result whose storage it reuses, the cancel.
@@ -125,7 +109,9 @@ OpResult run_conv(const RunContext& ctx, const OpSettings& s, std::string* notic
   OpResult r;
   r.input = ctx.input;
   r.memory_cap = cap_bytes(s);
-  r.conv_weights = conv_layer(input, s, &r.conv);
+  PreparedOperation layer = prepared_layer(input, s, OpKind::Conv, notice);
+  r.conv = layer.conv;
+  r.conv_weights = std::move(layer.conv_weights);
   if (ctx.recycled) r.output = std::move(ctx.recycled->output);
   RunOptions options;
   options.cancel = ctx.cancel;
@@ -193,7 +179,9 @@ OpResult run_involution(const RunContext& ctx, const OpSettings& s, std::string*
   OpResult r;
   r.input = ctx.input;
   r.memory_cap = cap_bytes(s);
-  r.involution_weights = involution_layer(input, s, &r.involution);
+  PreparedOperation layer = prepared_layer(input, s, OpKind::Involution, notice);
+  r.involution = layer.involution;
+  r.involution_weights = std::move(layer.involution_weights);
   InvolutionResult out;
   if (ctx.recycled) {
     out.output = std::move(ctx.recycled->output);
@@ -254,8 +242,17 @@ void run_race(const Tensor& input, const OpSettings& s, ComputeResult* result,
   InvolutionParams ip;
   ConvWeights cw;
   InvolutionWeights iw;
-  if (want_conv) cw = conv_layer(input, s, &cp);
-  if (want_inv) iw = involution_layer(input, s, &ip);
+  std::string warnings;  // the race's table has no place for them; the single runs show them
+  if (want_conv) {
+    PreparedOperation layer = prepared_layer(input, s, OpKind::Conv, &warnings);
+    cp = layer.conv;
+    cw = std::move(layer.conv_weights);
+  }
+  if (want_inv) {
+    PreparedOperation layer = prepared_layer(input, s, OpKind::Involution, &warnings);
+    ip = layer.involution;
+    iw = std::move(layer.involution_weights);
+  }
   for (const std::string& name : backend_names()) {
     if (cancelled()) return;
     RaceRow row;

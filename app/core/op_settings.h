@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/operation_spec.h"
 #include "core/parameter_limits.h"
 
 namespace ks::core {
@@ -94,5 +95,14 @@ struct SettingsParam {
 std::vector<SettingsParam> settings_parameters(OpSettings* settings);
 // Moves every parameter into the app's range (a hand-edited session file).
 void clamp_to_app_ranges(OpSettings* settings);
+
+// The spec the settings describe for one operator (the app computes one or both), which
+// core::prepare() turns into a layer, as it does for `kernelscope run`. Everything the
+// sliders show is set, except where the weights decide the shape (a file, learned weights, a
+// designed generator): there the weights decide, as they do for a command line that does not
+// give those flags. The custom grid is sent as K x K (the editor pads or cuts it with K);
+// the variation only where it applies (a named kernel or the grid, the paper's involution).
+// Throws ks::Error("no weights file chosen") for File without a path.
+OperationSpec spec_from_settings(const OpSettings& settings, OpKind op);
 
 }  // namespace ks::core

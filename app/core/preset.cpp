@@ -85,52 +85,38 @@ std::vector<float> read_grid(const json& g, const Reader& r) {
   return values;
 }
 
-// True when a K x K kernel has exactly `values` taps; K*K is never formed for a K whose
-// square would overflow (a hand-edited preset may hold any integer).
-bool grid_fits_kernel(size_t values, int64_t kernel_size) {
-  constexpr int64_t kMaxSide = 3037000499;  // floor(sqrt(INT64_MAX))
-  return kernel_size > 0 && kernel_size <= kMaxSide &&
-         static_cast<int64_t>(values) == kernel_size * kernel_size;
-}
-
-PresetWeights read_weights(const json& w, const Reader& r) {
-  PresetWeights out;
+WeightsSpec read_weights(const json& w, const Reader& r) {
+  WeightsSpec out;
   if (!w.is_object()) r.fail("field 'weights' must be an object");
   for (auto it = w.begin(); it != w.end(); ++it)
-    if (it.key() != "preset" && it.key() != "seed" && it.key() != "grid" && it.key() != "file")
+    if (it.key() != "preset" && it.key() != "seed" && it.key() != "grid" && it.key() != "file" &&
+        it.key() != "variation")
       r.fail("unknown field 'weights." + it.key() + "'");
   if (w.contains("file")) {
     if (!w["file"].is_string()) r.fail("weights.file must be a string");
     out.file = w["file"].get<std::string>();
-    out.preset = "file";
+    out.source = "file";
   }
   if (w.contains("grid")) {
     out.grid = read_grid(w["grid"], r);
-    out.preset = "grid";
+    out.source = "grid";
   }
   if (w.contains("preset")) {
     if (!w["preset"].is_string()) r.fail("weights.preset must be a string");
-    out.preset = w["preset"].get<std::string>();
+    out.source = w["preset"].get<std::string>();
+    // Learned weights live in the app's memory; a scene names their saved file.
+    if (out.source == "learned") r.fail("weights.preset 'learned' cannot be saved: use 'file'");
   }
   if (w.contains("seed")) {
     if (!w["seed"].is_number_unsigned()) r.fail("weights.seed must be an integer >= 0");
     out.seed = w["seed"].get<uint64_t>();
   }
-  if (out.preset == "file" && out.file.empty()) r.fail("weights.preset 'file' needs weights.file");
-  if (out.preset == "grid" && out.grid.empty()) r.fail("weights.preset 'grid' needs weights.grid");
-  if (has_designed_prefix(out.preset)) {
-    try {
-      designed_involution_from_name(out.preset);
-    } catch (const Error& e) {
-      r.fail(std::string("weights.preset: ") + e.what());
-    }
-  } else if (out.preset != "random" && out.preset != "grid" && out.preset != "file") {
-    try {
-      kernel_preset_from_name(out.preset);
-    } catch (const Error& e) {
-      r.fail(std::string("weights.preset: ") + e.what() + ", random, grid, file or designed:NAME");
-    }
+  if (w.contains("variation")) {
+    if (!w["variation"].is_number()) r.fail("weights.variation must be a number");
+    out.variation = w["variation"].get<double>();
   }
+  if (out.source == "file" && out.file.empty()) r.fail("weights.preset 'file' needs weights.file");
+  if (out.source == "grid" && out.grid.empty()) r.fail("weights.preset 'grid' needs weights.grid");
   return out;
 }
 
@@ -173,32 +159,6 @@ PresetLearn read_learn(const json& l, const Reader& r) {
 
 }  // namespace
 
-int64_t* preset_field(Preset* p, Param param) {
-  switch (param) {
-    case Param::KernelSize:
-      return &p->kernel_size;
-    case Param::OutChannels:
-      return &p->out_channels;
-    case Param::Stride:
-      return &p->stride;
-    case Param::Padding:
-      return &p->padding;
-    case Param::Dilation:
-      return &p->dilation;
-    case Param::Groups:
-      return &p->groups;
-    case Param::GroupChannels:
-      return &p->group_channels;
-    case Param::Reduction:
-      return &p->reduction;
-    case Param::NotebookPadding:
-      return nullptr;  // the padding field
-    case Param::MaxMemoryMb:
-      return nullptr;  // the user's, not the scene's
-  }
-  return nullptr;
-}
-
 Preset preset_from_json(const json& j, const std::string& origin) {
   const Reader r(j, origin);
   if (!j.is_object()) r.fail("the file must hold one JSON object");
@@ -210,11 +170,10 @@ Preset preset_from_json(const json& j, const std::string& origin) {
   r.text("image", &p.image, /*required=*/true);
   r.one_of("op", &p.op, {"conv", "involution"});
   r.one_of("variant", &p.variant, {"paper", "notebook"});
-  if (p.variant == "notebook" && p.op != "involution")
-    r.fail("variant 'notebook' is an involution variant: set op to 'involution'");
   // The keys and their limits come from the table (parameter_limits.h).
   for (const ParamLimits& l : kParamLimits)
-    if (int64_t* field = preset_field(&p, l.param)) r.parameter(l.param, field);
+    if (int64_t* field = spec_field(&p, l.param); field && scene_holds(l.param))
+      r.parameter(l.param, field);
   r.integer("channel", &p.channel, 0);
   r.one_of("activation", &p.activation, {"none", "relu"});
   r.one_of("colormap", &p.colormap, {"diverging", "viridis", "grey"});
@@ -228,26 +187,13 @@ Preset preset_from_json(const json& j, const std::string& origin) {
     p.pixel_y = px[0].get<int64_t>();
     p.pixel_x = px[1].get<int64_t>();
   }
-  if (has_designed_prefix(p.weights.preset)) {
-    // A designed generator decides K and the reduction (and group channels = C, checked
-    // once the image is loaded); a scene may repeat them, not change them.
-    const DesignedInvolution design = designed_involution_from_name(p.weights.preset);
-    const InvolutionParams d = designed_involution_params(design, 3);
-    if (p.op != "involution" || p.variant != "paper")
-      r.fail("weights.preset " + p.weights.preset +
-             " generates the paper's involution kernels: set op to 'involution'");
-    if (p.kernel_size >= 0 && p.kernel_size != d.kernel_size)
-      r.fail("kernel_size " + std::to_string(p.kernel_size) + " contradicts " + p.weights.preset +
-             " (K=" + std::to_string(d.kernel_size) + ")");
-    if (p.reduction >= 0 && p.reduction != d.reduction)
-      r.fail("reduction " + std::to_string(p.reduction) + " contradicts " + p.weights.preset +
-             " (reduction " + std::to_string(d.reduction) + ")");
+  // The rules every spec follows (a designed generator's K, the grid's size, ...), the
+  // backend and memory cap being the user's.
+  try {
+    check_spec(p, Naming::Fields);
+  } catch (const Error& e) {
+    r.fail(e.what());
   }
-  if (p.weights.preset == "grid" && p.kernel_size > 0 &&
-      !grid_fits_kernel(p.weights.grid.size(), p.kernel_size))
-    r.fail("weights.grid has " + std::to_string(p.weights.grid.size()) +
-           " values but kernel_size " + std::to_string(p.kernel_size) + " needs " +
-           std::to_string(p.kernel_size) + " x " + std::to_string(p.kernel_size));
   return p;
 }
 
@@ -259,13 +205,15 @@ json preset_to_json(const Preset& p) {
   j["op"] = p.op;
   if (p.variant != "paper") j["variant"] = p.variant;
   for (const ParamLimits& l : kParamLimits)
-    if (const int64_t* value = preset_field(p, l.param); value && *value >= 0) j[l.field] = *value;
+    if (const int64_t* value = spec_field(p, l.param); value && scene_holds(l.param) && *value >= 0)
+      j[l.field] = *value;
   j["activation"] = p.activation;
   json w;
-  w["preset"] = p.weights.preset;
-  if (p.weights.preset == "random" || p.weights.seed != 0) w["seed"] = p.weights.seed;
+  w["preset"] = p.weights.source;
+  if (p.weights.source == "random" || p.weights.seed != 0) w["seed"] = p.weights.seed;
   if (!p.weights.grid.empty()) w["grid"] = p.weights.grid;
   if (!p.weights.file.empty()) w["file"] = p.weights.file;
+  if (p.weights.variation != 0) w["variation"] = p.weights.variation;
   j["weights"] = w;
   j["colormap"] = p.colormap;
   if (p.pixel_y >= 0 && p.pixel_x >= 0) j["pixel"] = {p.pixel_y, p.pixel_x};
@@ -341,28 +289,18 @@ std::string resolve_preset_path(const std::string& relative, const std::string& 
               candidates[0].parent_path().lexically_normal().string() + " or " + dir.string());
 }
 
-std::vector<float> preset_kernel_values(const PresetWeights& w, int64_t kernel_size) {
-  if (w.preset == "random" || w.preset == "file" || has_designed_prefix(w.preset)) return {};
-  if (w.preset == "grid") {
-    if (!grid_fits_kernel(w.grid.size(), kernel_size))
-      throw Error("the kernel grid has " + std::to_string(w.grid.size()) +
-                  " values but K=" + std::to_string(kernel_size) + " needs " +
-                  std::to_string(kernel_size) + " x " + std::to_string(kernel_size));
-    return w.grid;
-  }
-  return kernel_preset(kernel_preset_from_name(w.preset), kernel_size);
-}
-
 OperatorOptions options_from_preset(const Preset& p, const std::string& preset_path,
                                     const OperatorOptions& given) {
   OperatorOptions o = given;
   if (o.op.empty()) o.op = p.op;
+  if (!o.was_given("--variant")) o.variant = p.variant;
   if (o.input.empty()) o.input = resolve_preset_path(p.image, preset_path, &o.notes);
+  if (!o.was_given("--activation")) o.activation = p.activation;
   // A given flag wins whatever its value; -1 from a flag is refused by check_flag_values.
   for (const ParamLimits& l : kParamLimits) {
-    int64_t* flag = option_field(&o, l.param);
-    const int64_t* from_preset = preset_field(p, l.param);
-    if (!flag || !from_preset) continue;
+    int64_t* flag = spec_field(&o, l.param);
+    const int64_t* from_preset = spec_field(p, l.param);
+    if (!flag || !from_preset || !scene_holds(l.param)) continue;
     // The notebook variant's padding is its own (the span's), not conv padding.
     if (l.param == Param::Padding && p.variant == "notebook") continue;
     // An involution scene run with --op conv keeps the shared fields; involution's own
@@ -371,16 +309,16 @@ OperatorOptions options_from_preset(const Preset& p, const std::string& preset_p
     if (*flag < 0 && !o.was_given(l.flag)) *flag = *from_preset;
   }
   // Weights: a --weights file, --kernel or a --seed on the command line win as a whole;
-  // --seed 0 too, so it is its being given that counts, not its value.
-  const bool weights_given = !o.weights.empty() || !o.kernel.empty() || o.was_given("--seed");
+  // --seed 0 too, so it is its being given that counts, not its value. --variation alone
+  // changes only the variation of the scene's kernel.
+  const bool weights_given =
+      o.was_given("--weights") || o.was_given("--kernel") || o.was_given("--seed");
   if (!weights_given) {
-    o.seed = p.weights.seed;
-    if (p.weights.preset == "file") {
-      o.weights = resolve_preset_path(p.weights.file, preset_path, &o.notes);
-    } else if (p.weights.preset != "random") {
-      o.kernel = p.weights.preset;
-      o.kernel_grid = p.weights.grid;
-    }
+    const double variation = o.weights.variation;
+    o.weights = p.weights;
+    if (o.weights.source == "file")
+      o.weights.file = resolve_preset_path(p.weights.file, preset_path, &o.notes);
+    if (o.was_given("--variation")) o.weights.variation = variation;
   }
   return o;
 }
@@ -400,19 +338,10 @@ std::string portable_path(const std::string& path, const fs::path& base) {
 Preset preset_from_options(const OperatorOptions& o, const std::string& save_path) {
   const fs::path assets = fs::absolute(save_path).lexically_normal().parent_path().parent_path();
   Preset p;
-  p.op = o.op.empty() ? "conv" : o.op;
+  static_cast<OperationSpec&>(p) = o;
+  if (p.op.empty()) p.op = "conv";
   p.image = portable_path(o.input, assets);
-  for (const ParamLimits& l : kParamLimits)
-    if (int64_t* field = preset_field(&p, l.param))
-      if (const int64_t* value = option_field(o, l.param)) *field = *value;
-  p.weights.seed = o.seed;
-  if (!o.weights.empty()) {
-    p.weights.preset = "file";
-    p.weights.file = portable_path(o.weights, assets);
-  } else if (!o.kernel.empty()) {
-    p.weights.preset = o.kernel;
-    p.weights.grid = o.kernel_grid;
-  }
+  if (p.weights.source == "file") p.weights.file = portable_path(o.weights.file, assets);
   return p;
 }
 

@@ -9,21 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "core/operation_spec.h"
 #include "core/operator_options.h"
 
 namespace ks::core {
-
-// Where the layer weights of a scene come from.
-struct PresetWeights {
-  // A named kernel of kernelscope/kernel_presets.h ("identity", "sobel_x", ...), "grid"
-  // (the K*K values in `grid`), "random" (seeded PyTorch default init), "file", or
-  // "designed:NAME", a hand-built involution generator (kernelscope/designed_involution.h)
-  // that also decides K, group channels and reduction.
-  std::string preset = "random";
-  uint64_t seed = 0;
-  std::vector<float> grid;  // row-major K*K, for "grid"
-  std::string file;         // .safetensors, relative to the preset file or to assets/
-};
 
 // A learn scene: what the Learn panel (and `kernelscope learn --preset`) fits, to which
 // target, how long. present is false for the other scenes.
@@ -39,24 +28,15 @@ struct PresetLearn {
   std::string start;
 };
 
-// -1 (numbers) means "not set": the operator's default or the weights decide, exactly like
-// an absent command-line flag.
-struct Preset {
+// A scene is an operation spec (operation_spec.h; -1 = not set, the operator's default or
+// the weights decide, exactly like an absent flag) with what only a scene has. Its JSON holds
+// the spec's fields except the backend, the memory cap and the kernels request, which are
+// the user's, not the scene's. The weights are {"preset": SOURCE, "seed", "grid", "file",
+// "variation"} (WeightsSpec, source under the key "preset").
+struct Preset : OperationSpec {
   std::string name;
-  std::string caption;            // one or two sentences that teach what the scene shows
-  std::string image;              // relative to assets/ ("samples/shapes.png"), or absolute
-  std::string op = "conv";        // conv | involution
-  std::string variant = "paper";  // involution only: paper | notebook (notebook_variant.h)
-  int64_t kernel_size = -1;
-  int64_t out_channels = -1;
-  int64_t stride = -1;
-  int64_t padding = -1;  // conv; the notebook variant's span/unfold padding (default 0)
-  int64_t dilation = -1;
-  int64_t groups = -1;
-  int64_t group_channels = -1;
-  int64_t reduction = -1;
-  std::string activation = "none";  // none | relu, applied to the output for display
-  PresetWeights weights;
+  std::string caption;                 // one or two sentences that teach what the scene shows
+  std::string image;                   // relative to assets/ ("samples/shapes.png"), or absolute
   std::string colormap = "diverging";  // diverging | viridis | grey
   // Optional step-through start: the output pixel and channel to explain first.
   int64_t pixel_y = -1;
@@ -65,15 +45,12 @@ struct Preset {
   PresetLearn learn;
 };
 
-// Parse and validate; errors are ks::Error "preset <origin>: <what>" naming the field.
-// Unknown fields are errors too (a typo should not silently fall back to a default).
-// Where a parameter of the table lives in a preset (-1: not set), or null for those a scene
-// does not hold (the memory cap; the notebook variant's padding is the padding field).
-int64_t* preset_field(Preset* preset, Param param);
-inline const int64_t* preset_field(const Preset& preset, Param param) {
-  return preset_field(const_cast<Preset*>(&preset), param);
-}
+// Whether a scene holds a parameter of the table (the memory cap is the user's).
+constexpr bool scene_holds(Param p) { return p != Param::MaxMemoryMb; }
 
+// Parse and validate (check_spec, naming fields); errors are ks::Error "preset <origin>:
+// <what>" naming the field. Unknown fields are errors too (a typo should not silently fall
+// back to a default).
 Preset preset_from_json(const nlohmann::json& json, const std::string& origin);
 nlohmann::json preset_to_json(const Preset& preset);  // omits unset fields
 Preset load_preset(const std::string& path);
@@ -105,9 +82,5 @@ OperatorOptions resolve_preset_options(const OperatorOptions& options);
 // made relative to the assets directory of save_path, i.e. its parent's parent, when they
 // lie inside it, absolute otherwise). The caller adds name, caption and view fields.
 Preset preset_from_options(const OperatorOptions& options, const std::string& save_path);
-
-// The K*K kernel a preset's weights name (named kernel or grid), empty for random, file and
-// designed:NAME (a generator, kernelscope/designed_involution.h, not one kernel).
-std::vector<float> preset_kernel_values(const PresetWeights& weights, int64_t kernel_size);
 
 }  // namespace ks::core

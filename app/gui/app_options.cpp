@@ -26,131 +26,145 @@ int to_int(int64_t value, const std::string& name) {
               std::to_string(INT_MAX) + ")");
 }
 
-}  // namespace
-
-void apply_options(const AppOptions& o, AppState* app) {
-  check_flag_values(o.op);
-  // Named by the flag where the command line gave it, else by the scene's field.
-  const auto flag_int = [&o](int64_t value, const char* flag, const char* field) {
-    return to_int(value, o.op.was_given(flag) ? flag : std::string("the scene's ") + field);
-  };
+// A scene replaces the whole operation, as `kernelscope run --preset` does: nothing of the
+// session's (weights, variant, variation, ...) carries over into it. The backend, the preview
+// and the memory cap are the user's, not the scene's. `op` is the scene with any flags on
+// top (options_from_preset).
+void start_scene(const Preset& scene, const OperatorOptions& op, AppState* app) {
+  OpSettings& s = app->doc.settings;
+  OpSettings fresh;
+  fresh.backend = s.backend;
+  fresh.preview = s.preview;
+  fresh.max_memory_mb = s.max_memory_mb;
+  s = fresh;
+  for (const std::string& note : op.notes) app->set_status(note);
+  if (scene.variant == "notebook") {
+    // The notebook's involution (K x K span, its own padding, default 0) on the worker;
+    // --padding beats the scene's.
+    s.notebook_variant = true;
+    s.notebook_padding = to_int(op.padding >= 0 ? op.padding : std::max<int64_t>(scene.padding, 0),
+                                op.was_given("--padding") ? "--padding" : "the scene's padding");
+  }
+  app->doc.scene_name = scene.name;
+  app->view.settings.colormap = colormap_from_name(scene.colormap);
+  app->doc.scene_caption = scene.caption;
+  // The step-through opens on the tab of the scene's operation.
+  app->view.step.involution = op.op == "involution";
+  app->view.step.select_tab =
+      app->view.step.involution ? StepTab::Involution : StepTab::Convolution;
+  // The scene's pixel belongs to the scene's image, which is still to be loaded: it is set
+  // when the scene's first result arrives (apply_pending_pins). The pins on screen belong
+  // to the old image and go.
   const auto scene_int = [](int64_t value, const char* field) {
     return to_int(value, std::string("the scene's ") + field);
   };
-  OpSettings& s = app->doc.settings;
-  OperatorOptions op = o.op;
-  PresetLearn scene_learn;
-  if (!o.op.preset.empty()) {
-    const Preset scene = load_preset(o.op.preset);
-    scene_learn = scene.learn;
-    op = options_from_preset(scene, o.op.preset, o.op);
-    for (const std::string& note : op.notes) app->set_status(note);
-    // The scene decides the whole operation, as `kernelscope run --preset` does: nothing of
-    // the saved session's (weights, variant, variation, ...) carries over into it. The
-    // backend, the preview and the memory cap are the user's, not the scene's.
-    OpSettings fresh;
-    fresh.backend = s.backend;
-    fresh.preview = s.preview;
-    fresh.max_memory_mb = s.max_memory_mb;
-    s = fresh;
-    if (scene.variant == "notebook") {
-      // The notebook's involution (K x K span, its own padding, default 0) on the worker;
-      // --padding beats the scene's.
-      s.notebook_variant = true;
-      s.notebook_padding =
-          flag_int(op.padding >= 0 ? op.padding : std::max<int64_t>(scene.padding, 0), "--padding",
-                   "padding");
-    }
-    app->doc.scene_name = scene.name;
-    s.relu = scene.activation == "relu";
-    app->view.settings.colormap = colormap_from_name(scene.colormap);
-    app->doc.scene_caption = scene.caption;
-    // The step-through opens on the tab of the scene's operation.
-    app->view.step.involution = op.op == "involution";
-    app->view.step.select_tab =
-        app->view.step.involution ? StepTab::Involution : StepTab::Convolution;
-    // The scene's pixel belongs to the scene's image, which is still to be loaded: it is set
-    // when the scene's first result arrives (apply_pending_pins). The pins on screen belong
-    // to the old image and go.
-    PendingPins pending;
-    pending.active = true;
-    pending.first_id = app->doc.next_id;
-    if (scene.pixel_x >= 0 && scene.pixel_y >= 0) {
-      // The scene's pixel is in output coordinates; with stride 1 and "same" padding (the
-      // scenes' usual case) it is the input pixel too.
-      const int stride = std::max(1, flag_int(op.stride, "--stride", "stride"));
-      const int y = scene_int(scene.pixel_y, "pixel"), x = scene_int(scene.pixel_x, "pixel");
-      pending.focus.pinned = true;
-      pending.focus.pin_x = scene_int(int64_t{x} * stride, "pixel x stride");
-      pending.focus.pin_y = scene_int(int64_t{y} * stride, "pixel x stride");
-      // The step-through starts exactly at the scene's output pixel and channel.
-      pending.step_given = true;
-      pending.step_i = y;
-      pending.step_j = x;
-      pending.step_pin_x = pending.focus.pin_x;
-      pending.step_pin_y = pending.focus.pin_y;
-    }
-    if (scene.channel >= 0) pending.step_channel = scene_int(scene.channel, "channel");
-    app->view.pending_pins = pending;
-    app->view.focus.pinned = app->view.focus.pinned_b = false;
+  PendingPins pending;
+  pending.active = true;
+  pending.first_id = app->doc.next_id;
+  if (scene.pixel_x >= 0 && scene.pixel_y >= 0) {
+    // The scene's pixel is in output coordinates; with stride 1 and "same" padding (the
+    // scenes' usual case) it is the input pixel too.
+    const int stride = std::max(1, to_int(op.stride, "the stride"));
+    const int y = scene_int(scene.pixel_y, "pixel"), x = scene_int(scene.pixel_x, "pixel");
+    pending.focus.pinned = true;
+    pending.focus.pin_x = scene_int(int64_t{x} * stride, "pixel x stride");
+    pending.focus.pin_y = scene_int(int64_t{y} * stride, "pixel x stride");
+    // The step-through starts exactly at the scene's output pixel and channel.
+    pending.step_given = true;
+    pending.step_i = y;
+    pending.step_j = x;
+    pending.step_pin_x = pending.focus.pin_x;
+    pending.step_pin_y = pending.focus.pin_y;
   }
-  if (!op.input.empty()) app->doc.image_path = op.input;
-  if (o.compare)
-    s.operation = Operation::Both;
-  else if (!op.op.empty() && (o.op_given || !o.op.preset.empty()))
-    s.operation = op.op == "involution" ? Operation::Involution : Operation::Convolution;
-  // Every parameter the options and the settings share, named by the table's flag and field
+  if (scene.channel >= 0) pending.step_channel = scene_int(scene.channel, "channel");
+  app->view.pending_pins = pending;
+  app->view.focus.pinned = app->view.focus.pinned_b = false;
+}
+
+// The spec onto the settings: for a scene (`whole`) every part of it, for flags alone only
+// what was given (the session keeps the rest). A value is named by its flag where the command
+// line gave it, else by the scene's field.
+void apply_spec(const OperatorOptions& op, bool whole, bool compare, OpSettings* s) {
+  const auto given = [&](const char* flag) { return whole || op.was_given(flag); };
+  const auto flag_int = [&op](int64_t value, const char* flag, const char* field) {
+    return to_int(value, op.was_given(flag) ? flag : std::string("the scene's ") + field);
+  };
+  if (compare)
+    s->operation = Operation::Both;
+  else if (!op.op.empty() && given("--op"))
+    s->operation = op.op == "involution" ? Operation::Involution : Operation::Convolution;
+  // Every parameter the spec and the settings share, named by the table's flag and field
   // (core/parameter_limits.h). Groups (G for involution) and the notebook's padding (from
   // --padding with the variant) follow their own rules below.
-  for (const SettingsParam& p : settings_parameters(&s)) {
+  for (const SettingsParam& p : settings_parameters(s)) {
     if (p.param == Param::Groups) continue;
-    const int64_t* value = option_field(op, p.param);
+    const int64_t* value = spec_field(op, p.param);
     if (value && *value >= 0)
       *p.value = flag_int(*value, limits(p.param).flag, limits(p.param).field);
   }
   if (op.groups >= 0) {
     // As in `kernelscope run`: --groups is the conv groups, or G for involution.
     const int groups = flag_int(op.groups, "--groups", "groups");
-    if (s.operation == Operation::Involution && op.group_channels < 0)
-      s.involution_groups = groups;  // group channels = C / G, resolved by the compute
+    if (s->operation == Operation::Involution && op.group_channels < 0)
+      s->involution_groups = groups;  // group channels = C / G, resolved by the compute
     else
-      s.groups = groups;
+      s->groups = groups;
   }
   // Without an explicit padding, keep the output the size of the input ("same").
   if (op.padding < 0 && op.kernel_size >= 0)
-    s.padding = to_int(int64_t{s.dilation} * (s.kernel_size - 1) / 2, "the padding d(K-1)/2");
+    s->padding = to_int(int64_t{s->dilation} * (s->kernel_size - 1) / 2, "the padding d(K-1)/2");
   // A padding that is not d(K-1)/2 (from --padding or the scene) stays as given.
-  if (op.padding >= 0) s.padding_same = s.padding == s.dilation * (s.kernel_size - 1) / 2;
-  if (!op.weights.empty()) {
-    s.weights = WeightSource::File;
-    s.weights_file = op.weights;
-  } else if (op.kernel == "grid") {
-    s.weights = WeightSource::Custom;
-    s.custom_kernel = op.kernel_grid;
-  } else if (!op.kernel.empty()) {
-    if (!weight_source_from_name(op.kernel, &s.weights))
-      throw std::runtime_error("unknown --kernel '" + op.kernel + "'");
-    if (is_designed_source(s.weights)) {
-      // As `kernelscope run`: the generator decides K and the reduction (group channels are
-      // the image's channel count, known once it is loaded; the panel keeps them in step).
-      const InvolutionParams d = designed_involution_params(designed_of(s.weights), 3);
-      if (op.kernel_size >= 0 && op.kernel_size != d.kernel_size)
-        throw std::runtime_error("kernel size " + std::to_string(op.kernel_size) + " contradicts " +
-                                 op.kernel + " (K=" + std::to_string(d.kernel_size) + ")");
-      if (op.reduction >= 0 && op.reduction != d.reduction)
-        throw std::runtime_error("reduction " + std::to_string(op.reduction) + " contradicts " +
-                                 op.kernel + " (reduction 1)");
-      s.kernel_size = static_cast<int>(d.kernel_size);
-      s.reduction = static_cast<int>(d.reduction);
-      if (!o.compare) s.operation = Operation::Involution;
+  if (op.padding >= 0) s->padding_same = s->padding == s->dilation * (s->kernel_size - 1) / 2;
+  if (given("--activation")) s->relu = op.activation == "relu";
+  const WeightsSpec& w = op.weights;
+  if (given("--weights") || given("--kernel") || given("--seed")) {
+    if (w.source == "file") {
+      s->weights = WeightSource::File;
+      s->weights_file = w.file;
+    } else if (w.source == "grid") {
+      s->weights = WeightSource::Custom;
+      s->custom_kernel = w.grid;
+    } else if (!weight_source_from_name(w.source, &s->weights) ||
+               s->weights == WeightSource::Learned) {
+      throw Error("unknown --kernel '" + w.source + "'");
     }
-  } else if (o.seed_given) {
-    s.weights = WeightSource::Random;
+    s->seed = w.seed;
+    s->variation = static_cast<float>(w.variation);
   }
-  if (o.seed_given || !o.op.preset.empty()) s.seed = op.seed;
+  if (given("--variation")) s->variation = static_cast<float>(w.variation);
+  if (is_designed_source(s->weights)) {
+    // As `kernelscope run`: the generator decides K and the reduction (group channels are
+    // the image's channel count, known once it is loaded; the panel keeps them in step).
+    // It makes the app show the involution (below), whatever --op said.
+    OperationSpec as_involution = op;
+    as_involution.op = "involution";
+    check_spec(as_involution, whole ? Naming::Fields : Naming::Flags);
+    const InvolutionParams d = designed_involution_params(designed_of(s->weights), 3);
+    s->kernel_size = static_cast<int>(d.kernel_size);
+    s->reduction = static_cast<int>(d.reduction);
+    if (!compare) s->operation = Operation::Involution;
+  }
+  if (op.was_given("--backend")) s->backend = op.backend;
+  if (op.was_given("--max-memory-mb")) s->max_memory_mb = op.max_memory_mb;
+}
+
+}  // namespace
+
+void apply_options(const AppOptions& o, AppState* app) {
+  check_flag_values(o.op);
+  OperatorOptions op = o.op;
+  PresetLearn scene_learn;
+  const bool scene = !o.op.preset.empty();
+  if (scene) {
+    const Preset preset = load_preset(o.op.preset);
+    scene_learn = preset.learn;
+    op = options_from_preset(preset, o.op.preset, o.op);
+    start_scene(preset, op, app);
+  }
+  OpSettings& s = app->doc.settings;
+  if (!op.input.empty()) app->doc.image_path = op.input;
+  apply_spec(op, scene, o.compare, &s);
   if (o.relu) s.relu = true;
-  if (o.backend_given) s.backend = op.backend;
-  if (o.memory_given) s.max_memory_mb = op.max_memory_mb;
   if (!o.colormap.empty()) app->view.settings.colormap = colormap_from_name(o.colormap);
   if (o.scale == "map") app->view.settings.scale = ScaleMode::PerMap;
   if (o.scale == "layer") app->view.settings.scale = ScaleMode::PerLayer;
@@ -161,7 +175,7 @@ void apply_options(const AppOptions& o, AppState* app) {
   if (o.variant == "notebook") {
     s.notebook_variant = true;
     if (!o.op_given && !o.compare) s.operation = Operation::Involution;
-    if (op.padding >= 0) s.notebook_padding = flag_int(op.padding, "--padding", "padding");
+    if (op.padding >= 0) s.notebook_padding = to_int(op.padding, "--padding");
   } else if (o.variant == "paper") {
     s.notebook_variant = false;
   }
@@ -195,15 +209,22 @@ void apply_options(const AppOptions& o, AppState* app) {
 }
 
 void open_scene(AppState* app, const std::string& path) {
-  AppOptions scene;
-  scene.op.preset = path;
-  scene.op.op.clear();
   app->doc.scene_name.clear();
   const OpSettings before = app->doc.settings;
   const PendingPins pending_before = app->view.pending_pins;
   const Focus focus_before = app->view.focus;
   try {
-    apply_options(scene, app);
+    // The scene alone: no flag is on top of it (OperatorOptions with nothing given).
+    const Preset preset = load_preset(path);
+    OperatorOptions none;
+    none.op.clear();
+    const OperatorOptions op = options_from_preset(preset, path, none);
+    start_scene(preset, op, app);
+    app->doc.image_path = op.input;
+    apply_spec(op, /*whole=*/true, /*compare=*/false, &app->doc.settings);
+    configure_learn_from_scene(*app, preset.learn);
+    app->doc.scene_settings = app->doc.settings;
+    app->doc.scene_image = app->doc.image_path;
     app->commands.post(app::cmd::Recompute{});
     app->commands.post(app::cmd::Redraw{});
     app->set_status("scene: " + app->doc.scene_name);

@@ -22,7 +22,7 @@ OperatorOptions involution_options(uint64_t seed) {
   o.op = "involution";
   o.input = kShapes;
   o.kernel_size = 5;
-  o.seed = seed;
+  o.weights.seed = seed;
   return o;
 }
 

@@ -56,11 +56,11 @@ TEST(ParameterLimits, FlagChecksAnswerFromTheTable) {
     SCOPED_TRACE(l.flag);
     OperatorOptions o;
     const int64_t below = l.min - 1;
-    ASSERT_NE(option_field(&o, l.param), nullptr);
-    *option_field(&o, l.param) = below;
+    ASSERT_NE(spec_field(&o, l.param), nullptr);
+    *spec_field(&o, l.param) = below;
     o.given.insert(l.flag);
     EXPECT_EQ(thrown_by([&] { check_flag_values(o); }), flag_range_error(l.param, below));
-    *option_field(&o, l.param) = l.min;
+    *spec_field(&o, l.param) = l.min;
     EXPECT_NO_THROW(check_flag_values(o));
   }
   // -1 not given means "unset" and passes; given, it is refused.
@@ -162,24 +162,27 @@ TEST(ParameterLimits, SettingsStartAtTheTableDefaults) {
 }
 
 // Every parameter a flag sets and a scene holds goes from the scene to the options and back
-// through its own field: distinct values survive the trip.
-TEST(ParameterLimits, FieldListsReachDistinctFields) {
+// through its one field (spec_field): distinct values survive the trip, and the JSON too.
+TEST(ParameterLimits, FieldListReachesDistinctFields) {
   Preset scene;
   scene.op = "involution";
+  scene.name = "x";
   int64_t next = 11;
   for (const ParamLimits& l : kParamLimits)
-    if (int64_t* field = preset_field(&scene, l.param)) *field = next++;
+    if (int64_t* field = spec_field(&scene, l.param); field && scene_holds(l.param))
+      *field = next++;
   OperatorOptions none;
   none.op.clear();
   const std::string path = std::string(KS_ASSET_DIR) + "/presets/x.json";
   scene.image = "samples/shapes.png";
   const OperatorOptions o = options_from_preset(scene, path, none);
   const Preset back = preset_from_options(o, path);
+  const Preset reread = preset_from_json(preset_to_json(back), "test");
   for (const ParamLimits& l : kParamLimits)
-    if (const int64_t* field = preset_field(scene, l.param)) {
-      ASSERT_NE(option_field(o, l.param), nullptr) << l.field;
-      EXPECT_EQ(*option_field(o, l.param), *field) << l.field;
-      EXPECT_EQ(*preset_field(back, l.param), *field) << l.field;
+    if (const int64_t* field = spec_field(scene, l.param); field && scene_holds(l.param)) {
+      EXPECT_EQ(*spec_field(o, l.param), *field) << l.field;
+      EXPECT_EQ(*spec_field(back, l.param), *field) << l.field;
+      EXPECT_EQ(*spec_field(reread, l.param), *field) << l.field;
     }
   EXPECT_EQ(next, 11 + 8);  // the eight operator parameters a scene holds
 }

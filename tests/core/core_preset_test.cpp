@@ -30,7 +30,7 @@ TEST(CorePresets, SceneToOptionsAndBackKeepsTheOperation) {
   int checked = 0;
   for (const std::string& path : list_presets(kPresets)) {
     const Preset p = load_preset(path);
-    if (p.variant != "paper" || p.weights.preset == "file") continue;
+    if (p.variant != "paper" || p.weights.source == "file") continue;
     SCOPED_TRACE(path);
     OperatorOptions none;
     none.op.clear();  // --op not given: the scene decides
@@ -48,7 +48,7 @@ TEST(CorePresets, SceneToOptionsAndBackKeepsTheOperation) {
       EXPECT_EQ(back.group_channels, p.group_channels);
       EXPECT_EQ(back.reduction, p.reduction);
     }
-    EXPECT_EQ(back.weights.preset, p.weights.preset);
+    EXPECT_EQ(back.weights.source, p.weights.source);
     EXPECT_EQ(back.weights.seed, p.weights.seed);
     EXPECT_EQ(back.weights.grid, p.weights.grid);
     ++checked;
@@ -63,13 +63,13 @@ TEST(CorePresets, GivenFlagsBeatTheScene) {
   given.op.clear();
   given.stride = 3;
   given.given.insert("--stride");
-  given.seed = 0;
+  given.weights.seed = 0;
   given.given.insert("--seed");  // --seed 0 counts although it equals the default
   const OperatorOptions o = options_from_preset(p, path, given);
   EXPECT_EQ(o.stride, 3);
   EXPECT_EQ(o.dilation, p.dilation);
-  EXPECT_EQ(o.seed, 0u);
-  EXPECT_TRUE(o.kernel.empty());  // the seed given: random weights, not the scene's kernel
+  EXPECT_EQ(o.weights.seed, 0u);
+  EXPECT_EQ(o.weights.source, "random");  // the seed given: random weights, not the kernel
 }
 
 }  // namespace
