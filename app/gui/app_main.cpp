@@ -26,7 +26,7 @@ int run_app(int argc, char** argv) {
   cli.add_option("--export-dir", o.export_dir,
                  "export folder; in scripted mode every panel is exported there");
   cli.add_flag("--compare", o.compare, "convolution and involution side by side");
-  cli.add_flag("--relu", o.relu, "apply ReLU after the operation");
+  cli.add_flag("--relu", o.relu, "apply ReLU after the operation (as --activation relu)");
   cli.add_option("--colormap", o.colormap, "diverging, viridis or grey")
       ->check(CLI::IsMember({"diverging", "viridis", "grey"}));
   cli.add_option("--scale", o.scale, "feature map scaling: map, layer or symmetric")
@@ -82,10 +82,6 @@ int run_app(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return exit_on_parse_error(cli, e);
   }
-  o.op_given = cli.count("--op") > 0;
-  o.seed_given = cli.count("--seed") > 0;
-  o.backend_given = cli.count("--backend") > 0;
-  o.memory_given = cli.count("--max-memory-mb") > 0;
   return app::run_desktop_app(o);
 }
 

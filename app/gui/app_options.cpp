@@ -174,7 +174,7 @@ void apply_options(const AppOptions& o, AppState* app) {
   if (o.kernel_field) app->view.settings.kernel_field = true;
   if (o.variant == "notebook") {
     s.notebook_variant = true;
-    if (!o.op_given && !o.compare) s.operation = Operation::Involution;
+    if (!o.op.was_given("--op") && !o.compare) s.operation = Operation::Involution;
     if (op.padding >= 0) s.notebook_padding = to_int(op.padding, "--padding");
   } else if (o.variant == "paper") {
     s.notebook_variant = false;

@@ -39,13 +39,9 @@ struct AppOptions {
   std::vector<int> scene_order;  // scripted: open these scenes (1-based) one after another
   bool help_window = false;      // open Help > Guide
   bool present = false;          // start in the presentation view (F11)
-  bool op_given = false;         // --op on the command line (its default says nothing)
-  bool seed_given = false;
-  bool backend_given = false;
-  bool memory_given = false;
-  int profile = 0;      // --profile N: measure N recomputes, print the numbers, exit
-  bool json = false;    // --profile prints JSON
-  int learn_steps = 0;  // scripted: learn N steps (Learn panel) before the screenshot
+  int profile = 0;               // --profile N: measure N recomputes, print the numbers, exit
+  bool json = false;             // --profile prints JSON
+  int learn_steps = 0;           // scripted: learn N steps (Learn panel) before the screenshot
 };
 
 // Flags given on the command line (and a --preset scene, which fills what the flags leave

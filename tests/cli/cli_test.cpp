@@ -989,5 +989,59 @@ TEST(CliSafeWrites, OutputOntoAFifoIsRefused) {
   EXPECT_TRUE(fs::is_fifo(dir.path + "/o/output.npy"));
 }
 
+// --activation (or a scene's "activation") is applied to the output `run` writes, as the app
+// shows it; before, `run` ignored a scene's ReLU.
+TEST(CliSpec, ActivationReluClampsTheOutputAndIsRecorded) {
+  const std::string base = "run --op conv --input " + sample("shapes.png") + " --seed 4";
+  const std::string plain = test::make_temp_dir("cli_act"), relu = test::make_temp_dir("cli_act");
+  ASSERT_EQ(kernelscope(base + " --no-png --out " + plain).exit_code, 0);
+  const CommandResult r = kernelscope(base + " --no-png --activation relu --json --out " + relu);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Tensor a = load_npy(plain + "/output.npy"), b = load_npy(relu + "/output.npy");
+  ASSERT_EQ(a.shape, b.shape);
+  int negatives = 0;
+  for (size_t i = 0; i < a.data.size(); ++i) {
+    negatives += a.data[i] < 0;
+    EXPECT_EQ(b.data[i], std::max(a.data[i], 0.0f));
+  }
+  EXPECT_GT(negatives, 0);  // random weights: the clamp had something to do
+  EXPECT_EQ(nlohmann::json::parse(r.out)["activation"], "relu");
+  const nlohmann::json manifest = nlohmann::json::parse(read_text(relu + "/run.json"));
+  EXPECT_EQ(manifest["parameters"]["activation"], "relu");
+  // The scene with "activation": "relu" gets it without the flag.
+  const std::string scene = test::make_temp_dir("cli_act");
+  const CommandResult s =
+      kernelscope("run --preset " + preset_file("04_stride_dilation_checker.json") +
+                  " --no-png --json --out " + scene);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(nlohmann::json::parse(s.out)["activation"], "relu");
+  for (float v : load_npy(scene + "/output.npy").data) ASSERT_GE(v, 0.0f);
+}
+
+// --variation: the app's "variation" slider on the command line (and a scene's
+// weights.variation): a named kernel as the span bias plus a scaled random span weight.
+TEST(CliSpec, VariationMakesTheKernelDependOnThePixel) {
+  const std::string base = "run --op involution --input " + sample("shapes.png") +
+                           " --kernel gaussian --kernel-size 3 --seed 2 --no-png --kernels-at "
+                           "\"10,10;60,80\"";
+  const std::string still = test::make_temp_dir("cli_var"), varied = test::make_temp_dir("cli_var");
+  ASSERT_EQ(kernelscope(base + " --out " + still).exit_code, 0);
+  const CommandResult r = kernelscope(base + " --variation 0.8 --out " + varied);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Tensor k0 = load_npy(still + "/kernels_at.npy"), k1 = load_npy(varied + "/kernels_at.npy");
+  const int64_t per_pixel = k0.numel() / 2;
+  // Without variation both pixels get the Gaussian; with it they differ.
+  for (int64_t i = 0; i < per_pixel; ++i) EXPECT_EQ(k0.data[i], k0.data[per_pixel + i]);
+  float differ = 0;
+  for (int64_t i = 0; i < per_pixel; ++i)
+    differ = std::max(differ, std::abs(k1.data[i] - k1.data[per_pixel + i]));
+  EXPECT_GT(differ, 1e-3f);
+  expect_clean_failure("run --op involution --input " + sample("shapes.png") + " --variation 0.5",
+                       test::make_temp_dir("cli_var"), "variation applies to");
+  expect_clean_failure(
+      "run --op conv --input " + sample("shapes.png") + " --kernel box --variation 0.5",
+      test::make_temp_dir("cli_var"), "variation applies to");
+}
+
 }  // namespace
 }  // namespace ks
