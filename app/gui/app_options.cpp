@@ -8,9 +8,11 @@
 
 #include "core/flag_checks.h"
 #include "core/parameter_limits.h"
+#include "core/prepare.h"
 #include "core/preset.h"
 #include "core/weights.h"
 #include "kernelscope/error.h"
+#include "kernelscope/io.h"
 #include "panels/learn_panel.h"
 
 namespace ks::cli {
@@ -148,6 +150,48 @@ void apply_spec(const OperatorOptions& op, bool whole, bool compare, OpSettings*
   if (op.was_given("--max-memory-mb")) s->max_memory_mb = op.max_memory_mb;
 }
 
+// A weights file decides the layer's shape; a flag or scene value that contradicts it is an
+// error here as in `kernelscope run` (prepare() compares them), not silently overruled. Only
+// when both are given: it reads the image and the file once more.
+void check_against_weights_file(const OperatorOptions& op, const OpSettings& s,
+                                const std::string& image) {
+  if (op.weights.source != "file" || image.empty()) return;
+  bool any_shape = false;
+  for (Param p : {Param::KernelSize, Param::OutChannels, Param::GroupChannels, Param::Reduction})
+    any_shape |= *spec_field(op, p) >= 0;
+  if (!any_shape) return;
+  Tensor input;
+  try {
+    input = load_input(image, memory_cap_bytes(s.max_memory_mb));
+  } catch (const std::exception&) {
+    return;  // the app reports the image where it shows results
+  }
+  const bool wants_conv = s.operation != Operation::Involution;
+  const bool wants_involution = s.operation != Operation::Convolution;
+  for (OpKind kind : {OpKind::Conv, OpKind::Involution}) {
+    if (!(kind == OpKind::Conv ? wants_conv : wants_involution)) continue;
+    OperationSpec spec = op;
+    spec.op = kind == OpKind::Conv ? "conv" : "involution";
+    spec.variant = "paper";
+    spec.kernels = KernelsMode::Sum;
+    // Each operator on its own fields (the app may show both).
+    if (kind == OpKind::Conv)
+      spec.group_channels = spec.reduction = -1;
+    else
+      spec.out_channels = spec.padding = -1;
+    // A file of the other operator's layer (in "both" mode) is reported with the results.
+    OperationSpec file_alone = spec;
+    for (Param p : {Param::KernelSize, Param::OutChannels, Param::GroupChannels, Param::Reduction})
+      *spec_field(&file_alone, p) = -1;
+    try {
+      prepare(file_alone, input);
+    } catch (const std::exception&) {
+      continue;
+    }
+    prepare(spec, input);
+  }
+}
+
 }  // namespace
 
 void apply_options(const AppOptions& o, AppState* app) {
@@ -164,6 +208,7 @@ void apply_options(const AppOptions& o, AppState* app) {
   OpSettings& s = app->doc.settings;
   if (!op.input.empty()) app->doc.image_path = op.input;
   apply_spec(op, scene, o.compare, &s);
+  check_against_weights_file(op, s, app->doc.image_path);
   if (o.relu) s.relu = true;
   if (!o.colormap.empty()) app->view.settings.colormap = colormap_from_name(o.colormap);
   if (o.scale == "map") app->view.settings.scale = ScaleMode::PerMap;

@@ -24,7 +24,10 @@ bool same_operation(const OpSettings& a, const OpSettings& b) {
   const bool learning = a.weights == WeightSource::Learned || b.weights == WeightSource::Learned;
   // A pending "--groups G" becomes C / G group channels once C is known; a designed
   // generator sets K, group channels and reduction itself once C is known.
-  const bool designed = is_designed_source(a.weights) && a.weights == b.weights;
+  // Weights from a file decide K, output channels, group channels and reduction too (the
+  // sliders show what they decided once it ran).
+  const bool designed =
+      (is_designed_source(a.weights) || a.weights == WeightSource::File) && a.weights == b.weights;
   const bool same_groups = designed || a.involution_groups > 0 || b.involution_groups > 0 ||
                            a.group_channels == b.group_channels;
   const bool same_shape =
@@ -34,9 +37,9 @@ bool same_operation(const OpSettings& a, const OpSettings& b) {
                    a.custom_kernel == b.custom_kernel && a.weights_file == b.weights_file);
   return (learning || a.operation == b.operation) && same_shape && a.stride == b.stride &&
          a.padding == b.padding && a.dilation == b.dilation && a.groups == b.groups &&
-         a.out_channels == b.out_channels && same_groups && a.relu == b.relu &&
-         a.notebook_variant == b.notebook_variant && a.notebook_padding == b.notebook_padding &&
-         same_weights;
+         (designed || learning || a.out_channels == b.out_channels) && same_groups &&
+         a.relu == b.relu && a.notebook_variant == b.notebook_variant &&
+         a.notebook_padding == b.notebook_padding && same_weights;
 }
 
 SavedSetup save_setup(const AppState& app) {

@@ -95,6 +95,26 @@ void resolve_pending_involution_groups(AppState& app) {
   s.involution_groups = 0;
 }
 
+// Weights that decide the shape (a file, learned weights) are not overruled by the sliders
+// (core/op_settings.h spec_from_settings); once they have run, the sliders show the shape
+// they decided (designed generators: apply_designed_shape). Nothing to recompute.
+void show_the_shape_the_weights_decided(AppState& app) {
+  OpSettings& s = app.doc.settings;
+  const ComputeResult& r = app.doc.result;
+  if ((s.weights != WeightSource::File && s.weights != WeightSource::Learned) ||
+      r.id != app.doc.latest_id)
+    return;
+  if (r.conv.ran) {
+    s.kernel_size = static_cast<int>(r.conv.conv.kernel_size);
+    s.out_channels = static_cast<int>(r.conv.conv.out_channels);
+  }
+  if (r.involution.ran && !r.involution.notebook) {
+    s.kernel_size = static_cast<int>(r.involution.involution.kernel_size);
+    s.group_channels = static_cast<int>(r.involution.involution.group_channels);
+    s.reduction = static_cast<int>(r.involution.involution.reduction);
+  }
+}
+
 void submit(AppState& app, bool race) {
   ComputeRequest req;
   req.id = app.doc.next_id++;
@@ -134,6 +154,7 @@ void take_results_and_submit(AppState& app, Worker& worker, FrameWork* work,
   ComputeResult result;
   while (worker.poll(&result)) take_result(app, std::move(result), &upload, &raced);
   resolve_pending_involution_groups(app);
+  show_the_shape_the_weights_decided(app);
   clear_stale_scene_note(app);
   scripted->on_results(app, upload, raced);
   if (upload || (work->redraw && app.doc.have_result)) {

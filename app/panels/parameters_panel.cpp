@@ -241,7 +241,8 @@ bool weights_section(AppState& app, int64_t channels) {
     tooltip("Set every weight of the grid to 0.");
   }
   if (s.operation != Operation::Convolution && s.weights != WeightSource::Random &&
-      s.weights != WeightSource::File && !is_designed_source(s.weights)) {
+      s.weights != WeightSource::File && s.weights != WeightSource::Learned &&
+      !is_designed_source(s.weights)) {
     ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8.5f);
     changed |= ImGui::SliderFloat("variation", &s.variation, 0.0f, 2.0f, "%.2f");
     help_marker(
@@ -313,11 +314,15 @@ void draw_parameters_panel(AppState& app) {
   const bool conv = s.operation != Operation::Involution;
   const bool inv = s.operation != Operation::Convolution;
 
-  // A designed generator fixes K, group channels and reduction: show them, locked.
-  const bool designed = is_designed_source(s.weights);
+  // A designed generator fixes K, group channels and reduction, and so do weights from a file
+  // or the Learn panel (and output channels for a convolution): show them, locked.
+  const bool weights_decide =
+      is_designed_source(s.weights) ||
+      ((s.weights == WeightSource::File || s.weights == WeightSource::Learned) &&
+       !s.notebook_variant);
   apply_designed_shape(s.weights, channels, &s);
   section("shape");
-  ImGui::BeginDisabled(designed);
+  ImGui::BeginDisabled(weights_decide);
   // The notebook variant runs any K; the paper's involution needs an odd one.
   changed |= kernel_size_slider(&s.kernel_size, inv && !s.notebook_variant);
   ImGui::EndDisabled();
@@ -342,8 +347,10 @@ void draw_parameters_panel(AppState& app) {
   }
   if (conv) {
     section("convolution");
+    ImGui::BeginDisabled(weights_decide);
     changed |= param_slider(Param::OutChannels, &s.out_channels, channels,
                             "Number of output feature maps, each with its own set of kernels.");
+    ImGui::EndDisabled();
     changed |= param_slider(Param::Groups, &s.groups, channels,
                             "Input and output channels split into this many groups;\n"
                             "both counts must be divisible by it.");
@@ -366,7 +373,7 @@ void draw_parameters_panel(AppState& app) {
   }
   if (inv) {
     section("involution");
-    ImGui::BeginDisabled(designed);
+    ImGui::BeginDisabled(weights_decide);
     changed |= param_slider(Param::GroupChannels, &s.group_channels, channels,
                             "Channels sharing one generated kernel; must divide C.\nG = C / group "
                             "channels kernels per pixel.");

@@ -1166,6 +1166,58 @@ void check_learn() {
   }
 }
 
+// One operation model (app/core): the same flags give the same layer in the app and in
+// `kernelscope run`, the variation and the activation included; a flag that contradicts a
+// weights file is the same one-line error in both (the app used to let the file win).
+void check_one_spec() {
+  const std::string shapes = std::string(KS_ASSET_DIR) + "/samples/shapes.png";
+  const std::string flags = "--op involution --input '" + shapes +
+                            "' --kernel gaussian --variation 0.8 --seed 2 --kernel-size 5 "
+                            "--activation relu";
+  const fs::path out = g_work / "run";
+  fs::remove_all(out);
+  const Run cli = run_app(
+      "run " + flags + " --backend cpu-ref --no-png --kernels none --out '" + out.string() + "'", 0,
+      0, /*display=*/false);
+  CHECK(cli.exit_code == 0, "kernelscope run exited with %d", cli.exit_code);
+  const ks::Tensor from_cli = ks::load_npy((out / "output.npy").string());
+  const ks::Tensor from_app = exported_involution_maps(flags, "app");
+  CHECK(same_maps(from_app, from_cli), "the app and run computed different involutions");
+  float lowest = 0, highest = 0;
+  for (float v : from_cli.data) {
+    lowest = std::min(lowest, v);
+    highest = std::max(highest, v);
+  }
+  CHECK(lowest == 0 && highest > 0, "relu: the output spans [%g, %g]", lowest, highest);
+
+  // A weights file of reduction 1; --reduction 3 contradicts it.
+  ks::InvolutionParams p;
+  p.channels = 3;
+  p.kernel_size = 3;
+  p.group_channels = 1;
+  p.reduction = 1;
+  const fs::path weights = g_work / "k3.safetensors";
+  ks::save_safetensors(weights.string(),
+                       ks::involution_weights_to_tensors(p, ks::random_involution_weights(p, 1)));
+  const std::string contradiction =
+      "--op involution --input '" + shapes + "' --weights '" + weights.string() + "' --reduction 3";
+  const std::string expected = "--reduction 3 contradicts the weights file (reduction 1)";
+  const Run bad_cli = run_app("run " + contradiction + " --out '" + (g_work / "bad").string() + "'",
+                              0, 0, /*display=*/false);
+  const fs::path shot = g_work / "contradiction.png";
+  fs::remove(shot);
+  const Run bad_app = run_app("--screenshot '" + shot.string() + "' " + contradiction);
+  for (const Run* r : {&bad_cli, &bad_app})
+    CHECK(r->exit_code != 0 && contains(r->err, expected) &&
+              std::count(r->err.begin(), r->err.end(), '\n') == 1,
+          "expected one line '%s':\n%s", expected.c_str(), r->err.c_str());
+  CHECK(!fs::exists(shot), "the app wrote a screenshot of a contradiction");
+  // The file alone decides K in both.
+  const Run file_app = run_app("--screenshot '" + shot.string() + "' --op involution --input '" +
+                               shapes + "' --weights '" + weights.string() + "'");
+  CHECK(file_app.exit_code == 0 && fs::exists(shot), "the app refused the weights file alone");
+}
+
 int main(int argc, char** argv) {
   if (argc != 4) {
     std::fprintf(stderr, "usage: app_test_driver CASE KERNELSCOPE WORK_DIR\n");
@@ -1227,6 +1279,8 @@ int main(int argc, char** argv) {
     check_presentation();
   else if (which == "learn")
     check_learn();
+  else if (which == "one_spec")
+    check_one_spec();
   else if (which == "interactive") {
     if (std::system("command -v xdotool >/dev/null 2>&1") != 0) {
       std::printf("SKIP: xdotool not found\n");
