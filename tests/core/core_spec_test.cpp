@@ -206,5 +206,32 @@ TEST(OperationSpec, ASceneKeepsItsVariationAndActivation) {
             std::string::npos);
 }
 
+// Every slider an operator reads reaches its spec: distinct values in the settings come out
+// in the spec's fields (a parameter added to the settings but not to spec_from_settings
+// fails here).
+TEST(OperationSpec, EverySliderReachesTheSpec) {
+  OpSettings s;
+  int next = 2;
+  for (const SettingsParam& p : settings_parameters(&s)) *p.value = next++;
+  s.padding_same = false;
+  for (OpKind op : {OpKind::Conv, OpKind::Involution}) {
+    const unsigned reader = op == OpKind::Conv ? kUsedByConv : kUsedByInvolution;
+    const OperationSpec spec = spec_from_settings(s, op);
+    for (const SettingsParam& p : settings_parameters(&s)) {
+      const ParamLimits& l = limits(p.param);
+      // Involution pads d(K-1)/2 itself and reads --groups as G = C / group channels.
+      if (!(l.used_by & reader) || (op == OpKind::Involution && p.param == Param::Groups)) continue;
+      SCOPED_TRACE(std::string(l.field) + (op == OpKind::Conv ? " conv" : " involution"));
+      const int64_t* field = spec_field(spec, p.param);
+      ASSERT_NE(field, nullptr);
+      EXPECT_EQ(*field, *p.value);
+    }
+  }
+  s.notebook_variant = true;
+  const OperationSpec notebook = spec_from_settings(s, OpKind::Involution);
+  EXPECT_EQ(notebook.variant, "notebook");
+  EXPECT_EQ(notebook.padding, s.notebook_padding);
+}
+
 }  // namespace
 }  // namespace ks::core
