@@ -212,6 +212,7 @@ bool weights_section(AppState& app, int64_t channels) {
   }
   if (s.weights == WeightSource::File) {
     ImGui::TextWrapped("%s", s.weights_file.empty() ? "(no file)" : s.weights_file.c_str());
+    ImGui::TextDisabled("the file decides the locked sliders");
     if (ImGui::SmallButton("Choose .safetensors..."))
       app.commands.post(cmd::Browse{BrowsePurpose::OpenWeights,
                                     s.weights_file.empty() ? app.doc.image_path : s.weights_file});
