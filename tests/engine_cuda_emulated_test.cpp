@@ -231,6 +231,97 @@ INSTANTIATE_TEST_SUITE_P(Cases, EmulatedKernelSum, ::testing::ValuesIn(kernel_su
                            return info.param.grid.name;
                          });
 
+// --- The one-pass kernel (what the cuda backend runs where a tile fits): generation and
+// aggregation in one launch, the kernels tensor written only when asked for. Every
+// involution case of the grid, in both thread orders, once with the groups in one block and
+// once split over as many blocks as there are groups (what small maps get on a big GPU), with
+// the full kernels and the kernel-sum map asked for, then with neither.
+
+struct OnePassCase {
+  ks_emu::ThreadOrder order;
+  bool split_groups;
+  CheckCase grid;
+};
+
+void PrintTo(const OnePassCase& c, std::ostream* os) { *os << c.grid.name; }
+
+std::vector<OnePassCase> one_pass_cases() {
+  std::vector<OnePassCase> out;
+  for (const CheckCase& c : involution_check_cases())
+    for (bool split : {false, true}) {
+      out.push_back({ks_emu::ThreadOrder::AscendingFirst, split, c});
+      out.push_back({ks_emu::ThreadOrder::DescendingFirst, split, c});
+    }
+  return out;
+}
+
+class EmulatedOnePass : public ::testing::TestWithParam<OnePassCase> {};
+
+TEST_P(EmulatedOnePass, MatchesTheReferenceWithAndWithoutTheKernels) {
+  const OnePassCase& param = GetParam();
+  ks_emu::set_thread_order(param.order);
+  const CheckCase& c = param.grid;
+  const Tensor x = check_case_input(c);
+  const InvolutionWeights weights = check_case_involution_weights(c);
+  const InvolutionResult expected =
+      find_backend("cpu-ref")->involution2d(x, c.involution, weights, nullptr);
+  const Shape out_shape = involution_output_shape(x.shape, c.involution);
+  const cuda::InvolutionDims d = cuda::involution_dims(x.shape, c.involution, out_shape);
+  const cuda::FoldedBatchNorm bn = cuda::fold_batch_norm(weights);
+  const cuda::GenerationWeights w{weights.reduce_weight.ptr(), bn.scale.data(), bn.shift.data(),
+                                  weights.span_weight.ptr(), weights.span_bias.ptr()};
+  // 1 block wanted: the groups stay together; a huge number: one group per block.
+  const int64_t target = param.split_groups ? int64_t{1} << 40 : 1;
+  const cuda::OnePassPlan plan = cuda::plan_involution_one_pass(d, target);
+  ASSERT_GT(plan.rows, 0) << "no one-pass tile fits";
+  EXPECT_EQ(plan.group_splits, param.split_groups ? d.groups : 1);
+
+  Tensor y = nan_tensor(out_shape);
+  Tensor kernels = nan_tensor(involution_kernels_shape(x.shape, c.involution));
+  Tensor sum = nan_tensor(involution_kernel_sum_shape(x.shape, c.involution));
+  ks_emu::clear_launches();
+  ASSERT_TRUE(cuda::launch_involution_one_pass(ks_emu::Launcher{}, d, x.ptr(), w, y.ptr(),
+                                               kernels.ptr(), sum.ptr(), target));
+  EXPECT_EQ(launched_kernels(), std::set<std::string>{"involution_one_pass_kernel"});
+  EXPECT_TRUE(test::all_close(y, expected.output)) << "output";
+  EXPECT_TRUE(test::all_close(kernels, expected.kernels)) << "generated kernels";
+  EXPECT_TRUE(test::all_close(sum, tap_sums(expected.kernels))) << "kernel-sum map";
+
+  Tensor y_alone = nan_tensor(out_shape);
+  ASSERT_TRUE(cuda::launch_involution_one_pass(ks_emu::Launcher{}, d, x.ptr(), w, y_alone.ptr(),
+                                               nullptr, nullptr, target));
+  EXPECT_EQ(y_alone.data, y.data) << "the output depends on which kernels were asked for";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, EmulatedOnePass, ::testing::ValuesIn(one_pass_cases()),
+                         [](const ::testing::TestParamInfo<OnePassCase>& info) {
+                           const bool descending =
+                               info.param.order == ks_emu::ThreadOrder::DescendingFirst;
+                           return std::string(info.param.split_groups ? "split_" : "whole_") +
+                                  (descending ? "desc_" : "") + info.param.grid.name;
+                         });
+
+TEST(EmulatedOnePass, NoTileFitsForHugeKernelsSoNothingLaunches) {
+  // K=61: even a one-row tile (32 pixels) holds 61 x 61 x 32 kernel values, far over 48 KiB;
+  // the backend then generates into a kernels tensor and aggregates (the two passes).
+  cuda::InvolutionDims d{};
+  d.batch = 1;
+  d.channels = 2;
+  d.height = d.out_height = 70;
+  d.width = d.out_width = 70;
+  d.kernel = 61;
+  d.stride = d.dilation = 1;
+  d.padding = 30;
+  d.group_channels = 1;
+  d.groups = 2;
+  d.reduced_channels = 2;
+  EXPECT_EQ(cuda::plan_involution_one_pass(d).rows, 0);
+  ks_emu::clear_launches();
+  EXPECT_FALSE(cuda::launch_involution_one_pass(
+      ks_emu::Launcher{}, d, nullptr, cuda::GenerationWeights{}, nullptr, nullptr, nullptr));
+  EXPECT_TRUE(ks_emu::launches().empty());
+}
+
 // --- The fallbacks of the tiled path: each shape below is one the tiled kernel cannot
 // plan, so the naive kernel must take over, and give the right answer.
 

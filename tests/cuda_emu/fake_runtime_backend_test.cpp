@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 #include <thread>
 
 #include "correctness_grid.h"
@@ -66,6 +67,10 @@ const KernelTable& emulated_kernels() {
       },
       [](const InvolutionDims& d, const float* kernels, float* kernel_sum, cudaStream_t) {
         launch_involution_kernel_sum(FakeStreamLauncher{}, d, kernels, kernel_sum);
+      },
+      [](const InvolutionDims& d, const float* x, const GenerationWeights& w, float* y,
+         float* kernels, float* kernel_sum, cudaStream_t) {
+        return launch_involution_one_pass(FakeStreamLauncher{}, d, x, w, y, kernels, kernel_sum);
       },
       [] { return fake_cuda::driver().kernel_image_status; },
   };
@@ -260,6 +265,38 @@ TEST_F(FakeRuntime, EveryKernelsModeReturnsWhatTheReferenceReturns) {
         EXPECT_EQ(downloaded, expected_floats * sizeof(float));
       }
     }
+  }
+}
+
+// The cuda backend asked for the kernel-sum map or for nothing of the kernels runs one
+// kernel, and the kernels tensor never exists on the GPU: at 1080p with one channel per group
+// and K 7 that is 1.2 GB it would otherwise write and read back. Full still makes it.
+TEST_F(FakeRuntime, WithoutTheFullKernelsTheCudaBackendRunsOnePassAndNeverMakesThem) {
+  ks_emu::set_thread_order(ks_emu::ThreadOrder::AscendingFirst);
+  Backend* reference = find_backend("cpu-ref");
+  const CheckCase c = involution_case(6, 40);
+  const Tensor x = check_case_input(c);
+  const InvolutionWeights w = check_case_involution_weights(c);
+  const int64_t kernel_bytes =
+      shape_numel(involution_kernels_shape(x.shape, c.involution)) * int64_t{sizeof(float)};
+  const int64_t input_bytes = static_cast<int64_t>(x.data.size() * sizeof(float));
+  for (KernelsMode mode : {KernelsMode::Sum, KernelsMode::None, KernelsMode::Full}) {
+    SCOPED_TRACE(kernels_mode_name(mode));
+    fake_cuda::reset();
+    const auto backend = make_fake_runtime_cuda_backend();
+    ks_emu::clear_launches();
+    const InvolutionResult got = backend->involution2d(x, c.involution, w, nullptr, mode);
+    std::set<std::string> names;
+    for (const ks_emu::LaunchRecord& r : ks_emu::launches()) names.insert(r.kernel_name);
+    EXPECT_EQ(names, std::set<std::string>{"involution_one_pass_kernel"});
+    const InvolutionResult want = reference->involution2d(x, c.involution, w, nullptr, mode);
+    EXPECT_TRUE(test::all_close(got.output, want.output));
+    EXPECT_TRUE(test::all_close(got.kernel_sum, want.kernel_sum));
+    EXPECT_TRUE(test::all_close(got.kernels, want.kernels));
+    // Input, output, weights and the sum map stay well under the input plus the kernels.
+    const int64_t on_gpu = static_cast<int64_t>(fake_cuda::allocated_bytes());
+    EXPECT_EQ(on_gpu >= kernel_bytes + input_bytes, mode == KernelsMode::Full)
+        << on_gpu << " bytes on the GPU; the kernels are " << kernel_bytes;
   }
 }
 

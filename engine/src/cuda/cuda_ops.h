@@ -35,6 +35,10 @@ void involution_aggregate_naive(const InvolutionDims& d, const float* x, const f
 // kernel_sum [B, G, H_out, W_out] from kernels [B, G, K*K, H_out, W_out] (KernelsMode::Sum).
 void involution_kernel_sum(const InvolutionDims& d, const float* kernels, float* kernel_sum,
                            cudaStream_t stream);
+// One pass: generation and aggregation in one kernel; writes kernels and kernel_sum only
+// where they are not null. False (nothing launched) when no tile fits shared memory.
+bool involution_one_pass(const InvolutionDims& d, const float* x, const GenerationWeights& w,
+                         float* y, float* kernels, float* kernel_sum, cudaStream_t stream);
 
 // Whether the current GPU can load this binary's kernels: cudaSuccess, or what loading one
 // reported (no image for this architecture, PTX newer than the driver, no memory, ...), which
@@ -63,6 +67,8 @@ struct KernelTableFor {
                                      float* y, Stream);
   void (*involution_kernel_sum)(const InvolutionDims&, const float* kernels, float* kernel_sum,
                                 Stream);
+  bool (*involution_one_pass)(const InvolutionDims&, const float* x, const GenerationWeights&,
+                              float* y, float* kernels, float* kernel_sum, Stream);
   cudaError_t (*kernel_image_status)();
 };
 using KernelTable = KernelTableFor<cudaStream_t>;

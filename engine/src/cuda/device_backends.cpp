@@ -15,6 +15,7 @@ const KernelTable& device_kernels() {
       involution_generate_naive,
       involution_aggregate_naive,
       involution_kernel_sum,
+      involution_one_pass,
       kernel_image_status,
   };
   return table;

@@ -35,4 +35,9 @@ void involution_kernel_sum(const InvolutionDims& d, const float* kernels, float*
   launch_involution_kernel_sum(StreamLauncher{stream}, d, kernels, kernel_sum);
 }
 
+bool involution_one_pass(const InvolutionDims& d, const float* x, const GenerationWeights& w,
+                         float* y, float* kernels, float* kernel_sum, cudaStream_t stream) {
+  return launch_involution_one_pass(StreamLauncher{stream}, d, x, w, y, kernels, kernel_sum);
+}
+
 }  // namespace ks::cuda

@@ -394,5 +394,185 @@ void launch_involution_aggregate_tiled(const Launch& launch, const InvolutionDim
   }
 }
 
+// --- cuda, one pass: generation and aggregation in one kernel, so the kernels tensor is
+// neither written nor read back unless the caller asks for it (KernelsMode::Full). A block
+// takes a tile of output pixels (as the tiled aggregation: cols x rows) of one image and a
+// range of groups. Each thread owns one pixel: it pools the pixel's window, makes the reduced
+// vector (reduce 1x1 -> BN -> ReLU) in its own column of shared memory, and for each group
+// generates the K*K kernel values into its column, adds them up for the kernel-sum map and
+// writes them out only when asked. The block then stages the group's input tile with its
+// halo, a few channels at a time, and each thread multiplies its own kernel in. Columns are
+// private to their thread, so only the staged tiles need barriers. The arithmetic is in the
+// reference's order (reduce over c, span over m, taps in ky, kx order).
+
+constexpr int kOnePassMaxChannelsPerStage = 8;
+// Blocks the one-pass plan aims for: small maps split the groups over blocks (each
+// recomputes the reduced vector) until there are this many, two per SM of a 132-SM H100.
+constexpr int64_t kOnePassTargetBlocks = 264;
+
+struct OnePassPlan {
+  int cols = 0, rows = 0;  // the tile; rows == 0: no plan fits, use the two passes
+  int channels_per_stage = 0;
+  int groups_per_block = 0;
+  int group_splits = 0;  // blocks along z per image
+  size_t smem_bytes = 0;
+};
+
+inline int64_t one_pass_smem_floats(int rows, int cols, const InvolutionDims& d,
+                                    int channels_per_stage) {
+  const int64_t pixels = static_cast<int64_t>(rows) * cols;
+  const int64_t columns = (static_cast<int64_t>(d.reduced_channels) + d.kernel * d.kernel) * pixels;
+  return columns +
+         involution_tile_smem_floats(rows, cols, d.kernel, d.stride, d.dilation,
+                                     channels_per_stage) -
+         static_cast<int64_t>(d.kernel) * d.kernel * pixels;  // the tile counts the kernels
+}
+
+inline OnePassPlan plan_involution_one_pass(const InvolutionDims& d,
+                                            int64_t target_blocks = kOnePassTargetBlocks) {
+  OnePassPlan p;
+  const int cols = aggregation_tile_cols(d.out_width);
+  for (int r = kAggMaxThreads / cols; r >= 1; r /= 2) {
+    const int64_t base = one_pass_smem_floats(r, cols, d, 0);
+    const int64_t one = one_pass_smem_floats(r, cols, d, 1);
+    if (one <= kSmemBudgetFloats) {
+      p.cols = cols;
+      p.rows = r;
+      p.channels_per_stage =
+          static_cast<int>(std::min<int64_t>({(kSmemBudgetFloats - base) / (one - base),
+                                              d.group_channels, kOnePassMaxChannelsPerStage}));
+      break;
+    }
+  }
+  if (p.rows == 0 || ceil_div64(d.out_height, p.rows) > kMaxGridYZ) return OnePassPlan{};
+  const int64_t tiles =
+      ceil_div64(d.out_width, p.cols) * ceil_div64(d.out_height, p.rows) * std::max(d.batch, 1);
+  int splits = 1;
+  while (splits < d.groups && tiles * splits < target_blocks) splits *= 2;
+  p.groups_per_block = static_cast<int>(ceil_div64(d.groups, std::min(splits, d.groups)));
+  p.group_splits = static_cast<int>(ceil_div64(d.groups, p.groups_per_block));
+  if (static_cast<int64_t>(d.batch) * p.group_splits > kMaxGridYZ) return OnePassPlan{};
+  p.smem_bytes = sizeof(float) *
+                 static_cast<size_t>(one_pass_smem_floats(p.rows, p.cols, d, p.channels_per_stage));
+  return p;
+}
+
+__global__ void involution_one_pass_kernel(InvolutionDims d, const float* __restrict__ x,
+                                           GenerationWeights w, float* __restrict__ y,
+                                           float* __restrict__ kernels,
+                                           float* __restrict__ kernel_sum, int channels_per_stage,
+                                           int groups_per_block, int group_splits) {
+  KS_DYNAMIC_SHARED_FLOATS(smem);
+  const int taps = d.kernel * d.kernel;
+  const int R = d.reduced_channels;
+  const int n_pixels = blockDim.x * blockDim.y;
+  const int halo_h = halo_extent(blockDim.y, d.kernel, d.stride, d.dilation);
+  const int halo_w = halo_extent(blockDim.x, d.kernel, d.stride, d.dilation);
+  const int halo = halo_h * halo_w;
+  float* reduced = smem;                           // [R][n_pixels]
+  float* pixel_kernels = smem + R * n_pixels;      // [taps][n_pixels]
+  float* tiles = pixel_kernels + taps * n_pixels;  // [stage][halo_h][halo_w]
+
+  const int b = blockIdx.z / group_splits;
+  const int g0 = (blockIdx.z % group_splits) * groups_per_block;
+  const int g1 = min_int(d.groups, g0 + groups_per_block);
+  const int oy0 = blockIdx.y * blockDim.y, ox0 = blockIdx.x * blockDim.x;
+  const int iy0 = input_coord(oy0, 0, d.stride, d.padding, d.dilation);
+  const int ix0 = input_coord(ox0, 0, d.stride, d.padding, d.dilation);
+  const int oy = oy0 + threadIdx.y, ox = ox0 + threadIdx.x;
+  const bool valid = oy < d.out_height && ox < d.out_width;
+  const int tid = threadIdx.y * blockDim.x + threadIdx.x;
+  float* my_reduced = reduced + tid;
+  float* my_kernels = pixel_kernels + tid;
+
+  if (valid) {
+    // pool (ceil mode) -> reduce 1x1, accumulated over the channels in their order.
+    const int y0 = pool_begin(oy, d.stride), y1 = pool_end(oy, d.stride, d.height);
+    const int x0 = pool_begin(ox, d.stride), x1 = pool_end(ox, d.stride, d.width);
+    const float inv_count = 1.0f / static_cast<float>((y1 - y0) * (x1 - x0));
+    for (int m = 0; m < R; ++m) my_reduced[m * n_pixels] = 0.0f;
+    for (int c = 0; c < d.channels; ++c) {
+      float pooled = 0.0f;
+      for (int yy = y0; yy < y1; ++yy)
+        for (int xx = x0; xx < x1; ++xx)
+          pooled += x[nchw_index(b, c, yy, xx, d.channels, d.height, d.width)];
+      pooled *= inv_count;
+      for (int m = 0; m < R; ++m)
+        my_reduced[m * n_pixels] +=
+            w.reduce_weight[static_cast<int64_t>(m) * d.channels + c] * pooled;
+    }
+    for (int m = 0; m < R; ++m) {
+      const float v = my_reduced[m * n_pixels] * w.bn_scale[m] + w.bn_shift[m];
+      my_reduced[m * n_pixels] = v > 0.0f ? v : 0.0f;  // ReLU
+    }
+  }
+
+  for (int g = g0; g < g1; ++g) {
+    if (valid) {
+      // span 1x1: the K*K kernel values of this pixel and group.
+      float sum = 0.0f;
+      for (int k = 0; k < taps; ++k) {
+        const int r = g * taps + k;
+        const float* ws = w.span_weight + static_cast<int64_t>(r) * R;
+        float v = w.span_bias[r];
+        for (int m = 0; m < R; ++m) v += ws[m] * my_reduced[m * n_pixels];
+        my_kernels[k * n_pixels] = v;
+        sum += v;
+        if (kernels)
+          kernels[kernels_index(b, g, k, oy, ox, d.groups, taps, d.out_height, d.out_width)] = v;
+      }
+      if (kernel_sum)
+        kernel_sum[nchw_index(b, g, oy, ox, d.groups, d.out_height, d.out_width)] = sum;
+    }
+    for (int c0 = 0; c0 < d.group_channels; c0 += channels_per_stage) {
+      const int n_ch = min_int(channels_per_stage, d.group_channels - c0);
+      const int channel0 = g * d.group_channels + c0;
+      for (int idx = tid; idx < n_ch * halo; idx += n_pixels) {
+        const int c = idx / halo, rest = idx - c * halo;
+        const int yy = iy0 + rest / halo_w, xx = ix0 + rest % halo_w;
+        tiles[idx] = in_range(yy, d.height) && in_range(xx, d.width)
+                         ? x[nchw_index(b, channel0 + c, yy, xx, d.channels, d.height, d.width)]
+                         : 0.0f;  // zero padding lives in the tile
+      }
+      __syncthreads();
+      if (valid) {
+        const float* t = tiles + threadIdx.y * d.stride * halo_w + threadIdx.x * d.stride;
+        float acc[kOnePassMaxChannelsPerStage] = {};
+        for (int ky = 0; ky < d.kernel; ++ky)
+          for (int kx = 0; kx < d.kernel; ++kx) {
+            const float kv = my_kernels[(ky * d.kernel + kx) * n_pixels];
+            const float* tk = t + ky * d.dilation * halo_w + kx * d.dilation;
+            KS_UNROLL
+            for (int c = 0; c < kOnePassMaxChannelsPerStage; ++c)
+              if (c < n_ch) acc[c] += kv * tk[c * halo];
+          }
+        KS_UNROLL
+        for (int c = 0; c < kOnePassMaxChannelsPerStage; ++c)
+          if (c < n_ch)
+            y[nchw_index(b, channel0 + c, oy, ox, d.channels, d.out_height, d.out_width)] = acc[c];
+      }
+      __syncthreads();  // the next stage overwrites the tiles
+    }
+  }
+}
+
+// Runs the one-pass kernel and returns true, or returns false (nothing launched) when no
+// tile fits shared memory: the caller then generates into a kernels tensor and aggregates.
+// kernels (the full tensor) and kernel_sum may be null: they are written only when given.
+template <class Launch>
+bool launch_involution_one_pass(const Launch& launch, const InvolutionDims& d, const float* x,
+                                const GenerationWeights& w, float* y, float* kernels,
+                                float* kernel_sum, int64_t target_blocks = kOnePassTargetBlocks) {
+  const OnePassPlan p = plan_involution_one_pass(d, target_blocks);
+  if (p.rows == 0) return false;
+  if (static_cast<int64_t>(d.batch) * d.out_height * d.out_width == 0) return true;
+  const dim3 grid(static_cast<unsigned>(ceil_div(d.out_width, p.cols)),
+                  static_cast<unsigned>(ceil_div(d.out_height, p.rows)),
+                  static_cast<unsigned>(d.batch * p.group_splits));
+  KS_LAUNCH(launch, involution_one_pass_kernel, grid, dim3(p.cols, p.rows), p.smem_bytes, d, x, w,
+            y, kernels, kernel_sum, p.channels_per_stage, p.groups_per_block, p.group_splits);
+  return true;
+}
+
 }  // namespace
 }  // namespace ks::cuda
