@@ -507,6 +507,14 @@ __global__ void involution_one_pass_kernel(InvolutionDims d, const float* __rest
     }
   }
 
+  // The reduced vector in registers where it is short (every RGB image): the span step then
+  // loads only its weight per multiply-add (the same for the whole warp: a broadcast).
+  const bool in_registers = R <= kGenRegisterReduced;
+  float rv[kGenRegisterReduced];
+  KS_UNROLL
+  for (int m = 0; m < kGenRegisterReduced; ++m)
+    rv[m] = valid && in_registers && m < R ? my_reduced[m * n_pixels] : 0.0f;
+
   for (int g = g0; g < g1; ++g) {
     if (valid) {
       // span 1x1: the K*K kernel values of this pixel and group.
@@ -515,7 +523,13 @@ __global__ void involution_one_pass_kernel(InvolutionDims d, const float* __rest
         const int r = g * taps + k;
         const float* ws = w.span_weight + static_cast<int64_t>(r) * R;
         float v = w.span_bias[r];
-        for (int m = 0; m < R; ++m) v += ws[m] * my_reduced[m * n_pixels];
+        if (in_registers) {
+          KS_UNROLL
+          for (int m = 0; m < kGenRegisterReduced; ++m)
+            if (m < R) v += ws[m] * rv[m];
+        } else {
+          for (int m = 0; m < R; ++m) v += ws[m] * my_reduced[m * n_pixels];
+        }
         my_kernels[k * n_pixels] = v;
         sum += v;
         if (kernels)
