@@ -116,6 +116,7 @@ Scene paper_scene(const OperatorOptions& options) {
 
 Scene notebook_scene(const OperatorOptions& o, int64_t preset_padding) {
   if (o.op == "conv") throw Error("--variant notebook is an involution variant; drop --op conv");
+  check_spec(o, Naming::Flags);  // e.g. a variation, which the notebook's weights do not have
   if (o.weights.source != "random")
     throw Error(
         "the notebook variant uses seeded random weights (--seed); --weights and "

@@ -2,6 +2,7 @@
 #include "core/operation_spec.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "kernelscope/designed_involution.h"
 #include "kernelscope/error.h"
@@ -28,7 +29,14 @@ std::string op_choice(Naming naming) {
   return naming == Naming::Flags ? "use --op involution" : "set op to 'involution'";
 }
 
-void check_source_name(const std::string& source) {
+// A number as a person writes it: 0.5, 1e+308, -1.
+std::string number(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  return text;
+}
+
+void check_source_name(const std::string& source, Naming naming) {
   if (source == "random" || source == "grid" || source == "file" || source == "learned") return;
   if (has_designed_prefix(source)) {
     designed_involution_from_name(source);  // throws listing the designs
@@ -37,7 +45,10 @@ void check_source_name(const std::string& source) {
   try {
     kernel_preset_from_name(source);
   } catch (const Error& e) {
-    throw Error(std::string(e.what()) + "; or random, grid, file, designed:NAME");
+    // --kernel takes names (a file is --weights); a scene's weights.preset also grid and file.
+    throw Error(std::string(e.what()) + (naming == Naming::Flags
+                                             ? "; or random, designed:NAME"
+                                             : "; or random, grid, file, designed:NAME"));
   }
 }
 
@@ -99,7 +110,7 @@ void check_spec(const OperationSpec& s, Naming naming) {
                   ", got " + str(*value));
 
   const WeightsSpec& w = s.weights;
-  check_source_name(w.source);
+  check_source_name(w.source, naming);
   if (w.source == "file" && w.file.empty()) throw Error("weights from a file need the file's path");
   if (w.source == "grid") {
     if (w.grid.empty()) throw Error("weights from a grid need the grid's values");
@@ -110,7 +121,7 @@ void check_spec(const OperationSpec& s, Naming naming) {
                   str(s.kernel_size) + " x " + str(s.kernel_size));
   }
   if (!std::isfinite(w.variation) || w.variation < 0 || w.variation > 100)
-    throw Error("variation must be a number from 0 to 100, got " + std::to_string(w.variation));
+    throw Error("variation must be a number from 0 to 100, got " + number(w.variation));
   if (w.variation != 0 &&
       (op != OpKind::Involution || s.variant != "paper" || !is_kernel_source(w.source)))
     throw Error("variation applies to the paper's involution from a named kernel or a grid");

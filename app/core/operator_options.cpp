@@ -94,7 +94,12 @@ PreparedOperation prepare_operation(const OperatorOptions& given) {
   // Reported like non-finite weights: a NaN pixel spreads through every window it is in.
   const std::string bad_input = nonfinite_input_report(input);
   if (!bad_input.empty()) warnings.push_back("input contains non-finite values: " + bad_input);
-  PreparedOperation prepared = prepare(o, input);
+  // A value the scene gave, not a flag, is named as the scene's field in the messages.
+  const ParamNamer name = [&o](Param p) {
+    if (o.was_given(limits(p).flag) || o.preset.empty()) return std::string(limits(p).flag);
+    return "preset " + o.preset + ": " + limits(p).field;
+  };
+  PreparedOperation prepared = prepare(o, input, nullptr, name);
   prepared.input = std::move(input);
   prepared.warnings.insert(prepared.warnings.begin(), warnings.begin(), warnings.end());
   return prepared;

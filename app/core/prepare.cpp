@@ -17,10 +17,12 @@ std::string str(int64_t v) { return std::to_string(v); }
 bool set(int64_t value) { return value >= 0; }
 
 // "--kernel-size 5 contradicts the weights file (kernel size 3)"
-void check_matches(int64_t value, int64_t decided, Param param, const std::string& decider) {
+// `name` says where the value came from (prepare.h); the flag by default.
+void check_matches(int64_t value, int64_t decided, Param param, const std::string& decider,
+                   const ParamNamer& name) {
   if (set(value) && value != decided)
-    throw Error(std::string(limits(param).flag) + " " + str(value) + " contradicts " + decider +
-                " (" + limits(param).label + " " + str(decided) + ")");
+    throw Error((name ? name(param) : std::string(limits(param).flag)) + " " + str(value) +
+                " contradicts " + decider + " (" + limits(param).label + " " + str(decided) + ")");
 }
 
 // K where the spec leaves it open: a grid says it by its size, else the default.
@@ -51,7 +53,8 @@ const LearnedLayers& learned_or_throw(const LearnedLayers* learned, bool has, co
 }
 
 ConvParams conv_layer(const OperationSpec& s, const Tensor& input, const LearnedLayers* learned,
-                      ConvWeights* weights, std::vector<std::string>* warnings) {
+                      const ParamNamer& name, ConvWeights* weights,
+                      std::vector<std::string>* warnings) {
   const WeightsSpec& w = s.weights;
   const int64_t cap = memory_cap_bytes(s.max_memory_mb);
   if (set(s.group_channels) || set(s.reduction))
@@ -71,8 +74,10 @@ ConvParams conv_layer(const OperationSpec& s, const Tensor& input, const Learned
   } else if (w.source == "file") {
     ConvParams from_file = p;
     *weights = conv_weights_from_tensors(load_safetensors(w.file, cap), &from_file);
-    check_matches(s.kernel_size, from_file.kernel_size, Param::KernelSize, "the weights file");
-    check_matches(s.out_channels, from_file.out_channels, Param::OutChannels, "the weights file");
+    check_matches(s.kernel_size, from_file.kernel_size, Param::KernelSize, "the weights file",
+                  name);
+    check_matches(s.out_channels, from_file.out_channels, Param::OutChannels, "the weights file",
+                  name);
     p = from_file;
   } else {
     p.out_channels = set(s.out_channels) ? s.out_channels : kDefaultConvOutChannels;
@@ -80,8 +85,8 @@ ConvParams conv_layer(const OperationSpec& s, const Tensor& input, const Learned
   }
   if (decided && p.in_channels != input.dim(1))
     throw Error(std::string(w.source == "file" ? "the weights file" : "the learned weights") +
-                " expect " + str(p.in_channels) + " input channels, the image has " +
-                str(input.dim(1)));
+                (w.source == "file" ? " expects " : " expect ") + str(p.in_channels) +
+                " input channels, the image has " + str(input.dim(1)));
   // Validate the shapes and the memory they need before random weights are allocated.
   check_memory_cap(conv_memory_bytes(input.shape, p), cap, "this convolution");
   if (!decided)
@@ -94,8 +99,8 @@ ConvParams conv_layer(const OperationSpec& s, const Tensor& input, const Learned
 }
 
 InvolutionParams involution_layer(const OperationSpec& s, const Tensor& input,
-                                  const LearnedLayers* learned, InvolutionWeights* weights,
-                                  std::vector<std::string>* warnings) {
+                                  const LearnedLayers* learned, const ParamNamer& name,
+                                  InvolutionWeights* weights, std::vector<std::string>* warnings) {
   const WeightsSpec& w = s.weights;
   const int64_t cap = memory_cap_bytes(s.max_memory_mb);
   const int64_t channels = input.dim(1);
@@ -132,10 +137,10 @@ InvolutionParams involution_layer(const OperationSpec& s, const Tensor& input,
     // change it. Stride and dilation stay free: the generated kernels do not depend on them.
     const DesignedInvolution design = designed_involution_from_name(w.source);
     const InvolutionParams d = designed_involution_params(design, channels);
-    check_matches(s.kernel_size, d.kernel_size, Param::KernelSize, w.source);
-    check_matches(s.groups, d.groups(), Param::Groups, w.source);
-    check_matches(group_channels, d.group_channels, Param::GroupChannels, w.source);
-    check_matches(s.reduction, d.reduction, Param::Reduction, w.source);
+    check_matches(s.kernel_size, d.kernel_size, Param::KernelSize, w.source, name);
+    check_matches(s.groups, d.groups(), Param::Groups, w.source, name);
+    check_matches(group_channels, d.group_channels, Param::GroupChannels, w.source, name);
+    check_matches(s.reduction, d.reduction, Param::Reduction, w.source, name);
     p.kernel_size = d.kernel_size;
     p.group_channels = d.group_channels;
     p.reduction = d.reduction;
@@ -144,10 +149,11 @@ InvolutionParams involution_layer(const OperationSpec& s, const Tensor& input,
     p.group_channels = set(group_channels) ? group_channels : 0;
     InvolutionParams from_file = p;
     *weights = involution_weights_from_tensors(load_safetensors(w.file, cap), &from_file);
-    check_matches(s.reduction, from_file.reduction, Param::Reduction, "the weights file");
+    check_matches(s.reduction, from_file.reduction, Param::Reduction, "the weights file", name);
     check_matches(group_channels, from_file.group_channels, Param::GroupChannels,
-                  "the weights file");
-    check_matches(s.kernel_size, from_file.kernel_size, Param::KernelSize, "the weights file");
+                  "the weights file", name);
+    check_matches(s.kernel_size, from_file.kernel_size, Param::KernelSize, "the weights file",
+                  name);
     if (from_file.channels != channels)
       throw Error("the weights file is for " + str(from_file.channels) +
                   " channels but the input has " + str(channels));
@@ -185,7 +191,7 @@ InvolutionParams involution_layer(const OperationSpec& s, const Tensor& input,
 }  // namespace
 
 PreparedOperation prepare(const OperationSpec& spec, const Tensor& input,
-                          const LearnedLayers* learned) {
+                          const LearnedLayers* learned, const ParamNamer& name) {
   check_spec(spec, Naming::Flags);
   if (spec.variant != "paper")
     throw Error("the notebook variant is computed by the step-through and the app, not here");
@@ -193,10 +199,11 @@ PreparedOperation prepare(const OperationSpec& spec, const Tensor& input,
   prepared.op = spec_op_kind(spec);
   prepared.relu = spec.activation == "relu";
   if (prepared.op == OpKind::Involution)
-    prepared.involution =
-        involution_layer(spec, input, learned, &prepared.involution_weights, &prepared.warnings);
+    prepared.involution = involution_layer(spec, input, learned, name, &prepared.involution_weights,
+                                           &prepared.warnings);
   else
-    prepared.conv = conv_layer(spec, input, learned, &prepared.conv_weights, &prepared.warnings);
+    prepared.conv =
+        conv_layer(spec, input, learned, name, &prepared.conv_weights, &prepared.warnings);
   return prepared;
 }
 

@@ -4,6 +4,7 @@
 // what the weights decide, the shapes and the memory cap.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,11 @@ struct PreparedOperation {
 // kernels tensor only when spec.kernels is Full). `learned` is read for the "learned" source.
 // The paper's operators only: the notebook variant has its own step (notebook_variant.h).
 // Throws ks::Error with one line. Does not copy the input.
+// `name` says where an explicit value came from, for the messages ("--reduction", or a scene's
+// "reduction"); by default the flag.
+using ParamNamer = std::function<std::string(Param)>;
 PreparedOperation prepare(const OperationSpec& spec, const Tensor& input,
-                          const LearnedLayers* learned = nullptr);
+                          const LearnedLayers* learned = nullptr, const ParamNamer& name = {});
 
 // Defaults where neither a value nor the weights decide.
 constexpr int64_t kDefaultKernelSize = limits(Param::KernelSize).default_value;

@@ -104,6 +104,11 @@ WeightsSpec read_weights(const json& w, const Reader& r) {
   if (w.contains("preset")) {
     if (!w["preset"].is_string()) r.fail("weights.preset must be a string");
     out.source = w["preset"].get<std::string>();
+    // A grid or a file beside another source would be dropped without a word.
+    for (const char* with : {"grid", "file"})
+      if (w.contains(with) && out.source != with)
+        r.fail(std::string("weights.") + with + " is read only with weights.preset '" + with +
+               "', not '" + out.source + "'");
     // Learned weights live in the app's memory; a scene names their saved file.
     if (out.source == "learned") r.fail("weights.preset 'learned' cannot be saved: use 'file'");
   }
@@ -232,7 +237,7 @@ Preset load_preset(const std::string& path) {
   json j;
   try {
     j = json::parse(bytes.begin(), bytes.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // syntax, or a number beyond a double (1e999)
     throw Error("preset " + path + ": not valid JSON (" + e.what() + ")");
   }
   return preset_from_json(j, path);

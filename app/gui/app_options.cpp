@@ -39,7 +39,6 @@ void start_scene(const Preset& scene, const OperatorOptions& op, AppState* app) 
   fresh.preview = s.preview;
   fresh.max_memory_mb = s.max_memory_mb;
   s = fresh;
-  for (const std::string& note : op.notes) app->set_status(note);
   if (scene.variant == "notebook") {
     // The notebook's involution (K x K span, its own padding, default 0) on the worker;
     // --padding beats the scene's.
@@ -112,11 +111,17 @@ void apply_spec(const OperatorOptions& op, bool whole, bool compare, OpSettings*
     else
       s->groups = groups;
   }
-  // Without an explicit padding, keep the output the size of the input ("same").
-  if (op.padding < 0 && op.kernel_size >= 0)
+  // A convolution scene is a whole spec: without a padding field it pads 0, PyTorch's default,
+  // as `kernelscope run --preset` does. Flags alone move the app's controls: --kernel-size
+  // without --padding keeps the output the size of the input ("same" stays on).
+  const bool conv_scene = whole && op.op == "conv";
+  if (op.padding < 0 && conv_scene)
+    s->padding = 0;
+  else if (op.padding < 0 && op.kernel_size >= 0)
     s->padding = to_int(int64_t{s->dilation} * (s->kernel_size - 1) / 2, "the padding d(K-1)/2");
   // A padding that is not d(K-1)/2 (from --padding or the scene) stays as given.
-  if (op.padding >= 0) s->padding_same = s->padding == s->dilation * (s->kernel_size - 1) / 2;
+  if (op.padding >= 0 || conv_scene)
+    s->padding_same = s->padding == s->dilation * (s->kernel_size - 1) / 2;
   if (given("--activation")) s->relu = op.activation == "relu";
   const WeightsSpec& w = op.weights;
   if (given("--weights") || given("--kernel") || given("--seed")) {
@@ -150,12 +155,34 @@ void apply_spec(const OperatorOptions& op, bool whole, bool compare, OpSettings*
   if (op.was_given("--max-memory-mb")) s->max_memory_mb = op.max_memory_mb;
 }
 
+// What `kernelscope run` refuses in a spec, the app refuses at start-up too, with the same
+// line, instead of computing something else: a designed generator with --op conv, a grid
+// without values, a variation where it does not apply. `op` holds the flags (and the scene
+// under them); `s` the settings they made, which supply what the flags left to the session.
+void check_like_run(const OperatorOptions& op, bool scene, bool compare, const OpSettings& s) {
+  OperationSpec spec = op;
+  const bool designed = is_designed_source(s.weights);
+  if (compare || !op.was_given("--op"))
+    spec.op = designed || s.operation != Operation::Convolution ? "involution" : "conv";
+  if (!scene) spec.weights.variation = 0;  // checked against the settings below
+  check_spec(spec, Naming::Flags);
+  const bool kernel_weights = s.weights != WeightSource::Random &&
+                              s.weights != WeightSource::File &&
+                              s.weights != WeightSource::Learned && !designed;
+  if (op.was_given("--variation") && op.weights.variation != 0 &&
+      (s.operation == Operation::Convolution || s.notebook_variant || !kernel_weights))
+    throw Error("variation applies to the paper's involution from a named kernel or a grid");
+}
+
 // A weights file decides the layer's shape; a flag or scene value that contradicts it is an
-// error here as in `kernelscope run` (prepare() compares them), not silently overruled. Only
-// when both are given: it reads the image and the file once more.
+// error here as in `kernelscope run` (prepare() compares them), not silently overruled. The
+// file is read once here, so a missing or broken one is refused at start-up as `run` refuses
+// it; with shape values given, the image too, to compare them.
 void check_against_weights_file(const OperatorOptions& op, const OpSettings& s,
                                 const std::string& image) {
-  if (op.weights.source != "file" || image.empty()) return;
+  if (op.weights.source != "file") return;
+  load_safetensors(op.weights.file, memory_cap_bytes(s.max_memory_mb));
+  if (image.empty()) return;
   bool any_shape = false;
   for (Param p : {Param::KernelSize, Param::OutChannels, Param::GroupChannels, Param::Reduction})
     any_shape |= *spec_field(op, p) >= 0;
@@ -208,7 +235,10 @@ void apply_options(const AppOptions& o, AppState* app) {
   OpSettings& s = app->doc.settings;
   if (!op.input.empty()) app->doc.image_path = op.input;
   apply_spec(op, scene, o.compare, &s);
+  check_like_run(op, scene, o.compare, s);
   check_against_weights_file(op, s, app->doc.image_path);
+  if (o.relu && op.was_given("--activation") && op.activation != "relu")
+    throw Error("--relu and --activation " + op.activation + " disagree; give one");
   if (o.relu) s.relu = true;
   if (!o.colormap.empty()) app->view.settings.colormap = colormap_from_name(o.colormap);
   if (o.scale == "map") app->view.settings.scale = ScaleMode::PerMap;
@@ -251,6 +281,8 @@ void apply_options(const AppOptions& o, AppState* app) {
     app->doc.scene_settings = s;
     app->doc.scene_image = app->doc.image_path;
   }
+  // Only now, so a refused start-up prints its one error line and nothing else.
+  for (const std::string& note : op.notes) app->set_status("warning: " + note);
 }
 
 void open_scene(AppState* app, const std::string& path) {
@@ -267,12 +299,14 @@ void open_scene(AppState* app, const std::string& path) {
     start_scene(preset, op, app);
     app->doc.image_path = op.input;
     apply_spec(op, /*whole=*/true, /*compare=*/false, &app->doc.settings);
+    check_like_run(op, /*scene=*/true, /*compare=*/false, app->doc.settings);
     configure_learn_from_scene(*app, preset.learn);
     app->doc.scene_settings = app->doc.settings;
     app->doc.scene_image = app->doc.image_path;
     app->commands.post(app::cmd::Recompute{});
     app->commands.post(app::cmd::Redraw{});
     app->set_status("scene: " + app->doc.scene_name);
+    for (const std::string& note : op.notes) app->set_status("warning: " + note);
     app->clear_error("scene");
   } catch (const std::exception& e) {
     app->doc.settings = before;

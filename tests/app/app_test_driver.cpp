@@ -768,12 +768,26 @@ void check_memory_cap() {
   ks::save_safetensors(weights.string(), tensors);
   const std::string args = "--op conv --input '" + landscape + "' --weights '" + weights.string() +
                            "' --max-memory-mb 8";
+  // Given on the command line, it is refused at start-up with the line `run` prints.
   const Run r = run_app("--screenshot '" + (g_work / "cap-weights.png").string() + "' " + args);
-  CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
-  CHECK(contains(r.out, "kernelscope: convolution error: ") && contains(r.out, "big.safetensors") &&
-            contains(r.out, "memory cap of 8 MiB"),
+  CHECK(r.exit_code == 2, "app exited with %d", r.exit_code);
+  CHECK(contains(r.err, "kernelscope: error: ") && contains(r.err, "big.safetensors") &&
+            contains(r.err, "memory cap of 8 MiB") &&
+            std::count(r.err.begin(), r.err.end(), '\n') == 1,
         "%s: expected the weights file refused under the 8 MiB cap:\n%s", args.c_str(),
-        r.out.c_str());
+        r.err.c_str());
+  // Chosen in a session (the file menu's), it is refused where the result would show.
+  const fs::path session = g_work / "cap-session.json";
+  std::ofstream(session) << R"({"operation": "convolution", "params": {"weights": "file",
+      "weights_file": ")" << weights.string()
+                         << R"(", "max_memory_mb": 8}})";
+  const Run in_app = run_app("--screenshot '" + (g_work / "cap-weights-session.png").string() +
+                             "' --input '" + landscape + "' --session '" + session.string() + "'");
+  CHECK(in_app.exit_code == 0, "app exited with %d", in_app.exit_code);
+  CHECK(contains(in_app.out, "kernelscope: convolution error: ") &&
+            contains(in_app.out, "big.safetensors") && contains(in_app.out, "memory cap of 8 MiB"),
+        "a session's weights file over the cap: expected the error in place of the result:\n%s",
+        in_app.out.c_str());
 }
 
 // Flag values the app cannot hold (its settings are int) or that would read as "not given"
@@ -809,16 +823,20 @@ void check_flag_values() {
   }
 }
 
-// What the app computed, from its exported maps.
-ks::Tensor exported_involution_maps(const std::string& args, const std::string& name) {
+// What the app computed, from its exported maps ("involution-maps.npy" or "conv-maps.npy").
+ks::Tensor exported_maps(const std::string& args, const std::string& name, const char* file) {
   const fs::path dir = g_work / name;
   fs::remove_all(dir);
   const Run r = run_app(args + " --backend cpu-ref --export-dir '" + dir.string() +
                         "' --screenshot '" + (dir / "shot.png").string() + "'");
   CHECK(r.exit_code == 0, "app exited with %d", r.exit_code);
-  const fs::path maps = find_file(dir, "involution-maps.npy");
-  CHECK(!maps.empty(), "no involution-maps.npy in %s:\n%s", dir.c_str(), r.out.c_str());
+  const fs::path maps = find_file(dir, file);
+  CHECK(!maps.empty(), "no %s in %s:\n%s", file, dir.c_str(), r.out.c_str());
   return maps.empty() ? ks::Tensor() : ks::load_npy(maps.string());
+}
+
+ks::Tensor exported_involution_maps(const std::string& args, const std::string& name) {
+  return exported_maps(args, name, "involution-maps.npy");
 }
 
 bool same_maps(const ks::Tensor& a, const ks::Tensor& b) {
@@ -1212,6 +1230,49 @@ void check_one_spec() {
               std::count(r->err.begin(), r->err.end(), '\n') == 1,
           "expected one line '%s':\n%s", expected.c_str(), r->err.c_str());
   CHECK(!fs::exists(shot), "the app wrote a screenshot of a contradiction");
+  // What `run` refuses, the app refuses at start-up with the same line, instead of computing
+  // something else (it used to drop the variation, or switch the operator).
+  struct Refused {
+    std::string args, expected;
+  };
+  const std::string input = "--input '" + shapes + "' ";
+  const Refused refused[] = {
+      {"--op conv --kernel sobel_x --variation 1", "variation applies to"},
+      {"--op involution --variation 1", "variation applies to"},
+      {"--op involution --kernel grid", "weights from a grid need the grid's values"},
+      {"--op conv --kernel designed:edge_aware", "generates involution kernels"},
+      {"--op involution --weights '" + (g_work / "missing.safetensors").string() + "'",
+       "missing.safetensors"},
+      {"--relu --activation none", "--relu and --activation none disagree"},
+  };
+  int n = 0;
+  for (const Refused& c : refused) {
+    const fs::path refused_shot = g_work / ("refused-" + std::to_string(n++) + ".png");
+    fs::remove(refused_shot);
+    const Run app = run_app("--screenshot '" + refused_shot.string() + "' " + input + c.args);
+    CHECK(app.exit_code == 2 && contains(app.err, "kernelscope: error: ") &&
+              contains(app.err, c.expected) &&
+              std::count(app.err.begin(), app.err.end(), '\n') == 1,
+          "%s: expected one line with '%s':\n%s", c.args.c_str(), c.expected.c_str(),
+          app.err.c_str());
+    CHECK(!fs::exists(refused_shot), "%s: a screenshot was written", c.args.c_str());
+  }
+  // A scene is a whole spec: an involution scene computed as a convolution pads 0 (PyTorch's
+  // default, no padding field) in the app as in `run`.
+  const std::string scene =
+      std::string(KS_ASSET_DIR) + "/presets/07_involution_equals_depthwise.json";
+  const fs::path conv_out = g_work / "scene-conv";
+  fs::remove_all(conv_out);
+  const Run scene_cli =
+      run_app("run --preset '" + scene + "' --op conv --backend cpu-ref --no-png --out '" +
+                  conv_out.string() + "'",
+              0, 0, /*display=*/false);
+  CHECK(scene_cli.exit_code == 0, "run --preset --op conv exited with %d", scene_cli.exit_code);
+  const ks::Tensor conv_cli = ks::load_npy((conv_out / "output.npy").string());
+  const ks::Tensor conv_app =
+      exported_maps("--preset '" + scene + "' --op conv", "scene-conv-app", "conv-maps.npy");
+  CHECK(same_maps(conv_app, conv_cli), "scene 07 as a convolution: the app and run differ");
+
   // The file alone decides K in both.
   const Run file_app = run_app("--screenshot '" + shot.string() + "' --op involution --input '" +
                                shapes + "' --weights '" + weights.string() + "'");

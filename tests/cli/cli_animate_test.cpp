@@ -415,5 +415,18 @@ TEST(CliDesigned, ContradictionsAndMisuseFailWithOneLine) {
   fs::remove_all(out);
 }
 
+// The notebook variant has seeded random weights and no variation: asked for one, animate
+// refuses with one line and writes neither slides nor a scene it could not read back.
+TEST(CliAnimate, NotebookVariantRefusesAVariation) {
+  const test::TempDir dir("cli_nb_var");
+  const std::string scene = dir.path + "/nb.json";
+  const CommandResult r = kernelscope("animate --input " + asset("samples/shapes.png") +
+                                      " --variant notebook --variation 5 --frames 1 --out " +
+                                      dir.path + "/o --save-preset " + scene);
+  expect_one_line_error(r, "variation applies to the paper's involution");
+  EXPECT_FALSE(fs::exists(scene));
+  EXPECT_FALSE(fs::exists(dir.path + "/o"));
+}
+
 }  // namespace
 }  // namespace ks

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <string>
 
@@ -231,6 +232,52 @@ TEST(OperationSpec, EverySliderReachesTheSpec) {
   const OperationSpec notebook = spec_from_settings(s, OpKind::Involution);
   EXPECT_EQ(notebook.variant, "notebook");
   EXPECT_EQ(notebook.padding, s.notebook_padding);
+}
+
+// Scene files: what a hand edit can get wrong is refused with the scene's name, and a value
+// that came from the scene is named as its field, not as a flag nobody gave.
+TEST(OperationSpec, SceneMistakesNameTheScene) {
+  const auto scene_error = [](const std::string& text) {
+    return thrown_by([&] { preset_from_json(nlohmann::json::parse(text), "s.json"); });
+  };
+  EXPECT_NE(scene_error(R"({"name": "x", "image": "i.png", "op": "involution", "kernel_size": 3,
+      "weights": {"grid": [0, 0, 0, 0, 1, 0, 0, 0, 0], "preset": "box"}})")
+                .find("preset s.json: weights.grid is read only with weights.preset 'grid'"),
+            std::string::npos);
+  EXPECT_NE(scene_error(R"({"name": "x", "image": "i.png", "op": "involution",
+      "weights": {"preset": "box", "variation": 1e300}})")
+                .find("variation must be a number from 0 to 100, got 1e+300"),
+            std::string::npos);
+  // A number beyond a double is the JSON reader's error, still one line naming the file.
+  const std::string dir = ::testing::TempDir();
+  const std::string path = dir + "/huge_variation.json";
+  std::ofstream(path) << R"({"name": "x", "image": "i.png", "weights": {"variation": 1e999}})";
+  EXPECT_NE(thrown_by([&] { load_preset(path); }).find("preset " + path + ": not valid JSON"),
+            std::string::npos);
+  // A scene's reduction against a weights file: named as the scene's field.
+  InvolutionParams p;
+  p.channels = 3;
+  p.kernel_size = 3;
+  p.group_channels = 1;
+  p.reduction = 1;
+  const std::string weights = dir + "/r1.safetensors";
+  save_safetensors(weights, involution_weights_to_tensors(p, random_involution_weights(p, 1)));
+  const std::string scene = dir + "/r3.json";
+  std::ofstream(scene) << R"({"name": "x", "image": ")" << kShapes
+                       << R"(", "op": "involution", "reduction": 3, "weights": {"file": ")"
+                       << weights << R"("}})";
+  OperatorOptions o;
+  o.preset = scene;
+  o.given.insert("--preset");
+  o.op.clear();
+  EXPECT_NE(thrown_by([&] {
+              prepare_operation(o);
+            }).find("preset " + scene + ": reduction 3 contradicts the weights file"),
+            std::string::npos);
+  o.reduction = 3;
+  o.given.insert("--reduction");
+  EXPECT_NE(thrown_by([&] { prepare_operation(o); }).find("--reduction 3 contradicts"),
+            std::string::npos);
 }
 
 }  // namespace
