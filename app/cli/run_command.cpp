@@ -28,6 +28,7 @@
 #include "core/operator_options.h"
 #include "kernelscope/backend.h"
 #include "kernelscope/colormap.h"
+#include "kernelscope/designed_involution.h"
 #include "kernelscope/dispatch.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
@@ -133,6 +134,14 @@ nlohmann::json run_manifest(int argc, char** argv, const PreparedOperation& op,
               {"kernels", kernels_mode_name(mode)}};
   }
   params["activation"] = op.relu ? "relu" : "none";
+  // Where the weights came from: with the parameters, enough to make the layer again.
+  const WeightsSpec& w = op.weights;
+  nlohmann::json weights = {{"source", w.source}};
+  if (w.source == "file") weights["file"] = w.file;
+  if (w.source != "file" && !has_designed_prefix(w.source)) weights["seed"] = w.seed;
+  if (w.source == "grid") weights["grid"] = w.grid;
+  if (w.variation != 0) weights["variation"] = w.variation;
+  params["weights"] = weights;
   return {{"tool", "kernelscope run"},
           {"command", command},
           {"op", op_name(op)},

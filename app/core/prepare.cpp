@@ -198,6 +198,7 @@ PreparedOperation prepare(const OperationSpec& spec, const Tensor& input,
   PreparedOperation prepared;
   prepared.op = spec_op_kind(spec);
   prepared.relu = spec.activation == "relu";
+  prepared.weights = spec.weights;
   if (prepared.op == OpKind::Involution)
     prepared.involution = involution_layer(spec, input, learned, name, &prepared.involution_weights,
                                            &prepared.warnings);

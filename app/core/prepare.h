@@ -31,7 +31,8 @@ struct PreparedOperation {
   ConvWeights conv_weights;
   InvolutionParams involution;
   InvolutionWeights involution_weights;
-  bool relu = false;  // the spec's activation, which the caller applies to the output
+  bool relu = false;    // the spec's activation, which the caller applies to the output
+  WeightsSpec weights;  // where the weights came from (for the records a run writes)
   std::vector<std::string> warnings;  // e.g. NaN in weights
 };
 

@@ -1008,6 +1008,8 @@ TEST(CliSpec, ActivationReluClampsTheOutputAndIsRecorded) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["activation"], "relu");
   const nlohmann::json manifest = nlohmann::json::parse(read_text(relu + "/run.json"));
   EXPECT_EQ(manifest["parameters"]["activation"], "relu");
+  EXPECT_EQ(manifest["parameters"]["weights"]["source"], "random");
+  EXPECT_EQ(manifest["parameters"]["weights"]["seed"], 4);
   // The scene with "activation": "relu" gets it without the flag.
   const std::string scene = test::make_temp_dir("cli_act");
   const CommandResult s =
@@ -1028,6 +1030,9 @@ TEST(CliSpec, VariationMakesTheKernelDependOnThePixel) {
   ASSERT_EQ(kernelscope(base + " --out " + still).exit_code, 0);
   const CommandResult r = kernelscope(base + " --variation 0.8 --out " + varied);
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json manifest = nlohmann::json::parse(read_text(varied + "/run.json"));
+  EXPECT_EQ(manifest["parameters"]["weights"]["source"], "gaussian");
+  EXPECT_EQ(manifest["parameters"]["weights"]["variation"], 0.8);
   const Tensor k0 = load_npy(still + "/kernels_at.npy"), k1 = load_npy(varied + "/kernels_at.npy");
   const int64_t per_pixel = k0.numel() / 2;
   // Without variation both pixels get the Gaussian; with it they differ.
