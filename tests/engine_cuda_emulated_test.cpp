@@ -322,6 +322,33 @@ TEST(EmulatedOnePass, NoTileFitsForHugeKernelsSoNothingLaunches) {
   EXPECT_TRUE(ks_emu::launches().empty());
 }
 
+// A small map gets lower tiles, so a big GPU has blocks for its SMs, and stays right.
+TEST(EmulatedCudaSmallMaps, ConvolutionTilesGetLowerUntilTheGpuIsFull) {
+  CheckCase c;
+  c.input_shape = {1, 16, 20, 20};
+  c.conv.in_channels = 16;
+  c.conv.out_channels = 16;
+  c.conv.kernel_size = 3;
+  c.conv.padding = 1;
+  c.conv.has_bias = true;
+  c.seed = 17;
+  const Tensor x = check_case_input(c);
+  const cuda::ConvDims d = cuda::conv_dims(x.shape, c.conv, conv_output_shape(x.shape, c.conv));
+  EXPECT_EQ(cuda::plan_conv2d_tiled(d).rows, 2);  // 8 rows would be 3 blocks
+  const ConvWeights w = check_case_conv_weights(c);
+  for (auto order : {ks_emu::ThreadOrder::AscendingFirst, ks_emu::ThreadOrder::DescendingFirst}) {
+    ks_emu::set_thread_order(order);
+    EXPECT_TRUE(test::all_close(emulated_conv2d(Variant::Tiled, x, c.conv, w),
+                                find_backend("cpu-ref")->conv2d(x, c.conv, w, nullptr)));
+  }
+  // A 1080p layer has blocks enough with 8 rows.
+  cuda::ConvDims big = d;
+  big.in_channels = big.out_channels = 8;
+  big.height = big.out_height = 1080;
+  big.width = big.out_width = 1920;
+  EXPECT_EQ(cuda::plan_conv2d_tiled(big).rows, 8);
+}
+
 // --- The fallbacks of the tiled path: each shape below is one the tiled kernel cannot
 // plan, so the naive kernel must take over, and give the right answer.
 

@@ -214,6 +214,10 @@ struct ConvTilePlan {
   size_t smem_bytes = 0;
 };
 
+// Blocks a convolution launch aims for before it makes its tiles lower: two per SM of a
+// 132-SM H100 (the involution's one-pass plan aims for the same).
+constexpr int64_t kConvFillBlocks = 264;
+
 inline ConvTilePlan plan_conv2d_tiled(const ConvDims& d) {
   ConvTilePlan p;
   const int in_per_group = d.in_channels / d.groups;
@@ -241,6 +245,21 @@ inline ConvTilePlan plan_conv2d_tiled(const ConvDims& d) {
   }
   if (p.rows == 0 || ceil_div64(d.out_height, p.rows) > kMaxGridYZ || blocks_per_image > kMaxGridYZ)
     return ConvTilePlan{};
+  // Small maps (64 -> 64 channels at 56 x 56: 56 blocks of 8 rows) leave most SMs of a big GPU
+  // idle: halve the tile's rows, down to 2, until the launch has kConvFillBlocks blocks. A
+  // lower tile needs less shared memory, so the stage still fits.
+  const auto blocks = [&](int rows) {
+    return ceil_div64(d.out_width, kConvWarp * p.pixels_per_thread) *
+           ceil_div64(d.out_height, rows) * blocks_per_image * d.batch;
+  };
+  while (p.rows > 2 && blocks(p.rows) < kConvFillBlocks) {
+    p.rows /= 2;
+    const auto smem_floats = [&](int stage) {
+      return conv_tile_smem_floats(p.rows, kConvWarp * p.pixels_per_thread, d.kernel, d.stride,
+                                   d.dilation, stage, p.out_per_block);
+    };
+    p.smem_bytes = sizeof(float) * static_cast<size_t>(smem_floats(p.channels_per_stage));
+  }
   p.images_per_launch = static_cast<int>(
       std::min<int64_t>(d.batch, std::max<int64_t>(1, kMaxGridYZ / blocks_per_image)));
   return p;
