@@ -2,13 +2,16 @@
 // (newest request wins), with no display.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/compute.h"
 #include "core/operator_options.h"
+#include "core/result_scan.h"
 #include "core/worker.h"
 #include "kernelscope/error.h"
 
@@ -107,6 +110,43 @@ TEST(CoreWorker, NewestRequestWins) {
   EXPECT_TRUE(results.back().involution.ran) << results.back().involution.error;
   for (size_t i = 1; i < results.size(); ++i) EXPECT_LT(results[i - 1].id, results[i].id);
   EXPECT_LE(results.size(), 6u);  // one result per request at most
+}
+
+// The worker's display copies: every map averaged over factor x factor blocks (ceil mode),
+// against a plain double-precision box filter, for the factor-2 fast path (even and odd
+// sizes) and the general one (factor 3), and the ranges from the full-size maps.
+TEST(CoreResultScan, DisplayCopiesAreBoxFilteredMaps) {
+  for (const Shape& shape :
+       {Shape{1, 3, 1081, 1921}, Shape{1, 2, 1300, 2560}, Shape{1, 1, 3000, 2601}}) {
+    SCOPED_TRACE(shape_to_string(shape));
+    OpResult r;
+    r.ran = true;
+    r.output = Tensor(shape);
+    for (size_t i = 0; i < r.output.data.size(); ++i)
+      r.output.data[i] = static_cast<float>((i * 7919) % 1000) / 1000.0f - 0.3f;
+    scan_result(&r, nullptr);
+    const int64_t h = shape[2], w = shape[3];
+    const int f = static_cast<int>((std::max(h, w) + kMapTextureSide - 1) / kMapTextureSide);
+    ASSERT_EQ(r.display_factor, f);
+    const int64_t ho = (h + f - 1) / f, wo = (w + f - 1) / f;
+    ASSERT_EQ(r.display_output.shape, (Shape{shape[1], ho, wo}));
+    double worst = 0;
+    for (int64_t p = 0; p < shape[1]; ++p)
+      for (int64_t y = 0; y < ho; ++y)
+        for (int64_t x = 0; x < wo; ++x) {
+          double sum = 0;
+          int n = 0;
+          for (int64_t yy = y * f; yy < std::min(h, (y + 1) * f); ++yy)
+            for (int64_t xx = x * f; xx < std::min(w, (x + 1) * f); ++xx, ++n)
+              sum += r.output.data[static_cast<size_t>((p * h + yy) * w + xx)];
+          worst = std::max(
+              worst, std::abs(sum / n -
+                              r.display_output.data[static_cast<size_t>((p * ho + y) * wo + x)]));
+        }
+    EXPECT_LT(worst, 1e-6);
+    EXPECT_FLOAT_EQ(r.channel_ranges[0].lo, -0.3f);
+    EXPECT_EQ(r.composite.size(), shape[1] == 3 ? static_cast<size_t>(ho * wo * 3) : 0u);
+  }
 }
 
 }  // namespace
