@@ -29,7 +29,6 @@ struct OperatorOptions : OperationSpec {
   // its folder); prepare_operation passes them on as warnings.
   std::vector<std::string> notes;
   bool was_given(const std::string& flag) const { return given.count(flag) > 0; }
-  const OperationSpec& spec() const { return *this; }
 };
 
 // Adds --op, --input, --weights, --seed, --kernel, --variation, --activation, one flag per

@@ -278,15 +278,54 @@ void launch_involution_generate_fused(const Launch& launch, const InvolutionDims
 constexpr int kAggMaxChannelsPerStage = 8;
 constexpr int kAggMaxThreads = 256;
 
+// One stage of the tiled aggregation, shared by aggregate_tiled_kernel and the one-pass
+// kernel: the block stages n_ch channels (from channel0) of its input tile with the halo,
+// zero padding living in the tile; then each valid thread multiplies its pixel's kernel
+// (`kernel`: the K*K taps, n_pixels floats apart in shared memory) into them, taps outside
+// channels so each kernel value feeds up to 8 accumulators, and writes its n_ch outputs.
+// Every thread of the block calls it: the barriers after staging and before the next stage
+// overwrites the tiles are inside.
+KS_DEVICE inline void aggregate_stage(const InvolutionDims& d, const float* __restrict__ x,
+                                      float* __restrict__ y, float* tiles, const float* kernel,
+                                      int b, int channel0, int n_ch, int iy0, int ix0, int oy,
+                                      int ox, bool valid) {
+  const int n_pixels = blockDim.x * blockDim.y;
+  const int tid = threadIdx.y * blockDim.x + threadIdx.x;
+  const int halo_w = halo_extent(blockDim.x, d.kernel, d.stride, d.dilation);
+  const int halo = halo_extent(blockDim.y, d.kernel, d.stride, d.dilation) * halo_w;
+  for (int idx = tid; idx < n_ch * halo; idx += n_pixels) {
+    const int c = idx / halo, r = idx - c * halo;
+    const int yy = iy0 + r / halo_w, xx = ix0 + r % halo_w;
+    tiles[idx] = in_range(yy, d.height) && in_range(xx, d.width)
+                     ? x[nchw_index(b, channel0 + c, yy, xx, d.channels, d.height, d.width)]
+                     : 0.0f;  // zero padding lives in the tile
+  }
+  __syncthreads();
+  if (valid) {
+    const float* t = tiles + threadIdx.y * d.stride * halo_w + threadIdx.x * d.stride;
+    float acc[kAggMaxChannelsPerStage] = {};
+    for (int ky = 0; ky < d.kernel; ++ky)
+      for (int kx = 0; kx < d.kernel; ++kx) {
+        const float kv = kernel[(ky * d.kernel + kx) * n_pixels];
+        const float* tk = t + ky * d.dilation * halo_w + kx * d.dilation;
+        KS_UNROLL
+        for (int c = 0; c < kAggMaxChannelsPerStage; ++c)
+          if (c < n_ch) acc[c] += kv * tk[c * halo];
+      }
+    KS_UNROLL
+    for (int c = 0; c < kAggMaxChannelsPerStage; ++c)
+      if (c < n_ch)
+        y[nchw_index(b, channel0 + c, oy, ox, d.channels, d.out_height, d.out_width)] = acc[c];
+  }
+  __syncthreads();
+}
+
 __global__ void aggregate_tiled_kernel(InvolutionDims d, const float* __restrict__ x,
                                        const float* __restrict__ kernels, float* __restrict__ y,
                                        int batch_offset, int channels_per_stage) {
   KS_DYNAMIC_SHARED_FLOATS(smem);
   const int taps = d.kernel * d.kernel;
   const int n_pixels = blockDim.x * blockDim.y;
-  const int halo_h = halo_extent(blockDim.y, d.kernel, d.stride, d.dilation);
-  const int halo_w = halo_extent(blockDim.x, d.kernel, d.stride, d.dilation);
-  const int halo = halo_h * halo_w;
   float* pixel_kernels = smem;            // [taps][n_pixels]
   float* tiles = smem + taps * n_pixels;  // [stage][halo_h][halo_w]
 
@@ -307,32 +346,8 @@ __global__ void aggregate_tiled_kernel(InvolutionDims d, const float* __restrict
 
   for (int c0 = 0; c0 < d.group_channels; c0 += channels_per_stage) {
     const int n_ch = min_int(channels_per_stage, d.group_channels - c0);
-    const int channel0 = g * d.group_channels + c0;
-    for (int idx = tid; idx < n_ch * halo; idx += n_pixels) {
-      const int c = idx / halo, r = idx - c * halo;
-      const int yy = iy0 + r / halo_w, xx = ix0 + r % halo_w;
-      tiles[idx] = in_range(yy, d.height) && in_range(xx, d.width)
-                       ? x[nchw_index(b, channel0 + c, yy, xx, d.channels, d.height, d.width)]
-                       : 0.0f;  // zero padding lives in the tile
-    }
-    __syncthreads();
-    if (valid) {
-      const float* t = tiles + threadIdx.y * d.stride * halo_w + threadIdx.x * d.stride;
-      float acc[kAggMaxChannelsPerStage] = {};
-      for (int ky = 0; ky < d.kernel; ++ky)
-        for (int kx = 0; kx < d.kernel; ++kx) {
-          const float kv = pixel_kernels[(ky * d.kernel + kx) * n_pixels + tid];
-          const float* tk = t + ky * d.dilation * halo_w + kx * d.dilation;
-          KS_UNROLL
-          for (int c = 0; c < kAggMaxChannelsPerStage; ++c)
-            if (c < n_ch) acc[c] += kv * tk[c * halo];
-        }
-      KS_UNROLL
-      for (int c = 0; c < kAggMaxChannelsPerStage; ++c)
-        if (c < n_ch)
-          y[nchw_index(b, channel0 + c, oy, ox, d.channels, d.out_height, d.out_width)] = acc[c];
-    }
-    __syncthreads();
+    aggregate_stage(d, x, y, tiles, pixel_kernels + tid, b, g * d.group_channels + c0, n_ch, iy0,
+                    ix0, oy, ox, valid);
   }
 }
 
@@ -405,7 +420,6 @@ void launch_involution_aggregate_tiled(const Launch& launch, const InvolutionDim
 // private to their thread, so only the staged tiles need barriers. The arithmetic is in the
 // reference's order (reduce over c, span over m, taps in ky, kx order).
 
-constexpr int kOnePassMaxChannelsPerStage = 8;
 // Blocks the one-pass plan aims for: small maps split the groups over blocks (each
 // recomputes the reduced vector) until there are this many, two per SM of a 132-SM H100.
 constexpr int64_t kOnePassTargetBlocks = 264;
@@ -438,9 +452,8 @@ inline OnePassPlan plan_involution_one_pass(const InvolutionDims& d,
     if (one <= kSmemBudgetFloats) {
       p.cols = cols;
       p.rows = r;
-      p.channels_per_stage =
-          static_cast<int>(std::min<int64_t>({(kSmemBudgetFloats - base) / (one - base),
-                                              d.group_channels, kOnePassMaxChannelsPerStage}));
+      p.channels_per_stage = static_cast<int>(std::min<int64_t>(
+          {(kSmemBudgetFloats - base) / (one - base), d.group_channels, kAggMaxChannelsPerStage}));
       break;
     }
   }
@@ -466,9 +479,6 @@ __global__ void involution_one_pass_kernel(InvolutionDims d, const float* __rest
   const int taps = d.kernel * d.kernel;
   const int R = d.reduced_channels;
   const int n_pixels = blockDim.x * blockDim.y;
-  const int halo_h = halo_extent(blockDim.y, d.kernel, d.stride, d.dilation);
-  const int halo_w = halo_extent(blockDim.x, d.kernel, d.stride, d.dilation);
-  const int halo = halo_h * halo_w;
   float* reduced = smem;                           // [R][n_pixels]
   float* pixel_kernels = smem + R * n_pixels;      // [taps][n_pixels]
   float* tiles = pixel_kernels + taps * n_pixels;  // [stage][halo_h][halo_w]
@@ -540,32 +550,8 @@ __global__ void involution_one_pass_kernel(InvolutionDims d, const float* __rest
     }
     for (int c0 = 0; c0 < d.group_channels; c0 += channels_per_stage) {
       const int n_ch = min_int(channels_per_stage, d.group_channels - c0);
-      const int channel0 = g * d.group_channels + c0;
-      for (int idx = tid; idx < n_ch * halo; idx += n_pixels) {
-        const int c = idx / halo, rest = idx - c * halo;
-        const int yy = iy0 + rest / halo_w, xx = ix0 + rest % halo_w;
-        tiles[idx] = in_range(yy, d.height) && in_range(xx, d.width)
-                         ? x[nchw_index(b, channel0 + c, yy, xx, d.channels, d.height, d.width)]
-                         : 0.0f;  // zero padding lives in the tile
-      }
-      __syncthreads();
-      if (valid) {
-        const float* t = tiles + threadIdx.y * d.stride * halo_w + threadIdx.x * d.stride;
-        float acc[kOnePassMaxChannelsPerStage] = {};
-        for (int ky = 0; ky < d.kernel; ++ky)
-          for (int kx = 0; kx < d.kernel; ++kx) {
-            const float kv = my_kernels[(ky * d.kernel + kx) * n_pixels];
-            const float* tk = t + ky * d.dilation * halo_w + kx * d.dilation;
-            KS_UNROLL
-            for (int c = 0; c < kOnePassMaxChannelsPerStage; ++c)
-              if (c < n_ch) acc[c] += kv * tk[c * halo];
-          }
-        KS_UNROLL
-        for (int c = 0; c < kOnePassMaxChannelsPerStage; ++c)
-          if (c < n_ch)
-            y[nchw_index(b, channel0 + c, oy, ox, d.channels, d.out_height, d.out_width)] = acc[c];
-      }
-      __syncthreads();  // the next stage overwrites the tiles
+      aggregate_stage(d, x, y, tiles, my_kernels, b, g * d.group_channels + c0, n_ch, iy0, ix0, oy,
+                      ox, valid);
     }
   }
 }

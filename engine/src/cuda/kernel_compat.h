@@ -12,6 +12,8 @@
 // alignment. The emulator checks float4 offsets from this base, which assumes the same.
 #define KS_DYNAMIC_SHARED_FLOATS(name) extern __shared__ __align__(16) float name[]
 #define KS_UNROLL _Pragma("unroll")
+// A helper that kernels call (it may use threadIdx and __syncthreads()).
+#define KS_DEVICE __device__
 
 namespace ks::cuda {
 // Four consecutive floats at a 16-byte-aligned address in one 128-bit load.
@@ -32,6 +34,7 @@ __device__ __forceinline__ void load_float4(const float* p, float* out) {
 #error "a host compiler needs the CUDA emulator (tests/cuda_emu/cuda_emu.h) included first"
 #endif
 #define KS_UNROLL
+#define KS_DEVICE
 #endif
 
 // Launches `kernel` through `launch` (StreamLauncher on the GPU, the emulator's launcher in
