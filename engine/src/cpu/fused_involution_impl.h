@@ -11,6 +11,23 @@
 namespace ks::cpu {
 namespace {
 
+// Adds tap k's contribution at pixels j0..j0+L to acc: the tap's kernel value at L pixels,
+// made in registers from the reduced vector t and used at once.
+template <int CB, int L>
+inline void add_tap(const FusedInvolution& f, int cr, const float (*t)[L], int64_t k, int64_t j0,
+                    float (&acc)[CB][L]) {
+  float kv[L];
+  const float bias = f.span_bias[k];
+  for (int l = 0; l < L; ++l) kv[l] = bias;
+  const float* w = f.span_weight + k * cr;
+  for (int m = 0; m < cr; ++m)
+    for (int l = 0; l < L; ++l) kv[l] += w[m] * t[m][l];
+  for (int c = 0; c < CB; ++c) {
+    const float* x = f.in + c * f.in_channel_stride + f.taps[k] + j0;
+    for (int l = 0; l < L; ++l) acc[c][l] += kv[l] * x[l];
+  }
+}
+
 // Pixels [j_begin, j_end) of the segment, L at a time. CR: reduced channels known at compile
 // time (0: f.reduced_channels at run time, at most kFusedMaxReduced). CB: channels
 // aggregated per pass. Every step loads L lanes, so a partial last step reads up to L - 1
@@ -18,40 +35,58 @@ namespace {
 template <int CR, int CB, int L>
 void fused_pixels(const FusedInvolution& f, int64_t j_begin, int64_t j_end) {
   const int cr = CR > 0 ? CR : static_cast<int>(f.reduced_channels);
+  // With one channel a pass, even and odd taps add into separate accumulators: a single
+  // accumulator's chain of dependent FMAs (one a tap) would be as long as the FMAs' whole
+  // throughput time, so any stall would show.
+  constexpr int kChains = CB == 1 ? 2 : 1;
   for (int64_t j0 = j_begin; j0 < j_end; j0 += L) {
     const int lanes = static_cast<int>(std::min<int64_t>(L, j_end - j0));
     float t[CR > 0 ? CR : kFusedMaxReduced][L];
     for (int m = 0; m < cr; ++m)
       for (int l = 0; l < L; ++l) t[m][l] = f.reduced[m * f.reduced_stride + j0 + l];
     float acc[CB][L] = {};
-    float sum[L] = {};
-    for (int64_t k = 0; k < f.tap_count; ++k) {
-      // This tap's kernel value at L pixels, made in registers and used at once.
-      float kv[L];
-      const float bias = f.span_bias[k];
-      for (int l = 0; l < L; ++l) kv[l] = bias;
-      const float* w = f.span_weight + k * cr;
-      for (int m = 0; m < cr; ++m)
-        for (int l = 0; l < L; ++l) kv[l] += w[m] * t[m][l];
-      for (int l = 0; l < L; ++l) sum[l] += kv[l];
-      for (int c = 0; c < CB; ++c) {
-        const float* x = f.in + c * f.in_channel_stride + f.taps[k] + j0;
-        for (int l = 0; l < L; ++l) acc[c][l] += kv[l] * x[l];
+    float acc_odd[kChains > 1 ? CB : 1][L] = {};
+    int64_t k = 0;
+    if constexpr (kChains > 1)
+      for (; k + 1 < f.tap_count; k += 2) {
+        add_tap<CB, L>(f, cr, t, k, j0, acc);
+        add_tap<CB, L>(f, cr, t, k + 1, j0, acc_odd);
+      }
+    for (; k < f.tap_count; ++k) add_tap<CB, L>(f, cr, t, k, j0, acc);
+    for (int c = 0; c < CB; ++c) {
+      float* out = f.out + c * f.out_channel_stride + j0;
+      float total[L];
+      for (int l = 0; l < L; ++l)
+        total[l] = kChains > 1 ? acc[c][l] + acc_odd[kChains > 1 ? c : 0][l] : acc[c][l];
+      if (lanes == L) {
+        for (int l = 0; l < L; ++l) out[l] = total[l];
+      } else {
+        std::memcpy(out, total, sizeof(float) * static_cast<size_t>(lanes));
       }
     }
-    for (int c = 0; c < CB; ++c)
-      std::memcpy(f.out + c * f.out_channel_stride + j0, acc[c],
-                  sizeof(float) * static_cast<size_t>(lanes));
-    if (f.sum) std::memcpy(f.sum + j0, sum, sizeof(float) * static_cast<size_t>(lanes));
+    if (f.sum) {
+      // The kernel is linear in the reduced vector, so its sum over the taps is the summed
+      // weights times that vector: CR multiply-adds a pixel instead of one add a tap.
+      float sum[L];
+      for (int l = 0; l < L; ++l) sum[l] = f.span_bias_sum;
+      for (int m = 0; m < cr; ++m)
+        for (int l = 0; l < L; ++l) sum[l] += f.span_weight_sum[m] * t[m][l];
+      if (lanes == L) {
+        for (int l = 0; l < L; ++l) f.sum[j0 + l] = sum[l];
+      } else {
+        std::memcpy(f.sum + j0, sum, sizeof(float) * static_cast<size_t>(lanes));
+      }
+    }
   }
 }
 
 // 16 pixels a step (two vector registers per row, so each broadcast weight feeds two FMAs)
-// while the reduced vector, the accumulators, the sum and the kernel value fit in the 16
-// vector registers; 8 otherwise and for the segment's tail.
+// while the reduced vector, the accumulators and the kernel value fit in the 16 vector
+// registers; 8 otherwise and for the segment's tail.
 template <int CR, int CB>
 void fused_block(const FusedInvolution& f) {
-  constexpr bool kWide = CR > 0 && CR + CB <= 5;
+  constexpr int kChains = CB == 1 ? 2 : 1;  // as in fused_pixels
+  constexpr bool kWide = CR > 0 && CR + kChains * CB <= 6;
   const int64_t wide_end = kWide ? f.width / 16 * 16 : 0;
   if (kWide) fused_pixels<CR, CB, 16>(f, 0, wide_end);
   fused_pixels<CR, CB, 8>(f, wide_end, f.width);

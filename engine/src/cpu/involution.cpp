@@ -226,6 +226,24 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
   // used at once (kernels.h, FusedInvolution), instead of writing G*K*K rows per pixel to a
   // tile and reading them back. The span weights are used as given (not packed).
   const bool fused = mode != KernelsMode::Full && CR <= kFusedMaxReduced;
+  // Per group: the span weights and biases summed over the taps, for the fused sum map.
+  std::vector<float> weight_sums, bias_sums;
+  if (fused && mode == KernelsMode::Sum) {
+    weight_sums.assign(static_cast<size_t>(G * CR), 0.0f);
+    bias_sums.assign(static_cast<size_t>(G), 0.0f);
+    for (int64_t g = 0; g < G; ++g) {
+      double bias_total = 0;
+      for (int64_t k = 0; k < KK; ++k)
+        bias_total += w.span_bias.data[static_cast<size_t>(g * KK + k)];
+      bias_sums[static_cast<size_t>(g)] = static_cast<float>(bias_total);
+      for (int64_t m = 0; m < CR; ++m) {
+        double total = 0;
+        for (int64_t k = 0; k < KK; ++k)
+          total += w.span_weight.data[static_cast<size_t>((g * KK + k) * CR + m)];
+        weight_sums[static_cast<size_t>(g * CR + m)] = static_cast<float>(total);
+      }
+    }
+  }
   auto fused_tile = [&](ThreadScratch& ts, int64_t b, int64_t i0, int64_t p0, int64_t n,
                         const BandLayout& layout, const std::vector<int64_t>& taps) {
     FusedInvolution f;
@@ -250,6 +268,10 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
         f.sum = mode == KernelsMode::Sum && c0 == g * gc
                     ? result->kernel_sum.ptr() + (b * G + g) * HW_out + q
                     : nullptr;
+        if (f.sum) {
+          f.span_weight_sum = weight_sums.data() + g * CR;
+          f.span_bias_sum = bias_sums[static_cast<size_t>(g)];
+        }
         kt.fused_involution(f);
       }
     }

@@ -54,7 +54,9 @@ constexpr int kAggregateBlock = 4;
 // vector and used at once, so no kernel is ever stored:
 //   kern_k[j] = span_bias[k] + sum_m span_weight[k*reduced_channels + m] * reduced[m*reduced_stride
 //   + j] out[c][j] = sum_k kern_k[j] * in[c*in_channel_stride + taps[k] + j] sum[j]    = sum_k
-//   kern_k[j]   (the kernel-sum map; skipped when sum is nullptr)
+//   kern_k[j] = span_bias_sum + sum_m span_weight_sum[m] * reduced[m*reduced_stride + j]
+// (the kernel-sum map, skipped when sum is nullptr; span_weight_sum[m] = sum_k
+// span_weight[k*reduced_channels + m] and span_bias_sum = sum_k span_bias[k]).
 // span_weight and span_bias point at one group's K*K rows. Same padding contract as
 // RowProduct for `in` and `reduced` (loads up to 7 floats past width).
 struct FusedInvolution {
@@ -71,6 +73,8 @@ struct FusedInvolution {
   float* out = nullptr;
   int64_t out_channel_stride = 0;
   float* sum = nullptr;
+  const float* span_weight_sum = nullptr;  // reduced_channels values
+  float span_bias_sum = 0;
   int64_t width = 0;
 };
 constexpr int kFusedMaxReduced = 8;
