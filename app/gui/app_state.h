@@ -153,6 +153,10 @@ struct ViewState {
   std::vector<std::function<void()>> upload_queue;
   double draw_ms = 0;    // texture upload + colour-map pass of the last result
   double upload_ms = 0;  // of the uploads so far (they are spread over frames)
+  // The last frame's own cost without its uploads, and this frame's uploads: they decide how
+  // much of the queue the next frame takes (upload_budget_ms).
+  double render_ms = 0;
+  double frame_upload_ms = 0;
 
   Focus focus;
   // Panels report hover here while drawing; it becomes focus.hover at the next frame, so
@@ -233,5 +237,12 @@ void receptive_field(const AppState& app, bool involution, int ox, int oy, int* 
 // budget at a time, and returns true while some remain.
 void upload_result_textures(AppState& app);
 bool pump_texture_uploads(AppState& app);
+// How many milliseconds of uploads a frame takes when drawing it costs render_ms: what keeps
+// the frame near kFrameTargetMs, at least kUploadBudgetMs; everything at once when drawing
+// alone already takes longer (a software renderer), where spreading the uploads cannot keep
+// the target and would only add slow frames before the result is complete.
+constexpr double kFrameTargetMs = 33;
+constexpr double kUploadBudgetMs = 12;
+double upload_budget_ms(double render_ms);
 
 }  // namespace ks::app

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "gui/app_state.h"
 #include "gui/display.h"
@@ -110,8 +111,7 @@ namespace {
 
 // A 3840 x 2160 plane is 33 MB of floats: uploading every map of a result in one frame would
 // freeze the UI for hundreds of milliseconds. The uploads are queued instead, and each frame
-// takes queued steps until its budget is spent.
-constexpr double kUploadBudgetMs = 12;
+// takes queued steps until its budget (upload_budget_ms) is spent.
 // Rows per upload step: about 1 MB of floats, a few milliseconds even for software OpenGL.
 int strip_rows(int width) { return std::max(1, (1 << 18) / std::max(1, width)); }
 
@@ -189,21 +189,29 @@ void upload_result_textures(AppState& app) {
   pump_texture_uploads(app);
 }
 
+double upload_budget_ms(double render_ms) {
+  if (render_ms > kFrameTargetMs - kUploadBudgetMs) return std::numeric_limits<double>::infinity();
+  return std::max(kUploadBudgetMs, kFrameTargetMs - render_ms);
+}
+
 bool pump_texture_uploads(AppState& app) {
+  app.view.frame_upload_ms = 0;
   if (app.view.upload_queue.empty()) return false;
+  const double budget = upload_budget_ms(app.view.render_ms);
   const auto start = std::chrono::steady_clock::now();
   auto spent = [&] {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
         .count();
   };
   size_t done = 0;
-  while (done < app.view.upload_queue.size() && (done == 0 || spent() < kUploadBudgetMs)) {
+  while (done < app.view.upload_queue.size() && (done == 0 || spent() < budget)) {
     app.view.upload_queue[done]();
     ++done;
     glFinish();  // the budget counts the GL work, not just queuing it
   }
   app.view.upload_queue.erase(app.view.upload_queue.begin(), app.view.upload_queue.begin() + done);
-  app.view.upload_ms += spent();
+  app.view.frame_upload_ms = spent();
+  app.view.upload_ms += app.view.frame_upload_ms;
   if (app.view.upload_queue.empty())
     app.view.draw_ms = app.view.upload_ms;  // the whole result's uploads
   return !app.view.upload_queue.empty();

@@ -336,6 +336,10 @@ int run_desktop_app(const cli::AppOptions& options) {
         break;
       }
       glfwSwapBuffers(window);
+      app.view.render_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - frame_start)
+              .count() -
+          app.view.frame_upload_ms;
       if (profiler.enabled()) {
         const double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
