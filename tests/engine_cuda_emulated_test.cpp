@@ -241,17 +241,20 @@ struct OnePassCase {
   ks_emu::ThreadOrder order;
   bool split_groups;
   CheckCase grid;
+  bool opt_in = false;  // the plan may use 96 KiB of shared memory, as on an H100
 };
 
 void PrintTo(const OnePassCase& c, std::ostream* os) { *os << c.grid.name; }
 
 std::vector<OnePassCase> one_pass_cases() {
   std::vector<OnePassCase> out;
-  for (const CheckCase& c : involution_check_cases())
+  for (const CheckCase& c : involution_check_cases()) {
     for (bool split : {false, true}) {
       out.push_back({ks_emu::ThreadOrder::AscendingFirst, split, c});
       out.push_back({ks_emu::ThreadOrder::DescendingFirst, split, c});
     }
+    out.push_back({ks_emu::ThreadOrder::DescendingFirst, false, c, true});
+  }
   return out;
 }
 
@@ -272,7 +275,11 @@ TEST_P(EmulatedOnePass, MatchesTheReferenceWithAndWithoutTheKernels) {
                                   weights.span_weight.ptr(), weights.span_bias.ptr()};
   // 1 block wanted: the groups stay together; a huge number: one group per block.
   const int64_t target = param.split_groups ? int64_t{1} << 40 : 1;
-  const cuda::OnePassPlan plan = cuda::plan_involution_one_pass(d, target);
+  const int64_t budget =
+      param.opt_in ? cuda::one_pass_smem_budget_floats(227 * 1024) : cuda::kSmemBudgetFloats;
+  ks_emu::Launcher launcher;
+  launcher.shared_memory_limit = static_cast<size_t>(budget) * sizeof(float);
+  const cuda::OnePassPlan plan = cuda::plan_involution_one_pass(d, target, budget);
   ASSERT_GT(plan.rows, 0) << "no one-pass tile fits";
   EXPECT_EQ(plan.group_splits, param.split_groups ? d.groups : 1);
 
@@ -280,16 +287,16 @@ TEST_P(EmulatedOnePass, MatchesTheReferenceWithAndWithoutTheKernels) {
   Tensor kernels = nan_tensor(involution_kernels_shape(x.shape, c.involution));
   Tensor sum = nan_tensor(involution_kernel_sum_shape(x.shape, c.involution));
   ks_emu::clear_launches();
-  ASSERT_TRUE(cuda::launch_involution_one_pass(ks_emu::Launcher{}, d, x.ptr(), w, y.ptr(),
-                                               kernels.ptr(), sum.ptr(), target));
+  ASSERT_TRUE(cuda::launch_involution_one_pass(launcher, d, x.ptr(), w, y.ptr(), kernels.ptr(),
+                                               sum.ptr(), target, budget));
   EXPECT_EQ(launched_kernels(), std::set<std::string>{"involution_one_pass_kernel"});
   EXPECT_TRUE(test::all_close(y, expected.output)) << "output";
   EXPECT_TRUE(test::all_close(kernels, expected.kernels)) << "generated kernels";
   EXPECT_TRUE(test::all_close(sum, tap_sums(expected.kernels))) << "kernel-sum map";
 
   Tensor y_alone = nan_tensor(out_shape);
-  ASSERT_TRUE(cuda::launch_involution_one_pass(ks_emu::Launcher{}, d, x.ptr(), w, y_alone.ptr(),
-                                               nullptr, nullptr, target));
+  ASSERT_TRUE(cuda::launch_involution_one_pass(launcher, d, x.ptr(), w, y_alone.ptr(), nullptr,
+                                               nullptr, target, budget));
   EXPECT_EQ(y_alone.data, y.data) << "the output depends on which kernels were asked for";
 }
 
@@ -298,6 +305,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, EmulatedOnePass, ::testing::ValuesIn(one_pass_ca
                            const bool descending =
                                info.param.order == ks_emu::ThreadOrder::DescendingFirst;
                            return std::string(info.param.split_groups ? "split_" : "whole_") +
+                                  (info.param.opt_in ? "optin_" : "") +
                                   (descending ? "desc_" : "") + info.param.grid.name;
                          });
 
@@ -320,6 +328,97 @@ TEST(EmulatedOnePass, NoTileFitsForHugeKernelsSoNothingLaunches) {
   EXPECT_FALSE(cuda::launch_involution_one_pass(
       ks_emu::Launcher{}, d, nullptr, cuda::GenerationWeights{}, nullptr, nullptr, nullptr));
   EXPECT_TRUE(ks_emu::launches().empty());
+}
+
+// The one-pass kernel on an involution case under a shared-memory budget (floats), through a
+// launcher that allows `launcher_limit` bytes; the output, or a LaunchError.
+Tensor one_pass_output(const CheckCase& c, int64_t budget, size_t launcher_limit) {
+  const Tensor x = check_case_input(c);
+  const InvolutionWeights weights = check_case_involution_weights(c);
+  const Shape out_shape = involution_output_shape(x.shape, c.involution);
+  const cuda::InvolutionDims d = cuda::involution_dims(x.shape, c.involution, out_shape);
+  const cuda::FoldedBatchNorm bn = cuda::fold_batch_norm(weights);
+  const cuda::GenerationWeights w{weights.reduce_weight.ptr(), bn.scale.data(), bn.shift.data(),
+                                  weights.span_weight.ptr(), weights.span_bias.ptr()};
+  ks_emu::Launcher launcher;
+  launcher.shared_memory_limit = launcher_limit;
+  Tensor y = nan_tensor(out_shape);
+  EXPECT_TRUE(cuda::launch_involution_one_pass(launcher, d, x.ptr(), w, y.ptr(), nullptr, nullptr,
+                                               cuda::kOnePassTargetBlocks, budget));
+  return y;
+}
+
+CheckCase screen_like_involution() {
+  // What a photo gets: RGB, K7, one channel per group, C/r = 3 (the staged weight rows are
+  // padded from 3 to 4).
+  CheckCase c;
+  c.op = OpKind::Involution;
+  c.input_shape = {1, 3, 19, 70};
+  c.involution.channels = 3;
+  c.involution.kernel_size = 7;
+  c.involution.group_channels = 1;
+  c.involution.reduction = 1;
+  c.seed = 23;
+  return c;
+}
+
+TEST(EmulatedOnePass, WithTheOptInTheTilesGrowPastFortyEightKiB) {
+  const CheckCase c = screen_like_involution();
+  const cuda::InvolutionDims d = cuda::involution_dims(
+      c.input_shape, c.involution, involution_output_shape(c.input_shape, c.involution));
+  const int64_t h100 = cuda::one_pass_smem_budget_floats(227 * 1024);
+  const cuda::OnePassPlan portable = cuda::plan_involution_one_pass(d);
+  const cuda::OnePassPlan big = cuda::plan_involution_one_pass(d, cuda::kOnePassTargetBlocks, h100);
+  EXPECT_EQ(portable.rows * portable.cols, 128);
+  EXPECT_LE(portable.smem_bytes, ks_emu::kSharedMemoryWithoutOptIn);
+  EXPECT_EQ(big.rows * big.cols, 256);
+  EXPECT_GT(big.smem_bytes, ks_emu::kSharedMemoryWithoutOptIn);
+
+  const Tensor expected = find_backend("cpu-ref")
+                              ->involution2d(check_case_input(c), c.involution,
+                                             check_case_involution_weights(c), nullptr)
+                              .output;
+  for (auto order : {ks_emu::ThreadOrder::AscendingFirst, ks_emu::ThreadOrder::DescendingFirst}) {
+    ks_emu::set_thread_order(order);
+    EXPECT_TRUE(test::all_close(one_pass_output(c, h100, static_cast<size_t>(h100) * sizeof(float)),
+                                expected));
+    EXPECT_TRUE(test::all_close(
+        one_pass_output(c, cuda::kSmemBudgetFloats, ks_emu::kSharedMemoryWithoutOptIn), expected));
+  }
+  // A GPU refuses the big plan from a kernel that did not opt in (StreamLauncher does).
+  EXPECT_THROW(one_pass_output(c, h100, ks_emu::kSharedMemoryWithoutOptIn), ks_emu::LaunchError);
+}
+
+TEST(EmulatedOnePass, TheBudgetFollowsTheDeviceWithinFortyEightToNinetySixKiB) {
+  EXPECT_EQ(cuda::one_pass_smem_budget_floats(0), cuda::kSmemBudgetFloats);  // unknown device
+  EXPECT_EQ(cuda::one_pass_smem_budget_floats(48 * 1024), cuda::kSmemBudgetFloats);
+  EXPECT_EQ(cuda::one_pass_smem_budget_floats(64 * 1024), 16 * 1024);
+  EXPECT_EQ(cuda::one_pass_smem_budget_floats(227 * 1024), 24 * 1024);  // H100: two blocks an SM
+}
+
+TEST(EmulatedOnePass, WideReducedVectorsReadTheirWeightsFromGlobalMemory) {
+  // C/r = 40: past the register copy, so nothing is staged and the weights come from global
+  // memory (one_pass_weight_floats is 0); C/r = 32 is the widest staged.
+  EXPECT_EQ(cuda::one_pass_weight_floats(3, 40), 0);
+  EXPECT_EQ(cuda::one_pass_weight_floats(3, 32), 9 * 32 + 12);
+  CheckCase c;
+  c.op = OpKind::Involution;
+  c.input_shape = {1, 80, 9, 11};
+  c.involution.channels = 80;
+  c.involution.kernel_size = 3;
+  c.involution.group_channels = 16;
+  c.involution.reduction = 2;
+  c.seed = 29;
+  const Tensor expected = find_backend("cpu-ref")
+                              ->involution2d(check_case_input(c), c.involution,
+                                             check_case_involution_weights(c), nullptr)
+                              .output;
+  for (auto order : {ks_emu::ThreadOrder::AscendingFirst, ks_emu::ThreadOrder::DescendingFirst}) {
+    ks_emu::set_thread_order(order);
+    EXPECT_TRUE(test::all_close(
+        one_pass_output(c, cuda::kSmemBudgetFloats, ks_emu::kSharedMemoryWithoutOptIn), expected,
+        1e-4f, 1e-4f));
+  }
 }
 
 // A small map gets lower tiles, so a big GPU has blocks for its SMs, and stays right.

@@ -25,7 +25,6 @@ namespace {
 constexpr size_t kStackBytes = 256 * 1024;
 constexpr size_t kGuardBytes = 4096;
 constexpr unsigned char kGuardByte = 0xA5;
-constexpr size_t kMaxDynamicShared = 48 * 1024;  // without cudaFuncSetAttribute opt-in
 
 enum class State { Ready, AtBarrier, Done };
 
@@ -101,8 +100,10 @@ std::string dims_text(dim3 d) {
   return "(" + std::to_string(d.x) + ", " + std::to_string(d.y) + ", " + std::to_string(d.z) + ")";
 }
 
-// The limits of every GPU from compute capability 7.5 on.
-void check_configuration(const std::string& name, dim3 grid, dim3 block, size_t smem_bytes) {
+// The limits of every GPU from compute capability 7.5 on; dynamic shared memory up to
+// smem_limit (48 KiB without the kernel's opt-in, Launcher::shared_memory_limit).
+void check_configuration(const std::string& name, dim3 grid, dim3 block, size_t smem_bytes,
+                         size_t smem_limit) {
   const uint64_t threads = static_cast<uint64_t>(block.x) * block.y * block.z;
   const auto refuse = [&](const std::string& why) {
     throw LaunchError("launch of " + name + " with grid " + dims_text(grid) + ", block " +
@@ -114,7 +115,9 @@ void check_configuration(const std::string& name, dim3 grid, dim3 block, size_t 
     refuse("block larger than CUDA allows");
   if (grid.x > 2147483647u || grid.y > 65535 || grid.z > 65535)
     refuse("grid larger than CUDA allows");
-  if (smem_bytes > kMaxDynamicShared) refuse("more than 48 KiB of dynamic shared memory");
+  if (smem_bytes > smem_limit)
+    refuse("more than " + std::to_string(smem_limit / 1024) + " KiB of dynamic shared memory" +
+           (smem_limit == kSharedMemoryWithoutOptIn ? " (no opt-in)" : ""));
 }
 
 void run_block(Scheduler& s, const std::string& name, dim3 block, size_t smem_bytes) {
@@ -182,8 +185,8 @@ const std::vector<LaunchRecord>& launches() { return scheduler().launches; }
 void clear_launches() { scheduler().launches.clear(); }
 
 void run_grid(const std::string& kernel_name, dim3 grid, dim3 block, size_t smem_bytes,
-              const std::function<void()>& body) {
-  check_configuration(kernel_name, grid, block, smem_bytes);
+              size_t smem_limit, const std::function<void()>& body) {
+  check_configuration(kernel_name, grid, block, smem_bytes, smem_limit);
   Scheduler& s = scheduler();
   if (s.current != nullptr) throw LaunchError("launch of " + kernel_name + " from inside a kernel");
   s.launches.push_back({kernel_name, grid, block, smem_bytes});

@@ -71,9 +71,13 @@ void* dynamic_shared_memory();
 // for other memory.
 void require_aligned(const void* p, size_t alignment, const char* what);
 
-// Runs `body` once per thread of every block of the grid; throws LaunchError.
+// What a kernel may launch with before cudaFuncSetAttribute raises its limit.
+constexpr size_t kSharedMemoryWithoutOptIn = 48 * 1024;
+
+// Runs `body` once per thread of every block of the grid; throws LaunchError, also for more
+// than smem_limit bytes of dynamic shared memory.
 void run_grid(const std::string& kernel_name, dim3 grid, dim3 block, size_t smem_bytes,
-              const std::function<void()>& body);
+              size_t smem_limit, const std::function<void()>& body);
 
 // Launch statistics, for tests that want to know which kernels ran.
 struct LaunchRecord {
@@ -84,8 +88,12 @@ struct LaunchRecord {
 const std::vector<LaunchRecord>& launches();
 void clear_launches();
 
-// The emulator's counterpart of ks::cuda::StreamLauncher.
+// The emulator's counterpart of ks::cuda::StreamLauncher. shared_memory_limit models the
+// GPU's opt-in (StreamLauncher opts a kernel in when its launch asks for more than 48 KiB):
+// the default is a launch without it, what every GPU allows.
 struct Launcher {
+  size_t shared_memory_limit = kSharedMemoryWithoutOptIn;
+
   template <class... Params, class... Args>
   void operator()(const char* kernel_name, const char* file, int line, dim3 grid, dim3 block,
                   size_t smem_bytes, void (*kernel)(Params...), Args... args) const {
@@ -93,7 +101,7 @@ struct Launcher {
     // would convert them.
     const std::tuple<std::decay_t<Params>...> copied(args...);
     try {
-      run_grid(kernel_name, grid, block, smem_bytes, [&] {
+      run_grid(kernel_name, grid, block, smem_bytes, shared_memory_limit, [&] {
         std::tuple<std::decay_t<Params>...> mine = copied;
         std::apply(kernel, mine);
       });

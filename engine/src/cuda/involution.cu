@@ -35,9 +35,37 @@ void involution_kernel_sum(const InvolutionDims& d, const float* kernels, float*
   launch_involution_kernel_sum(StreamLauncher{stream}, d, kernels, kernel_sum);
 }
 
+namespace {
+
+// The current device's SM count and opt-in shared memory per block, for the one-pass plan;
+// 0 where a query fails (the plan then keeps its portable defaults). A failed query leaves
+// no error behind for the launch check to misreport.
+struct DeviceShape {
+  int sms = 0;
+  int optin_bytes = 0;
+};
+
+DeviceShape current_device_shape() {
+  DeviceShape shape;
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&shape.sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&shape.optin_bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) !=
+          cudaSuccess) {
+    cudaGetLastError();
+    return DeviceShape{};
+  }
+  return shape;
+}
+
+}  // namespace
+
 bool involution_one_pass(const InvolutionDims& d, const float* x, const GenerationWeights& w,
                          float* y, float* kernels, float* kernel_sum, cudaStream_t stream) {
-  return launch_involution_one_pass(StreamLauncher{stream}, d, x, w, y, kernels, kernel_sum);
+  const DeviceShape shape = current_device_shape();
+  const int64_t target_blocks = shape.sms > 0 ? 2 * int64_t{shape.sms} : kOnePassTargetBlocks;
+  return launch_involution_one_pass(StreamLauncher{stream}, d, x, w, y, kernels, kernel_sum,
+                                    target_blocks, one_pass_smem_budget_floats(shape.optin_bytes));
 }
 
 }  // namespace ks::cuda

@@ -276,6 +276,12 @@ void launch_involution_generate_fused(const Launch& launch, const InvolutionDims
 // about 1.1 shared-memory loads per multiply-add instead of 2.
 
 constexpr int kAggMaxChannelsPerStage = 8;
+
+// A kernel size as a type, for with_kernel_size.
+template <int K>
+struct KernelSize {
+  static constexpr int value = K;
+};
 constexpr int kAggMaxThreads = 256;
 
 // One stage of the tiled aggregation, shared by aggregate_tiled_kernel and the one-pass
@@ -284,34 +290,50 @@ constexpr int kAggMaxThreads = 256;
 // (`kernel`: the K*K taps, n_pixels floats apart in shared memory) into them, taps outside
 // channels so each kernel value feeds up to 8 accumulators, and writes its n_ch outputs.
 // Every thread of the block calls it: the barriers after staging and before the next stage
-// overwrites the tiles are inside.
+// overwrites the tiles are inside. KT: the kernel size known at compile time (its tap loops
+// unroll), or 0 for d.kernel. The staging walks rows and columns with the block's own
+// shape, so no thread divides, and a warp reads consecutive floats of a row.
+template <int KT>
 KS_DEVICE inline void aggregate_stage(const InvolutionDims& d, const float* __restrict__ x,
                                       float* __restrict__ y, float* tiles, const float* kernel,
                                       int b, int channel0, int n_ch, int iy0, int ix0, int oy,
                                       int ox, bool valid) {
+  const int K = KT > 0 ? KT : d.kernel;
   const int n_pixels = blockDim.x * blockDim.y;
-  const int tid = threadIdx.y * blockDim.x + threadIdx.x;
-  const int halo_w = halo_extent(blockDim.x, d.kernel, d.stride, d.dilation);
-  const int halo = halo_extent(blockDim.y, d.kernel, d.stride, d.dilation) * halo_w;
-  for (int idx = tid; idx < n_ch * halo; idx += n_pixels) {
-    const int c = idx / halo, r = idx - c * halo;
-    const int yy = iy0 + r / halo_w, xx = ix0 + r % halo_w;
-    tiles[idx] = in_range(yy, d.height) && in_range(xx, d.width)
-                     ? x[nchw_index(b, channel0 + c, yy, xx, d.channels, d.height, d.width)]
-                     : 0.0f;  // zero padding lives in the tile
+  const int halo_w = halo_extent(blockDim.x, K, d.stride, d.dilation);
+  const int halo_h = halo_extent(blockDim.y, K, d.stride, d.dilation);
+  const int halo = halo_h * halo_w;
+  for (int c = 0; c < n_ch; ++c) {
+    const float* plane = x + nchw_index(b, channel0 + c, 0, 0, d.channels, d.height, d.width);
+    for (int r = threadIdx.y; r < halo_h; r += blockDim.y) {
+      const int yy = iy0 + r;
+      const bool row_in = in_range(yy, d.height);
+      float* tile_row = tiles + c * halo + r * halo_w;
+      for (int col = threadIdx.x; col < halo_w; col += blockDim.x) {
+        const int xx = ix0 + col;
+        tile_row[col] = row_in && in_range(xx, d.width)
+                            ? plane[static_cast<int64_t>(yy) * d.width + xx]
+                            : 0.0f;  // zero padding lives in the tile
+      }
+    }
   }
   __syncthreads();
   if (valid) {
     const float* t = tiles + threadIdx.y * d.stride * halo_w + threadIdx.x * d.stride;
     float acc[kAggMaxChannelsPerStage] = {};
-    for (int ky = 0; ky < d.kernel; ++ky)
-      for (int kx = 0; kx < d.kernel; ++kx) {
-        const float kv = kernel[(ky * d.kernel + kx) * n_pixels];
+    // Rows rolled, columns unrolled when K is known: unrolling all K*K taps lets the
+    // compiler hoist every load and run out of registers.
+    KS_NO_UNROLL
+    for (int ky = 0; ky < K; ++ky) {
+      KS_UNROLL
+      for (int kx = 0; kx < K; ++kx) {
+        const float kv = kernel[(ky * K + kx) * n_pixels];
         const float* tk = t + ky * d.dilation * halo_w + kx * d.dilation;
         KS_UNROLL
         for (int c = 0; c < kAggMaxChannelsPerStage; ++c)
           if (c < n_ch) acc[c] += kv * tk[c * halo];
       }
+    }
     KS_UNROLL
     for (int c = 0; c < kAggMaxChannelsPerStage; ++c)
       if (c < n_ch)
@@ -320,6 +342,24 @@ KS_DEVICE inline void aggregate_stage(const InvolutionDims& d, const float* __re
   __syncthreads();
 }
 
+// Calls launch_with(std::integral_constant-like tag) for the compiled kernel sizes: K = 3, 5
+// and 7 (the sizes of the paper and of most layers) get their own unrolled instance, any
+// other K the generic one (0).
+template <class Fn>
+void with_kernel_size(int kernel, const Fn& fn) {
+  switch (kernel) {
+    case 3:
+      return fn(KernelSize<3>{});
+    case 5:
+      return fn(KernelSize<5>{});
+    case 7:
+      return fn(KernelSize<7>{});
+    default:
+      return fn(KernelSize<0>{});
+  }
+}
+
+template <int KT>
 __global__ void aggregate_tiled_kernel(InvolutionDims d, const float* __restrict__ x,
                                        const float* __restrict__ kernels, float* __restrict__ y,
                                        int batch_offset, int channels_per_stage) {
@@ -346,8 +386,8 @@ __global__ void aggregate_tiled_kernel(InvolutionDims d, const float* __restrict
 
   for (int c0 = 0; c0 < d.group_channels; c0 += channels_per_stage) {
     const int n_ch = min_int(channels_per_stage, d.group_channels - c0);
-    aggregate_stage(d, x, y, tiles, pixel_kernels + tid, b, g * d.group_channels + c0, n_ch, iy0,
-                    ix0, oy, ox, valid);
+    aggregate_stage<KT>(d, x, y, tiles, pixel_kernels + tid, b, g * d.group_channels + c0, n_ch,
+                        iy0, ix0, oy, ox, valid);
   }
 }
 
@@ -404,8 +444,11 @@ void launch_involution_aggregate_tiled(const Launch& launch, const InvolutionDim
     const dim3 grid(static_cast<unsigned>(ceil_div(d.out_width, p.cols)),
                     static_cast<unsigned>(ceil_div(d.out_height, p.rows)),
                     static_cast<unsigned>(n_images * d.groups));
-    KS_LAUNCH(launch, aggregate_tiled_kernel, grid, dim3(p.cols, p.rows), p.smem_bytes, d, x,
-              kernels, y, b0, p.channels_per_stage);
+    with_kernel_size(d.kernel, [&](auto k) {
+      KS_LAUNCH_AS(launch, "aggregate_tiled_kernel", aggregate_tiled_kernel<decltype(k)::value>,
+                   grid, dim3(p.cols, p.rows), p.smem_bytes, d, x, kernels, y, b0,
+                   p.channels_per_stage);
+    });
   }
 }
 
@@ -413,16 +456,31 @@ void launch_involution_aggregate_tiled(const Launch& launch, const InvolutionDim
 // neither written nor read back unless the caller asks for it (KernelsMode::Full). A block
 // takes a tile of output pixels (as the tiled aggregation: cols x rows) of one image and a
 // range of groups. Each thread owns one pixel: it pools the pixel's window, makes the reduced
-// vector (reduce 1x1 -> BN -> ReLU) in its own column of shared memory, and for each group
-// generates the K*K kernel values into its column, adds them up for the kernel-sum map and
-// writes them out only when asked. The block then stages the group's input tile with its
-// halo, a few channels at a time, and each thread multiplies its own kernel in. Columns are
-// private to their thread, so only the staged tiles need barriers. The arithmetic is in the
+// vector (reduce 1x1 -> BN -> ReLU), and for each group generates the K*K kernel values into
+// its own column of shared memory, adds them up for the kernel-sum map and writes them out
+// only when asked. The block then stages the group's input tile with its halo, a few
+// channels at a time, and each thread multiplies its own kernel in. The arithmetic is in the
 // reference's order (reduce over c, span over m, taps in ky, kx order).
+//
+// The span, for a reduced vector of at most kGenRegisterReduced values (every RGB image and
+// most layers): the vector stays in registers, and the group's span weights are staged in
+// shared memory with each row padded to a multiple of 4 (zeros), so one 128-bit load feeds
+// four multiply-adds and no weight is read from global memory per pixel. Wider vectors keep
+// theirs in a shared-memory column and read the weights from global memory.
 
-// Blocks the one-pass plan aims for: small maps split the groups over blocks (each
-// recomputes the reduced vector) until there are this many, two per SM of a 132-SM H100.
+// Blocks the one-pass plan aims for when the device's SM count is not known: small maps
+// split the groups over blocks (each recomputes the reduced vector) until there are this
+// many, two per SM of a 132-SM H100.
 constexpr int64_t kOnePassTargetBlocks = 264;
+
+// The span weights a one-pass block stages (0: none, the vector is too wide): K*K rows of
+// the reduced width rounded up to 4, then the K*K biases, rounded up to 4 so what follows
+// stays 16-byte aligned.
+KS_HD inline int64_t one_pass_weight_floats(int kernel, int reduced_channels) {
+  if (reduced_channels > kGenRegisterReduced) return 0;
+  const int64_t taps = static_cast<int64_t>(kernel) * kernel;
+  return taps * ((reduced_channels + 3) / 4 * 4) + (taps + 3) / 4 * 4;
+}
 
 struct OnePassPlan {
   int cols = 0, rows = 0;  // the tile; rows == 0: no plan fits, use the two passes
@@ -436,24 +494,27 @@ inline int64_t one_pass_smem_floats(int rows, int cols, const InvolutionDims& d,
                                     int channels_per_stage) {
   const int64_t pixels = static_cast<int64_t>(rows) * cols;
   const int64_t columns = (static_cast<int64_t>(d.reduced_channels) + d.kernel * d.kernel) * pixels;
-  return columns +
+  return one_pass_weight_floats(d.kernel, d.reduced_channels) + columns +
          involution_tile_smem_floats(rows, cols, d.kernel, d.stride, d.dilation,
                                      channels_per_stage) -
          static_cast<int64_t>(d.kernel) * d.kernel * pixels;  // the tile counts the kernels
 }
 
+// smem_budget_floats: the shared memory a block may have, kSmemBudgetFloats (48 KiB) unless
+// the device lets kernels opt in to more (one_pass_smem_budget_floats).
 inline OnePassPlan plan_involution_one_pass(const InvolutionDims& d,
-                                            int64_t target_blocks = kOnePassTargetBlocks) {
+                                            int64_t target_blocks = kOnePassTargetBlocks,
+                                            int64_t smem_budget_floats = kSmemBudgetFloats) {
   OnePassPlan p;
   const int cols = aggregation_tile_cols(d.out_width);
   for (int r = kAggMaxThreads / cols; r >= 1; r /= 2) {
     const int64_t base = one_pass_smem_floats(r, cols, d, 0);
     const int64_t one = one_pass_smem_floats(r, cols, d, 1);
-    if (one <= kSmemBudgetFloats) {
+    if (one <= smem_budget_floats) {
       p.cols = cols;
       p.rows = r;
       p.channels_per_stage = static_cast<int>(std::min<int64_t>(
-          {(kSmemBudgetFloats - base) / (one - base), d.group_channels, kAggMaxChannelsPerStage}));
+          {(smem_budget_floats - base) / (one - base), d.group_channels, kAggMaxChannelsPerStage}));
       break;
     }
   }
@@ -470,17 +531,33 @@ inline OnePassPlan plan_involution_one_pass(const InvolutionDims& d,
   return p;
 }
 
+// The one-pass budget on a device whose kernels may opt in to optin_bytes of dynamic shared
+// memory per block (0: unknown): up to 96 KiB, so two blocks still share an SM of any GPU
+// that offers that much; never below the 48 KiB every GPU gives.
+inline int64_t one_pass_smem_budget_floats(int64_t optin_bytes) {
+  return std::clamp<int64_t>(optin_bytes, kSmemBudgetFloats * 4, 96 * 1024) / 4;
+}
+
+// KT: K known at compile time (3, 5, 7; with_kernel_size), or 0 for d.kernel.
+template <int KT>
 __global__ void involution_one_pass_kernel(InvolutionDims d, const float* __restrict__ x,
                                            GenerationWeights w, float* __restrict__ y,
                                            float* __restrict__ kernels,
                                            float* __restrict__ kernel_sum, int channels_per_stage,
                                            int groups_per_block, int group_splits) {
   KS_DYNAMIC_SHARED_FLOATS(smem);
-  const int taps = d.kernel * d.kernel;
+  const int K = KT > 0 ? KT : d.kernel;
+  const int taps = K * K;
   const int R = d.reduced_channels;
   const int n_pixels = blockDim.x * blockDim.y;
-  float* reduced = smem;                           // [R][n_pixels]
-  float* pixel_kernels = smem + R * n_pixels;      // [taps][n_pixels]
+  // Short reduced vectors: registers, with the span weights staged (see above).
+  const bool in_registers = R <= kGenRegisterReduced;
+  const int R4 = (R + 3) / 4 * 4;  // a staged weight row
+  const int weight_floats = static_cast<int>(one_pass_weight_floats(K, R));
+  float* span_w = smem;                            // [taps][R4], when in_registers
+  float* span_b = smem + taps * R4;                // [taps]
+  float* reduced = smem + weight_floats;           // [R][n_pixels]
+  float* pixel_kernels = reduced + R * n_pixels;   // [taps][n_pixels]
   float* tiles = pixel_kernels + taps * n_pixels;  // [stage][halo_h][halo_w]
 
   const int b = blockIdx.z / group_splits;
@@ -517,27 +594,45 @@ __global__ void involution_one_pass_kernel(InvolutionDims d, const float* __rest
     }
   }
 
-  // The reduced vector in registers where it is short (every RGB image): the span step then
-  // loads only its weight per multiply-add (the same for the whole warp: a broadcast).
-  const bool in_registers = R <= kGenRegisterReduced;
+  // Zeros past R, so the padded weight columns add nothing.
   float rv[kGenRegisterReduced];
   KS_UNROLL
   for (int m = 0; m < kGenRegisterReduced; ++m)
     rv[m] = valid && in_registers && m < R ? my_reduced[m * n_pixels] : 0.0f;
 
   for (int g = g0; g < g1; ++g) {
+    if (in_registers) {
+      // The group's span weights. The previous group's were last read before its
+      // aggregation, whose stages end with barriers; this one's are read after the next.
+      for (int k = threadIdx.y; k < taps; k += blockDim.y)
+        for (int m = threadIdx.x; m < R4; m += blockDim.x)
+          span_w[k * R4 + m] =
+              m < R ? w.span_weight[(static_cast<int64_t>(g) * taps + k) * R + m] : 0.0f;
+      for (int k = tid; k < taps; k += n_pixels) span_b[k] = w.span_bias[g * taps + k];
+      __syncthreads();
+    }
     if (valid) {
       // span 1x1: the K*K kernel values of this pixel and group.
       float sum = 0.0f;
       for (int k = 0; k < taps; ++k) {
-        const int r = g * taps + k;
-        const float* ws = w.span_weight + static_cast<int64_t>(r) * R;
-        float v = w.span_bias[r];
+        float v;
         if (in_registers) {
+          v = span_b[k];
+          const float* ws = span_w + k * R4;
           KS_UNROLL
-          for (int m = 0; m < kGenRegisterReduced; ++m)
-            if (m < R) v += ws[m] * rv[m];
+          for (int m = 0; m < kGenRegisterReduced; m += 4)
+            if (m < R4) {
+              float w4[4];
+              load_float4(ws + m, w4);
+              v += w4[0] * rv[m];
+              v += w4[1] * rv[m + 1];
+              v += w4[2] * rv[m + 2];
+              v += w4[3] * rv[m + 3];
+            }
         } else {
+          const int r = g * taps + k;
+          const float* ws = w.span_weight + static_cast<int64_t>(r) * R;
+          v = w.span_bias[r];
           for (int m = 0; m < R; ++m) v += ws[m] * my_reduced[m * n_pixels];
         }
         my_kernels[k * n_pixels] = v;
@@ -550,8 +645,8 @@ __global__ void involution_one_pass_kernel(InvolutionDims d, const float* __rest
     }
     for (int c0 = 0; c0 < d.group_channels; c0 += channels_per_stage) {
       const int n_ch = min_int(channels_per_stage, d.group_channels - c0);
-      aggregate_stage(d, x, y, tiles, my_kernels, b, g * d.group_channels + c0, n_ch, iy0, ix0, oy,
-                      ox, valid);
+      aggregate_stage<KT>(d, x, y, tiles, my_kernels, b, g * d.group_channels + c0, n_ch, iy0, ix0,
+                          oy, ox, valid);
     }
   }
 }
@@ -559,18 +654,25 @@ __global__ void involution_one_pass_kernel(InvolutionDims d, const float* __rest
 // Runs the one-pass kernel and returns true, or returns false (nothing launched) when no
 // tile fits shared memory: the caller then generates into a kernels tensor and aggregates.
 // kernels (the full tensor) and kernel_sum may be null: they are written only when given.
+// target_blocks and smem_budget_floats: plan_involution_one_pass's (the launcher must allow
+// the budget: StreamLauncher opts in above 48 KiB).
 template <class Launch>
 bool launch_involution_one_pass(const Launch& launch, const InvolutionDims& d, const float* x,
                                 const GenerationWeights& w, float* y, float* kernels,
-                                float* kernel_sum, int64_t target_blocks = kOnePassTargetBlocks) {
-  const OnePassPlan p = plan_involution_one_pass(d, target_blocks);
+                                float* kernel_sum, int64_t target_blocks = kOnePassTargetBlocks,
+                                int64_t smem_budget_floats = kSmemBudgetFloats) {
+  const OnePassPlan p = plan_involution_one_pass(d, target_blocks, smem_budget_floats);
   if (p.rows == 0) return false;
   if (static_cast<int64_t>(d.batch) * d.out_height * d.out_width == 0) return true;
   const dim3 grid(static_cast<unsigned>(ceil_div(d.out_width, p.cols)),
                   static_cast<unsigned>(ceil_div(d.out_height, p.rows)),
                   static_cast<unsigned>(d.batch * p.group_splits));
-  KS_LAUNCH(launch, involution_one_pass_kernel, grid, dim3(p.cols, p.rows), p.smem_bytes, d, x, w,
-            y, kernels, kernel_sum, p.channels_per_stage, p.groups_per_block, p.group_splits);
+  with_kernel_size(d.kernel, [&](auto k) {
+    KS_LAUNCH_AS(launch, "involution_one_pass_kernel",
+                 involution_one_pass_kernel<decltype(k)::value>, grid, dim3(p.cols, p.rows),
+                 p.smem_bytes, d, x, w, y, kernels, kernel_sum, p.channels_per_stage,
+                 p.groups_per_block, p.group_splits);
+  });
   return true;
 }
 

@@ -12,6 +12,9 @@
 // alignment. The emulator checks float4 offsets from this base, which assumes the same.
 #define KS_DYNAMIC_SHARED_FLOATS(name) extern __shared__ __align__(16) float name[]
 #define KS_UNROLL _Pragma("unroll")
+// A loop kept rolled: fully unrolled tap loops let the compiler hoist every load and run out
+// of registers.
+#define KS_NO_UNROLL _Pragma("unroll 1")
 // A helper that kernels call (it may use threadIdx and __syncthreads()).
 #define KS_DEVICE __device__
 
@@ -34,10 +37,15 @@ __device__ __forceinline__ void load_float4(const float* p, float* out) {
 #error "a host compiler needs the CUDA emulator (tests/cuda_emu/cuda_emu.h) included first"
 #endif
 #define KS_UNROLL
+#define KS_NO_UNROLL
 #define KS_DEVICE
 #endif
 
 // Launches `kernel` through `launch` (StreamLauncher on the GPU, the emulator's launcher in
 // the tests), naming the kernel and this file:line in any error.
+// KS_LAUNCH_AS names it explicitly: for template instances, reported under their template's
+// name whatever the arguments.
+#define KS_LAUNCH_AS(launch, name, kernel, grid, block, smem_bytes, ...) \
+  (launch)(name, __FILE__, __LINE__, (grid), (block), (smem_bytes), kernel, __VA_ARGS__)
 #define KS_LAUNCH(launch, kernel, grid, block, smem_bytes, ...) \
   (launch)(#kernel, __FILE__, __LINE__, (grid), (block), (smem_bytes), kernel, __VA_ARGS__)
