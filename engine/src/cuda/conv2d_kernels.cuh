@@ -133,21 +133,29 @@ __global__ void conv2d_tiled_kernel(ConvDims d, const float* __restrict__ x,
   float acc[kPix][kOut] = {};
   for (int c0 = 0; c0 < in_per_group; c0 += channels_per_stage) {
     const int n_ch = min_int(channels_per_stage, in_per_group - c0);
-    for (int idx = tid; idx < n_ch * halo; idx += n_threads) {
-      const int c = idx / halo, r = idx - c * halo;
-      const int yy = iy0 + r / halo_w, xx = ix0 + r % halo_w;
-      tiles[idx] = in_range(yy, d.height) && in_range(xx, d.width)
-                       ? x[nchw_index(b, g * in_per_group + c0 + c, yy, xx, d.in_channels, d.height,
-                                      d.width)]
-                       : 0.0f;  // zero padding lives in the tile
-    }
-    for (int idx = tid; idx < n_ch * per_channel; idx += n_threads) {
-      const int c = idx / per_channel, r = idx - c * per_channel;
-      const int k = r / kOut, o = r - k * kOut;
-      // Missing output channels get zero weights so the inner loop needs no branch.
-      weights[idx] =
-          o < n_out ? weight[(static_cast<int64_t>(co0 + o) * in_per_group + c0 + c) * taps + k]
-                    : 0.0f;
+    // Staged row by row with the block's own shape (no thread divides; a warp reads
+    // consecutive floats), then the weights, channel by channel.
+    for (int c = 0; c < n_ch; ++c) {
+      const float* plane =
+          x + nchw_index(b, g * in_per_group + c0 + c, 0, 0, d.in_channels, d.height, d.width);
+      for (int r = threadIdx.y; r < halo_h; r += blockDim.y) {
+        const int yy = iy0 + r;
+        const bool row_in = in_range(yy, d.height);
+        float* tile_row = tiles + c * halo + r * halo_w;
+        for (int col = threadIdx.x; col < halo_w; col += blockDim.x) {
+          const int xx = ix0 + col;
+          tile_row[col] = row_in && in_range(xx, d.width)
+                              ? plane[static_cast<int64_t>(yy) * d.width + xx]
+                              : 0.0f;  // zero padding lives in the tile
+        }
+      }
+      for (int r = tid; r < per_channel; r += n_threads) {
+        const int k = r / kOut, o = r % kOut;  // kOut is a power of two: a shift and a mask
+        // Missing output channels get zero weights so the inner loop needs no branch.
+        weights[c * per_channel + r] =
+            o < n_out ? weight[(static_cast<int64_t>(co0 + o) * in_per_group + c0 + c) * taps + k]
+                      : 0.0f;
+      }
     }
     __syncthreads();
     if (row_valid) {
