@@ -238,9 +238,10 @@ void receptive_field(const AppState& app, bool involution, int ox, int oy, int* 
 void upload_result_textures(AppState& app);
 bool pump_texture_uploads(AppState& app);
 // How many milliseconds of uploads a frame takes when drawing it costs render_ms: what keeps
-// the frame near kFrameTargetMs, at least kUploadBudgetMs; everything at once when drawing
-// alone already takes longer (a software renderer), where spreading the uploads cannot keep
-// the target and would only add slow frames before the result is complete.
+// the frame near kFrameTargetMs, at least kUploadBudgetMs. Where drawing alone already takes
+// longer (a software renderer), the target is out of reach and spreading the uploads thinly
+// would only add slow frames before the result is complete: a frame then takes as much
+// upload work as it costs to draw, at most doubling it.
 constexpr double kFrameTargetMs = 33;
 constexpr double kUploadBudgetMs = 12;
 double upload_budget_ms(double render_ms);

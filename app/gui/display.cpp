@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <limits>
 
 #include "gui/app_state.h"
 #include "gui/display.h"
@@ -190,7 +189,7 @@ void upload_result_textures(AppState& app) {
 }
 
 double upload_budget_ms(double render_ms) {
-  if (render_ms > kFrameTargetMs - kUploadBudgetMs) return std::numeric_limits<double>::infinity();
+  if (render_ms > kFrameTargetMs - kUploadBudgetMs) return render_ms;
   return std::max(kUploadBudgetMs, kFrameTargetMs - render_ms);
 }
 
