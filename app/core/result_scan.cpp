@@ -2,6 +2,7 @@
 #include "core/result_scan.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "kernelscope/colormap.h"
 
@@ -34,17 +35,30 @@ void box_filter_row(const float* plane, int64_t h, int64_t w, int factor, int64_
 }
 
 // planes [count, h, w] averaged over factor x factor blocks (ceil mode) into *out
-// [count, ceil(h/f), ceil(w/f)], reusing its storage. Rows in parallel: at 1080p this was
-// the largest part of the worker's scans.
+// [count, ceil(h/f), ceil(w/f)], reusing its storage, and each plane's display range
+// (finite min/max) into *ranges. Rows in parallel: at 1080p this was the largest part of
+// the worker's scans. The range comes from the rows just filtered, still in cache, so the
+// full-size maps are read from memory once, not twice.
 void box_filter_planes(const float* planes, int64_t count, int64_t h, int64_t w, int factor,
-                       Tensor* out) {
+                       Tensor* out, std::vector<ValueRange>* ranges) {
   const int64_t ho = (h + factor - 1) / factor, wo = (w + factor - 1) / factor;
   out->reshape_uninitialized({count, ho, wo});
   float* dst = out->ptr();
+  std::vector<float> lo(static_cast<size_t>(count * ho), INFINITY), hi(lo.size(), -INFINITY);
 #pragma omp parallel for schedule(static)
   for (int64_t row = 0; row < count * ho; ++row) {
     const int64_t p = row / ho, y = row % ho;
-    box_filter_row(planes + p * h * w, h, w, factor, y, wo, dst + row * wo);
+    const float* plane = planes + p * h * w;
+    box_filter_row(plane, h, w, factor, y, wo, dst + row * wo);
+    const int64_t y0 = y * factor, y1 = std::min(h, y0 + factor);
+    widen_to_finite(plane + y0 * w, (y1 - y0) * w, &lo[static_cast<size_t>(row)],
+                    &hi[static_cast<size_t>(row)]);
+  }
+  ranges->clear();
+  for (int64_t p = 0; p < count; ++p) {
+    const auto first = static_cast<size_t>(p * ho), last = static_cast<size_t>((p + 1) * ho);
+    ranges->push_back(display_range(*std::min_element(lo.begin() + first, lo.begin() + last),
+                                    *std::max_element(hi.begin() + first, hi.begin() + last)));
   }
 }
 
@@ -60,19 +74,23 @@ void scan_result(OpResult* r, OpResult* recycled) {
       r->display_output = std::move(recycled->display_output);
       r->display_kernel_sum = std::move(recycled->display_kernel_sum);
     }
-    box_filter_planes(out.ptr(), out.dim(1), h, w, r->display_factor, &r->display_output);
+    box_filter_planes(out.ptr(), out.dim(0) * out.dim(1), h, w, r->display_factor,
+                      &r->display_output, &r->channel_ranges);
+    r->kernel_sum_ranges.clear();
     if (!r->kernel_sum.empty())
       box_filter_planes(r->kernel_sum.ptr(), r->kernel_sum.dim(1), h, w, r->display_factor,
-                        &r->display_kernel_sum);
+                        &r->display_kernel_sum, &r->kernel_sum_ranges);
+  } else {
+    r->channel_ranges = plane_ranges(out.ptr(), out.dim(0) * out.dim(1), out.dim(2) * out.dim(3));
+    r->kernel_sum_ranges.clear();
+    if (!r->kernel_sum.empty())
+      r->kernel_sum_ranges =
+          plane_ranges(r->kernel_sum.ptr(), r->kernel_sum.dim(1), out.dim(2) * out.dim(3));
   }
   // The composite is drawn from what the textures show.
   const Tensor& shown = r->display_factor > 1 ? r->display_output : out;
-  const int64_t c = out.dim(1), plane = out.dim(2) * out.dim(3);
+  const int64_t c = out.dim(1);
   const int64_t shown_plane = shown.dim(shown.rank() - 2) * shown.dim(shown.rank() - 1);
-  r->channel_ranges = plane_ranges(out.ptr(), out.dim(0) * c, plane);
-  r->kernel_sum_ranges.clear();
-  if (!r->kernel_sum.empty())
-    r->kernel_sum_ranges = plane_ranges(r->kernel_sum.ptr(), r->kernel_sum.dim(1), plane);
   r->composite.clear();
   if (c != 3) return;
   ValueRange layer = r->channel_ranges[0];

@@ -77,12 +77,10 @@ const char* colormap_name(Colormap map) {
   }
 }
 
-namespace {
-
-// The finite min and max of values [0, count), in 8 independent lanes so the compiler can
-// keep each in a vector register (a 4K plane is 8 M values; the app scans every map of every
-// result). x - x is 0 for finite x and NaN otherwise, and a comparison with NaN is false.
-void finite_min_max(const float* values, int64_t count, float* lo, float* hi) {
+// In 8 independent lanes so the compiler can keep each in a vector register (a 4K plane is
+// 8 M values; the app scans every map of every result). x - x is 0 for finite x and NaN
+// otherwise, and a comparison with NaN is false.
+void widen_to_finite(const float* values, int64_t count, float* lo, float* hi) {
   constexpr int kLanes = 8;
   float lo_lane[kLanes], hi_lane[kLanes];
   for (int l = 0; l < kLanes; ++l) {
@@ -109,7 +107,14 @@ void finite_min_max(const float* values, int64_t count, float* lo, float* hi) {
   }
 }
 
-}  // namespace
+ValueRange display_range(float lo, float hi) {
+  if (lo > hi) lo = hi = 0;  // empty or all non-finite
+  if (hi - lo < 1e-12f) {    // a constant plane still maps to a visible colour
+    lo -= 0.5f;
+    hi += 0.5f;
+  }
+  return {lo, hi};
+}
 
 std::vector<ValueRange> plane_ranges(const float* planes, int64_t count, int64_t plane_size) {
   // Chunks of about 1 M values, so even one large plane spreads over the threads.
@@ -123,8 +128,8 @@ std::vector<ValueRange> plane_ranges(const float* planes, int64_t count, int64_t
     const int64_t p = t / chunks_per_plane, c = t % chunks_per_plane;
     const int64_t begin = c * chunk, end = std::min(plane_size, begin + chunk);
     if (begin < end)
-      finite_min_max(planes + p * plane_size + begin, end - begin, &lo[static_cast<size_t>(t)],
-                     &hi[static_cast<size_t>(t)]);
+      widen_to_finite(planes + p * plane_size + begin, end - begin, &lo[static_cast<size_t>(t)],
+                      &hi[static_cast<size_t>(t)]);
   }
   std::vector<ValueRange> ranges;
   for (int64_t p = 0; p < count; ++p) {
@@ -133,30 +138,21 @@ std::vector<ValueRange> plane_ranges(const float* planes, int64_t count, int64_t
       l = std::min(l, lo[static_cast<size_t>(p * chunks_per_plane + c)]);
       h = std::max(h, hi[static_cast<size_t>(p * chunks_per_plane + c)]);
     }
-    if (l > h) l = h = 0;  // empty or all non-finite
-    if (h - l < 1e-12f) {  // a constant plane still maps to a visible colour
-      l -= 0.5f;
-      h += 0.5f;
-    }
-    ranges.push_back({l, h});
+    ranges.push_back(display_range(l, h));
   }
   return ranges;
 }
 
 ValueRange plane_range(const float* plane, int64_t count, bool symmetric) {
   float lo = INFINITY, hi = -INFINITY;
-  finite_min_max(plane, count, &lo, &hi);
+  widen_to_finite(plane, count, &lo, &hi);
   if (lo > hi) lo = hi = 0;  // empty or all non-finite
   if (symmetric) {
     const float m = std::max(std::fabs(lo), std::fabs(hi));
     lo = -m;
     hi = m;
   }
-  if (hi - lo < 1e-12f) {  // a constant plane still maps to a visible colour
-    lo -= 0.5f;
-    hi += 0.5f;
-  }
-  return {lo, hi};
+  return display_range(lo, hi);
 }
 
 std::vector<uint8_t> colorize_plane(const float* plane, int64_t width, int64_t height, Colormap map,

@@ -149,5 +149,41 @@ TEST(CoreResultScan, DisplayCopiesAreBoxFilteredMaps) {
   }
 }
 
+// The ranges come out of the box filter's pass on large maps and a separate scan on small
+// ones: either way each plane's exact finite extremes, wherever they sit (last row and
+// column of an odd size included), skipping NaN and infinities, with the kernel-sum map's too.
+TEST(CoreResultScan, RangesAreTheExactFiniteExtremesOfEveryPlane) {
+  for (const Shape& shape : {Shape{1, 3, 1081, 1921}, Shape{1, 2, 40, 33}}) {
+    SCOPED_TRACE(shape_to_string(shape));
+    OpResult r;
+    r.ran = true;
+    r.output = Tensor(shape);
+    r.kernel_sum = Tensor({1, 2, shape[2], shape[3]});
+    for (Tensor* t : {&r.output, &r.kernel_sum})
+      for (size_t i = 0; i < t->data.size(); ++i)
+        t->data[i] = static_cast<float>((i * 7919) % 1000) / 1000.0f - 0.3f;
+    const int64_t h = shape[2], w = shape[3], plane = h * w;
+    r.output.data[static_cast<size_t>(plane + (h - 1) * w + w - 1)] = 9.5f;  // plane 1, corner
+    r.output.data[static_cast<size_t>(plane + 5)] = NAN;
+    r.output.data[static_cast<size_t>(plane + 6)] = -INFINITY;
+    r.output.data[static_cast<size_t>(w * (h / 2))] = -4.25f;  // plane 0, a middle row
+    r.kernel_sum.data[static_cast<size_t>(plane + (h - 1) * w)] = INFINITY;
+    r.kernel_sum.data[static_cast<size_t>(plane + (h - 1) * w + 1)] = 7.0f;
+    scan_result(&r, nullptr);
+    EXPECT_EQ(r.display_factor > 1, w > kMapTextureSide);
+    const std::vector<ValueRange> want = plane_ranges(r.output.ptr(), shape[1], plane);
+    ASSERT_EQ(r.channel_ranges.size(), want.size());
+    for (size_t p = 0; p < want.size(); ++p) {
+      EXPECT_EQ(r.channel_ranges[p].lo, want[p].lo) << "plane " << p;
+      EXPECT_EQ(r.channel_ranges[p].hi, want[p].hi) << "plane " << p;
+    }
+    EXPECT_EQ(r.channel_ranges[0].lo, -4.25f);
+    EXPECT_EQ(r.channel_ranges[1].hi, 9.5f);
+    ASSERT_EQ(r.kernel_sum_ranges.size(), 2u);
+    EXPECT_EQ(r.kernel_sum_ranges[1].hi, 7.0f);
+    EXPECT_FLOAT_EQ(r.kernel_sum_ranges[0].lo, -0.3f);
+  }
+}
+
 }  // namespace
 }  // namespace ks::core

@@ -24,6 +24,11 @@ struct ValueRange {
   float lo = 0;
   float hi = 1;
 };
+// Widens [*lo, *hi] to the finite values among values[0, count) (start from +inf, -inf).
+void widen_to_finite(const float* values, int64_t count, float* lo, float* hi);
+// The range a display maps for finite extremes lo..hi (lo > hi: there were none): [0, 0]
+// when there were none, and a constant widened by 0.5 each way so it still shows a colour.
+ValueRange display_range(float lo, float hi);
 // Range of one [H, W] plane at `offset` in the data; symmetric widens it to [-m, m].
 ValueRange plane_range(const float* plane, int64_t count, bool symmetric);
 // The plain (not symmetric) range of each of count planes of plane_size values, in
