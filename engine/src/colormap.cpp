@@ -3,6 +3,9 @@
 #include "kernelscope/colormap.h"
 
 #include <algorithm>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 #include <cmath>
 #include <vector>
 
@@ -77,33 +80,40 @@ const char* colormap_name(Colormap map) {
   }
 }
 
-// In 8 independent lanes so the compiler can keep each in a vector register (a 4K plane is
-// 8 M values; the app scans every map of every result). x - x is 0 for finite x and NaN
-// otherwise, and a comparison with NaN is false.
+// A 4K plane is 8 M values and the app scans every map of every result, so the body runs
+// on two SSE vectors (baseline x86-64; 8 lanes): non-finite values become +inf for the
+// minimum and -inf for the maximum, with masks rather than branches. x - x is 0 for finite
+// x and NaN otherwise, and a comparison with NaN is false. (Written as plain C++, GCC 12
+// compiled the lanes to a compare and branch per value, 4x slower.)
 void widen_to_finite(const float* values, int64_t count, float* lo, float* hi) {
-  constexpr int kLanes = 8;
-  float lo_lane[kLanes], hi_lane[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    lo_lane[l] = INFINITY;
-    hi_lane[l] = -INFINITY;
-  }
   int64_t i = 0;
-  for (; i + kLanes <= count; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) {
-      const float x = values[i + l];
-      const bool finite = (x - x) == 0.0f;
-      lo_lane[l] = finite && x < lo_lane[l] ? x : lo_lane[l];
-      hi_lane[l] = finite && x > hi_lane[l] ? x : hi_lane[l];
+#if defined(__SSE2__)
+  const __m128 zero = _mm_setzero_ps(), plus_inf = _mm_set1_ps(INFINITY),
+               minus_inf = _mm_set1_ps(-INFINITY);
+  __m128 lo_v[2] = {plus_inf, plus_inf}, hi_v[2] = {minus_inf, minus_inf};
+  for (; i + 8 <= count; i += 8)
+    for (int h = 0; h < 2; ++h) {
+      const __m128 x = _mm_loadu_ps(values + i + 4 * h);
+      const __m128 finite = _mm_cmpeq_ps(_mm_sub_ps(x, x), zero);
+      const __m128 kept = _mm_and_ps(finite, x);
+      lo_v[h] = _mm_min_ps(_mm_or_ps(kept, _mm_andnot_ps(finite, plus_inf)), lo_v[h]);
+      hi_v[h] = _mm_max_ps(_mm_or_ps(kept, _mm_andnot_ps(finite, minus_inf)), hi_v[h]);
     }
+  alignas(16) float lanes_lo[8], lanes_hi[8];
+  for (int h = 0; h < 2; ++h) {
+    _mm_store_ps(lanes_lo + 4 * h, lo_v[h]);
+    _mm_store_ps(lanes_hi + 4 * h, hi_v[h]);
+  }
+  for (int l = 0; l < 8; ++l) {
+    *lo = std::min(*lo, lanes_lo[l]);
+    *hi = std::max(*hi, lanes_hi[l]);
+  }
+#endif
   for (; i < count; ++i) {
     const float x = values[i];
     if ((x - x) != 0.0f) continue;
-    lo_lane[0] = std::min(lo_lane[0], x);
-    hi_lane[0] = std::max(hi_lane[0], x);
-  }
-  for (int l = 0; l < kLanes; ++l) {
-    *lo = std::min(*lo, lo_lane[l]);
-    *hi = std::max(*hi, hi_lane[l]);
+    *lo = std::min(*lo, x);
+    *hi = std::max(*hi, x);
   }
 }
 
