@@ -31,7 +31,9 @@ void Worker::submit(ComputeRequest request) {
 
 void Worker::recycle(ComputeResult result) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!spare_) spare_ = std::move(result);
+  // The newest wins: the spare already here may be what a job left of an older one, its
+  // tensors moved out (a hollow spare would make the next job take fresh pages).
+  spare_ = std::move(result);
 }
 
 void Worker::set_on_result(std::function<void()> callback) {

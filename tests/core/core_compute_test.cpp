@@ -1,10 +1,12 @@
 // prepare (the CLI's flags -> engine params + weights + memory check) and the app's worker
 // (newest request wins), with no display.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "core/result_scan.h"
 #include "core/worker.h"
 #include "kernelscope/error.h"
+#include "kernelscope/io.h"
 
 namespace ks::core {
 namespace {
@@ -110,6 +113,54 @@ TEST(CoreWorker, NewestRequestWins) {
   EXPECT_TRUE(results.back().involution.ran) << results.back().involution.error;
   for (size_t i = 1; i < results.size(); ++i) EXPECT_LT(results[i - 1].id, results[i].id);
   EXPECT_LE(results.size(), 6u);  // one result per request at most
+}
+
+// What the app does with every result: show it, and hand the one it stops showing back to
+// the worker, whose next job writes into that storage instead of fresh pages (first touch of
+// a page costs this VM about 3 ms/MB). Maps of 58 MB are beyond glibc's mmap threshold, so a
+// job that allocated them anew would fault in every page of them: a steady stream of jobs
+// must not. (The worker once kept a spare that its previous job had already emptied and
+// dropped the result handed back, so every job took fresh pages.)
+TEST(CoreWorker, ASteadyStreamOfJobsReusesTheStorageOfResultsHandedBack) {
+  const std::string path = ::testing::TempDir() + "ks_worker_reuse.npy";
+  Tensor image({1, 3, 2200, 2200});
+  for (size_t i = 0; i < image.data.size(); ++i)
+    image.data[i] = static_cast<float>(i % 251) / 251.0f;
+  save_npy(path, image);
+  Worker worker;
+  ComputeResult shown;
+  bool have_shown = false;
+  std::vector<long> faults;
+  for (uint64_t id = 1; id <= 6; ++id) {
+    ComputeRequest request;
+    request.id = id;
+    request.image_path = path;
+    request.settings.operation = Operation::Involution;
+    request.settings.kernel_size = 3;
+    request.settings.group_channels = 1;
+    request.settings.seed = id;
+    rusage before{};
+    getrusage(RUSAGE_SELF, &before);
+    worker.submit(request);
+    ComputeResult r;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!worker.poll(&r) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    rusage after{};
+    getrusage(RUSAGE_SELF, &after);
+    ASSERT_EQ(r.id, id);
+    ASSERT_TRUE(r.involution.ran) << r.involution.error;
+    faults.push_back(after.ru_minflt - before.ru_minflt);
+    if (have_shown) worker.recycle(std::move(shown));
+    shown = std::move(r);
+    have_shown = true;
+  }
+  std::remove(path.c_str());
+  // The output and the kernel-sum map: 2 x 58 MB, 28 K pages, all of them on a fresh job.
+  const long map_pages = 2L * 3 * 2200 * 2200 * 4 / 4096;
+  EXPECT_GT(faults[0], map_pages / 2) << "the first job has nothing to reuse";
+  for (size_t job = 3; job < faults.size(); ++job)
+    EXPECT_LT(faults[job], map_pages / 8) << "job " << job + 1 << " took fresh pages";
 }
 
 // The worker's display copies: every map averaged over factor x factor blocks (ceil mode),
