@@ -253,6 +253,36 @@ TEST_P(KernelsModeCpuPaths, SumAndNoneMatchTheReferenceOnTheGrid) {
   }
 }
 
+// Images tall and wide enough for bands in the middle (at least three bands of about 75
+// rows here), which read their input from the image itself and copy only the edge columns
+// into the band: every edge, the interior, and segments that start and end mid-row.
+TEST_P(KernelsModeCpuPaths, InteriorBandsReadTheImageAndMatchTheReference) {
+  struct Case {
+    Shape shape;
+    int64_t kernel, dilation, group_channels, reduction;
+  };
+  for (const Case& c : {Case{{1, 3, 300, 400}, 7, 1, 1, 1}, Case{{2, 6, 260, 301}, 5, 2, 3, 2},
+                        Case{{1, 4, 330, 149}, 3, 3, 2, 1}}) {
+    InvolutionParams params;
+    params.channels = c.shape[1];
+    params.kernel_size = c.kernel;
+    params.dilation = c.dilation;
+    params.group_channels = c.group_channels;
+    params.reduction = c.reduction;
+    const Tensor x = test::random_tensor(c.shape, 31);
+    const InvolutionWeights w = random_involution_weights(params, 32);
+    const InvolutionResult want = reference().involution2d(x, params, w, nullptr);
+    for (KernelsMode mode : {KernelsMode::Sum, KernelsMode::None}) {
+      SCOPED_TRACE(shape_to_string(c.shape) + " K" + std::to_string(c.kernel) + ", " +
+                   kernels_mode_name(mode));
+      const InvolutionResult got = cpu_backend().involution2d(x, params, w, nullptr, mode);
+      EXPECT_TRUE(test::all_close(got.output, want.output)) << "output";
+      if (mode == KernelsMode::Sum)
+        EXPECT_TRUE(test::all_close(got.kernel_sum, tap_sums(want.kernels))) << "kernel_sum";
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, KernelsModeCpuPaths,
                          ::testing::Values(cpu::CpuPath::avx512, cpu::CpuPath::avx2,
                                            cpu::CpuPath::portable),
