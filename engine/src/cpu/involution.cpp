@@ -319,16 +319,17 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
     prepare(ts);
     const float* image = x.ptr() + b * C * H * W;
     const std::vector<int64_t> taps = tap_offsets(win, layout);
-    // An interior band at stride 1 (every window row inside the image, and not its last row,
-    // so loads up to 7 floats past a row's end stay in the tensor) reads its input from the
-    // image itself; only the edge columns, where windows hang over the left and right
-    // borders, are copied with their zero padding. Copying the whole band cost the 1080p
-    // involution 13 % of its time.
+    // An interior band at stride 1 (every window row inside the image; the last row is kept
+    // out as a margin) reads its input from the image itself for output columns
+    // [edge, W_out - edge), where every window and the loads up to 7 floats past a segment
+    // stay inside their row; only the edge columns, where windows hang over the left and
+    // right borders, are copied with their zero padding. Copying the whole band cost the
+    // 1080p involution 13 % of its time.
     FusedInput input;
     input.layout = &layout;
     input.band_taps = &taps;
     const int64_t reach = (win.kernel - 1) * win.dilation;
-    const int64_t edge = win.padding + 8;  // the right edge's loads reach 7 floats further
+    const int64_t edge = win.padding + 8;  // 8: the interior's loads reach 7 floats past it
     std::vector<int64_t> image_taps;
     if (fused && s == 1 && W_out == W && i0 - win.padding >= 0 &&
         i1 - 1 - win.padding + reach <= H - 2 && W_out >= 4 * edge) {
