@@ -10,10 +10,29 @@ namespace ks::core {
 
 namespace {
 
+// Whole F x F blocks [0, w / F) of rows y0 .. y0 + F, with the block loops unrolled and the
+// division a multiplication (a 4K map shown at 1280 wide has F = 3).
+template <int F>
+int64_t box_filter_whole_blocks(const float* plane, int64_t w, int64_t y0, float* dst) {
+  const int64_t blocks = w / F;
+  constexpr float kScale = 1.0f / (F * F);
+  for (int64_t x = 0; x < blocks; ++x) {
+    float sum = 0;
+    for (int r = 0; r < F; ++r)
+      for (int c = 0; c < F; ++c) sum += plane[(y0 + r) * w + x * F + c];
+    dst[x] = sum * kScale;
+  }
+  return blocks;
+}
+
 // One output row of a factor x factor box filter (ceil mode at the edges).
 void box_filter_row(const float* plane, int64_t h, int64_t w, int factor, int64_t y, int64_t wo,
                     float* dst) {
   const int64_t y0 = y * factor, y1 = std::min(h, y0 + factor);
+  int64_t done = 0;  // output columns already made by a fixed-factor loop
+  if ((factor == 3 || factor == 4) && y1 - y0 == factor)
+    done = factor == 3 ? box_filter_whole_blocks<3>(plane, w, y0, dst)
+                       : box_filter_whole_blocks<4>(plane, w, y0, dst);
   if (factor == 2 && y1 - y0 == 2) {
     // The common case (a 1080p or 4K map shown at 960 or 1280 wide): two rows, pairs of
     // columns, without the general loop's bounds and division per pixel.
@@ -25,7 +44,7 @@ void box_filter_row(const float* plane, int64_t h, int64_t w, int factor, int64_
     if (pairs < wo) dst[pairs] = 0.5f * (a[w - 1] + b[w - 1]);  // an odd width's last column
     return;
   }
-  for (int64_t x = 0; x < wo; ++x) {
+  for (int64_t x = done; x < wo; ++x) {
     const int64_t x0 = x * factor, x1 = std::min(w, x0 + factor);
     float sum = 0;
     for (int64_t yy = y0; yy < y1; ++yy)

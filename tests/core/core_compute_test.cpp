@@ -165,10 +165,12 @@ TEST(CoreWorker, ASteadyStreamOfJobsReusesTheStorageOfResultsHandedBack) {
 
 // The worker's display copies: every map averaged over factor x factor blocks (ceil mode),
 // against a plain double-precision box filter, for the factor-2 fast path (even and odd
-// sizes) and the general one (factor 3), and the ranges from the full-size maps.
+// sizes), the unrolled factors 3 and 4 with and without partial blocks at the edges, and
+// the ranges from the full-size maps.
 TEST(CoreResultScan, DisplayCopiesAreBoxFilteredMaps) {
   for (const Shape& shape :
-       {Shape{1, 3, 1081, 1921}, Shape{1, 2, 1300, 2560}, Shape{1, 1, 3000, 2601}}) {
+       {Shape{1, 3, 1081, 1921}, Shape{1, 2, 1300, 2560}, Shape{1, 1, 3000, 2601},
+        Shape{1, 1, 2159, 3838}, Shape{1, 1, 3001, 3842}}) {
     SCOPED_TRACE(shape_to_string(shape));
     OpResult r;
     r.ran = true;
