@@ -1,9 +1,10 @@
 #version 330 core
 // Maps one float channel through a 256-entry colour lookup table: the same table
-// ks::colormap_lut builds for PNG export, so screen and saved figures agree.
+// ks::colormap_lut builds for PNG export, so screen and saved figures agree. It runs as the
+// frame is drawn, for the pixels on screen only: a new result costs an upload, not a pass.
 in vec2 uv;
 out vec4 color;
-uniform sampler2D values;  // R32F, nearest
+uniform sampler2D values;  // R32F: linear when shrunk (a NaN shows its neighbours magenta too)
 uniform sampler2D lut;     // 256 x 1 RGB8
 uniform float lo;
 uniform float hi;

@@ -1,5 +1,6 @@
-// Turns the result on screen into textures: the input as RGB, every output channel through
-// the colour-map shader, the RGB composite and the involution kernel-sum heatmap.
+// Turns the result on screen into textures: the input as RGB, every output channel and the
+// involution kernel-sum heatmap as float values (coloured as they are drawn), the RGB
+// composite.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -139,10 +140,9 @@ void queue_layer(AppState& app, const OpResult& r, LayerView* view) {
   for (size_t i = static_cast<size_t>(c); i < view->maps.size(); ++i) view->maps[i].release();
   view->maps.resize(static_cast<size_t>(c));
   for (int ch = 0; ch < c; ++ch)
-    queue_strips(app, w, h, [&app, &maps, view, ch, h, w](int r0, int r1) {
-      app.view.colormap_pass->draw(
-          maps.ptr() + static_cast<int64_t>(ch) * h * w, w, h, app.view.settings.colormap,
-          view->ranges[static_cast<size_t>(ch)], &view->maps[static_cast<size_t>(ch)], r0, r1);
+    queue_strips(app, w, h, [&maps, view, ch, h, w](int r0, int r1) {
+      ColormapPass::upload(maps.ptr() + static_cast<int64_t>(ch) * h * w, w, h,
+                           &view->maps[static_cast<size_t>(ch)], r0, r1);
     });
   if (!r.composite.empty())
     queue_strips(app, w, h, [&r, view, h, w](int r0, int r1) {
@@ -156,10 +156,9 @@ void queue_layer(AppState& app, const OpResult& r, LayerView* view) {
     view->kernel_sum_map = scale.map;
     view->kernel_sum_label = scale.label;
     const Tensor& sums = sized ? r.display_kernel_sum : r.kernel_sum;
-    queue_strips(app, w, h, [&app, &sums, view, g, h, w](int r0, int r1) {
-      app.view.colormap_pass->draw(sums.ptr() + static_cast<int64_t>(g) * h * w, w, h,
-                                   view->kernel_sum_map, view->kernel_sum_range, &view->kernel_sum,
-                                   r0, r1);
+    queue_strips(app, w, h, [&sums, view, g, h, w](int r0, int r1) {
+      ColormapPass::upload(sums.ptr() + static_cast<int64_t>(g) * h * w, w, h, &view->kernel_sum,
+                           r0, r1);
     });
   } else {
     view->kernel_sum.release();

@@ -139,9 +139,13 @@ bool status_may_expire(const AppState& app) {
 double event_wait_seconds(const AppState& app, const FrameWork& work, bool worker_busy,
                           int extra_frames) {
   if (app.worker->has_result()) return 0;  // its wake-up event may already be spent
-  if (extra_frames > 0 || !app.view.upload_queue.empty() || app.view.step.playing ||
-      app.demo.active || !app.commands.empty() || work.race)
+  if (!app.view.upload_queue.empty() || app.view.step.playing || app.demo.active ||
+      !app.commands.empty() || work.race)
     return 0;
+  // ImGui settles over a couple of frames after an event. While a job runs they wait for the
+  // progress tick or the result (which brings its own): drawn at once, back to back, they
+  // took the worker's cores (under software OpenGL a frame costs 25-40 ms of both cores).
+  if (extra_frames > 0 && !worker_busy) return 0;
   if (worker_busy) return 0.1;
   return 0.5;  // a finished job's wake-up event ends the wait at once
 }
@@ -179,6 +183,7 @@ void take_results_and_submit(AppState& app, Worker& worker, FrameWork* work,
 // The menu, the panels and the windows over them, rendered into the back buffer. Returns
 // where the panels went (for scripted runs).
 std::vector<PanelRect> draw_frame(AppState& app, GLFWwindow* window) {
+  if (app.view.colormap_pass) app.view.colormap_pass->begin_frame();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
   ImGui::NewFrame();
@@ -200,7 +205,8 @@ std::vector<PanelRect> draw_frame(AppState& app, GLFWwindow* window) {
   int fb_w = 0, fb_h = 0;
   glfwGetFramebufferSize(window, &fb_w, &fb_h);
   glViewport(0, 0, fb_w, fb_h);
-  glClearColor(0.05f, 0.05f, 0.06f, 1.0f);
+  const ImVec4 panel_bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];  // panels draw none
+  glClearColor(panel_bg.x, panel_bg.y, panel_bg.z, 1.0f);
   glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
   return rects;

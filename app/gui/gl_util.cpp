@@ -38,8 +38,6 @@ void set_filters(GLenum min_filter, GLenum mag_filter) {
 
 void MapTexture::release() {
   if (values) glDeleteTextures(1, &values);
-  if (rgba) glDeleteTextures(1, &rgba);
-  if (fbo) glDeleteFramebuffers(1, &fbo);
   *this = MapTexture{};
 }
 
@@ -66,6 +64,8 @@ bool ColormapPass::init(std::string* error) {
   hi_ = glGetUniformLocation(program_, "hi");
   values_ = glGetUniformLocation(program_, "values");
   lut_ = glGetUniformLocation(program_, "lut");
+  rect_ = glGetUniformLocation(program_, "rect");
+  uv_rect_ = glGetUniformLocation(program_, "uv_rect");
   glGenVertexArrays(1, &vao_);  // core profile needs a bound VAO even without attributes
 
   const Colormap maps[3] = {Colormap::Diverging, Colormap::Viridis, Colormap::Grey};
@@ -89,8 +89,8 @@ void ColormapPass::shutdown() {
   luts_ = {};
 }
 
-void ColormapPass::draw(const float* plane, int width, int height, Colormap map, ValueRange range,
-                        MapTexture* tex, int row0, int row1) {
+void ColormapPass::upload(const float* plane, int width, int height, MapTexture* tex, int row0,
+                          int row1) {
   if (row1 < 0 || row1 > height) row1 = height;
   row0 = std::clamp(row0, 0, row1);
   glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
@@ -100,48 +100,58 @@ void ColormapPass::draw(const float* plane, int width, int height, Colormap map,
     tex->height = height;
     glGenTextures(1, &tex->values);
     glBindTexture(GL_TEXTURE_2D, tex->values);
-    set_filters(GL_NEAREST, GL_NEAREST);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_R32F, width, height, 0, GL_RED, GL_FLOAT, nullptr);
-    glGenTextures(1, &tex->rgba);
-    glBindTexture(GL_TEXTURE_2D, tex->rgba);
+    // Shrunk: values are interpolated, then coloured. Enlarged: pixels stay pixels.
     set_filters(GL_LINEAR, GL_NEAREST);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, nullptr);
-    glGenFramebuffers(1, &tex->fbo);
-    glBindFramebuffer(GL_FRAMEBUFFER, tex->fbo);
-    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, tex->rgba, 0);
-    if (glCheckFramebufferStatus(GL_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE)
-      std::fprintf(stderr, "kernelscope: colour-map framebuffer incomplete\n");
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_R32F, width, height, 0, GL_RED, GL_FLOAT, nullptr);
   }
   glBindTexture(GL_TEXTURE_2D, tex->values);
   glTexSubImage2D(GL_TEXTURE_2D, 0, 0, row0, width, row1 - row0, GL_RED, GL_FLOAT,
                   plane + static_cast<int64_t>(row0) * width);
+}
 
-  GLint viewport[4];
-  glGetIntegerv(GL_VIEWPORT, viewport);
-  glBindFramebuffer(GL_FRAMEBUFFER, tex->fbo);
-  glViewport(0, 0, width, height);
-  glDisable(GL_BLEND);
-  glDisable(GL_SCISSOR_TEST);
+void ColormapPass::image(const MapTexture& tex, Colormap map, ValueRange range, ImVec2 size) {
+  const ImVec2 p0 = ImGui::GetCursorScreenPos();
+  ImGui::Dummy(size);
+  if (!tex.values || !program_ || !ImGui::IsItemVisible()) return;
+  draws_.push_back(Draw{this, tex.values, map, range, p0, ImVec2(p0.x + size.x, p0.y + size.y)});
+  ImDrawList* list = ImGui::GetWindowDrawList();
+  list->AddCallback(&ColormapPass::draw_callback, &draws_.back());
+  list->AddCallback(ImDrawCallback_ResetRenderState, nullptr);  // ImGui's own state back
+}
+
+void ColormapPass::draw_callback(const ImDrawList*, const ImDrawCmd* cmd) {
+  const Draw& d = *static_cast<const Draw*>(cmd->UserCallbackData);
+  d.pass->render(d, cmd->ClipRect);
+}
+
+// Runs inside ImGui's OpenGL backend, whose viewport covers the framebuffer; the backend's
+// state (program, vertex array, scissor) is reset by the callback queued after this one.
+void ColormapPass::render(const Draw& d, const ImVec4& clip) const {
+  const ImDrawData* data = ImGui::GetDrawData();
+  if (!data || data->DisplaySize.x <= 0 || data->DisplaySize.y <= 0) return;
+  const ImVec2 off = data->DisplayPos, scale = data->FramebufferScale;
+  const float fb_h = data->DisplaySize.y * scale.y;
+  const float x0 = (clip.x - off.x) * scale.x, y0 = (clip.y - off.y) * scale.y;
+  const float x1 = (clip.z - off.x) * scale.x, y1 = (clip.w - off.y) * scale.y;
+  if (x1 <= x0 || y1 <= y0) return;
+  glEnable(GL_SCISSOR_TEST);
+  glScissor(static_cast<GLint>(x0), static_cast<GLint>(fb_h - y1), static_cast<GLsizei>(x1 - x0),
+            static_cast<GLsizei>(y1 - y0));
+  auto ndc_x = [&](float x) { return (x - off.x) / data->DisplaySize.x * 2.0f - 1.0f; };
+  auto ndc_y = [&](float y) { return 1.0f - (y - off.y) / data->DisplaySize.y * 2.0f; };
   glUseProgram(program_);
-  glUniform1f(lo_, range.lo);
-  glUniform1f(hi_, range.hi);
+  glUniform4f(rect_, ndc_x(d.p0.x), ndc_y(d.p0.y), ndc_x(d.p1.x), ndc_y(d.p1.y));
+  glUniform4f(uv_rect_, 0.0f, 0.0f, 1.0f, 1.0f);
+  glUniform1f(lo_, d.range.lo);
+  glUniform1f(hi_, d.range.hi);
   glUniform1i(values_, 0);
   glUniform1i(lut_, 1);
-  glActiveTexture(GL_TEXTURE0);
-  glBindTexture(GL_TEXTURE_2D, tex->values);
   glActiveTexture(GL_TEXTURE1);
-  glBindTexture(GL_TEXTURE_2D, luts_[static_cast<size_t>(map)]);
-  glBindVertexArray(vao_);
-  // Only the rows just uploaded are shaded (texture row r is framebuffer row r).
-  glEnable(GL_SCISSOR_TEST);
-  glScissor(0, row0, width, row1 - row0);
-  glDrawArrays(GL_TRIANGLES, 0, 3);
-  glDisable(GL_SCISSOR_TEST);
-  glBindVertexArray(0);
+  glBindTexture(GL_TEXTURE_2D, luts_[static_cast<size_t>(d.map)]);
   glActiveTexture(GL_TEXTURE0);
-  glUseProgram(0);
-  glBindFramebuffer(GL_FRAMEBUFFER, 0);
-  glViewport(viewport[0], viewport[1], viewport[2], viewport[3]);
+  glBindTexture(GL_TEXTURE_2D, d.values);
+  glBindVertexArray(vao_);
+  glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
 }
 
 void upload_rgb_texture(GLuint* tex, int* tex_w, int* tex_h, int width, int height,

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "gui/widgets.h"
 #include "panels/panels.h"
@@ -102,7 +103,8 @@ void layer_grid(AppState& app, bool involution, ImVec2 region) {
     const float h = avail.y - label_h * 2;
     const float w = std::min(avail.x - 4, h * aspect);
     const ImVec2 pos = ImGui::GetCursorScreenPos();
-    ImGui::Image(view.maps[static_cast<size_t>(c)].imgui_id(), ImVec2(w, w / aspect));
+    app.view.colormap_pass->image(view.maps[static_cast<size_t>(c)], app.view.settings.colormap,
+                                  view.ranges[static_cast<size_t>(c)], ImVec2(w, w / aspect));
     hover_map(app, involution, c, pos, ImVec2(w, w / aspect));
     mark_step_pixel(app, involution, c, pos, ImVec2(w, w / aspect), ho, wo);
     if (ImGui::IsItemClicked()) app.view.enlarged_map = -1;
@@ -126,7 +128,12 @@ void layer_grid(AppState& app, bool involution, ImVec2 region) {
       // its own label.
       const ImVec2 img(pos.x, pos.y + label_h);
       ImGui::SetCursorScreenPos(img);
-      ImGui::Image(view.maps[static_cast<size_t>(i)].imgui_id(), ImVec2(tile_w, tile_h));
+      app.view.colormap_pass->image(view.maps[static_cast<size_t>(i)], app.view.settings.colormap,
+                                    view.ranges[static_cast<size_t>(i)], ImVec2(tile_w, tile_h));
+      // Scripted runs log where each map went (tests compare its colours with the data).
+      app.view.drawn_items.push_back(
+          {std::string(involution ? "involution" : "conv") + " map " + std::to_string(i), img.x,
+           img.y, tile_w, tile_h});
       hover_map(app, involution, i, img, ImVec2(tile_w, tile_h));
       mark_step_pixel(app, involution, i, img, ImVec2(tile_w, tile_h), ho, wo);
       if (ImGui::IsItemClicked()) {

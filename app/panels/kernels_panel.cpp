@@ -92,7 +92,7 @@ void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, 
     tooltip("Which involution group's kernels the heatmap and the kernel field show.");
   }
   const LayerView& view = app.view.involution_view;
-  if (!view.kernel_sum.rgba) return;
+  if (!view.kernel_sum.values) return;
   const char* sum_title = view.kernel_sum_label;
   const float sum_legend_w =
       vertical_legend_width(view.kernel_sum_map, view.kernel_sum_range, sum_title);
@@ -102,7 +102,8 @@ void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, 
   const float width = height * wo / std::max(1, ho);
   if (height <= 8) return;
   const ImVec2 img = ImGui::GetCursorScreenPos();
-  ImGui::Image(view.kernel_sum.imgui_id(), ImVec2(width, height));
+  app.view.colormap_pass->image(view.kernel_sum, view.kernel_sum_map, view.kernel_sum_range,
+                                ImVec2(width, height));
   if (ImGui::IsItemHovered()) {
     const ImVec2 mouse = ImGui::GetIO().MousePos;
     const int x = std::clamp(static_cast<int>((mouse.x - img.x) / width * wo), 0, wo - 1);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kernelscope/backend.h"
+#include "kernelscope/colormap.h"
 #include "kernelscope/io.h"
 #include "kernelscope/ops.h"
 
@@ -1279,6 +1280,74 @@ void check_one_spec() {
   CHECK(file_app.exit_code == 0 && fs::exists(shot), "the app refused the weights file alone");
 }
 
+// The maps are coloured as they are drawn (a shader over float textures): what the screen
+// shows is each map's data through the chosen colormap over its own range, the right way
+// up. Each tile is cut into blocks; a block's mean colour must match the mean LUT colour of
+// the map pixels it covers (the GPU interpolates values before colouring, so not exactly:
+// passing runs differ by 0.005 on average, a flipped or wrongly coloured map by 0.13-0.3).
+void check_map_colours() {
+  const fs::path dir = g_work / "map-colours";
+  fs::remove_all(dir);
+  const Run r = run_app(
+      "--op conv --kernel identity --out-channels 3 --colormap viridis --scale map "
+      "--screenshot '" +
+      (dir / "shot.png").string() + "' --export-dir '" + dir.string() + "'");
+  CHECK(r.exit_code == 0, "run failed");
+  fs::path maps_npy;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (contains(e.path().filename().string(), "conv-maps.npy")) maps_npy = e.path();
+  CHECK(!maps_npy.empty() && fs::exists(dir / "shot.png"), "no maps export or screenshot");
+  if (maps_npy.empty() || !fs::exists(dir / "shot.png")) return;
+  const ks::Tensor maps = ks::load_npy(maps_npy.string());
+  const ks::Tensor shot = ks::load_image((dir / "shot.png").string());
+  const std::vector<uint8_t> lut = ks::colormap_lut(ks::Colormap::Viridis);
+  const auto tiles = items(r.out);
+  const int64_t H = maps.dim(2), W = maps.dim(3);
+  for (int64_t c = 0; c < maps.dim(1); ++c) {
+    const std::string name = "conv map " + std::to_string(c);
+    CHECK(tiles.count(name) == 1, "%s was not drawn", name.c_str());
+    if (!tiles.count(name)) continue;
+    const Rect t = tiles.at(name);
+    const float* plane = maps.ptr() + c * H * W;
+    const auto [lo, hi] = std::minmax_element(plane, plane + H * W);
+    constexpr int kBlocks = 6;
+    double worst = 0, total = 0;
+    for (int by = 0; by < kBlocks; ++by)
+      for (int bx = 0; bx < kBlocks; ++bx) {
+        // Screen block, inset by 2 px from the tile's rounded edges.
+        const int sx0 = t.x + 2 + (t.w - 4) * bx / kBlocks,
+                  sx1 = t.x + 2 + (t.w - 4) * (bx + 1) / kBlocks;
+        const int sy0 = t.y + 2 + (t.h - 4) * by / kBlocks,
+                  sy1 = t.y + 2 + (t.h - 4) * (by + 1) / kBlocks;
+        double screen[3] = {0, 0, 0}, expected[3] = {0, 0, 0};
+        int64_t ns = 0, ne = 0;
+        for (int y = sy0; y < sy1; ++y)
+          for (int x = sx0; x < sx1; ++x, ++ns)
+            for (int k = 0; k < 3; ++k) screen[k] += shot.at(0, k, y, x);
+        const int64_t u0 = (sx0 - t.x) * W / t.w, u1 = (sx1 - t.x) * W / t.w;
+        const int64_t v0 = (sy0 - t.y) * H / t.h, v1 = (sy1 - t.y) * H / t.h;
+        for (int64_t v = v0; v < v1; ++v)
+          for (int64_t u = u0; u < u1; ++u, ++ne) {
+            const float f = (plane[v * W + u] - *lo) / std::max(*hi - *lo, 1e-30f);
+            const int i = std::clamp(static_cast<int>(std::lround(f * 255)), 0, 255);
+            for (int k = 0; k < 3; ++k) expected[k] += lut[static_cast<size_t>(i * 3 + k)] / 255.0;
+          }
+        if (ns == 0 || ne == 0) continue;
+        double diff = 0;
+        for (int k = 0; k < 3; ++k)
+          diff = std::max(diff, std::fabs(screen[k] / ns - expected[k] / ne));
+        worst = std::max(worst, diff);
+        total += diff;
+      }
+    const double mean = total / (kBlocks * kBlocks);
+    CHECK(mean < 0.02 && worst < 0.08,
+          "%s on screen is not its data through viridis (block colour difference mean %.3f, "
+          "worst %.3f)",
+          name.c_str(), mean, worst);
+  }
+}
+
 int main(int argc, char** argv) {
   if (argc != 4) {
     std::fprintf(stderr, "usage: app_test_driver CASE KERNELSCOPE WORK_DIR\n");
@@ -1342,6 +1411,8 @@ int main(int argc, char** argv) {
     check_learn();
   else if (which == "one_spec")
     check_one_spec();
+  else if (which == "map_colours")
+    check_map_colours();
   else if (which == "interactive") {
     if (std::system("command -v xdotool >/dev/null 2>&1") != 0) {
       std::printf("SKIP: xdotool not found\n");
