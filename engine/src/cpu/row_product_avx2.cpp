@@ -11,6 +11,20 @@
 namespace ks::cpu {
 namespace {
 
+// acc[c][v] += w[c] * p[8v .. 8v + 7]: one input channel and tap.
+template <int CO, int NV>
+inline void multiply_add(__m256 (&acc)[CO][NV], const float* p, const float* w) {
+  __m256 x[NV];
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) x[v] = _mm256_loadu_ps(p + 8 * v);
+#pragma GCC unroll 16
+  for (int c = 0; c < CO; ++c) {
+    const __m256 wc = _mm256_broadcast_ss(w + c);
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[c][v] = _mm256_fmadd_ps(wc, x[v], acc[c][v]);
+  }
+}
+
 template <int CO, int NV>
 inline void chunk(const RowProduct& r, int64_t j0, int64_t valid) {
   __m256 acc[CO][NV];
@@ -21,19 +35,17 @@ inline void chunk(const RowProduct& r, int64_t j0, int64_t valid) {
     for (int v = 0; v < NV; ++v) acc[c][v] = b;
   }
   const float* w = r.weights;
-  for (int64_t ci = 0; ci < r.in_channels; ++ci) {
-    const float* base = r.in + ci * r.in_channel_stride + j0;
-    for (int64_t k = 0; k < r.tap_count; ++k, w += CO) {
-      const float* p = base + r.taps[k];
-      __m256 x[NV];
-#pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) x[v] = _mm256_loadu_ps(p + 8 * v);
-#pragma GCC unroll 16
-      for (int c = 0; c < CO; ++c) {
-        const __m256 wc = _mm256_broadcast_ss(w + c);
-#pragma GCC unroll 16
-        for (int v = 0; v < NV; ++v) acc[c][v] = _mm256_fmadd_ps(wc, x[v], acc[c][v]);
-      }
+  if (r.tap_count == 1) {
+    // A 1x1 product (the involution's reduce and span GEMMs): one flat loop over the input
+    // channels, without a one-trip tap loop and its index load in the way of the FMAs.
+    const float* p = r.in + r.taps[0] + j0;
+    for (int64_t ci = 0; ci < r.in_channels; ++ci, p += r.in_channel_stride, w += CO)
+      multiply_add<CO, NV>(acc, p, w);
+  } else {
+    for (int64_t ci = 0; ci < r.in_channels; ++ci) {
+      const float* base = r.in + ci * r.in_channel_stride + j0;
+      for (int64_t k = 0; k < r.tap_count; ++k, w += CO)
+        multiply_add<CO, NV>(acc, base + r.taps[k], w);
     }
   }
 #pragma GCC unroll 16
