@@ -1,6 +1,9 @@
 // Focused tests of the "cpu" backend against cpu-ref: row tails that are not multiples of
 // any vector or register block, band edges, every parameter, batch, and every build of the
 // inner loops this machine can run (AVX-512, AVX2, portable: the better ones capped off).
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 
 #include "cpu/cpu_features.h"
@@ -163,6 +166,21 @@ TEST_P(CpuBackendTest, InvolutionBatchAndManyChannels) {
   check_involution({3, 8, 10, 9}, involution(8, 3, 1, 1, 4, 4), 1);
   check_involution({2, 64, 7, 9}, involution(64, 7, 1, 1, 16, 4), 2);
   check_involution({1, 3, 40, 21}, involution(3, 7, 1, 1, 1, 1), 3);
+}
+
+// Each thread keeps its buffers from one call to the next. A call whose input is all NaN
+// leaves NaN in every tile lane, band and pooled row; the next calls (other shapes, row
+// widths that leave lanes past the end of a row) must read none of it into their results.
+TEST_P(CpuBackendTest, InvolutionBuffersKeptFromAnEarlierCallLeakNothing) {
+  const InvolutionParams wide = involution(64, 7, 1, 1, 16, 4);
+  Tensor poison({1, 64, 40, 45});
+  std::fill(poison.data.begin(), poison.data.end(), std::numeric_limits<float>::quiet_NaN());
+  const InvolutionResult dirty =
+      backend_->involution2d(poison, wide, random_involution_weights(wide, 3), nullptr);
+  ASSERT_TRUE(std::isnan(dirty.output.data[0]));
+  check_involution({1, 64, 13, 11}, wide, 4);
+  check_involution({2, 16, 9, 21}, involution(16, 3, 2, 1, 4, 2), 5);
+  check_involution({1, 3, 17, 30}, involution(3, 5, 1, 2, 1, 1), 6);
 }
 
 // Results beyond the caches take other routes: conv outputs over 16 MB are streamed; a
