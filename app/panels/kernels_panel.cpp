@@ -85,8 +85,13 @@ void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, 
   const float top = ImGui::GetCursorScreenPos().y;
   ImGui::TextDisabled("sum of taps per pixel");
   if (g_count > 1) {
-    ImGui::SameLine();
-    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+    // Beside the title where both fit (a narrow panel, "both" at 1280 x 720, cut the label).
+    const float slider_w = ImGui::GetFontSize() * 6;
+    const ImGuiStyle& style = ImGui::GetStyle();
+    const float line_w = ImGui::CalcTextSize("sum of taps per pixel").x + style.ItemSpacing.x +
+                         slider_w + style.ItemInnerSpacing.x + ImGui::CalcTextSize("group").x;
+    if (line_w <= max_w) ImGui::SameLine();
+    ImGui::SetNextItemWidth(slider_w);
     if (ImGui::SliderInt("group", &app.view.kernel_group, 0, g_count - 1))
       app.commands.post(cmd::Redraw{});
     tooltip("Which involution group's kernels the heatmap and the kernel field show.");
