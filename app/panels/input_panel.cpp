@@ -245,8 +245,18 @@ void draw_input_panel(AppState& app) {
 
   ImDrawList* draw = ImGui::GetWindowDrawList();
   draw->PushClipRect(origin, ImVec2(origin.x + size.x, origin.y + size.y), true);
-  draw->AddRectFilled(origin, ImVec2(origin.x + size.x, origin.y + size.y),
-                      IM_COL32(20, 20, 22, 255));
+  // The backdrop only where the image leaves the canvas uncovered: under software OpenGL
+  // every pixel shaded twice costs (a full backdrop was about a tenth of a frame).
+  const ImVec2 end(origin.x + size.x, origin.y + size.y);
+  const ImVec2 i0 = v.to_screen(0, 0),
+               i1 = v.to_screen(static_cast<float>(iw), static_cast<float>(ih));
+  const ImVec2 c0(std::clamp(i0.x, origin.x, end.x), std::clamp(i0.y, origin.y, end.y));
+  const ImVec2 c1(std::clamp(i1.x, origin.x, end.x), std::clamp(i1.y, origin.y, end.y));
+  const ImU32 backdrop = IM_COL32(20, 20, 22, 255);
+  draw->AddRectFilled(origin, ImVec2(end.x, c0.y), backdrop);                 // above
+  draw->AddRectFilled(ImVec2(origin.x, c1.y), end, backdrop);                 // below
+  draw->AddRectFilled(ImVec2(origin.x, c0.y), ImVec2(c0.x, c1.y), backdrop);  // left
+  draw->AddRectFilled(ImVec2(c1.x, c0.y), ImVec2(end.x, c1.y), backdrop);     // right
   set_magnification(app.view.input_texture, app.view.zoom >= 3);
   draw->AddImage(reinterpret_cast<void*>(static_cast<intptr_t>(app.view.input_texture)),
                  v.to_screen(0, 0), v.to_screen(static_cast<float>(iw), static_cast<float>(ih)));
