@@ -177,9 +177,16 @@ void upload_result_textures(AppState& app) {
     const int w = static_cast<int>(image.compute->dim(3)),
               h = static_cast<int>(image.compute->dim(2));
     queue_strips(app, w, h, [&app, w, h](int r0, int r1) {
+      // Shown shrunk (a photo fitted into the panel), the image samples its mipmaps: no
+      // aliasing, and far fewer cache misses for a software OpenGL. They are made once the
+      // whole image is in; until then only level 0 is sampled.
+      if (r0 == 0) set_mipmapped(app.view.input_texture, false);
       upload_rgb_texture(&app.view.input_texture, &app.view.input_tex_w, &app.view.input_tex_h, w,
                          h, *app.doc.image.rgb, r0, r1);
-      if (r1 == h) app.view.input_rgb_uploaded = app.doc.image.rgb.get();  // complete
+      if (r1 == h) {
+        set_mipmapped(app.view.input_texture, true);
+        app.view.input_rgb_uploaded = app.doc.image.rgb.get();  // complete
+      }
     });
   }
   queue_layer(app, app.doc.result.conv, &app.view.conv_view);

@@ -173,6 +173,13 @@ void upload_rgb_texture(GLuint* tex, int* tex_w, int* tex_h, int width, int heig
                   rgb.data() + static_cast<size_t>(row0) * static_cast<size_t>(width) * 3);
 }
 
+void set_mipmapped(GLuint tex, bool on) {
+  if (!tex) return;
+  glBindTexture(GL_TEXTURE_2D, tex);
+  if (on) glGenerateMipmap(GL_TEXTURE_2D);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, on ? GL_LINEAR_MIPMAP_LINEAR : GL_LINEAR);
+}
+
 void set_magnification(GLuint tex, bool nearest) {
   if (!tex) return;
   glBindTexture(GL_TEXTURE_2D, tex);

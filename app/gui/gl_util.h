@@ -67,6 +67,9 @@ class ColormapPass {
 // Rows [row0, row1) only (row1 < 0: to the end), as draw() above.
 void upload_rgb_texture(GLuint* tex, int* tex_w, int* tex_h, int width, int height,
                         const std::vector<uint8_t>& rgb, int row0 = 0, int row1 = -1);
+// With `on`, makes tex's mipmaps from its level 0 and samples them when shrunk; without,
+// samples level 0 only (while level 0 is being replaced). No-op for texture 0.
+void set_mipmapped(GLuint tex, bool on);
 // Chooses how a texture is magnified: nearest at high zoom (pixels stay pixels), linear below.
 void set_magnification(GLuint tex, bool nearest);
 // Reads the default framebuffer into RGB rows, top row first.
