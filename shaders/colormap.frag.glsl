@@ -10,10 +10,11 @@ uniform float lo;
 uniform float hi;
 void main() {
   float v = texture(values, uv).r;
-  if (isnan(v) || isinf(v)) {
-    color = vec4(1.0, 0.0, 1.0, 1.0);  // non-finite values stand out in magenta
+  if (isnan(v)) {
+    color = vec4(1.0, 0.0, 1.0, 1.0);  // NaN stands out in magenta, as in exported PNGs
     return;
   }
+  // +-inf lie beyond the legend's (finite) range: its end colours, as in exported PNGs.
   float t = clamp((v - lo) / max(hi - lo, 1e-30), 0.0, 1.0);
   color = vec4(texture(lut, vec2((t * 255.0 + 0.5) / 256.0, 0.5)).rgb, 1.0);
 }

@@ -8,6 +8,7 @@
 #include "core/prepare.h"
 #include "core/result_scan.h"
 #include "core/weights.h"
+#include "kernelscope/colormap.h"
 #include "kernelscope/dispatch.h"
 #include "kernelscope/error.h"
 #include "kernelscope/io.h"
@@ -32,27 +33,6 @@ int display_factor(const Tensor& image) {
   while ((h + factor - 1) / factor > kMaxDisplaySide || (w + factor - 1) / factor > kMaxDisplaySide)
     ++factor;
   return factor;
-}
-
-std::vector<uint8_t> image_rgb(const Tensor& image) {
-  const int64_t c = image.dim(1), plane = image.dim(2) * image.dim(3);
-  // Images load into [0, 1]; arrays may hold anything, so map their range instead.
-  float lo = 0, hi = 1;
-  const auto [mn, mx] = std::minmax_element(image.data.begin(), image.data.end());
-  if (mn != image.data.end() && (*mn < 0 || *mx > 1)) {
-    lo = *mn;
-    hi = *mx > *mn ? *mx : *mn + 1;
-  }
-  std::vector<uint8_t> rgb(static_cast<size_t>(plane * 3));
-  for (int64_t k = 0; k < 3; ++k) {
-    const float* src = image.ptr() + (c >= 3 ? k : 0) * plane;
-    for (int64_t i = 0; i < plane; ++i) {
-      float v = (src[i] - lo) / (hi - lo);
-      v = std::isfinite(v) ? std::clamp(v, 0.0f, 1.0f) : 0.0f;
-      rgb[static_cast<size_t>(i * 3 + k)] = static_cast<uint8_t>(v * 255.0f + 0.5f);
-    }
-  }
-  return rgb;
 }
 
 void update_compute_copy(ImageSlot* slot) {
@@ -292,6 +272,29 @@ void run_race(const Tensor& input, const OpSettings& s, ComputeResult* result,
 }
 
 }  // namespace
+
+std::vector<uint8_t> image_rgb(const Tensor& image) {
+  const int64_t c = image.dim(1), plane = image.dim(2) * image.dim(3);
+  // Images load into [0, 1]; arrays may hold anything, so map their range instead: the
+  // finite range (with one infinity in it, every other pixel was (v - lo) / inf = 0: black).
+  float lo = 0, hi = 1;
+  float mn = INFINITY, mx = -INFINITY;
+  widen_to_finite(image.ptr(), static_cast<int64_t>(image.data.size()), &mn, &mx);
+  if (mn <= mx && (mn < 0 || mx > 1)) {
+    lo = mn;
+    hi = mx > mn ? mx : mn + 1;
+  }
+  std::vector<uint8_t> rgb(static_cast<size_t>(plane * 3));
+  for (int64_t k = 0; k < 3; ++k) {
+    const float* src = image.ptr() + (c >= 3 ? k : 0) * plane;
+    for (int64_t i = 0; i < plane; ++i) {
+      float v = (src[i] - lo) / (hi - lo);
+      v = std::isnan(v) ? 0.0f : std::clamp(v, 0.0f, 1.0f);  // +inf white, -inf black
+      rgb[static_cast<size_t>(i * 3 + k)] = static_cast<uint8_t>(v * 255.0f + 0.5f);
+    }
+  }
+  return rgb;
+}
 
 ConvParams conv_params(const OpSettings& s, int64_t channels) {
   ConvParams p;

@@ -119,6 +119,11 @@ const std::vector<float>& kernels_at(const OpResult& r, int oy, int ox);
 // computed now on the CPU, under the result's memory cap (throws ks::Error when over).
 Tensor full_kernels(const OpResult& r);
 
+// [1, C, H, W] -> RGB bytes for display and export: channels 0-2 (or channel 0 as grey),
+// values in [0, 1], or the tensor's finite range when it leaves [0, 1]; NaN shows black,
+// +-inf as the ends of the range.
+std::vector<uint8_t> image_rgb(const Tensor& image);
+
 // A 320 x 240 RGB test pattern, for when no sample image can be found.
 Tensor test_pattern();
 

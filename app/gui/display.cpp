@@ -10,27 +10,6 @@
 
 namespace ks::app {
 
-std::vector<uint8_t> image_to_rgb(const Tensor& image) {
-  const int64_t c = image.dim(1), h = image.dim(2), w = image.dim(3);
-  const int64_t plane = h * w;
-  // Images load into [0, 1]; arrays may hold anything, so map their range instead.
-  float lo = 0, hi = 1;
-  const auto [mn, mx] = std::minmax_element(image.data.begin(), image.data.end());
-  if (mn != image.data.end() && (*mn < 0 || *mx > 1)) {
-    lo = *mn;
-    hi = *mx > *mn ? *mx : *mn + 1;
-  }
-  std::vector<uint8_t> rgb(static_cast<size_t>(plane * 3));
-  for (int64_t i = 0; i < plane; ++i)
-    for (int64_t k = 0; k < 3; ++k) {
-      const int64_t ch = c >= 3 ? k : 0;
-      float v = (image.data[static_cast<size_t>(ch * plane + i)] - lo) / (hi - lo);
-      v = std::isfinite(v) ? std::clamp(v, 0.0f, 1.0f) : 0.0f;
-      rgb[static_cast<size_t>(i * 3 + k)] = static_cast<uint8_t>(std::lround(v * 255.0f));
-    }
-  return rgb;
-}
-
 std::vector<ValueRange> map_ranges(const std::vector<ValueRange>& channel_ranges, ScaleMode mode,
                                    ValueRange* layer) {
   std::vector<ValueRange> ranges = channel_ranges;
@@ -148,6 +127,7 @@ void queue_layer(AppState& app, const OpResult& r, LayerView* view) {
     queue_strips(app, w, h, [&r, view, h, w](int r0, int r1) {
       upload_rgb_texture(&view->composite, &view->composite_w, &view->composite_h, w, h,
                          r.composite, r0, r1);
+      set_magnification(view->composite, true);  // enlarged, pixels stay pixels like the maps
     });
   if (!r.kernel_sum.empty() && !r.kernel_sum_ranges.empty()) {
     const int g = std::clamp(app.view.kernel_group, 0, static_cast<int>(r.kernel_sum.dim(1)) - 1);

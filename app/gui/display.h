@@ -11,9 +11,6 @@
 
 namespace ks::app {
 
-// [1, C, H, W] -> RGB bytes: channels 0-2 (or channel 0 as grey), values in [0, 1] or the
-// tensor's own range when it leaves [0, 1].
-std::vector<uint8_t> image_to_rgb(const Tensor& image);
 // The range of each channel of [1, C, H, W] under a scale mode; *layer gets the layer range.
 // The first form scans the tensor (exports); the second starts from each channel's own
 // min/max, which the worker has already scanned (the screen).

@@ -75,7 +75,7 @@ void export_input(const AppState& app, const std::string& dir, std::vector<std::
   Canvas c = figure_canvas(width, caption_height() + h + kMargin);
   draw_caption(c, "KernelScope input", image_line(app),
                "values in [0, 1]; channels 0-2 shown as RGB");
-  blit(c, image_to_rgb(image), w, h, kMargin, caption_height());
+  blit(c, core::image_rgb(image), w, h, kMargin, caption_height());
   const std::string stem = export_stem(dir, "input");
   save_png(stem + ".png", c, out);
   save_array(stem + ".npy", image, out);

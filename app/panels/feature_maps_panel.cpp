@@ -114,8 +114,15 @@ void layer_grid(AppState& app, bool involution, ImVec2 region) {
   const bool composite = view.composite && app.view.settings.rgb_composite && channels == 3;
   const int tiles = channels + (composite ? 1 : 0);
   float tile_w = 0;
-  const int cols = best_columns(tiles, avail, aspect, label_h, &tile_w);
-  tile_w = std::max(tile_w, 24.0f);
+  int cols = best_columns(tiles, avail, aspect, label_h, &tile_w);
+  constexpr float kSmallestTile = 24;
+  if (tile_w < kSmallestTile) {
+    // Too many maps to fit (hundreds of channels): the smallest tiles, as many across as the
+    // panel is wide, and the panel scrolls down. Never wider: columns past the right edge
+    // could not be reached.
+    tile_w = kSmallestTile;
+    cols = std::clamp(static_cast<int>((avail.x + 6) / (tile_w + 6)), 1, tiles);
+  }
   const float tile_h = tile_w / aspect;
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   for (int i = 0; i < tiles; ++i) {

@@ -99,13 +99,25 @@ void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, 
   const LayerView& view = app.view.involution_view;
   if (!view.kernel_sum.values) return;
   const char* sum_title = view.kernel_sum_label;
-  const float sum_legend_w =
-      vertical_legend_width(view.kernel_sum_map, view.kernel_sum_range, sum_title);
-  const float sum_avail = max_w - sum_legend_w - spacing;
-  const float height =
-      std::min(sum_avail * ho / std::max(1, wo), max_h - (ImGui::GetCursorScreenPos().y - top));
+  auto fitted_height = [&](const char* title) {
+    const float legend_w = vertical_legend_width(view.kernel_sum_map, view.kernel_sum_range, title);
+    return std::min((max_w - legend_w - spacing) * ho / std::max(1, wo),
+                    max_h - (ImGui::GetCursorScreenPos().y - top));
+  };
+  // The legend's title ("kernel sum (symmetric about 0)") is wider than its numbers: where it
+  // would squeeze the map away (large UI scales, the projector layout) it goes above the map.
+  float height = fitted_height(sum_title);
+  if (height < 6 * ImGui::GetTextLineHeight() &&
+      fitted_height(nullptr) - ImGui::GetTextLineHeightWithSpacing() > height) {
+    ImGui::TextDisabled("%s", sum_title);
+    sum_title = nullptr;
+    height = fitted_height(nullptr);
+  }
   const float width = height * wo / std::max(1, ho);
-  if (height <= 8) return;
+  if (height <= 8) {
+    ImGui::TextDisabled("(the kernel-sum map needs a larger panel)");
+    return;
+  }
   const ImVec2 img = ImGui::GetCursorScreenPos();
   app.view.colormap_pass->image(view.kernel_sum, view.kernel_sum_map, view.kernel_sum_range,
                                 ImVec2(width, height));

@@ -1280,6 +1280,31 @@ void check_one_spec() {
   CHECK(file_app.exit_code == 0 && fs::exists(shot), "the app refused the weights file alone");
 }
 
+// Hundreds of maps: the smallest tiles, as many across as the panel is wide (the panel
+// scrolls down). Tiles once ran past the panel's right edge, out of reach.
+void check_many_maps() {
+  const fs::path shot = g_work / "many-maps.png";
+  const Run r = run_app(
+      "--op conv --out-channels 256 --width 1280 --height 720 --screenshot '" + shot.string() + "'",
+      1280, 720);
+  CHECK(r.exit_code == 0, "run failed");
+  const auto rects = panels(r.out);
+  const auto tiles = items(r.out);
+  CHECK(rects.count("Feature maps") == 1, "no feature maps panel");
+  if (!rects.count("Feature maps")) return;
+  const Rect panel = rects.at("Feature maps");
+  int logged = 0;
+  for (int c = 0; c < 256; ++c) {
+    const auto it = tiles.find("conv map " + std::to_string(c));
+    if (it == tiles.end()) continue;
+    ++logged;
+    CHECK(it->second.x >= panel.x && it->second.x + it->second.w <= panel.x + panel.w,
+          "map %d at x %d..%d lies outside the panel's %d..%d", c, it->second.x,
+          it->second.x + it->second.w, panel.x, panel.x + panel.w);
+  }
+  CHECK(logged == 256, "%d of 256 maps were drawn", logged);
+}
+
 // The maps are coloured as they are drawn (a shader over float textures): what the screen
 // shows is each map's data through the chosen colormap over its own range, the right way
 // up. Each tile is cut into blocks; a block's mean colour must match the mean LUT colour of
@@ -1413,6 +1438,8 @@ int main(int argc, char** argv) {
     check_one_spec();
   else if (which == "map_colours")
     check_map_colours();
+  else if (which == "many_maps")
+    check_many_maps();
   else if (which == "interactive") {
     if (std::system("command -v xdotool >/dev/null 2>&1") != 0) {
       std::printf("SKIP: xdotool not found\n");

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,6 +90,27 @@ TEST(CoreCompute, BothOperationsRunOnTheTestPattern) {
 
 // Requests sent faster than they run: the last one sent is the one whose result arrives
 // last and complete; older ones are dropped unstarted or come back cancelled.
+// The input's RGB bytes (screen and export): an array outside [0, 1] is shown over its
+// finite range. One infinity once made that range infinite and every other pixel black.
+TEST(CoreCompute, InputRgbUsesTheFiniteRangeAndClampsInfinities) {
+  Tensor image({1, 3, 1, 4});
+  const float inf = std::numeric_limits<float>::infinity();
+  const float values[4] = {-1.0f, 0.0f, 3.0f, inf};  // finite range -1 .. 3
+  for (int c = 0; c < 3; ++c)
+    for (int x = 0; x < 4; ++x) image.data[static_cast<size_t>(c * 4 + x)] = values[x];
+  image.data[1] = std::numeric_limits<float>::quiet_NaN();  // red of pixel 1
+  image.data[4 + 3] = -inf;                                 // green of pixel 3
+  const std::vector<uint8_t> rgb = image_rgb(image);
+  ASSERT_EQ(rgb.size(), 12u);
+  EXPECT_EQ(rgb[0], 0);    // -1: the bottom of the range
+  EXPECT_EQ(rgb[3], 0);    // NaN: black
+  EXPECT_EQ(rgb[4], 64);   // 0: a quarter of the way up (63.75 rounded)
+  EXPECT_EQ(rgb[6], 255);  // 3: the top
+  EXPECT_EQ(rgb[9], 255);  // +inf: the top
+  EXPECT_EQ(rgb[10], 0);   // -inf: the bottom
+  EXPECT_EQ(rgb[11], 255);
+}
+
 TEST(CoreWorker, NewestRequestWins) {
   Worker worker;
   for (uint64_t id = 1; id <= 6; ++id) {
