@@ -71,8 +71,9 @@ ImVec2 draw_at(ImDrawList* draw, ImVec2 pos, Colormap map, ValueRange range, flo
   tick(y + h, t.lo, y + h - line + 1);
   if (t.zero) {
     const float at = y + h * range.hi / (range.hi - range.lo);
-    // Only where it does not run into the ends' numbers.
-    if (at - y > line * 1.1f && y + h - at > line * 1.1f) tick(at, "0", at - line * 0.5f);
+    // Only where it does not run into the ends' numbers: its text is centred on the tick,
+    // theirs hang below the top and sit on the bottom (1.1 lines let them overlap).
+    if (at - y > line * 1.5f && y + h - at > line * 1.5f) tick(at, "0", at - line * 0.5f);
   }
   return ImVec2(width_of(t, title), y + h - pos.y);
 }

@@ -109,7 +109,9 @@ void kernel_sum_map(AppState& app, const OpResult& r, int g_count, float max_w, 
   float height = fitted_height(sum_title);
   if (height < 6 * ImGui::GetTextLineHeight() &&
       fitted_height(nullptr) - ImGui::GetTextLineHeightWithSpacing() > height) {
+    ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + max_w);
     ImGui::TextDisabled("%s", sum_title);
+    ImGui::PopTextWrapPos();
     sum_title = nullptr;
     height = fitted_height(nullptr);
   }
