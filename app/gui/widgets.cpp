@@ -81,6 +81,11 @@ int draw_kernel_heatmap(ImDrawList* draw, ImVec2 pos, float cell, int k, const f
   return hovered;
 }
 
+void same_line_if_room(float item_width) {
+  ImGui::SameLine();
+  if (ImGui::GetContentRegionAvail().x < item_width) ImGui::NewLine();
+}
+
 void same_line_if_fits(const char* label) {
   const ImGuiStyle& style = ImGui::GetStyle();
   const float width = ImGui::CalcTextSize(label).x + style.FramePadding.x * 2 +

@@ -22,6 +22,8 @@ std::string short_number(float v);
 // SameLine when an item with this label still fits on the line, else a new line: toolbars
 // wrap instead of being clipped at large UI scales or narrow panels.
 void same_line_if_fits(const char* label);
+// The same for an item of a known width (a combo box).
+void same_line_if_room(float item_width);
 // A titled separator (ImGui 1.86 has no SeparatorText).
 void section(const char* title);
 // A dimmed one-line help marker "(?)" with a tooltip.

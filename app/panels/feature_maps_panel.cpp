@@ -173,7 +173,7 @@ void draw_feature_maps_panel(AppState& app) {
   }
   tooltip(
       "Colours for the maps: diverging (blue below, orange above the middle), viridis or grey.");
-  ImGui::SameLine();
+  same_line_if_room(font * 8.5f);
   int scale = static_cast<int>(app.view.settings.scale);
   ImGui::SetNextItemWidth(font * 8.5f);
   if (ImGui::Combo("##scale", &scale, "per map\0per layer\0symmetric 0\0")) {
