@@ -1,6 +1,6 @@
 // Involution on the "cpu" backend, fused per tile of output pixels:
 //   1. X' = the input pixels (stride 1) or their ceil-mode s x s means (stride > 1),
-//   2. t = ReLU(W0' X' + b0), with BN folded into the reduce weights (W0' = scale * W0),
+//   2. t = ReLU(scale * (W0 X') + shift), BN folded into a per-channel scale and shift,
 //   3. the tile's kernels = W1 t + b1, into a cache-resident tile buffer (or, when the
 //      caller wants the full tensor and it fits the caches, straight into it),
 //   4. their per-group tap sums into the sum map, when asked for,
@@ -23,43 +23,21 @@
 namespace ks::cpu {
 namespace {
 
-// A [rows x cols] matrix packed in blocks of up to kRowBlock rows, [col][row in block],
-// with its per-row bias: the weight operand of a row_product GEMM.
-struct PackedGemm {
-  struct Block {
-    int64_t first;
-    int count;
-    size_t offset;
-  };
-  std::vector<Block> blocks;
-  std::vector<float> weights;
-  std::vector<float> bias;
-  int64_t cols = 0;
+// A row-major [rows x cols] weight matrix with its per-row bias and optional per-row scale
+// (the folded BN), run as 1x1 row products straight from the weight tensors: packing them
+// (a transpose of every weight on every call, before the threads start) cost inv 256ch a
+// tenth of its time.
+struct Gemm {
+  const float* weights;
+  const float* scale;  // nullptr: none
+  const float* bias;
+  int64_t rows, cols;
 };
 
-PackedGemm pack_gemm(const float* matrix, const float* row_scale, const float* bias, int64_t rows,
-                     int64_t cols) {
-  PackedGemm g;
-  g.cols = cols;
-  g.bias.assign(bias, bias + rows);
-  g.weights.resize(static_cast<size_t>(rows * cols));
-  size_t offset = 0;
-  for (int64_t first = 0; first < rows;) {
-    const int count = even_row_block(first, rows);
-    g.blocks.push_back({first, count, offset});
-    for (int64_t col = 0; col < cols; ++col)
-      for (int c = 0; c < count; ++c) {
-        const float scale = row_scale ? row_scale[first + c] : 1.0f;
-        g.weights[offset++] = scale * matrix[(first + c) * cols + col];
-      }
-    first += count;
-  }
-  return g;
-}
-
-// out[row][j] = act(g.bias[row] + sum_col W[row][col] in[col * in_stride + j]), j < width.
-void run_gemm(const KernelTable& kt, const PackedGemm& g, const float* in, int64_t in_stride,
-              float* out, int64_t out_stride, int64_t width, bool relu) {
+// out[row][j] = act(scale[row] * sum_col W[row][col] in[col * in_stride + j] + bias[row]),
+// j < width.
+void run_gemm(const KernelTable& kt, const Gemm& g, const float* in, int64_t in_stride, float* out,
+              int64_t out_stride, int64_t width, bool relu) {
   static const int64_t zero_tap = 0;
   RowProduct r;
   r.in = in;
@@ -67,15 +45,19 @@ void run_gemm(const KernelTable& kt, const PackedGemm& g, const float* in, int64
   r.in_channels = g.cols;
   r.taps = &zero_tap;
   r.tap_count = 1;
+  r.weight_row_stride = g.cols;
   r.out_channel_stride = out_stride;
   r.width = width;
   r.relu = relu;
-  for (const auto& blk : g.blocks) {
-    r.weights = g.weights.data() + blk.offset;
-    r.bias = g.bias.data() + blk.first;
-    r.out = out + blk.first * out_stride;
-    r.co_count = blk.count;
+  for (int64_t first = 0; first < g.rows;) {
+    const int count = even_row_block(first, g.rows);
+    r.weights = g.weights + first * g.cols;
+    r.scale = g.scale ? g.scale + first : nullptr;
+    r.bias = g.bias + first;
+    r.out = out + first * out_stride;
+    r.co_count = count;
     kt.row_product(r);
+    first += count;
   }
 }
 
@@ -166,8 +148,8 @@ BufferBytes involution2d_buffer_bytes(const Shape& input, const InvolutionParams
   for (int64_t rows_of_tile : {C, CR, GKK})
     per_thread = sat_add(per_thread, sat_add(sat_mul(rows_of_tile, ld), kSlack));
   per_thread = sat_add(per_thread, sat_mul(p.taps(), 2));
-  // Shared: the packed reduce and span GEMMs with their biases, the folded BN.
-  const int64_t shared = sat_add(sat_mul(CR, C + 3), sat_mul(GKK, CR + 1));
+  // Shared: the folded BN and the fused sum map's summed span weights and biases.
+  const int64_t shared = sat_add(sat_mul(CR, 2), sat_mul(p.groups(), CR + 1));
   return {sat_mul(per_thread, 4), sat_mul(shared, 4)};
 }
 
@@ -193,14 +175,14 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
   else
     result->kernel_sum = Tensor();
 
-  // BN(eval) is affine per reduced channel: fold its scale into W0 and its shift into a bias.
+  // BN(eval) is affine per reduced channel: a scale and a shift (the bias) of W0's sums.
   std::vector<float> scale(static_cast<size_t>(CR)), shift(static_cast<size_t>(CR));
   for (size_t m = 0; m < scale.size(); ++m) {
     scale[m] = w.bn_gamma.data[m] / std::sqrt(w.bn_var.data[m] + w.bn_eps);
     shift[m] = w.bn_beta.data[m] - w.bn_mean.data[m] * scale[m];
   }
-  const PackedGemm reduce = pack_gemm(w.reduce_weight.ptr(), scale.data(), shift.data(), CR, C);
-  const PackedGemm span = pack_gemm(w.span_weight.ptr(), nullptr, w.span_bias.ptr(), G * KK, CR);
+  const Gemm reduce{w.reduce_weight.ptr(), scale.data(), shift.data(), CR, C};
+  const Gemm span{w.span_weight.ptr(), nullptr, w.span_bias.ptr(), G * KK, CR};
   const KernelTable& kt = kernels_for_this_cpu();
 
   const int64_t tile = tile_width(G, KK);
@@ -238,11 +220,12 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
     reduce_tile(ts, image, p0, n);
     run_gemm(kt, span, ts.reduced.data(), ld, kern, kern_stride, n, false);
   };
-  // Without the full tensor and with a narrow reduced vector (C/r <= 8: every RGB image),
-  // the span and the aggregation fuse: each tap's kernel value is made in registers and
-  // used at once (kernels.h, FusedInvolution), instead of writing G*K*K rows per pixel to a
-  // tile and reading them back. The span weights are used as given (not packed).
-  const bool fused = mode != KernelsMode::Full && CR <= kFusedMaxReduced;
+  // With a narrow reduced vector (C/r <= 8: every RGB image) the span and the aggregation
+  // fuse: each tap's kernel value is made in registers and used at once (kernels.h,
+  // FusedInvolution), instead of writing G*K*K rows per pixel to a tile and reading them
+  // back. The full tensor, when asked for, is stored from those registers too, unless it is
+  // large enough to be streamed past the caches from a tile.
+  const bool fused = !stream_kernels && CR <= kFusedMaxReduced;
   // Per group: the span weights and biases summed over the taps, for the fused sum map.
   std::vector<float> weight_sums, bias_sums;
   if (fused && mode == KernelsMode::Sum) {
@@ -300,6 +283,11 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
           f.span_weight_sum = weight_sums.data() + g * CR;
           f.span_bias_sum = bias_sums[static_cast<size_t>(g)];
         }
+        // ... and stores the full tensor's kernels.
+        f.kernels = mode == KernelsMode::Full && c0 == g * gc
+                        ? result->kernels.ptr() + (b * G + g) * KK * HW_out + q
+                        : nullptr;
+        f.kernels_stride = HW_out;
         kt.fused_involution(f);
       }
     };

@@ -10,9 +10,8 @@ const KernelTable& kernels_for_this_cpu() {
                                     fused_involution_portable, involution_backward_rows_portable};
   static const KernelTable avx2{row_product_avx2, aggregate_avx2, copy_out_avx2,
                                 fused_involution_avx2, involution_backward_rows_avx2};
-  // An AVX-512 aggregation measured no faster: it is bound by cache bandwidth, not FMAs.
-  static const KernelTable avx512{row_product_avx512, aggregate_avx2, copy_out_avx2,
-                                  fused_involution_avx2, involution_backward_rows_avx2};
+  static const KernelTable avx512{row_product_avx512, aggregate_avx512, copy_out_avx2,
+                                  fused_involution_avx512, involution_backward_rows_avx2};
   switch (active_path()) {
     case CpuPath::avx512:
       return avx512;

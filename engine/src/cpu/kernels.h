@@ -29,6 +29,13 @@ struct RowProduct {
   // Streaming (non-temporal) stores for outputs far larger than the caches: no
   // read-for-ownership of lines that are only written. The portable build ignores it.
   bool stream = false;
+  // A 1x1 product (tap_count 1) may take its weights as they come, row-major
+  // [co_count][in_channels] at this many floats per row, instead of packed (0): the
+  // involution's generation GEMMs, whose packing cost more than a small problem's GEMM.
+  int64_t weight_row_stride = 0;
+  // Per-row factors applied to the sum before the bias (nullptr: none):
+  //   out[c][j] = act(scale[c] * sum + bias[c]).
+  const float* scale = nullptr;
 };
 constexpr int kRowBlock = 4;
 
@@ -51,14 +58,18 @@ constexpr int kAggregateBlock = 4;
 
 // Involution generation and aggregation fused, for a small reduced width (C/r at most
 // kFusedMaxReduced): each tap's kernel value is made in registers from the pixel's reduced
-// vector and used at once, so no kernel is ever stored:
-//   kern_k[j] = span_bias[k] + sum_m span_weight[k*reduced_channels + m] * reduced[m*reduced_stride
-//   + j] out[c][j] = sum_k kern_k[j] * in[c*in_channel_stride + taps[k] + j] sum[j]    = sum_k
-//   kern_k[j] = span_bias_sum + sum_m span_weight_sum[m] * reduced[m*reduced_stride + j]
-// (the kernel-sum map, skipped when sum is nullptr; span_weight_sum[m] = sum_k
-// span_weight[k*reduced_channels + m] and span_bias_sum = sum_k span_bias[k]).
+// vector and used at once:
+//   kern_k[j] = span_bias[k] + sum_m span_weight[k*reduced_channels + m]
+//                                    * reduced[m*reduced_stride + j]
+//   out[c][j] = sum_k kern_k[j] * in[c*in_channel_stride + taps[k] + j]
+//   sum[j]    = span_bias_sum + sum_m span_weight_sum[m] * reduced[m*reduced_stride + j]
+// sum is the kernel-sum map (skipped when nullptr; span_weight_sum[m] = sum_k
+// span_weight[k*reduced_channels + m] and span_bias_sum = sum_k span_bias[k]). With
+// kernels, kern_k[j] is also stored at kernels[k*kernels_stride + j] (the full tensor);
+// without, no kernel is ever stored.
 // span_weight and span_bias point at one group's K*K rows. Same padding contract as
-// RowProduct for `in` and `reduced` (loads up to 7 floats past width).
+// RowProduct for `in` and `reduced` (loads up to 7 floats past width); the outputs are
+// stored for [0, width) only.
 struct FusedInvolution {
   const float* reduced = nullptr;
   int64_t reduced_stride = 0;
@@ -75,6 +86,8 @@ struct FusedInvolution {
   float* sum = nullptr;
   const float* span_weight_sum = nullptr;  // reduced_channels values
   float span_bias_sum = 0;
+  float* kernels = nullptr;
+  int64_t kernels_stride = 0;
   int64_t width = 0;
 };
 constexpr int kFusedMaxReduced = 8;
@@ -124,11 +137,13 @@ void row_product_avx2(const RowProduct& r);
 void row_product_avx512(const RowProduct& r);  // only when cpu_has_avx512()
 void aggregate_portable(const Aggregation& a);
 void aggregate_avx2(const Aggregation& a);
+void aggregate_avx512(const Aggregation& a);  // only when cpu_has_avx512()
 // A copy whose destination is not read again soon (the generated kernels tensor): the
 // AVX2 build streams it past the caches instead of evicting the working set.
 void copy_out_portable(float* dst, const float* src, int64_t count);
 void fused_involution_portable(const FusedInvolution& f);
 void fused_involution_avx2(const FusedInvolution& f);
+void fused_involution_avx512(const FusedInvolution& f);  // only when cpu_has_avx512()
 void copy_out_avx2(float* dst, const float* src, int64_t count);
 void involution_backward_rows_portable(const InvolutionBackwardRows& a);
 void involution_backward_rows_avx2(const InvolutionBackwardRows& a);

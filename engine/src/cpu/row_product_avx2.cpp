@@ -11,15 +11,15 @@
 namespace ks::cpu {
 namespace {
 
-// acc[c][v] += w[c] * p[8v .. 8v + 7]: one input channel and tap.
+// acc[c][v] += w[c * w_stride] * p[8v .. 8v + 7]: one input channel and tap.
 template <int CO, int NV>
-inline void multiply_add(__m256 (&acc)[CO][NV], const float* p, const float* w) {
+inline void multiply_add(__m256 (&acc)[CO][NV], const float* p, const float* w, int64_t w_stride) {
   __m256 x[NV];
 #pragma GCC unroll 16
   for (int v = 0; v < NV; ++v) x[v] = _mm256_loadu_ps(p + 8 * v);
 #pragma GCC unroll 16
   for (int c = 0; c < CO; ++c) {
-    const __m256 wc = _mm256_broadcast_ss(w + c);
+    const __m256 wc = _mm256_broadcast_ss(w + c * w_stride);
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[c][v] = _mm256_fmadd_ps(wc, x[v], acc[c][v]);
   }
@@ -30,7 +30,7 @@ inline void chunk(const RowProduct& r, int64_t j0, int64_t valid) {
   __m256 acc[CO][NV];
 #pragma GCC unroll 16
   for (int c = 0; c < CO; ++c) {
-    const __m256 b = r.bias ? _mm256_set1_ps(r.bias[c]) : _mm256_setzero_ps();
+    const __m256 b = r.bias && !r.scale ? _mm256_set1_ps(r.bias[c]) : _mm256_setzero_ps();
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[c][v] = b;
   }
@@ -39,18 +39,29 @@ inline void chunk(const RowProduct& r, int64_t j0, int64_t valid) {
     // A 1x1 product (the involution's reduce and span GEMMs): one flat loop over the input
     // channels, without a one-trip tap loop and its index load in the way of the FMAs.
     const float* p = r.in + r.taps[0] + j0;
-    for (int64_t ci = 0; ci < r.in_channels; ++ci, p += r.in_channel_stride, w += CO)
-      multiply_add<CO, NV>(acc, p, w);
+    if (r.weight_row_stride) {
+      for (int64_t ci = 0; ci < r.in_channels; ++ci, p += r.in_channel_stride, ++w)
+        multiply_add<CO, NV>(acc, p, w, r.weight_row_stride);
+    } else {
+      for (int64_t ci = 0; ci < r.in_channels; ++ci, p += r.in_channel_stride, w += CO)
+        multiply_add<CO, NV>(acc, p, w, 1);
+    }
   } else {
     for (int64_t ci = 0; ci < r.in_channels; ++ci) {
       const float* base = r.in + ci * r.in_channel_stride + j0;
       for (int64_t k = 0; k < r.tap_count; ++k, w += CO)
-        multiply_add<CO, NV>(acc, base + r.taps[k], w);
+        multiply_add<CO, NV>(acc, base + r.taps[k], w, 1);
     }
   }
 #pragma GCC unroll 16
   for (int c = 0; c < CO; ++c) {
     float* o = r.out + c * r.out_channel_stride + j0;
+    if (r.scale) {
+      const __m256 s = _mm256_set1_ps(r.scale[c]);
+      const __m256 b = r.bias ? _mm256_set1_ps(r.bias[c]) : _mm256_setzero_ps();
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[c][v] = _mm256_fmadd_ps(acc[c][v], s, b);
+    }
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       const __m256 y = r.relu ? _mm256_max_ps(acc[c][v], _mm256_setzero_ps()) : acc[c][v];

@@ -18,6 +18,23 @@
 namespace ks::cpu {
 namespace {
 
+// acc[c][v] += w[c * w_stride] * p[16v .. 16v + 15] (the last vector under the mask): one
+// input channel and tap.
+template <int CO, int NV>
+inline void multiply_add(__m512 (&acc)[CO][NV], const float* p, const float* w, int64_t w_stride,
+                         __mmask16 last) {
+  __m512 x[NV];
+#pragma GCC unroll 16
+  for (int v = 0; v < NV - 1; ++v) x[v] = _mm512_loadu_ps(p + 16 * v);
+  x[NV - 1] = _mm512_maskz_loadu_ps(last, p + 16 * (NV - 1));
+#pragma GCC unroll 16
+  for (int c = 0; c < CO; ++c) {
+    const __m512 wc = _mm512_set1_ps(w[c * w_stride]);
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[c][v] = _mm512_fmadd_ps(wc, x[v], acc[c][v]);
+  }
+}
+
 template <int CO, int NV>
 inline void chunk(const RowProduct& r, int64_t j0, int64_t valid) {
   const int64_t last_lanes = valid - 16 * (NV - 1);  // 1..16
@@ -26,30 +43,37 @@ inline void chunk(const RowProduct& r, int64_t j0, int64_t valid) {
   __m512 acc[CO][NV];
 #pragma GCC unroll 16
   for (int c = 0; c < CO; ++c) {
-    const __m512 b = r.bias ? _mm512_set1_ps(r.bias[c]) : _mm512_setzero_ps();
+    const __m512 b = r.bias && !r.scale ? _mm512_set1_ps(r.bias[c]) : _mm512_setzero_ps();
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[c][v] = b;
   }
   const float* w = r.weights;
-  for (int64_t ci = 0; ci < r.in_channels; ++ci) {
-    const float* base = r.in + ci * r.in_channel_stride + j0;
-    for (int64_t k = 0; k < r.tap_count; ++k, w += CO) {
-      const float* p = base + r.taps[k];
-      __m512 x[NV];
-#pragma GCC unroll 16
-      for (int v = 0; v < NV - 1; ++v) x[v] = _mm512_loadu_ps(p + 16 * v);
-      x[NV - 1] = _mm512_maskz_loadu_ps(last, p + 16 * (NV - 1));
-#pragma GCC unroll 16
-      for (int c = 0; c < CO; ++c) {
-        const __m512 wc = _mm512_set1_ps(w[c]);
-#pragma GCC unroll 16
-        for (int v = 0; v < NV; ++v) acc[c][v] = _mm512_fmadd_ps(wc, x[v], acc[c][v]);
-      }
+  if (r.tap_count == 1) {
+    // A 1x1 product (the involution's GEMMs): one flat loop over the input channels.
+    const float* p = r.in + r.taps[0] + j0;
+    if (r.weight_row_stride) {
+      for (int64_t ci = 0; ci < r.in_channels; ++ci, p += r.in_channel_stride, ++w)
+        multiply_add<CO, NV>(acc, p, w, r.weight_row_stride, last);
+    } else {
+      for (int64_t ci = 0; ci < r.in_channels; ++ci, p += r.in_channel_stride, w += CO)
+        multiply_add<CO, NV>(acc, p, w, 1, last);
+    }
+  } else {
+    for (int64_t ci = 0; ci < r.in_channels; ++ci) {
+      const float* base = r.in + ci * r.in_channel_stride + j0;
+      for (int64_t k = 0; k < r.tap_count; ++k, w += CO)
+        multiply_add<CO, NV>(acc, base + r.taps[k], w, 1, last);
     }
   }
 #pragma GCC unroll 16
   for (int c = 0; c < CO; ++c) {
     float* o = r.out + c * r.out_channel_stride + j0;
+    if (r.scale) {
+      const __m512 s = _mm512_set1_ps(r.scale[c]);
+      const __m512 b = r.bias ? _mm512_set1_ps(r.bias[c]) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[c][v] = _mm512_fmadd_ps(acc[c][v], s, b);
+    }
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       // maskz_max: plain _mm512_max_ps trips GCC 12's -Wmaybe-uninitialized in its own header.
