@@ -168,6 +168,24 @@ TEST_P(CpuBackendTest, InvolutionBatchAndManyChannels) {
   check_involution({1, 3, 40, 21}, involution(3, 7, 1, 1, 1, 1), 3);
 }
 
+// Wide reduced vectors (C/r > 8) take the unfused path, whose aggregation loads each window
+// row once, aligned, and shifts it for each kx at stride 1 and dilation 1 with K 3, 5 or 7
+// on AVX-512 (the dense path): rows of one vector, of two, and wider ones in chunks;
+// channel blocks of 8, of 4 and the remainders of odd group sizes; rows wider than a tile
+// (G*K*K = 784: 80-pixel tiles, so a 100-pixel row is cut at 80); batch 2. Stride 2,
+// dilation 2 and K 9 keep the general loop.
+TEST_P(CpuBackendTest, InvolutionUnfusedDenseWindows) {
+  check_involution({1, 48, 9, 14}, involution(48, 3, 1, 1, 16, 4), 1);
+  check_involution({2, 36, 8, 30}, involution(36, 5, 1, 1, 12, 3), 2);
+  check_involution({1, 52, 11, 56}, involution(52, 7, 1, 1, 13, 4), 3);
+  check_involution({1, 45, 7, 23}, involution(45, 5, 1, 1, 9, 5), 4);
+  check_involution({1, 64, 6, 100}, involution(64, 7, 1, 1, 4, 4), 5);
+  check_involution({1, 40, 5, 61}, involution(40, 3, 1, 1, 10, 4), 6);
+  check_involution({1, 48, 12, 13}, involution(48, 3, 2, 1, 8, 4), 7);
+  check_involution({1, 48, 12, 13}, involution(48, 3, 1, 2, 8, 4), 8);
+  check_involution({1, 36, 12, 20}, involution(36, 9, 1, 1, 12, 3), 9);
+}
+
 // Each thread keeps its buffers from one call to the next. A call whose input is all NaN
 // leaves NaN in every tile lane, band and pooled row; the next calls (other shapes, row
 // widths that leave lanes past the end of a row) must read none of it into their results.

@@ -19,9 +19,10 @@ SaturatedLayout saturated_layout(const Window& w, int64_t output_rows, int64_t o
   const int64_t reach = sat_mul(w.kernel - 1, w.dilation);
   l.rows = sat_add(sat_add(sat_mul(output_rows - 1, w.stride), reach), 1);
   // Kernels load whole 8-float vectors: up to 7 floats past the last output column at the
-  // furthest tap, plus rounding to whole vectors for alignment of every row.
-  const int64_t q = sat_add(sat_add(output_width, reach / w.stride), 15);
-  l.phase_width = q == kSaturated ? kSaturated : q / 8 * 8;
+  // furthest tap, plus rounding to whole 16-float vectors, so that every row starts 64-byte
+  // aligned when the band does (the involution aggregation's dense path).
+  const int64_t q = sat_add(sat_add(output_width, reach / w.stride), 23);
+  l.phase_width = q == kSaturated ? kSaturated : q / 16 * 16;
   l.row_stride = sat_mul(w.stride, l.phase_width);
   l.channel_stride = sat_mul(l.rows, l.row_stride);
   return l;

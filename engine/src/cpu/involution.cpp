@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "cpu/band.h"
@@ -114,9 +115,10 @@ void sum_taps(const float* kern, int64_t kern_stride, int64_t G, int64_t KK, int
   }
 }
 
-// Tile width: the tile's G*K*K kernel rows (~256 KB) stay in L2 between steps 3 and 5.
+// Tile width: the tile's G*K*K kernel rows (~256 KB) stay in L2 between steps 3 and 5. A
+// multiple of 16, so that tiles starting at multiples of it within a row start aligned.
 int64_t tile_width(int64_t G, int64_t KK) {
-  return std::clamp<int64_t>((64 * 1024 / std::max<int64_t>(1, sat_mul(G, KK))) / 8 * 8, 8, 512);
+  return std::clamp<int64_t>((64 * 1024 / std::max<int64_t>(1, sat_mul(G, KK))) / 16 * 16, 16, 512);
 }
 int64_t tile_stride(int64_t tile, int64_t HW_out) {  // row stride of the tile buffers
   return (std::min(tile, HW_out) + 7) / 8 * 8;
@@ -126,6 +128,14 @@ int64_t involution_band_rows(const Window& win, int64_t B, int64_t C, int64_t H_
                              int64_t W_out) {
   const BandLayout one_row = band_layout(win, 1, W_out);
   return band_rows(H_out, B, C * win.stride * one_row.row_stride(), C * one_row.channel_stride());
+}
+
+// The band's floats past its planes: up to 15 to align its start to 64 bytes, and the 31 that
+// the aggregation's dense path may read past the last window row (kernels.h).
+constexpr int64_t kBandExtra = 48;
+float* aligned_band(std::vector<float>& band) {
+  const auto address = reinterpret_cast<uintptr_t>(band.data());
+  return band.data() + ((64 - address % 64) % 64) / sizeof(float);
 }
 
 // Tile buffers are read up to 7 floats past a row's width (a row segment may start
@@ -144,7 +154,7 @@ BufferBytes involution2d_buffer_bytes(const Shape& input, const InvolutionParams
     band = band_floats(win, C, involution_band_rows(win, out[0], C, out[2], out[3]), out[3]);
   const int64_t ld = tile_stride(tile_width(p.groups(), p.taps()), sat_mul(out[2], out[3]));
   // Per thread (ThreadScratch): the band, the pooled, reduced and kernel tiles, the taps.
-  int64_t per_thread = band;
+  int64_t per_thread = sat_add(band, kBandExtra);
   for (int64_t rows_of_tile : {C, CR, GKK})
     per_thread = sat_add(per_thread, sat_add(sat_mul(rows_of_tile, ld), kSlack));
   per_thread = sat_add(per_thread, sat_mul(p.taps(), 2));
@@ -248,6 +258,7 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
   // below) the image itself for the columns whose window lies inside it.
   struct FusedInput {
     const BandLayout* layout = nullptr;
+    const float* band = nullptr;
     const std::vector<int64_t>* band_taps = nullptr;
     const float* image = nullptr;  // null: the band everywhere
     const std::vector<int64_t>* image_taps = nullptr;
@@ -272,7 +283,7 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
         f.span_weight = w.span_weight.ptr() + g * KK * CR;
         f.span_bias = w.span_bias.ptr() + g * KK;
         f.in = from_image ? input.image + c0 * H * W + (i - win.padding) * W + (j - win.padding)
-                          : ts.band.data() + c0 * input.layout->channel_stride() +
+                          : input.band + c0 * input.layout->channel_stride() +
                                 input.layout->output_row_offset(i - i0) + j;
         f.out = result->output.ptr() + ((b * C + c0) * H_out + i) * W_out + j;
         // The group's first block also writes the sum map.
@@ -321,7 +332,8 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
     Stopwatch clock;
     const int64_t b = task / bands, i0 = (task % bands) * rows, i1 = std::min(H_out, i0 + rows);
     const BandLayout layout = band_layout(win, i1 - i0, W_out);
-    ts.band.resize(static_cast<size_t>(C * layout.channel_stride()));
+    ts.band.resize(static_cast<size_t>(C * layout.channel_stride() + kBandExtra));
+    float* band = aligned_band(ts.band);
     prepare(ts);
     const float* image = x.ptr() + b * C * H * W;
     const std::vector<int64_t> taps = tap_offsets(win, layout);
@@ -333,6 +345,7 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
     // 1080p involution 13 % of its time.
     FusedInput input;
     input.layout = &layout;
+    input.band = band;
     input.band_taps = &taps;
     const int64_t reach = (win.kernel - 1) * win.dilation;
     const int64_t edge = win.padding + 8;  // 8: the interior's loads reach 7 floats past it
@@ -347,18 +360,26 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
       input.image_taps = &image_taps;
       // Band columns the edge segments read: output columns [0, edge) reach band column
       // edge + reach + 7; [W_out - edge, W_out) start at band column W_out - edge.
-      fill_band_columns(image, C, H, W, win, i0, layout, ts.band.data(), 0, edge + reach + 8);
-      fill_band_columns(image, C, H, W, win, i0, layout, ts.band.data(), W_out - edge,
-                        layout.row_stride());
+      fill_band_columns(image, C, H, W, win, i0, layout, band, 0, edge + reach + 8);
+      fill_band_columns(image, C, H, W, win, i0, layout, band, W_out - edge, layout.row_stride());
     } else {
-      fill_band(image, C, H, W, win, i0, layout, ts.band.data());
+      fill_band(image, C, H, W, win, i0, layout, band);
     }
     double aggregation_ms = 0;
 
     // Tiles run over flat output pixels, so small images still fill whole tiles; a
     // tile's pixels are contiguous in the kernels tensor and, at stride 1, in the input.
-    for (int64_t p0 = i0 * W_out; p0 < i1 * W_out && !cancelled(); p0 += tile) {
-      const int64_t n = std::min(tile, i1 * W_out - p0);
+    //
+    // Unfused, a tile holds whole rows (or, for rows wider than a tile, a tile-wide piece
+    // from a multiple of the tile width): every row segment the aggregation gets then starts
+    // at a 64-byte boundary of the band, which its dense path needs.
+    auto tile_pixels = [&](int64_t p0) {
+      if (fused) return std::min(tile, i1 * W_out - p0);
+      if (W_out <= tile) return std::min(tile / W_out, i1 - p0 / W_out) * W_out;
+      return std::min(tile, W_out - p0 % W_out);
+    };
+    for (int64_t p0 = i0 * W_out, n = 0; p0 < i1 * W_out && !cancelled(); p0 += n) {
+      n = tile_pixels(p0);
       if (fused) {
         reduce_tile(ts, image, p0, n);
         Stopwatch stage;
@@ -379,6 +400,11 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
 
       Stopwatch stage;
       Aggregation a;
+      a.channels = gc;  // a group's channels share its kernel
+      if (s == 1 && win.dilation == 1) {
+        a.dense_kernel = win.kernel;
+        a.row_stride = layout.row_stride();
+      }
       a.kern_stride = kern_stride;
       a.in_channel_stride = layout.channel_stride();
       a.taps = taps.data();
@@ -387,12 +413,9 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
       for (int64_t q = p0; q < p0 + n; q += a.width) {  // one output row segment at a time
         const int64_t i = q / W_out, j = q % W_out;
         a.width = std::min(W_out - j, p0 + n - q);
-        for (int64_t c0 = 0; c0 < C; c0 += a.channels) {
-          const int64_t g = c0 / gc;  // blocks stop at group ends: they share one kernel
-          a.channels = std::min<int64_t>(kAggregateBlock, (g + 1) * gc - c0);
-          a.kern = kern + g * KK * kern_stride + (q - p0);
-          a.in =
-              ts.band.data() + c0 * layout.channel_stride() + layout.output_row_offset(i - i0) + j;
+        for (int64_t c0 = 0; c0 < C; c0 += gc) {
+          a.kern = kern + (c0 / gc) * KK * kern_stride + (q - p0);
+          a.in = band + c0 * layout.channel_stride() + layout.output_row_offset(i - i0) + j;
           a.out = result->output.ptr() + ((b * C + c0) * H_out + i) * W_out + j;
           kt.aggregate(a);
         }

@@ -29,16 +29,25 @@ void aggregate_block(const Aggregation& a) {
 
 }  // namespace
 
-void aggregate_portable(const Aggregation& a) {
-  switch (a.channels) {
-    case 1:
-      return aggregate_block<1>(a);
-    case 2:
-      return aggregate_block<2>(a);
-    case 3:
-      return aggregate_block<3>(a);
-    default:
-      return aggregate_block<4>(a);
+void aggregate_portable(const Aggregation& group) {
+  Aggregation a = group;
+  for (int64_t c0 = 0; c0 < group.channels; c0 += kAggregateBlock) {
+    a.channels = std::min<int64_t>(kAggregateBlock, group.channels - c0);
+    a.in = group.in + c0 * group.in_channel_stride;
+    a.out = group.out + c0 * group.out_channel_stride;
+    switch (a.channels) {
+      case 1:
+        aggregate_block<1>(a);
+        break;
+      case 2:
+        aggregate_block<2>(a);
+        break;
+      case 3:
+        aggregate_block<3>(a);
+        break;
+      default:
+        aggregate_block<4>(a);
+    }
   }
 }
 

@@ -62,16 +62,25 @@ void row(const Aggregation& a) {
 
 }  // namespace
 
-void aggregate_avx2(const Aggregation& a) {
-  switch (a.channels) {
-    case 1:
-      return row<1, 6>(a);
-    case 2:
-      return row<2, 4>(a);
-    case 3:
-      return row<3, 3>(a);
-    default:
-      return row<4, 3>(a);
+void aggregate_avx2(const Aggregation& group) {
+  Aggregation a = group;
+  for (int64_t c0 = 0; c0 < group.channels; c0 += kAggregateBlock) {
+    a.channels = group.channels - c0 < kAggregateBlock ? group.channels - c0 : kAggregateBlock;
+    a.in = group.in + c0 * group.in_channel_stride;
+    a.out = group.out + c0 * group.out_channel_stride;
+    switch (a.channels) {
+      case 1:
+        row<1, 6>(a);
+        break;
+      case 2:
+        row<2, 4>(a);
+        break;
+      case 3:
+        row<3, 3>(a);
+        break;
+      default:
+        row<4, 3>(a);
+    }
   }
 }
 

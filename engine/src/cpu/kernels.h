@@ -41,18 +41,26 @@ constexpr int kRowBlock = 4;
 
 // Involution aggregation for `channels` channels that share one generated kernel:
 //   out[c][j] = sum_k kern[k*kern_stride + j] * in[c*in_channel_stride + taps[k] + j]
-// Same padding contract as RowProduct.
+// Same padding contract as RowProduct, except that the dense path (below) reads whole
+// aligned vectors: up to 31 floats past width in a window row.
 struct Aggregation {
   const float* kern = nullptr;
   int64_t kern_stride = 0;
   const float* in = nullptr;
   int64_t in_channel_stride = 0;
-  int64_t channels = 0;  // 1..kAggregateBlock
+  int64_t channels = 0;  // all the channels of one group, any number; blocked inside
   const int64_t* taps = nullptr;
   int64_t tap_count = 0;
   float* out = nullptr;
   int64_t out_channel_stride = 0;
   int64_t width = 0;
+  // Nonzero when the taps are a dense K x K window (stride 1, dilation 1) over rows this
+  // many floats apart: taps[ky * K + kx] = ky * row_stride + kx, K = dense_kernel. With `in`
+  // 64-byte aligned and row_stride and in_channel_stride multiples of 16, the AVX-512 build
+  // then loads each window row once, aligned, and shifts it in registers for each kx (see
+  // involution_aggregate_avx512.cpp); the other builds and layouts use the taps as given.
+  int64_t dense_kernel = 0;
+  int64_t row_stride = 0;
 };
 constexpr int kAggregateBlock = 4;
 
