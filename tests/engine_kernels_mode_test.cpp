@@ -253,16 +253,17 @@ TEST_P(KernelsModeCpuPaths, SumAndNoneMatchTheReferenceOnTheGrid) {
   }
 }
 
-// Images tall and wide enough for bands in the middle (at least three bands of about 75
-// rows here), which read their input from the image itself and copy only the edge columns
-// into the band: every edge, the interior, and segments that start and end mid-row.
-TEST_P(KernelsModeCpuPaths, InteriorBandsReadTheImageAndMatchTheReference) {
+// At stride 1 the fused loop reads the image itself, masking each tap's loads to the rows
+// and columns inside it. Images with several bands and tiles (segments that start and end
+// mid-row), windows over every border, and one image narrower and shorter than its window.
+TEST_P(KernelsModeCpuPaths, StrideOneReadsTheImageAndMatchesTheReference) {
   struct Case {
     Shape shape;
     int64_t kernel, dilation, group_channels, reduction;
   };
   for (const Case& c : {Case{{1, 3, 300, 400}, 7, 1, 1, 1}, Case{{2, 6, 260, 301}, 5, 2, 3, 2},
-                        Case{{1, 4, 330, 149}, 3, 3, 2, 1}}) {
+                        Case{{1, 4, 330, 149}, 3, 3, 2, 1}, Case{{1, 2, 9, 6}, 7, 2, 1, 1},
+                        Case{{1, 2, 40, 47}, 7, 1, 2, 1}}) {
     InvolutionParams params;
     params.channels = c.shape[1];
     params.kernel_size = c.kernel;
