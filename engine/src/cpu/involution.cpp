@@ -363,7 +363,8 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
     }
     prepare(ts);
     const float* image = x.ptr() + b * C * H * W;
-    const std::vector<int64_t> taps = from_image ? std::vector<int64_t>{} : tap_offsets(win, layout);
+    const std::vector<int64_t> taps =
+        from_image ? std::vector<int64_t>{} : tap_offsets(win, layout);
     if (!from_image) fill_band(image, C, H, W, win, i0, layout, band);
     double aggregation_ms = 0;
 
