@@ -253,10 +253,11 @@ TEST_P(KernelsModeCpuPaths, SumAndNoneMatchTheReferenceOnTheGrid) {
   }
 }
 
-// At stride 1 the fused loop reads the image itself, masking each tap's loads to the rows
-// and columns inside it. Images with several bands and tiles (segments that start and end
-// mid-row), windows over every border, and one image narrower and shorter than its window.
-TEST_P(KernelsModeCpuPaths, StrideOneReadsTheImageAndMatchesTheReference) {
+// Images tall and wide enough for bands in the middle (at least three bands of about 75
+// rows here), which read their input from the image itself and copy only the edge columns
+// into the band: every edge, the interior, and segments that start and end mid-row. Then an
+// image narrower and shorter than its window, and one too small for interior bands.
+TEST_P(KernelsModeCpuPaths, InteriorBandsReadTheImageAndMatchTheReference) {
   struct Case {
     Shape shape;
     int64_t kernel, dilation, group_channels, reduction;
@@ -278,8 +279,9 @@ TEST_P(KernelsModeCpuPaths, StrideOneReadsTheImageAndMatchesTheReference) {
                    kernels_mode_name(mode));
       const InvolutionResult got = cpu_backend().involution2d(x, params, w, nullptr, mode);
       EXPECT_TRUE(test::all_close(got.output, want.output)) << "output";
-      if (mode == KernelsMode::Sum)
+      if (mode == KernelsMode::Sum) {
         EXPECT_TRUE(test::all_close(got.kernel_sum, tap_sums(want.kernels))) << "kernel_sum";
+      }
     }
   }
 }

@@ -89,4 +89,24 @@ void fill_band(const float* image, int64_t channels, int64_t height, int64_t wid
     }
 }
 
+void fill_band_columns(const float* image, int64_t channels, int64_t height, int64_t width,
+                       const Window& w, int64_t first_output_row, const BandLayout& layout,
+                       float* band, int64_t column_begin, int64_t column_end) {
+  if (w.stride != 1) throw Error("fill_band_columns needs stride 1");
+  const int64_t row_len = layout.row_stride();
+  column_begin = std::clamp<int64_t>(column_begin, 0, row_len);
+  column_end = std::clamp<int64_t>(column_end, column_begin, row_len);
+  const int64_t first_y = first_output_row - w.padding;
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t r = 0; r < layout.rows; ++r) {
+      float* dst = band + c * layout.channel_stride() + r * row_len;
+      const int64_t y = first_y + r;
+      const float* src = image + (c * height + std::clamp<int64_t>(y, 0, height - 1)) * width;
+      for (int64_t col = column_begin; col < column_end; ++col) {
+        const int64_t x = col - w.padding;
+        dst[col] = (y >= 0 && y < height && x >= 0 && x < width) ? src[x] : 0.0f;
+      }
+    }
+}
+
 }  // namespace ks::cpu

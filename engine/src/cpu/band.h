@@ -60,4 +60,12 @@ void fill_band(const float* image, int64_t channels, int64_t height, int64_t wid
                const Window& window, int64_t first_output_row, const BandLayout& layout,
                float* band);
 
+// fill_band for band columns [column_begin, column_end) of every row only, at stride 1; the
+// other columns are left as they are. For a band whose interior is read from the image
+// itself: only its edges, where the window hangs over the image's borders, need the padded
+// copy.
+void fill_band_columns(const float* image, int64_t channels, int64_t height, int64_t width,
+                       const Window& window, int64_t first_output_row, const BandLayout& layout,
+                       float* band, int64_t column_begin, int64_t column_end);
+
 }  // namespace ks::cpu

@@ -5,7 +5,6 @@
 // into one vector register each; the anonymous namespace keeps the ISA builds from being
 // merged by the linker. An including file may set KS_FUSED_VECTOR_FLOATS and
 // KS_FUSED_VECTOR_REGISTERS first (default: 8 floats, 16 registers: AVX2).
-#include <algorithm>
 #include <cstring>
 
 #include "cpu/kernels.h"
@@ -33,35 +32,12 @@ inline void store_first(float* dst, const float (&v)[L], int lanes) {
   }
 }
 
-// Where a step's taps read (kernels.h): in band mode every tap adds and reads at
-// in + taps[k] + j; in image mode only taps [tap_begin, tap_end) add, at
-// in + in_offset + taps[k] + j, and an edge step checks each lane's column.
-struct TapSource {
-  int64_t offset, tap_begin, tap_end, column_min = 0, column_max = 0;
-  explicit TapSource(const FusedInvolution& f)
-      : offset(f.tap_columns ? f.in_offset : 0),
-        tap_begin(f.tap_columns ? f.tap_begin : 0),
-        tap_end(f.tap_columns ? f.tap_end : f.tap_count) {
-    for (int64_t k = 0; f.tap_columns && k < f.tap_count; ++k) {
-      column_min = k == 0 ? f.tap_columns[k] : std::min(column_min, f.tap_columns[k]);
-      column_max = k == 0 ? f.tap_columns[k] : std::max(column_max, f.tap_columns[k]);
-    }
-  }
-  // Whether every window of the `lanes` of L pixels from j0 lies inside the image's columns
-  // (always in band mode, where a partial step may read past the segment).
-  bool inside(const FusedInvolution& f, int64_t j0, int lanes, int L) const {
-    return !f.tap_columns || (lanes == L && f.column + j0 + column_min >= 0 &&
-                              f.column + j0 + L - 1 + column_max < f.image_width);
-  }
-};
-
 // Adds tap k's contribution at pixels j0..j0+L to acc: the tap's kernel value at L pixels,
 // made in registers from the reduced vector t and used at once.
-// With f.kernels, the value is also stored there (`lanes` of the L pixels). kEdge: the
-// lanes whose column lies outside the image (or past `lanes`) are left out, unread.
-template <int CB, int L, bool kEdge>
-inline void add_tap(const FusedInvolution& f, const TapSource& source, int cr, const float (*t)[L],
-                    int64_t k, int64_t j0, int lanes, float (&acc)[CB][L]) {
+// With f.kernels, the value is also stored there (`lanes` of the L pixels).
+template <int CB, int L>
+inline void add_tap(const FusedInvolution& f, int cr, const float (*t)[L], int64_t k, int64_t j0,
+                    int lanes, float (&acc)[CB][L]) {
   float kv[L];
   const float bias = f.span_bias[k];
   for (int l = 0; l < L; ++l) kv[l] = bias;
@@ -69,34 +45,10 @@ inline void add_tap(const FusedInvolution& f, const TapSource& source, int cr, c
   for (int m = 0; m < cr; ++m)
     for (int l = 0; l < L; ++l) kv[l] += w[m] * t[m][l];
   if (f.kernels) store_first<L>(f.kernels + k * f.kernels_stride + j0, kv, lanes);
-  if (k < source.tap_begin || k >= source.tap_end) return;
-  const int64_t x0 = source.offset + f.taps[k] + j0;
   for (int c = 0; c < CB; ++c) {
-    if constexpr (kEdge) {
-      const int64_t first_column = f.column + j0 + f.tap_columns[k];
-      for (int l = 0; l < lanes; ++l)
-        if (first_column + l >= 0 && first_column + l < f.image_width)
-          acc[c][l] += kv[l] * f.in[c * f.in_channel_stride + x0 + l];
-    } else {
-      const float* x = f.in + c * f.in_channel_stride + x0;
-      for (int l = 0; l < L; ++l) acc[c][l] += kv[l] * x[l];
-    }
+    const float* x = f.in + c * f.in_channel_stride + f.taps[k] + j0;
+    for (int l = 0; l < L; ++l) acc[c][l] += kv[l] * x[l];
   }
-}
-
-// Every tap's contribution; with one channel a pass, even and odd taps into separate
-// accumulators (see fused_pixels).
-template <int CB, int L, bool kEdge, int kChains>
-inline void add_taps(const FusedInvolution& f, const TapSource& source, int cr, const float (*t)[L],
-                     int64_t j0, int lanes, float (&acc)[CB][L],
-                     float (&acc_odd)[kChains > 1 ? CB : 1][L]) {
-  int64_t k = 0;
-  if constexpr (kChains > 1)
-    for (; k + 1 < f.tap_count; k += 2) {
-      add_tap<CB, L, kEdge>(f, source, cr, t, k, j0, lanes, acc);
-      add_tap<CB, L, kEdge>(f, source, cr, t, k + 1, j0, lanes, acc_odd);
-    }
-  for (; k < f.tap_count; ++k) add_tap<CB, L, kEdge>(f, source, cr, t, k, j0, lanes, acc);
 }
 
 // Pixels [j_begin, j_end) of the segment, L at a time. CR: reduced channels known at compile
@@ -107,7 +59,6 @@ inline void add_taps(const FusedInvolution& f, const TapSource& source, int cr, 
 template <int CR, int CB, int L>
 void fused_pixels(const FusedInvolution& f, int64_t j_begin, int64_t j_end) {
   const int cr = CR > 0 ? CR : static_cast<int>(f.reduced_channels);
-  const TapSource source(f);
   // With one channel a pass, even and odd taps add into separate accumulators: a single
   // accumulator's chain of dependent FMAs (one a tap) would be as long as the FMAs' whole
   // throughput time, so any stall would show.
@@ -119,10 +70,13 @@ void fused_pixels(const FusedInvolution& f, int64_t j_begin, int64_t j_end) {
       for (int l = 0; l < L; ++l) t[m][l] = f.reduced[m * f.reduced_stride + j0 + l];
     float acc[CB][L] = {};
     float acc_odd[kChains > 1 ? CB : 1][L] = {};
-    if (source.inside(f, j0, lanes, L))
-      add_taps<CB, L, false, kChains>(f, source, cr, t, j0, lanes, acc, acc_odd);
-    else
-      add_taps<CB, L, true, kChains>(f, source, cr, t, j0, lanes, acc, acc_odd);
+    int64_t k = 0;
+    if constexpr (kChains > 1)
+      for (; k + 1 < f.tap_count; k += 2) {
+        add_tap<CB, L>(f, cr, t, k, j0, lanes, acc);
+        add_tap<CB, L>(f, cr, t, k + 1, j0, lanes, acc_odd);
+      }
+    for (; k < f.tap_count; ++k) add_tap<CB, L>(f, cr, t, k, j0, lanes, acc);
     for (int c = 0; c < CB; ++c) {
       float total[L];
       for (int l = 0; l < L; ++l)

@@ -269,60 +269,37 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
       }
     }
   }
-  // At stride 1 the fused loop reads the image itself, its loads masked at the image's
-  // borders (kernels.h): no padded copy of the input is made. Copying bands cost inv small
-  // about a fifth of its time (on this project's VM one thread often copied 3-5x slower than
-  // the other, and the other then waited), and reading only the interior columns from the
-  // image split each row into three calls. At larger strides the loop reads a band: the
-  // padded input rows, split into stride phases.
-  const bool from_image = fused && s == 1;
-  std::vector<int64_t> image_taps, tap_columns;
-  if (from_image)
-    for (int64_t ky = 0; ky < win.kernel; ++ky)
-      for (int64_t kx = 0; kx < win.kernel; ++kx) {
-        image_taps.push_back(ky * win.dilation * W + kx * win.dilation);
-        tap_columns.push_back(kx * win.dilation - win.padding);
-      }
+  // Where the fused loop reads the input of a band: its padded copy, or (an interior band,
+  // below) the image itself for the columns whose window lies inside it.
+  struct FusedInput {
+    const BandLayout* layout = nullptr;
+    const float* band = nullptr;
+    const std::vector<int64_t>* band_taps = nullptr;
+    const float* image = nullptr;  // null: the band everywhere
+    const std::vector<int64_t>* image_taps = nullptr;
+    int64_t edge = 0;  // image columns [edge, W_out - edge) are read from the image
+  };
   auto fused_tile = [&](ThreadScratch& ts, int64_t b, int64_t i0, int64_t p0, int64_t n,
-                        const BandLayout& layout, const float* band,
-                        const std::vector<int64_t>& band_taps) {
+                        const FusedInput& input) {
     FusedInvolution f;
     f.reduced_stride = ld;
     f.reduced_channels = CR;
     f.tap_count = KK;
     f.out_channel_stride = HW_out;
-    const float* image = x.ptr() + b * C * H * W;
-    if (from_image) {
-      f.in_channel_stride = H * W;
-      f.taps = image_taps.data();
-      f.tap_columns = tap_columns.data();
-      f.image_width = W;
-    } else {
-      f.in_channel_stride = layout.channel_stride();
-      f.taps = band_taps.data();
-    }
-    for (int64_t q = p0; q < p0 + n; q += f.width) {  // one output row segment at a time
-      const int64_t i = q / W_out, j = q % W_out;
-      f.width = std::min(W_out - j, p0 + n - q);
+    // Output pixels [j, j + width) of row i, all from one source.
+    auto run_part = [&](int64_t i, int64_t j, int64_t width, int64_t q, bool from_image) {
+      f.width = width;
       f.reduced = ts.reduced.data() + (q - p0);
-      if (from_image) {
-        // Taps on rows inside the image: ky in [first_ky, last_ky].
-        const int64_t top = win.padding - i, d = win.dilation;
-        const int64_t first_ky = top > 0 ? (top + d - 1) / d : 0;
-        const int64_t last_ky = std::min(win.kernel - 1, (H - 1 + top) / d);
-        f.tap_begin = first_ky * win.kernel;
-        f.tap_end = std::max(f.tap_begin, (last_ky + 1) * win.kernel);
-        f.in_offset = (i - win.padding) * W + (j - win.padding);
-        f.column = j;
-      }
+      f.in_channel_stride = from_image ? H * W : input.layout->channel_stride();
+      f.taps = from_image ? input.image_taps->data() : input.band_taps->data();
       for (int64_t c0 = 0; c0 < C; c0 += f.channels) {
         const int64_t g = c0 / gc;  // blocks stop at group ends: they share one kernel
         f.channels = std::min<int64_t>(kAggregateBlock, (g + 1) * gc - c0);
         f.span_weight = w.span_weight.ptr() + g * KK * CR;
         f.span_bias = w.span_bias.ptr() + g * KK;
-        f.in = from_image
-                   ? image + c0 * H * W
-                   : band + c0 * layout.channel_stride() + layout.output_row_offset(i - i0) + j;
+        f.in = from_image ? input.image + c0 * H * W + (i - win.padding) * W + (j - win.padding)
+                          : input.band + c0 * input.layout->channel_stride() +
+                                input.layout->output_row_offset(i - i0) + j;
         f.out = result->output.ptr() + ((b * C + c0) * H_out + i) * W_out + j;
         // The group's first block also writes the sum map.
         f.sum = mode == KernelsMode::Sum && c0 == g * gc
@@ -339,6 +316,20 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
         f.kernels_stride = HW_out;
         kt.fused_involution(f);
       }
+    };
+    for (int64_t q = p0, width = 0; q < p0 + n; q += width) {  // one row segment at a time
+      const int64_t i = q / W_out, j = q % W_out;
+      width = std::min(W_out - j, p0 + n - q);
+      if (!input.image) {
+        run_part(i, j, width, q, false);
+        continue;
+      }
+      // Left edge, interior, right edge: the edges from the band.
+      const int64_t a = std::clamp(input.edge, j, j + width),
+                    z = std::clamp(W_out - input.edge, a, j + width);
+      if (a > j) run_part(i, j, a - j, q, false);
+      if (z > a) run_part(i, a, z - a, q + (a - j), true);
+      if (j + width > z) run_part(i, z, j + width - z, q + (z - j), false);
     }
   };
   // Grown tile buffers are zeroed, so the lanes read past a row's width (kSlack) hold numbers
@@ -356,16 +347,39 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
     Stopwatch clock;
     const int64_t b = task / bands, i0 = (task % bands) * rows, i1 = std::min(H_out, i0 + rows);
     const BandLayout layout = band_layout(win, i1 - i0, W_out);
-    float* band = nullptr;
-    if (!from_image) {
-      ts.band.resize(static_cast<size_t>(C * layout.channel_stride() + kBandExtra));
-      band = aligned_band(ts.band);
-    }
+    ts.band.resize(static_cast<size_t>(C * layout.channel_stride() + kBandExtra));
+    float* band = aligned_band(ts.band);
     prepare(ts);
     const float* image = x.ptr() + b * C * H * W;
-    const std::vector<int64_t> taps =
-        from_image ? std::vector<int64_t>{} : tap_offsets(win, layout);
-    if (!from_image) fill_band(image, C, H, W, win, i0, layout, band);
+    const std::vector<int64_t> taps = tap_offsets(win, layout);
+    // An interior band at stride 1 (every window row inside the image; the last row is kept
+    // out as a margin) reads its input from the image itself for output columns
+    // [edge, W_out - edge), where every window and the loads up to 7 floats past a segment
+    // stay inside their row; only the edge columns, where windows hang over the left and
+    // right borders, are copied with their zero padding. Copying the whole band cost the
+    // 1080p involution 13 % of its time.
+    FusedInput input;
+    input.layout = &layout;
+    input.band = band;
+    input.band_taps = &taps;
+    const int64_t reach = (win.kernel - 1) * win.dilation;
+    const int64_t edge = win.padding + 8;  // 8: the interior's loads reach 7 floats past it
+    std::vector<int64_t> image_taps;
+    if (fused && s == 1 && W_out == W && i0 - win.padding >= 0 &&
+        i1 - 1 - win.padding + reach <= H - 2 && W_out >= 4 * edge) {
+      input.image = image;
+      input.edge = edge;
+      for (int64_t ky = 0; ky < win.kernel; ++ky)
+        for (int64_t kx = 0; kx < win.kernel; ++kx)
+          image_taps.push_back(ky * win.dilation * W + kx * win.dilation);
+      input.image_taps = &image_taps;
+      // Band columns the edge segments read: output columns [0, edge) reach band column
+      // edge + reach + 7; [W_out - edge, W_out) start at band column W_out - edge.
+      fill_band_columns(image, C, H, W, win, i0, layout, band, 0, edge + reach + 8);
+      fill_band_columns(image, C, H, W, win, i0, layout, band, W_out - edge, layout.row_stride());
+    } else {
+      fill_band(image, C, H, W, win, i0, layout, band);
+    }
     double aggregation_ms = 0;
 
     // Tiles run over flat output pixels, so small images still fill whole tiles; a
@@ -384,7 +398,7 @@ void involution2d(const Tensor& x, const InvolutionParams& p, const InvolutionWe
       if (fused) {
         reduce_tile(ts, image, p0, n);
         Stopwatch stage;
-        fused_tile(ts, b, i0, p0, n, layout, band, taps);
+        fused_tile(ts, b, i0, p0, n, input);
         aggregation_ms += stage.elapsed_ms();
         continue;
       }

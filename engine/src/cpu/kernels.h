@@ -78,13 +78,6 @@ constexpr int kAggregateBlock = 4;
 // span_weight and span_bias point at one group's K*K rows. Same padding contract as
 // RowProduct for `in` and `reduced` (loads up to 7 floats past width); the outputs are
 // stored for [0, width) only.
-//
-// With tap_columns set, `in` is read straight from the unpadded image instead (stride 1):
-// in[c*in_channel_stride + in_offset + taps[k] + j] is tap k's input at pixel j when that
-// pixel's column, column + j + tap_columns[k], lies in [0, image_width), and zero otherwise;
-// only taps [tap_begin, tap_end) lie on rows inside the image (the others add nothing, though
-// their kernels are still stored). Nothing outside those rows and columns is read (in_offset
-// may be negative: the window of an image's first pixel starts above and left of it).
 struct FusedInvolution {
   const float* reduced = nullptr;
   int64_t reduced_stride = 0;
@@ -104,11 +97,6 @@ struct FusedInvolution {
   float* kernels = nullptr;
   int64_t kernels_stride = 0;
   int64_t width = 0;
-  const int64_t* tap_columns = nullptr;  // image mode when set
-  int64_t in_offset = 0;
-  int64_t column = 0;
-  int64_t image_width = 0;
-  int64_t tap_begin = 0, tap_end = 0;
 };
 constexpr int kFusedMaxReduced = 8;
 
